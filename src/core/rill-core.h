@@ -1,0 +1,9 @@
+/* rill-core.h: everything the window and the tests use from the core. */
+#pragma once
+
+#include "rill-types.h"
+#include "rill-records.h"
+#include "rill-store.h"
+#include "rill-provider.h"
+#include "rill-stream-parser.h"
+#include "rill-reply.h"

@@ -1,0 +1,70 @@
+/* rill-provider.h: one LLM server, OpenAI-compatible or Ollama native. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "rill-types.h"
+
+G_BEGIN_DECLS
+
+#define RILL_PROVIDER_ERROR (rill_provider_error_quark ())
+
+typedef enum {
+  RILL_PROVIDER_ERROR_HTTP,
+  RILL_PROVIDER_ERROR_NOT_FOUND,
+  RILL_PROVIDER_ERROR_INVALID,
+} RillProviderError;
+
+#define RILL_TYPE_PROVIDER (rill_provider_get_type ())
+G_DECLARE_FINAL_TYPE (RillProvider, rill_provider, RILL, PROVIDER, GObject)
+
+GQuark            rill_provider_error_quark         (void);
+
+/* @base_url: for OpenAI-compatible servers the API root, such as
+ * https://api.openai.com/v1; for Ollama the host, such as
+ * http://127.0.0.1:11434 (a bare host:port is accepted). */
+RillProvider     *rill_provider_new                 (RillProviderKind     kind,
+                                                     const char          *base_url,
+                                                     const char          *api_key);
+/* OPENAI_BASE_URL (and OPENAI_API_KEY), else OLLAMA_HOST; NULL when
+ * neither is set. OPENAI_API_KEY alone means api.openai.com. */
+RillProvider     *rill_provider_new_from_environment (void);
+/* The environment, else a local server answering on its usual port
+ * (Ollama 11434, llama-server 8080, LM Studio 1234). */
+void              rill_provider_discover_async      (GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+RillProvider     *rill_provider_discover_finish     (GAsyncResult        *result,
+                                                     GError             **error);
+
+RillProviderKind  rill_provider_get_kind            (RillProvider        *self);
+const char       *rill_provider_get_base_url        (RillProvider        *self);
+const char       *rill_provider_get_api_key         (RillProvider        *self);
+/* TRUE when the key came from the environment and must not be stored. */
+gboolean          rill_provider_get_key_from_environment (RillProvider   *self);
+SoupSession      *rill_provider_get_session         (RillProvider        *self);
+
+void              rill_provider_list_models_async   (RillProvider        *self,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+GStrv             rill_provider_list_models_finish  (RillProvider        *self,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+
+/* @temperature < 0 leaves it to the server. *@request_json receives what is
+ * sent (URL, model, parameters, messages), never the key. */
+SoupMessage      *rill_provider_new_chat_message    (RillProvider        *self,
+                                                     const char          *model,
+                                                     JsonNode            *messages,
+                                                     double               temperature,
+                                                     char               **request_json);
+
+/* "HTTP 401 Unauthorized: Incorrect API key…", from a status and a body. */
+char             *rill_provider_describe_http_error (guint                status,
+                                                     const char          *reason,
+                                                     const char          *body,
+                                                     gsize                body_len);
+
+G_END_DECLS

@@ -1,0 +1,40 @@
+/* rill-records.h: rows of the store as GObjects, for GListModel and tests. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "rill-types.h"
+
+G_BEGIN_DECLS
+
+#define RILL_TYPE_CONVERSATION (rill_conversation_get_type ())
+G_DECLARE_FINAL_TYPE (RillConversation, rill_conversation, RILL, CONVERSATION, GObject)
+
+#define RILL_TYPE_MESSAGE (rill_message_get_type ())
+G_DECLARE_FINAL_TYPE (RillMessage, rill_message, RILL, MESSAGE, GObject)
+
+/* Times are milliseconds since the Unix epoch, as stored. */
+gint64      rill_conversation_get_id            (RillConversation *self);
+const char *rill_conversation_get_title         (RillConversation *self);
+const char *rill_conversation_get_model         (RillConversation *self);
+const char *rill_conversation_get_system_prompt (RillConversation *self);
+gint64      rill_conversation_get_created_at    (RillConversation *self);
+gint64      rill_conversation_get_updated_at    (RillConversation *self);
+
+gint64      rill_message_get_id                 (RillMessage      *self);
+gint64      rill_message_get_conversation_id    (RillMessage      *self);
+RillRole    rill_message_get_role               (RillMessage      *self);
+const char *rill_message_get_content            (RillMessage      *self);
+const char *rill_message_get_reasoning          (RillMessage      *self);
+RillStatus  rill_message_get_status             (RillMessage      *self);
+const char *rill_message_get_error              (RillMessage      *self);
+const char *rill_message_get_model              (RillMessage      *self);
+const char *rill_message_get_finish_reason      (RillMessage      *self);
+const char *rill_message_get_request            (RillMessage      *self);
+const char *rill_message_get_usage              (RillMessage      *self);
+gint64      rill_message_get_prompt_tokens      (RillMessage      *self);
+gint64      rill_message_get_completion_tokens  (RillMessage      *self);
+gint64      rill_message_get_created_at         (RillMessage      *self);
+gint64      rill_message_get_finished_at        (RillMessage      *self);
+
+G_END_DECLS

@@ -1,0 +1,632 @@
+/* A reply's life: begin (rows committed) → model known → request sent →
+ * headers → body read in a loop, fed to the stream parser → finish().
+ *
+ * finish() is the only way out. It decides the status once, stops the
+ * timers and the network, and hands the writer one final transaction; the
+ * "finished" signal is emitted from that transaction's completion. Every
+ * callback that may run after finish() checks self->ending first, so a
+ * second ending (an error arriving after Stop, a timeout during an error)
+ * changes nothing. */
+
+#include "rill-reply.h"
+
+#include <string.h>
+
+#include "rill-store-private.h"
+#include "rill-stream-parser.h"
+
+#define READ_SIZE 16384
+#define ERROR_BODY_MAX 65536
+
+struct _RillReply
+{
+  GObject parent_instance;
+
+  RillStore *store;
+  RillProvider *provider;
+  RillReplyOptions options;
+  char *user_text;
+  RillReplyRows *rows;
+
+  GCancellable *cancellable;
+  gulong cancelled_id;
+  SoupMessage *message;
+  GInputStream *body;
+  GByteArray *error_body;      /* set when the server answered with an error */
+  RillStreamParser *parser;
+  JsonNode *history;
+  char *model;
+  char *request_json;
+
+  GSource *deadline;
+  guint checkpoint_id;
+  gsize checkpointed_content;
+  gsize checkpointed_reasoning;
+  gboolean request_checkpointed;
+
+  RillStatus status;
+  char *error;
+  GError *store_error;
+  gboolean started;
+  gboolean ending;
+  gboolean finished;
+};
+
+G_DEFINE_FINAL_TYPE (RillReply, rill_reply, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_STARTED,
+  SIGNAL_CHANGED,
+  SIGNAL_FINISHED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+void
+rill_reply_options_init (RillReplyOptions *options)
+{
+  memset (options, 0, sizeof *options);
+  options->temperature = -1;
+  options->history_limit = 50;
+  options->connect_timeout_ms = 30000;
+  options->idle_timeout_ms = 120000;
+  options->checkpoint_interval_ms = 250;
+}
+
+void
+rill_reply_options_clear (RillReplyOptions *options)
+{
+  g_clear_pointer (&options->model, g_free);
+  g_clear_pointer (&options->default_model, g_free);
+  g_clear_pointer (&options->system_prompt, g_free);
+}
+
+static void
+copy_options (RillReplyOptions *to, const RillReplyOptions *from)
+{
+  *to = *from;
+  to->model = g_strdup (from->model);
+  to->default_model = g_strdup (from->default_model);
+  to->system_prompt = g_strdup (from->system_prompt);
+  if (to->checkpoint_interval_ms == 0)
+    to->checkpoint_interval_ms = 250;
+}
+
+static void
+rill_reply_dispose (GObject *object)
+{
+  RillReply *self = RILL_REPLY (object);
+
+  if (self->cancelled_id != 0)
+    g_cancellable_disconnect (self->cancellable, self->cancelled_id);
+  self->cancelled_id = 0;
+  if (self->deadline != NULL)
+    {
+      g_source_destroy (self->deadline);
+      g_clear_pointer (&self->deadline, g_source_unref);
+    }
+  g_clear_handle_id (&self->checkpoint_id, g_source_remove);
+  g_clear_object (&self->body);
+  g_clear_object (&self->message);
+  G_OBJECT_CLASS (rill_reply_parent_class)->dispose (object);
+}
+
+static void
+rill_reply_finalize (GObject *object)
+{
+  RillReply *self = RILL_REPLY (object);
+
+  g_clear_object (&self->store);
+  g_clear_object (&self->provider);
+  g_clear_object (&self->cancellable);
+  rill_reply_options_clear (&self->options);
+  g_free (self->user_text);
+  g_clear_pointer (&self->rows, g_atomic_rc_box_release);
+  g_clear_pointer (&self->error_body, g_byte_array_unref);
+  g_clear_pointer (&self->parser, rill_stream_parser_free);
+  g_clear_pointer (&self->history, json_node_unref);
+  g_free (self->model);
+  g_free (self->request_json);
+  g_free (self->error);
+  g_clear_error (&self->store_error);
+  G_OBJECT_CLASS (rill_reply_parent_class)->finalize (object);
+}
+
+static void
+rill_reply_class_init (RillReplyClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = rill_reply_dispose;
+  object_class->finalize = rill_reply_finalize;
+
+  /* The rows are committed; their ids are known. */
+  signals[SIGNAL_STARTED] = g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* Content or reasoning grew; emitted at most once per network read. */
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* The final row is committed (or could not be: see get_store_error). */
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+rill_reply_init (RillReply *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->status = RILL_STATUS_STREAMING;
+}
+
+RillReply *
+rill_reply_new (RillStore              *store,
+                RillProvider           *provider,
+                gint64                  conversation_id,
+                const char             *user_text,
+                const RillReplyOptions *options)
+{
+  RillReply *self;
+  RillReplyOptions defaults;
+
+  g_return_val_if_fail (RILL_IS_STORE (store), NULL);
+  g_return_val_if_fail (RILL_IS_PROVIDER (provider), NULL);
+
+  self = g_object_new (RILL_TYPE_REPLY, NULL);
+  self->store = g_object_ref (store);
+  self->provider = g_object_ref (provider);
+  self->user_text = g_strdup (user_text);
+  if (options == NULL)
+    {
+      rill_reply_options_init (&defaults);
+      options = &defaults;
+    }
+  copy_options (&self->options, options);
+  self->rows = g_atomic_rc_box_new0 (RillReplyRows);
+  self->rows->conversation_id = conversation_id;
+  self->parser = rill_stream_parser_new (rill_provider_get_kind (provider));
+  return self;
+}
+
+/* Ending */
+
+static RillReplyFinal *
+build_final (RillReply *self)
+{
+  RillReplyFinal *final = g_new0 (RillReplyFinal, 1);
+  const GString *content = rill_stream_parser_get_content (self->parser);
+  const GString *reasoning = rill_stream_parser_get_reasoning (self->parser);
+  const char *model = rill_stream_parser_get_model (self->parser);
+
+  final->status = self->status;
+  final->content = g_strndup (content->str, content->len);
+  final->reasoning = g_strndup (reasoning->str, reasoning->len);
+  final->error = g_strdup (self->error);
+  final->model = g_strdup (model ? model : self->model);
+  final->finish_reason = g_strdup (rill_stream_parser_get_finish_reason (self->parser));
+  final->usage_json = g_strdup (rill_stream_parser_get_usage_json (self->parser));
+  final->request_json = g_strdup (self->request_json);
+  final->prompt_tokens = rill_stream_parser_get_prompt_tokens (self->parser);
+  final->completion_tokens = rill_stream_parser_get_completion_tokens (self->parser);
+  return final;
+}
+
+static void
+finalize_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RillReply) self = user_data;
+
+  _rill_store_finalize_finish (RILL_STORE (source), result, &self->store_error);
+  if (self->store_error != NULL)
+    g_warning ("%s", self->store_error->message);
+  self->finished = TRUE;
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+}
+
+static void
+finish (RillReply *self, RillStatus status, const char *error)
+{
+  g_assert (status != RILL_STATUS_STREAMING);
+
+  if (self->ending)
+    return;
+  self->ending = TRUE;
+  self->status = status;
+  self->error = g_strdup (error);
+
+  if (self->deadline != NULL)
+    {
+      g_source_destroy (self->deadline);
+      g_clear_pointer (&self->deadline, g_source_unref);
+    }
+  g_clear_handle_id (&self->checkpoint_id, g_source_remove);
+  g_cancellable_cancel (self->cancellable);
+
+  _rill_store_finalize_async (self->store, self->rows, build_final (self),
+                              finalize_cb, g_object_ref (self));
+}
+
+static void
+cancelled_cb (GCancellable *cancellable, gpointer user_data)
+{
+  RillReply *self = user_data;
+
+  finish (self, RILL_STATUS_STOPPED, NULL);
+}
+
+void
+rill_reply_stop (RillReply *self)
+{
+  g_return_if_fail (RILL_IS_REPLY (self));
+
+  finish (self, RILL_STATUS_STOPPED, NULL);
+}
+
+static void
+fail_with_error (RillReply *self, const char *what, const GError *error)
+{
+  g_autofree char *message = NULL;
+
+  if (self->ending)
+    return;
+  message = g_strdup_printf ("%s: %s", what, error->message);
+  finish (self, RILL_STATUS_FAILED, message);
+}
+
+/* Time limits */
+
+static gboolean
+deadline_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs deadline_funcs = { NULL, NULL, deadline_dispatch, NULL, NULL, NULL };
+
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  RillReply *self = user_data;
+  g_autofree char *message = NULL;
+  guint timeout_ms = self->body ? self->options.idle_timeout_ms : self->options.connect_timeout_ms;
+  double seconds = timeout_ms / 1000.0;
+
+  if (self->body != NULL)
+    message = g_strdup_printf ("The server sent nothing for %g seconds", seconds);
+  else
+    message = g_strdup_printf ("The server at %s did not answer within %g seconds",
+                               rill_provider_get_base_url (self->provider), seconds);
+  finish (self, RILL_STATUS_FAILED, message);
+  return G_SOURCE_REMOVE;
+}
+
+/* One source for both limits: moving its ready time on each read costs far
+ * less than a new timeout per read. */
+static void
+push_deadline (RillReply *self, guint timeout_ms)
+{
+  if (self->deadline == NULL)
+    {
+      self->deadline = g_source_new (&deadline_funcs, sizeof (GSource));
+      g_source_set_callback (self->deadline, deadline_cb, self, NULL);
+      g_source_set_name (self->deadline, "[rill] reply deadline");
+      g_source_attach (self->deadline, g_main_context_get_thread_default ());
+    }
+  g_source_set_ready_time (self->deadline, g_get_monotonic_time () + (gint64) timeout_ms * 1000);
+}
+
+/* Checkpoints */
+
+static gboolean
+checkpoint_cb (gpointer user_data)
+{
+  RillReply *self = user_data;
+  const GString *content = rill_stream_parser_get_content (self->parser);
+  const GString *reasoning = rill_stream_parser_get_reasoning (self->parser);
+
+  if (content->len == self->checkpointed_content
+      && reasoning->len == self->checkpointed_reasoning
+      && self->request_checkpointed)
+    return G_SOURCE_CONTINUE;
+
+  _rill_store_checkpoint (self->store, self->rows,
+                          content->str + self->checkpointed_content,
+                          content->len - self->checkpointed_content,
+                          reasoning->str + self->checkpointed_reasoning,
+                          reasoning->len - self->checkpointed_reasoning,
+                          self->request_checkpointed ? NULL : self->request_json);
+  self->checkpointed_content = content->len;
+  self->checkpointed_reasoning = reasoning->len;
+  self->request_checkpointed = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Reading */
+
+static void read_next (RillReply *self);
+
+static void
+end_of_body (RillReply *self)
+{
+  if (self->error_body != NULL)
+    {
+      g_autofree char *message =
+        rill_provider_describe_http_error (soup_message_get_status (self->message),
+                                           soup_message_get_reason_phrase (self->message),
+                                           (const char *) self->error_body->data,
+                                           self->error_body->len);
+      finish (self, RILL_STATUS_FAILED, message);
+      return;
+    }
+
+  rill_stream_parser_end (self->parser);
+  if (rill_stream_parser_get_error (self->parser) != NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("The server reported an error: %s",
+                                                  rill_stream_parser_get_error (self->parser));
+      finish (self, RILL_STATUS_FAILED, message);
+    }
+  else if (rill_stream_parser_has_finished (self->parser))
+    finish (self, RILL_STATUS_COMPLETE, NULL);
+  else
+    finish (self, RILL_STATUS_FAILED,
+            "The server closed the connection before the reply was finished");
+}
+
+static void
+read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RillReply) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *data;
+  gsize len;
+
+  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  if (self->ending)
+    return;
+  if (bytes == NULL)
+    {
+      fail_with_error (self, "The connection was lost", error);
+      return;
+    }
+
+  data = g_bytes_get_data (bytes, &len);
+  if (len == 0)
+    {
+      end_of_body (self);
+      return;
+    }
+
+  push_deadline (self, self->options.idle_timeout_ms);
+
+  if (self->error_body != NULL)
+    {
+      if (self->error_body->len < ERROR_BODY_MAX)
+        g_byte_array_append (self->error_body, (const guint8 *) data,
+                             MIN (len, ERROR_BODY_MAX - self->error_body->len));
+      read_next (self);
+      return;
+    }
+
+  if (rill_stream_parser_feed (self->parser, data, len))
+    g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  if (self->ending)
+    return;
+
+  if (rill_stream_parser_get_error (self->parser) != NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("The server reported an error: %s",
+                                                  rill_stream_parser_get_error (self->parser));
+      finish (self, RILL_STATUS_FAILED, message);
+      return;
+    }
+  /* After [DONE] or done: true the answer is whole; no need to wait for the
+   * server to close the connection. */
+  if (rill_stream_parser_is_done (self->parser))
+    {
+      finish (self, RILL_STATUS_COMPLETE, NULL);
+      return;
+    }
+  read_next (self);
+}
+
+static void
+read_next (RillReply *self)
+{
+  g_input_stream_read_bytes_async (self->body, READ_SIZE, G_PRIORITY_DEFAULT,
+                                   self->cancellable, read_cb, g_object_ref (self));
+}
+
+static void
+send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RillReply) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) body = NULL;
+  guint status;
+
+  body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (self->ending)
+    return;
+  if (body == NULL)
+    {
+      g_autofree char *what = g_strdup_printf ("Could not reach %s",
+                                               rill_provider_get_base_url (self->provider));
+      fail_with_error (self, what, error);
+      return;
+    }
+
+  self->body = g_steal_pointer (&body);
+  status = soup_message_get_status (self->message);
+  if (status >= 300)
+    self->error_body = g_byte_array_new ();
+  else
+    self->checkpoint_id = g_timeout_add (self->options.checkpoint_interval_ms, checkpoint_cb, self);
+
+  push_deadline (self, self->options.idle_timeout_ms);
+  read_next (self);
+}
+
+static void
+send_request (RillReply *self)
+{
+  g_clear_object (&self->message);
+  self->message = rill_provider_new_chat_message (self->provider, self->model, self->history,
+                                                  self->options.temperature, &self->request_json);
+  if (self->message == NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("“%s” is not a valid server address",
+                                                  rill_provider_get_base_url (self->provider));
+      finish (self, RILL_STATUS_FAILED, message);
+      return;
+    }
+  push_deadline (self, self->options.connect_timeout_ms);
+  soup_session_send_async (rill_provider_get_session (self->provider), self->message,
+                           G_PRIORITY_DEFAULT, self->cancellable, send_cb, g_object_ref (self));
+}
+
+static void
+models_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RillReply) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) models = rill_provider_list_models_finish (RILL_PROVIDER (source), result, &error);
+
+  if (self->ending)
+    return;
+  if (models == NULL)
+    {
+      fail_with_error (self, "Could not ask the server for its models", error);
+      return;
+    }
+  if (models[0] == NULL)
+    {
+      finish (self, RILL_STATUS_FAILED, "The server offers no models");
+      return;
+    }
+  self->model = g_strdup (models[0]);
+  send_request (self);
+}
+
+static void
+begin_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RillReply) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillReplyContext) context = _rill_store_begin_reply_finish (RILL_STORE (source),
+                                                                          result, &error);
+
+  if (context == NULL)
+    {
+      /* Not even the user's message could be saved: say so; nothing is
+       * sent that could not be kept. */
+      fail_with_error (self, "Could not save the message", error);
+      return;
+    }
+
+  self->started = TRUE;
+  g_signal_emit (self, signals[SIGNAL_STARTED], 0);
+  if (self->ending)
+    return;
+
+  self->history = g_steal_pointer (&context->messages);
+  self->model = g_strdup (self->options.model ? self->options.model
+                          : context->conversation_model ? context->conversation_model
+                          : self->options.default_model);
+  if (self->model == NULL || self->model[0] == '\0')
+    {
+      g_clear_pointer (&self->model, g_free);
+      rill_provider_list_models_async (self->provider, self->cancellable, models_cb,
+                                       g_object_ref (self));
+      return;
+    }
+  send_request (self);
+}
+
+void
+rill_reply_start (RillReply *self)
+{
+  g_return_if_fail (RILL_IS_REPLY (self));
+  g_return_if_fail (self->cancelled_id == 0 && !self->ending);
+
+  _rill_store_begin_reply_async (self->store, self->rows, self->user_text,
+                                 self->options.system_prompt, self->options.history_limit,
+                                 begin_cb, g_object_ref (self));
+  self->cancelled_id = g_cancellable_connect (self->cancellable, G_CALLBACK (cancelled_cb),
+                                              self, NULL);
+}
+
+GCancellable *
+rill_reply_get_cancellable (RillReply *self)
+{
+  return self->cancellable;
+}
+
+gint64
+rill_reply_get_conversation_id (RillReply *self)
+{
+  return self->rows->conversation_id;
+}
+
+gint64
+rill_reply_get_message_id (RillReply *self)
+{
+  return self->started ? self->rows->assistant_message_id : 0;
+}
+
+gint64
+rill_reply_get_user_message_id (RillReply *self)
+{
+  return self->started ? self->rows->user_message_id : 0;
+}
+
+RillStatus
+rill_reply_get_status (RillReply *self)
+{
+  return self->status;
+}
+
+gboolean
+rill_reply_is_finished (RillReply *self)
+{
+  return self->finished;
+}
+
+const GString *
+rill_reply_get_content (RillReply *self)
+{
+  return rill_stream_parser_get_content (self->parser);
+}
+
+const GString *
+rill_reply_get_reasoning (RillReply *self)
+{
+  return rill_stream_parser_get_reasoning (self->parser);
+}
+
+const char *
+rill_reply_get_error (RillReply *self)
+{
+  return self->error;
+}
+
+const char *
+rill_reply_get_model (RillReply *self)
+{
+  const char *answered = rill_stream_parser_get_model (self->parser);
+
+  return answered ? answered : self->model;
+}
+
+const char *
+rill_reply_get_finish_reason (RillReply *self)
+{
+  return rill_stream_parser_get_finish_reason (self->parser);
+}
+
+const GError *
+rill_reply_get_store_error (RillReply *self)
+{
+  return self->store_error;
+}

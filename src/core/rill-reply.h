@@ -1,0 +1,64 @@
+/* rill-reply.h: one assistant reply, from request to its final, durable row.
+ *
+ * A reply commits the user's message and its own row (status "streaming")
+ * before the request goes out, streams the answer, checkpoints what arrived
+ * every checkpoint interval from the writer thread, and ends through one
+ * finalize, however it ends: the server finishing, an HTTP error, an error
+ * event, a dropped or silent connection, or rill_reply_stop(). The first
+ * ending wins; "finished" is emitted once, after the final row committed. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "rill-provider.h"
+#include "rill-store.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *model;                 /* NULL: the conversation's, else default_model,
+                                * else the first model the server lists */
+  char *default_model;
+  char *system_prompt;         /* NULL: the conversation's */
+  double temperature;          /* < 0: the server's default */
+  guint history_limit;         /* most recent messages sent; 0 for all */
+  guint connect_timeout_ms;    /* until the response headers arrive */
+  guint idle_timeout_ms;       /* silence allowed while streaming */
+  guint checkpoint_interval_ms;
+} RillReplyOptions;
+
+void rill_reply_options_init  (RillReplyOptions *options);
+void rill_reply_options_clear (RillReplyOptions *options);
+
+#define RILL_TYPE_REPLY (rill_reply_get_type ())
+G_DECLARE_FINAL_TYPE (RillReply, rill_reply, RILL, REPLY, GObject)
+
+/* @user_text NULL answers the conversation as it stands (retry, regenerate). */
+RillReply     *rill_reply_new                  (RillStore              *store,
+                                                RillProvider           *provider,
+                                                gint64                  conversation_id,
+                                                const char             *user_text,
+                                                const RillReplyOptions *options);
+void           rill_reply_start                (RillReply              *self);
+/* The person ended it: Stop, Escape, closing the window, quitting, a signal. */
+void           rill_reply_stop                 (RillReply              *self);
+/* Cancelling it is the same as rill_reply_stop(). */
+GCancellable  *rill_reply_get_cancellable      (RillReply              *self);
+
+gint64         rill_reply_get_conversation_id  (RillReply              *self);
+/* 0 until "started". */
+gint64         rill_reply_get_message_id       (RillReply              *self);
+gint64         rill_reply_get_user_message_id  (RillReply              *self);
+RillStatus     rill_reply_get_status           (RillReply              *self);
+/* TRUE once the final write committed (or failed: see get_store_error). */
+gboolean       rill_reply_is_finished          (RillReply              *self);
+const GString *rill_reply_get_content          (RillReply              *self);
+const GString *rill_reply_get_reasoning        (RillReply              *self);
+const char    *rill_reply_get_error            (RillReply              *self);
+const char    *rill_reply_get_model            (RillReply              *self);
+const char    *rill_reply_get_finish_reason    (RillReply              *self);
+/* The final write failed (disk full, read-only…); the text is still here. */
+const GError  *rill_reply_get_store_error      (RillReply              *self);
+
+G_END_DECLS

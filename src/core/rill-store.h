@@ -1,0 +1,112 @@
+/* rill-store.h: the history database.
+ *
+ * Reads run on the caller's thread (the main thread: they are short, and in
+ * WAL mode never wait for a writer). Every write goes to one writer thread
+ * with its own connection, so the main loop never waits on SQLite or fsync. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "rill-records.h"
+
+G_BEGIN_DECLS
+
+#define RILL_STORE_ERROR (rill_store_error_quark ())
+
+typedef enum {
+  RILL_STORE_ERROR_FAILED,
+  RILL_STORE_ERROR_FULL,
+  RILL_STORE_ERROR_READ_ONLY,
+  RILL_STORE_ERROR_BUSY,
+  RILL_STORE_ERROR_CORRUPT,
+  RILL_STORE_ERROR_NOT_FOUND,
+  RILL_STORE_ERROR_CLOSED,
+} RillStoreError;
+
+#define RILL_TYPE_STORE (rill_store_get_type ())
+G_DECLARE_FINAL_TYPE (RillStore, rill_store, RILL, STORE, GObject)
+
+GQuark       rill_store_error_quark          (void);
+
+/* $XDG_DATA_HOME/rill/history.db */
+char        *rill_store_default_path         (void);
+
+/* Opens (creating and migrating as needed) and marks replies left
+ * "streaming" by a process that died as "interrupted". A file that is not a
+ * database or is corrupt is renamed aside and a new one is started. */
+RillStore   *rill_store_open                 (const char          *path,
+                                              GError             **error);
+const char  *rill_store_get_path             (RillStore           *self);
+guint        rill_store_get_n_recovered      (RillStore           *self);
+/* Where a damaged file was moved at open, or NULL. */
+const char  *rill_store_get_set_aside_path   (RillStore           *self);
+
+/* Waits, at most @timeout_ms, until every write queued so far is committed.
+ * For quitting and tests; never while a reply streams. */
+gboolean     rill_store_sync                 (RillStore           *self,
+                                              guint                timeout_ms);
+
+/* Reads. Conversations come newest first. */
+guint        rill_store_count_conversations  (RillStore           *self);
+GPtrArray   *rill_store_list_conversations   (RillStore           *self,
+                                              guint                offset,
+                                              guint                limit,
+                                              GError             **error);
+RillConversation *rill_store_get_conversation (RillStore          *self,
+                                              gint64               conversation_id,
+                                              GError             **error);
+GPtrArray   *rill_store_list_messages        (RillStore           *self,
+                                              gint64               conversation_id,
+                                              GError             **error);
+RillMessage *rill_store_get_message          (RillStore           *self,
+                                              gint64               message_id,
+                                              GError             **error);
+/* Full-text search over every message, newest first. Finds substrings, so
+ * Chinese text is found without word breaks, from one character up. */
+GPtrArray   *rill_store_search               (RillStore           *self,
+                                              const char          *query,
+                                              guint                limit,
+                                              GError             **error);
+
+/* Writes, on the writer thread. */
+void         rill_store_create_conversation_async  (RillStore           *self,
+                                                    const char          *title,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+gint64       rill_store_create_conversation_finish (RillStore           *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+
+typedef enum {
+  RILL_CONVERSATION_TITLE,
+  RILL_CONVERSATION_MODEL,
+  RILL_CONVERSATION_SYSTEM_PROMPT,
+} RillConversationField;
+
+/* @value NULL clears the field. */
+void         rill_store_update_conversation_async  (RillStore           *self,
+                                                    gint64               conversation_id,
+                                                    RillConversationField field,
+                                                    const char          *value,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+void         rill_store_delete_conversation_async  (RillStore           *self,
+                                                    gint64               conversation_id,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+/* Deletes @from_message_id and every later message of its conversation
+ * (editing a message, regenerating a reply). */
+void         rill_store_truncate_conversation_async (RillStore          *self,
+                                                    gint64               from_message_id,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+/* For update, delete and truncate. */
+gboolean     rill_store_write_finish               (RillStore           *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+
+G_END_DECLS
