@@ -155,11 +155,32 @@ new_message (RillProvider *self, const char *method, const char *path)
   return message;
 }
 
+static const char *
+status_phrase (guint status, const char *reason)
+{
+  /* HTTP/2 has no reason phrase, and libsoup's table lacks some codes LLM
+   * servers use a lot. */
+  static const struct { guint status; const char *phrase; } phrases[] = {
+    { 400, "Bad Request" }, { 401, "Unauthorized" }, { 402, "Payment Required" },
+    { 403, "Forbidden" }, { 404, "Not Found" }, { 408, "Request Timeout" },
+    { 413, "Content Too Large" }, { 422, "Unprocessable Content" },
+    { 429, "Too Many Requests" }, { 500, "Internal Server Error" }, { 502, "Bad Gateway" },
+    { 503, "Service Unavailable" }, { 504, "Gateway Timeout" }, { 529, "Overloaded" },
+  };
+
+  if (reason != NULL && *reason && g_strcmp0 (reason, "Unknown Error") != 0)
+    return reason;
+  for (guint i = 0; i < G_N_ELEMENTS (phrases); i++)
+    if (phrases[i].status == status)
+      return phrases[i].phrase;
+  return soup_status_get_phrase (status);
+}
+
 char *
 rill_provider_describe_http_error (guint status, const char *reason, const char *body, gsize body_len)
 {
   g_autofree char *message = body ? rill_error_message_from_json (body, body_len) : NULL;
-  const char *phrase = reason && *reason ? reason : soup_status_get_phrase (status);
+  const char *phrase = status_phrase (status, reason);
 
   if (message == NULL && body != NULL && body_len > 0 && body_len < 300)
     {

@@ -434,12 +434,14 @@ rill_store_get_set_aside_path (RillStore *self)
 static void
 job_free (Job *job)
 {
+  /* The store goes first so that a barrier, released by its data, is only
+   * passed once the jobs before it hold no reference. This may drop the
+   * last reference, on this thread; dispose then queues the job that ends
+   * this loop. */
+  g_clear_object (&job->store);
+  g_clear_object (&job->task);
   if (job->data_free)
     job->data_free (job->data);
-  g_clear_object (&job->task);
-  /* May drop the last reference, on this thread; dispose then queues the
-   * job that ends this loop. */
-  g_clear_object (&job->store);
   g_free (job);
 }
 
@@ -498,6 +500,15 @@ typedef struct
 } Barrier;
 
 static void
+barrier_release (Barrier *barrier)
+{
+  g_mutex_lock (&barrier->lock);
+  barrier->reached = TRUE;
+  g_cond_signal (&barrier->cond);
+  g_mutex_unlock (&barrier->lock);
+}
+
+static void
 barrier_unref (Barrier *barrier)
 {
   if (g_atomic_int_dec_and_test (&barrier->ref_count))
@@ -511,12 +522,14 @@ barrier_unref (Barrier *barrier)
 static void
 barrier_job (RillStore *self, GTask *task, gpointer data)
 {
-  Barrier *barrier = data;
+  /* Reached in job_free, once this job holds nothing. */
+}
 
-  g_mutex_lock (&barrier->lock);
-  barrier->reached = TRUE;
-  g_cond_signal (&barrier->cond);
-  g_mutex_unlock (&barrier->lock);
+static void
+barrier_done (Barrier *barrier)
+{
+  barrier_release (barrier);
+  barrier_unref (barrier);
 }
 
 gboolean
@@ -532,7 +545,7 @@ rill_store_sync (RillStore *self, guint timeout_ms)
   g_mutex_init (&barrier->lock);
   g_cond_init (&barrier->cond);
   barrier->ref_count = 2;
-  push_job (self, barrier_job, NULL, barrier, (GDestroyNotify) barrier_unref);
+  push_job (self, barrier_job, NULL, barrier, (GDestroyNotify) barrier_done);
 
   deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   g_mutex_lock (&barrier->lock);
@@ -822,6 +835,8 @@ static void
 return_write_error (GTask *task, sqlite3 *db, GError *error)
 {
   rollback (db);
+  /* Durable jobs raise the level before their transaction; drop it back. */
+  sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
   if (task != NULL)
     g_task_return_error (task, error);
   else
@@ -1155,7 +1170,9 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
   GError *error = NULL;
   int rc;
 
-  if (!exec (db, "BEGIN IMMEDIATE", "save to", &error))
+  /* The user's words must survive whatever happens to the request, so this
+   * commit is durable (the level can only change outside a transaction). */
+  if (!exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", "save to", &error))
     return return_write_error (task, db, error);
 
   if (!(conversation = prepare (db,
@@ -1200,9 +1217,6 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
   if (!(context->messages = read_history (db, args, system_prompt, &error)))
     return return_write_error (task, db, error);
 
-  /* The user's words must survive whatever happens to the request. */
-  if (!exec (db, "PRAGMA synchronous = FULL", "save to", &error))
-    return return_write_error (task, db, error);
   rc = sqlite3_exec (db, "COMMIT", NULL, NULL, NULL);
   sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
   if (rc != SQLITE_OK)
@@ -1374,10 +1388,7 @@ finalize_job (RillStore *self, GTask *task, gpointer data)
     }
 
   if (!exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", "save to", &error))
-    {
-      sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-      return return_write_error (task, db, error);
-    }
+    return return_write_error (task, db, error);
   if (!(stmt = prepare (db,
                         "UPDATE messages SET content = ?2, reasoning = ?3, status = ?4, error = ?5,"
                         " model = ?6, finish_reason = ?7, usage = ?8,"
@@ -1420,7 +1431,6 @@ finalize_job (RillStore *self, GTask *task, gpointer data)
 
 fail:
   return_write_error (task, db, error);
-  sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 }
 
 void

@@ -1,0 +1,1023 @@
+/* The streaming path end to end: the real libsoup client against a real
+ * HTTP server on 127.0.0.1, into a real SQLite file. Every test ends a
+ * stream one way and compares the stored row with what the server sent,
+ * byte for byte, with its status and error. */
+
+#include <signal.h>
+#include <string.h>
+
+#include "test-util.h"
+
+#define CHAT "/v1/chat/completions"
+#define WAIT_MS 20000
+
+typedef struct
+{
+  char *dir;
+  char *db_path;
+  RillStore *store;
+  RillTestServer *server;
+  RillProvider *provider;
+  gint64 conversation_id;
+  RillReplyOptions options;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = NULL;
+
+  f->dir = test_make_tmpdir ();
+  f->db_path = g_build_filename (f->dir, "rill", "history.db", NULL);
+  f->store = rill_store_open (f->db_path, &error);
+  g_assert_no_error (error);
+  f->server = rill_test_server_new ();
+  base = g_strconcat (rill_test_server_get_url (f->server), "/v1", NULL);
+  f->provider = rill_provider_new (RILL_PROVIDER_OPENAI, base, "sk-test-key");
+  f->conversation_id = test_create_conversation (f->store, NULL);
+  rill_reply_options_init (&f->options);
+  f->options.model = g_strdup ("test-model");
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  rill_reply_options_clear (&f->options);
+  g_clear_object (&f->provider);
+  g_clear_pointer (&f->server, rill_test_server_free);
+  /* Jobs hold the store until the writer has run them. */
+  g_assert_true (rill_store_sync (f->store, 10000));
+  g_assert_finalize_object (f->store);
+  test_rm_rf (f->dir);
+  g_free (f->dir);
+  g_free (f->db_path);
+}
+
+typedef struct
+{
+  RillReply *reply;
+  guint n_finished;
+  guint n_started;
+  gboolean finished;
+} Watch;
+
+static void
+on_finished (RillReply *reply, Watch *w)
+{
+  w->n_finished++;
+  w->finished = TRUE;
+}
+
+static void
+on_started (RillReply *reply, Watch *w)
+{
+  w->n_started++;
+}
+
+static Watch *
+start_reply (Fixture *f, gint64 conversation_id, const char *text)
+{
+  Watch *w = g_new0 (Watch, 1);
+
+  w->reply = rill_reply_new (f->store, f->provider, conversation_id, text, &f->options);
+  g_signal_connect (w->reply, "finished", G_CALLBACK (on_finished), w);
+  g_signal_connect (w->reply, "started", G_CALLBACK (on_started), w);
+  rill_reply_start (w->reply);
+  return w;
+}
+
+static void
+watch_free (Watch *w)
+{
+  g_assert_finalize_object (w->reply);
+  g_free (w);
+}
+
+static RillMessage *
+stored_reply (Fixture *f, Watch *w)
+{
+  g_autoptr(GError) error = NULL;
+  RillMessage *message;
+
+  if (rill_reply_get_message_id (w->reply) <= 0)
+    g_error ("no row: %s", rill_reply_get_error (w->reply));
+  message = rill_store_get_message (f->store, rill_reply_get_message_id (w->reply), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rill_message_get_role (message), ==, RILL_ROLE_ASSISTANT);
+  return message;
+}
+
+/* Runs @script for one reply to "hello" and waits for its end. */
+static Watch *
+run_reply (Fixture *f, RillTestScript *script)
+{
+  Watch *w;
+
+  rill_test_server_route (f->server, CHAT, script);
+  w = start_reply (f, f->conversation_id, "hello");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  g_assert_cmpuint (w->n_finished, ==, 1);
+  g_assert_true (rill_reply_is_finished (w->reply));
+  g_assert_null (rill_reply_get_store_error (w->reply));
+  return w;
+}
+
+static void
+assert_stored (Fixture *f, Watch *w, RillStatus status, const char *content, const char *error_part)
+{
+  g_autoptr(RillMessage) message = stored_reply (f, w);
+
+  g_assert_cmpstr (rill_status_to_string (rill_message_get_status (message)), ==,
+                   rill_status_to_string (status));
+  g_assert_cmpstr (rill_status_to_string (rill_reply_get_status (w->reply)), ==,
+                   rill_status_to_string (status));
+  g_assert_cmpstr (rill_message_get_content (message), ==, content);
+  g_assert_cmpuint (strlen (rill_message_get_content (message)), ==, strlen (content));
+  g_assert_cmpmem (rill_reply_get_content (w->reply)->str, rill_reply_get_content (w->reply)->len,
+                   content, strlen (content));
+  if (error_part != NULL)
+    {
+      g_auto(GStrv) alternatives = g_strsplit (error_part, "|", -1);
+      gboolean mentioned = FALSE;
+
+      g_assert_nonnull (rill_message_get_error (message));
+      for (guint i = 0; alternatives[i]; i++)
+        mentioned |= strstr (rill_message_get_error (message), alternatives[i]) != NULL;
+      if (!mentioned)
+        g_error ("error “%s” does not mention “%s”", rill_message_get_error (message), error_part);
+      g_assert_cmpstr (rill_reply_get_error (w->reply), ==, rill_message_get_error (message));
+    }
+  else
+    g_assert_null (rill_message_get_error (message));
+  g_assert_cmpint (rill_message_get_finished_at (message), >, 0);
+}
+
+static const char * const greeting[] = {
+  "Hello", ",", " world", "! ", "你好", "，", "世界", " 👋", "\n\n", "Line \"two\"", " ends.", NULL
+};
+
+static void
+test_normal (Fixture *f, gconstpointer data)
+{
+  g_autofree char *sse = rill_test_openai_sse (greeting, "test-model-2024", TRUE);
+  g_autofree char *expected = rill_test_join_tokens (greeting);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autoptr(RillMessage) message = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *body;
+  Watch *w;
+
+  rill_test_script_send (script, sse, -1, 0);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE, expected, NULL);
+
+  message = stored_reply (f, w);
+  g_assert_cmpstr (rill_message_get_finish_reason (message), ==, "stop");
+  g_assert_cmpstr (rill_message_get_model (message), ==, "test-model-2024");
+  g_assert_cmpint (rill_message_get_prompt_tokens (message), ==, 7);
+  g_assert_cmpint (rill_message_get_completion_tokens (message), ==, g_strv_length ((GStrv) greeting));
+  g_assert_nonnull (strstr (rill_message_get_usage (message), "\"total_tokens\""));
+
+  /* What was sent: stream, usage requested, the key as a bearer token, and
+   * the request kept with the reply without the key. */
+  g_assert_cmpstr (rill_test_server_get_request_header (f->server, CHAT, "Authorization"), ==,
+                   "Bearer sk-test-key");
+  g_assert_true (json_parser_load_from_data (parser, rill_test_server_get_request_body (f->server, CHAT), -1, NULL));
+  body = json_node_get_object (json_parser_get_root (parser));
+  g_assert_true (json_object_get_boolean_member (body, "stream"));
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (body, "stream_options"),
+                                                 "include_usage"));
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "test-model");
+  g_assert_nonnull (rill_message_get_request (message));
+  g_assert_null (strstr (rill_message_get_request (message), "sk-test-key"));
+  g_assert_nonnull (strstr (rill_message_get_request (message), "\"hello\""));
+
+  /* The user's message and the conversation's title. */
+  {
+    g_autoptr(GPtrArray) messages = rill_store_list_messages (f->store, f->conversation_id, NULL);
+    g_autoptr(RillConversation) conversation = rill_store_get_conversation (f->store, f->conversation_id, NULL);
+
+    g_assert_cmpuint (messages->len, ==, 2);
+    g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "hello");
+    g_assert_cmpint (rill_message_get_role (g_ptr_array_index (messages, 0)), ==, RILL_ROLE_USER);
+    g_assert_cmpstr (rill_conversation_get_title (conversation), ==, "hello");
+  }
+  watch_free (w);
+}
+
+static void
+test_pieces (Fixture *f, gsize piece, gboolean crlf)
+{
+  g_autofree char *sse = rill_test_openai_sse (greeting, NULL, TRUE);
+  g_autofree char *expected = rill_test_join_tokens (greeting);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  if (crlf)
+    {
+      /* CRLF line ends and comment lines, as OpenRouter sends keep-alives. */
+      g_auto(GStrv) lines = g_strsplit (sse, "\n", -1);
+      g_autofree char *joined = g_strjoinv ("\r\n", lines);
+      g_autofree char *with_comments = g_strconcat (": OPENROUTER PROCESSING\r\n\r\n", joined, NULL);
+      g_free (sse);
+      sse = g_steal_pointer (&with_comments);
+    }
+  rill_test_script_send (script, sse, -1, piece);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE, expected, NULL);
+  watch_free (w);
+}
+
+static void
+test_byte_at_a_time (Fixture *f, gconstpointer data)
+{
+  test_pieces (f, 1, FALSE);
+}
+
+static void
+test_utf8_split (Fixture *f, gconstpointer data)
+{
+  /* Pieces of 2 and 3 bytes cut every CJK character and the emoji. */
+  test_pieces (f, 2, FALSE);
+}
+
+static void
+test_crlf_comments (Fixture *f, gconstpointer data)
+{
+  test_pieces (f, 3, TRUE);
+}
+
+static void
+test_reasoning (Fixture *f, gconstpointer data)
+{
+  const char *sse =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,\"reasoning_content\":\"Count the r\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,\"reasoning_content\":\"s: three.\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\" Sure.\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"There are \",\"reasoning_content\":null}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"three.\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9,\"total_tokens\":12}}\n\n"
+    "data: [DONE]\n\n";
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autoptr(RillMessage) message = NULL;
+  Watch *w;
+
+  rill_test_script_send (script, sse, -1, 7);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE, "There are three.", NULL);
+  message = stored_reply (f, w);
+  g_assert_cmpstr (rill_message_get_reasoning (message), ==, "Count the rs: three. Sure.");
+  g_assert_cmpint (rill_message_get_completion_tokens (message), ==, 9);
+  watch_free (w);
+}
+
+static void
+test_error_event (Fixture *f, gconstpointer data)
+{
+  const char *sse =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The question \\\"\"}}]}\n\n"
+    "data: {\"error\": {\"message\": \"The server had an error while processing your request.\", \"type\": \"server_error\"}}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"never shown\"}}]}\n\n";
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  rill_test_script_send (script, sse, -1, 0);
+  rill_test_script_hang (script);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_FAILED, "The question \"",
+                 "The server had an error while processing your request.");
+  watch_free (w);
+}
+
+typedef struct
+{
+  RillReply *reply;
+  gsize len;
+} ContentLength;
+
+static gboolean
+content_reached (gpointer data)
+{
+  ContentLength *c = data;
+
+  return rill_reply_get_content (c->reply)->len >= c->len;
+}
+
+/* Sends @tokens, waits until the client has all of them, then ends the
+ * stream with @ending (so what is stored is exactly what was sent). */
+static Watch *
+run_partial (Fixture *f, void (*ending) (RillTestScript *), RillStatus status, const char *error_part)
+{
+  const char * const tokens[] = { "Partial ", "answer, ", "cut ", "here", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, NULL, FALSE);
+  g_autofree char *expected = rill_test_join_tokens (tokens);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  char *finish = strstr (sse, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\"");
+  ContentLength c;
+  Watch *w;
+
+  g_assert_nonnull (finish);
+  *finish = '\0';   /* the server never says it finished */
+  rill_test_script_send (script, sse, -1, 5);
+  rill_test_script_gate (script, "end");
+  ending (script);
+  rill_test_server_route (f->server, CHAT, script);
+
+  w = start_reply (f, f->conversation_id, "hello");
+  c.reply = w->reply;
+  c.len = strlen (expected);
+  test_wait_until (content_reached, &c, WAIT_MS, "the partial answer");
+  rill_test_server_open_gate (f->server, "end");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  g_assert_cmpuint (w->n_finished, ==, 1);
+  assert_stored (f, w, status, expected, error_part);
+  return w;
+}
+
+static void
+test_connection_reset (Fixture *f, gconstpointer data)
+{
+  /* Whether the reset reaches libsoup as an error or as an early end of the
+   * body depends on timing; both must fail the reply, keeping its text. */
+  watch_free (run_partial (f, rill_test_script_reset, RILL_STATUS_FAILED,
+                           "connection was lost|closed the connection before the reply was finished"));
+}
+
+static void
+test_close_mid_body (Fixture *f, gconstpointer data)
+{
+  watch_free (run_partial (f, rill_test_script_close, RILL_STATUS_FAILED,
+                           "connection was lost|closed the connection before the reply was finished"));
+}
+
+static void
+test_clean_close_without_end (Fixture *f, gconstpointer data)
+{
+  watch_free (run_partial (f, rill_test_script_end, RILL_STATUS_FAILED,
+                           "closed the connection before the reply was finished"));
+}
+
+static void
+test_silent_server (Fixture *f, gconstpointer data)
+{
+  f->options.idle_timeout_ms = 300;
+  watch_free (run_partial (f, rill_test_script_hang, RILL_STATUS_FAILED, "sent nothing for 0.3 seconds"));
+}
+
+static void
+test_no_headers (Fixture *f, gconstpointer data)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  /* The server takes the request and never answers. */
+  rill_test_script_gate (script, "never");
+  f->options.connect_timeout_ms = 300;
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_FAILED, "", "did not answer within 0.3 seconds");
+  watch_free (w);
+}
+
+static void
+test_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
+  guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, NULL);
+  g_autofree char *url = NULL;
+  Watch *w;
+
+  /* A port that was free a moment ago and is closed now. */
+  g_socket_listener_close (listener);
+  url = g_strdup_printf ("http://127.0.0.1:%u/v1", port);
+  g_clear_object (&f->provider);
+  f->provider = rill_provider_new (RILL_PROVIDER_OPENAI, url, NULL);
+  w = start_reply (f, f->conversation_id, "hello");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  assert_stored (f, w, RILL_STATUS_FAILED, "", "Could not reach");
+  watch_free (w);
+}
+
+static void
+test_http_error (Fixture *f, guint status, const char *body, const char *expected)
+{
+  RillTestScript *script = rill_test_script_new (status, "application/json");
+  g_autoptr(GPtrArray) messages = NULL;
+  Watch *w;
+
+  rill_test_script_send (script, body, -1, 0);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_FAILED, "", expected);
+  /* The user's message was committed before the request went out. */
+  messages = rill_store_list_messages (f->store, f->conversation_id, NULL);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "hello");
+  watch_free (w);
+}
+
+static void
+test_http_401 (Fixture *f, gconstpointer data)
+{
+  test_http_error (f, 401,
+                   "{\n    \"error\": {\n        \"message\": \"Incorrect API key provided: sk-XXX.\",\n"
+                   "        \"type\": \"invalid_request_error\",\n        \"param\": null,\n"
+                   "        \"code\": \"invalid_api_key\"\n    }\n}\n",
+                   "HTTP 401 Unauthorized: Incorrect API key provided: sk-XXX.");
+}
+
+static void
+test_http_429 (Fixture *f, gconstpointer data)
+{
+  test_http_error (f, 429,
+                   "{\"error\":{\"message\":\"Rate limit reached for gpt-3.5-turbo on tokens per min.\","
+                   "\"type\":\"tokens\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}",
+                   "HTTP 429 Too Many Requests: Rate limit reached for gpt-3.5-turbo on tokens per min.");
+}
+
+static void
+test_http_500 (Fixture *f, gconstpointer data)
+{
+  test_http_error (f, 500, "{\"error\":\"model runner crashed\"}",
+                   "HTTP 500 Internal Server Error: model runner crashed");
+}
+
+static void
+test_large_reply (Fixture *f, gconstpointer data)
+{
+  /* 2 MiB of text without a newline, in 2,048 tokens of 1 KiB. */
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *sse = NULL;
+  g_autofree char *expected = NULL;
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  for (guint i = 0; i < 2048; i++)
+    {
+      char *token = g_malloc (1025);
+      for (guint j = 0; j < 1024; j++)
+        token[j] = "abcdefghijklmnopqrstuvwxyz0123456789 .,;é"[(i * 31 + j * 7) % 40];
+      token[1024] = '\0';
+      /* keep tokens valid UTF-8: "é" is two bytes; replace split ones */
+      for (guint j = 0; j < 1024; j++)
+        if ((guchar) token[j] >= 0x80)
+          token[j] = 'e';
+      g_ptr_array_add (tokens, token);
+    }
+  g_ptr_array_add (tokens, NULL);
+  sse = rill_test_openai_sse ((const char * const *) tokens->pdata, NULL, TRUE);
+  expected = rill_test_join_tokens ((const char * const *) tokens->pdata);
+  g_assert_cmpuint (strlen (expected), ==, 2 * 1024 * 1024);
+  rill_test_script_send (script, sse, -1, 16384);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE, expected, NULL);
+  watch_free (w);
+}
+
+static void
+test_stop (Fixture *f, gconstpointer data)
+{
+  const char * const tokens[] = { "Stop ", "me ", "here", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, NULL, TRUE);
+  const char *here = strstr (sse, "\"here\"");
+  g_autofree char *head = g_strndup (sse, strstr (here, "\n\n") + 2 - sse);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  ContentLength c;
+  Watch *w;
+
+  rill_test_script_send (script, head, -1, 0);
+  rill_test_script_gate (script, "rest");
+  rill_test_script_send (script, sse + strlen (head), -1, 0);
+  rill_test_server_route (f->server, CHAT, script);
+
+  w = start_reply (f, f->conversation_id, "hello");
+  c.reply = w->reply;
+  c.len = strlen ("Stop me here");
+  test_wait_until (content_reached, &c, WAIT_MS, "the first tokens");
+  rill_reply_stop (w->reply);
+  /* The rest arriving now must change nothing. */
+  rill_test_server_open_gate (f->server, "rest");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  assert_stored (f, w, RILL_STATUS_STOPPED, "Stop me here", NULL);
+  g_assert_cmpuint (w->n_finished, ==, 1);
+  watch_free (w);
+}
+
+static void
+test_stop_by_cancellable (Fixture *f, gconstpointer data)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"Before\"}}]}\n\n", -1, 0);
+  rill_test_script_hang (script);
+  rill_test_server_route (f->server, CHAT, script);
+  w = start_reply (f, f->conversation_id, "hello");
+  {
+    ContentLength c = { w->reply, strlen ("Before") };
+    test_wait_until (content_reached, &c, WAIT_MS, "the first token");
+  }
+  g_cancellable_cancel (rill_reply_get_cancellable (w->reply));
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  assert_stored (f, w, RILL_STATUS_STOPPED, "Before", NULL);
+  watch_free (w);
+}
+
+static void
+test_stop_before_start (Fixture *f, gconstpointer data)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n", -1, 0);
+  rill_test_server_route (f->server, CHAT, script);
+  /* Stopped before the rows are even committed: still one finalize, after
+   * the rows exist, and no request is sent. */
+  w = start_reply (f, f->conversation_id, "hello");
+  rill_reply_stop (w->reply);
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  g_assert_cmpuint (w->n_started, ==, 1);
+  assert_stored (f, w, RILL_STATUS_STOPPED, "", NULL);
+  g_assert_cmpuint (rill_test_server_get_request_count (f->server, CHAT), ==, 0);
+  watch_free (w);
+}
+
+static void
+test_racing_endings (Fixture *f, gconstpointer data)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  /* Stop is pressed as the network drops and an error event is in flight;
+   * the window closes (a second stop) during all that. */
+  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"Race\"}}]}\n\n", -1, 0);
+  rill_test_script_gate (script, "drop");
+  rill_test_script_send (script, "data: {\"error\":{\"message\":\"late error\"}}\n\n", -1, 0);
+  rill_test_script_reset (script);
+  rill_test_server_route (f->server, CHAT, script);
+  w = start_reply (f, f->conversation_id, "hello");
+  {
+    ContentLength c = { w->reply, strlen ("Race") };
+    test_wait_until (content_reached, &c, WAIT_MS, "the first token");
+  }
+  rill_test_server_open_gate (f->server, "drop");
+  rill_reply_stop (w->reply);
+  g_cancellable_cancel (rill_reply_get_cancellable (w->reply));
+  rill_reply_stop (w->reply);
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  /* Let every late callback run; none may finalize again. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (w->n_finished, ==, 1);
+  assert_stored (f, w, RILL_STATUS_STOPPED, "Race", NULL);
+  watch_free (w);
+}
+
+static void
+test_error_then_stop (Fixture *f, gconstpointer data)
+{
+  RillTestScript *script = rill_test_script_new (500, "application/json");
+  Watch *w;
+
+  /* The error wins; the stop that follows (the window closing) is ignored. */
+  rill_test_script_send (script, "{\"error\":{\"message\":\"overloaded\"}}", -1, 0);
+  rill_test_server_route (f->server, CHAT, script);
+  w = start_reply (f, f->conversation_id, "hello");
+  while (rill_reply_get_status (w->reply) == RILL_STATUS_STREAMING)
+    g_main_context_iteration (NULL, TRUE);
+  rill_reply_stop (w->reply);
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  g_assert_cmpuint (w->n_finished, ==, 1);
+  assert_stored (f, w, RILL_STATUS_FAILED, "", "overloaded");
+  watch_free (w);
+}
+
+static void
+test_two_streams (Fixture *f, gconstpointer data)
+{
+  const char * const first[] = { "First ", "stream ", "text", NULL };
+  const char * const second[] = { "第二个", "流", NULL };
+  g_autofree char *sse1 = rill_test_openai_sse (first, NULL, TRUE);
+  g_autofree char *sse2 = rill_test_openai_sse (second, NULL, TRUE);
+  g_autofree char *expected1 = rill_test_join_tokens (first);
+  g_autofree char *expected2 = rill_test_join_tokens (second);
+  g_autoptr(RillProvider) other = NULL;
+  g_autofree char *base = g_strconcat (rill_test_server_get_url (f->server), "/second/v1", NULL);
+  RillTestScript *s1 = rill_test_script_new (200, "text/event-stream");
+  RillTestScript *s2 = rill_test_script_new (200, "text/event-stream");
+  gint64 other_conversation = test_create_conversation (f->store, "other");
+  RillProvider *saved;
+  Watch *w1, *w2;
+
+  /* Each stream waits for the other to have started, so they overlap. */
+  rill_test_script_send (s1, sse1, 40, 0);
+  rill_test_script_gate (s1, "both-started");
+  rill_test_script_send (s1, sse1 + 40, -1, 9);
+  rill_test_script_send (s2, sse2, 40, 0);
+  rill_test_script_gate (s2, "both-started");
+  rill_test_script_send (s2, sse2 + 40, -1, 11);
+  rill_test_server_route (f->server, CHAT, s1);
+  rill_test_server_route (f->server, "/second" CHAT, s2);
+
+  w1 = start_reply (f, f->conversation_id, "one");
+  other = rill_provider_new (RILL_PROVIDER_OPENAI, base, NULL);
+  saved = f->provider;
+  f->provider = other;
+  w2 = start_reply (f, other_conversation, "two");
+  f->provider = saved;
+  while (rill_test_server_get_request_count (f->server, CHAT) == 0
+         || rill_test_server_get_request_count (f->server, "/second" CHAT) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  rill_test_server_open_gate (f->server, "both-started");
+  test_wait_for (&w1->finished, WAIT_MS, "the first reply");
+  test_wait_for (&w2->finished, WAIT_MS, "the second reply");
+  assert_stored (f, w1, RILL_STATUS_COMPLETE, expected1, NULL);
+  assert_stored (f, w2, RILL_STATUS_COMPLETE, expected2, NULL);
+  g_assert_cmpint (rill_reply_get_conversation_id (w2->reply), ==, other_conversation);
+  watch_free (w1);
+  watch_free (w2);
+}
+
+static void
+test_ollama (Fixture *f, gconstpointer data)
+{
+  const char * const tokens[] = { "The sky", " is blue", " because of ", "Rayleigh 散射", ".", NULL };
+  g_autofree char *ndjson = rill_test_ollama_ndjson (tokens, "llama3");
+  g_autofree char *expected = rill_test_join_tokens (tokens);
+  RillTestScript *script = rill_test_script_new (200, "application/x-ndjson");
+  g_autoptr(RillMessage) message = NULL;
+  Watch *w;
+
+  g_clear_object (&f->provider);
+  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server), NULL);
+  rill_test_script_send (script, ndjson, -1, 13);
+  rill_test_server_route (f->server, "/api/chat", script);
+  w = start_reply (f, f->conversation_id, "why is the sky blue?");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  assert_stored (f, w, RILL_STATUS_COMPLETE, expected, NULL);
+  message = stored_reply (f, w);
+  g_assert_cmpstr (rill_message_get_finish_reason (message), ==, "stop");
+  g_assert_cmpstr (rill_message_get_model (message), ==, "llama3");
+  g_assert_cmpint (rill_message_get_completion_tokens (message), ==, 5);
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (f->server, "/api/chat"), "\"stream\":true"));
+  watch_free (w);
+}
+
+static void
+test_ollama_error_line (Fixture *f, gconstpointer data)
+{
+  const char *ndjson =
+    "{\"model\":\"gemma\",\"message\":{\"content\":\" Yes\"},\"done\":false}\n"
+    "{\"model\":\"gemma\",\"message\":{\"content\":\".\"},\"done\":false}\n"
+    "{\"error\":\"an error was encountered while running the model\"}\n";
+  RillTestScript *script = rill_test_script_new (200, "application/x-ndjson");
+  Watch *w;
+
+  g_clear_object (&f->provider);
+  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server), NULL);
+  rill_test_script_send (script, ndjson, -1, 4);
+  rill_test_server_route (f->server, "/api/chat", script);
+  w = start_reply (f, f->conversation_id, "hello");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  assert_stored (f, w, RILL_STATUS_FAILED, " Yes.", "an error was encountered while running the model");
+  watch_free (w);
+}
+
+static void
+test_invalid_utf8 (Fixture *f, gconstpointer data)
+{
+  const char *sse =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"ok \xff\xfe bad\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\" \\ud800 lone\"},\"finish_reason\":\"stop\"}]}\n\n"
+    "data: [DONE]\n\n";
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autoptr(RillMessage) message = NULL;
+  Watch *w;
+
+  rill_test_script_send (script, sse, -1, 0);
+  w = run_reply (f, script);
+  message = stored_reply (f, w);
+  g_assert_true (g_utf8_validate (rill_message_get_content (message), -1, NULL));
+  g_assert_true (g_str_has_prefix (rill_message_get_content (message), "ok \xEF\xBF\xBD"));
+  g_assert_nonnull (strstr (rill_message_get_content (message), " bad "));
+  g_test_message ("stored: %s", rill_message_get_content (message));
+  /* json-glib takes the character after a lone surrogate with it. */
+  g_assert_true (g_str_has_suffix (rill_message_get_content (message), "lone"));
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_COMPLETE);
+  watch_free (w);
+}
+
+static void
+test_malformed_event (Fixture *f, gconstpointer data)
+{
+  const char *sse =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"kept\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"trunc\n\n";
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  rill_test_script_send (script, sse, -1, 0);
+  rill_test_script_hang (script);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_FAILED, "kept", "not JSON");
+  watch_free (w);
+}
+
+static void
+test_history (Fixture *f, gconstpointer data)
+{
+  const char * const answer[] = { "Paris", NULL };
+  g_autofree char *sse = rill_test_openai_sse (answer, NULL, TRUE);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *messages;
+  RillTestScript *ok = rill_test_script_new (200, "text/event-stream");
+  RillTestScript *failing = rill_test_script_new (500, "application/json");
+  RillTestScript *last = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  f->options.system_prompt = g_strdup ("Be brief.");
+  rill_test_script_send (ok, sse, -1, 0);
+  w = run_reply (f, ok);
+  watch_free (w);
+  rill_test_script_send (failing, "{\"error\":\"boom\"}", -1, 0);
+  rill_test_server_route (f->server, CHAT, failing);
+  w = start_reply (f, f->conversation_id, "second question");
+  test_wait_for (&w->finished, WAIT_MS, "the failed reply");
+  watch_free (w);
+  rill_test_script_send (last, sse, -1, 0);
+  rill_test_server_route (f->server, CHAT, last);
+  w = start_reply (f, f->conversation_id, "third question");
+  test_wait_for (&w->finished, WAIT_MS, "the last reply");
+  watch_free (w);
+
+  /* system, hello, Paris, second question (its failed reply left out), third. */
+  g_assert_true (json_parser_load_from_data (parser, rill_test_server_get_request_body (f->server, CHAT), -1, NULL));
+  messages = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "messages");
+  g_assert_cmpuint (json_array_get_length (messages), ==, 5);
+#define TURN(i, key) json_object_get_string_member (json_array_get_object_element (messages, i), key)
+  g_assert_cmpstr (TURN (0, "role"), ==, "system");
+  g_assert_cmpstr (TURN (0, "content"), ==, "Be brief.");
+  g_assert_cmpstr (TURN (1, "content"), ==, "hello");
+  g_assert_cmpstr (TURN (2, "role"), ==, "assistant");
+  g_assert_cmpstr (TURN (2, "content"), ==, "Paris");
+  g_assert_cmpstr (TURN (3, "content"), ==, "second question");
+  g_assert_cmpstr (TURN (4, "content"), ==, "third question");
+#undef TURN
+
+  /* With a limit of 3, only the latest turns go: third question, its reply,
+   * and the new message. */
+  f->options.history_limit = 3;
+  w = start_reply (f, f->conversation_id, "fourth");
+  test_wait_for (&w->finished, WAIT_MS, "the limited reply");
+  watch_free (w);
+  g_assert_true (json_parser_load_from_data (parser, rill_test_server_get_request_body (f->server, CHAT), -1, NULL));
+  messages = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "messages");
+  g_assert_cmpuint (json_array_get_length (messages), ==, 4);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 1), "content"),
+                   ==, "third question");
+}
+
+static void
+test_model_from_server (Fixture *f, gconstpointer data)
+{
+  const char * const answer[] = { "hi", NULL };
+  g_autofree char *sse = rill_test_openai_sse (answer, NULL, TRUE);
+  RillTestScript *models = rill_test_script_new (200, "application/json");
+  RillTestScript *chat = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+
+  rill_test_script_send (models, "{\"object\":\"list\",\"data\":[{\"id\":\"first-listed\"},{\"id\":\"second\"}]}", -1, 0);
+  rill_test_server_route (f->server, "/v1/models", models);
+  g_clear_pointer (&f->options.model, g_free);
+  rill_test_script_send (chat, sse, -1, 0);
+  w = run_reply (f, chat);
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (f->server, CHAT), "\"model\":\"first-listed\""));
+  watch_free (w);
+}
+
+static void
+test_search_after_stream (Fixture *f, gconstpointer data)
+{
+  const char * const tokens[] = { "北京", "是中国的", "首都。", " Rill streams replies.", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, NULL, TRUE);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  const char *queries[] = { "北", "首都", "中国的", "streams", "STREAMS repl", "首都 rill", NULL };
+  Watch *w;
+
+  rill_test_script_send (script, sse, -1, 5);
+  w = run_reply (f, script);
+  for (guint i = 0; queries[i]; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) hits = rill_store_search (f->store, queries[i], 10, &error);
+
+      g_assert_no_error (error);
+      if (hits->len != 1)
+        g_error ("query “%s” found %u messages, not 1", queries[i], hits->len);
+      g_assert_cmpint (rill_message_get_id (g_ptr_array_index (hits, 0)), ==,
+                       rill_reply_get_message_id (w->reply));
+    }
+  {
+    g_autoptr(GPtrArray) none = rill_store_search (f->store, "上海", 10, NULL);
+    g_autoptr(GPtrArray) user = rill_store_search (f->store, "hel", 10, NULL);
+    g_assert_cmpuint (none->len, ==, 0);
+    /* The user's own message is searchable too. */
+    g_assert_cmpuint (user->len, ==, 1);
+    g_assert_cmpint (rill_message_get_role (g_ptr_array_index (user, 0)), ==, RILL_ROLE_USER);
+  }
+  watch_free (w);
+}
+
+static void
+test_environment (Fixture *f, gconstpointer data)
+{
+  g_autoptr(RillProvider) openai = NULL;
+  g_autoptr(RillProvider) ollama = NULL;
+  g_autoptr(RillProvider) none = NULL;
+
+  g_setenv ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/", TRUE);
+  g_setenv ("OPENAI_API_KEY", "sk-env", TRUE);
+  g_setenv ("OLLAMA_HOST", "0.0.0.0:11434", TRUE);
+  openai = rill_provider_new_from_environment ();
+  g_assert_cmpint (rill_provider_get_kind (openai), ==, RILL_PROVIDER_OPENAI);
+  g_assert_cmpstr (rill_provider_get_base_url (openai), ==, "http://127.0.0.1:9/v1");
+  g_assert_cmpstr (rill_provider_get_api_key (openai), ==, "sk-env");
+  g_assert_true (rill_provider_get_key_from_environment (openai));
+
+  g_unsetenv ("OPENAI_BASE_URL");
+  g_unsetenv ("OPENAI_API_KEY");
+  ollama = rill_provider_new_from_environment ();
+  g_assert_cmpint (rill_provider_get_kind (ollama), ==, RILL_PROVIDER_OLLAMA);
+  g_assert_cmpstr (rill_provider_get_base_url (ollama), ==, "http://127.0.0.1:11434");
+  g_assert_null (rill_provider_get_api_key (ollama));
+
+  g_unsetenv ("OLLAMA_HOST");
+  none = rill_provider_new_from_environment ();
+  g_assert_null (none);
+}
+
+/* A child process streams into its own database and is killed with SIGKILL
+ * mid-stream; the next open marks the row interrupted and keeps its text. */
+
+static int
+child_main (const char *db_path, const char *base_url)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillStore) store = rill_store_open (db_path, &error);
+  g_autoptr(RillProvider) provider = rill_provider_new (RILL_PROVIDER_OPENAI, base_url, NULL);
+  g_autoptr(RillReply) reply = NULL;
+  RillReplyOptions options;
+  gint64 conversation;
+
+  g_assert_no_error (error);
+  conversation = test_create_conversation (store, "killed");
+  rill_reply_options_init (&options);
+  options.model = g_strdup ("m");
+  reply = rill_reply_new (store, provider, conversation, "stream until killed", &options);
+  rill_reply_options_clear (&options);
+  rill_reply_start (reply);
+  for (;;)
+    g_main_context_iteration (NULL, TRUE);
+  return 0;
+}
+
+typedef struct
+{
+  const char *db_path;
+  gsize min_len;
+} CheckpointWait;
+
+static gboolean
+checkpoint_reached (gpointer data)
+{
+  CheckpointWait *c = data;
+  g_autofree char *len = NULL;
+
+  if (!g_file_test (c->db_path, G_FILE_TEST_EXISTS))
+    return FALSE;
+  len = test_sql_text (c->db_path, "SELECT length(CAST(content AS BLOB)) FROM messages WHERE role = 'assistant'");
+  return len != NULL && g_ascii_strtoull (len, NULL, 10) >= c->min_len;
+}
+
+static void
+wait_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *(gboolean *) data = TRUE;
+}
+
+static void
+test_sigkill_recovery (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *sse = NULL;
+  g_autofree char *child_db = g_build_filename (f->dir, "child", "history.db", NULL);
+  g_autofree char *base = g_strconcat (rill_test_server_get_url (f->server), "/v1", NULL);
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillStore) reopened = NULL;
+  g_autoptr(RillStreamParser) sent = rill_stream_parser_new (RILL_PROVIDER_OPENAI);
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autofree char *integrity = NULL;
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  RillMessage *reply;
+  CheckpointWait wait = { child_db, 200 };
+  gboolean exited = FALSE;
+  gsize bytes_sent;
+
+  for (guint i = 0; i < 20000; i++)
+    g_ptr_array_add (tokens, g_strdup_printf ("tok%u ", i));
+  g_ptr_array_add (tokens, NULL);
+  sse = rill_test_openai_sse ((const char * const *) tokens->pdata, NULL, TRUE);
+  /* About 2,000 tokens a second. */
+  rill_test_script_pace (script, 500);
+  rill_test_script_send (script, sse, -1, 140);
+  rill_test_server_route (f->server, CHAT, script);
+
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error,
+                            g_test_get_filename (G_TEST_BUILT, "test-client", NULL),
+                            "--child", child_db, base, NULL);
+  g_assert_no_error (error);
+
+  /* Killed once a checkpoint is on disk, at a moment between checkpoints
+   * that depends on the machine. */
+  test_wait_until (checkpoint_reached, &wait, WAIT_MS, "a checkpoint from the child");
+  g_subprocess_force_exit (child);
+  bytes_sent = rill_test_server_get_bytes_sent (f->server, CHAT);
+  g_subprocess_wait_async (child, NULL, wait_cb, &exited);
+  test_wait_for (&exited, WAIT_MS, "the child to die");
+  g_assert_true (g_subprocess_get_if_signaled (child));
+  g_assert_cmpint (g_subprocess_get_term_sig (child), ==, SIGKILL);
+
+  rill_stream_parser_feed (sent, sse, bytes_sent);
+
+  reopened = rill_store_open (child_db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rill_store_get_n_recovered (reopened), ==, 1);
+  integrity = test_sql_text (child_db, "PRAGMA integrity_check");
+  g_assert_cmpstr (integrity, ==, "ok");
+
+  messages = rill_store_list_messages (reopened, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (messages->len, ==, 2);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "stream until killed");
+  reply = g_ptr_array_index (messages, 1);
+  g_assert_cmpint (rill_message_get_status (reply), ==, RILL_STATUS_INTERRUPTED);
+  g_assert_cmpuint (strlen (rill_message_get_content (reply)), >=, 200);
+  /* A byte-exact prefix of what the server had sent. */
+  g_assert_cmpuint (strlen (rill_message_get_content (reply)), <=, rill_stream_parser_get_content (sent)->len);
+  g_assert_true (strncmp (rill_message_get_content (reply), rill_stream_parser_get_content (sent)->str,
+                          strlen (rill_message_get_content (reply))) == 0);
+  g_assert_cmpint (rill_message_get_finished_at (reply), >, 0);
+  g_test_message ("sent %" G_GSIZE_FORMAT " bytes of text, recovered %" G_GSIZE_FORMAT,
+                  rill_stream_parser_get_content (sent)->len, strlen (rill_message_get_content (reply)));
+  /* The next open finds nothing more to recover. */
+  g_clear_object (&reopened);
+  reopened = rill_store_open (child_db, &error);
+  g_assert_cmpuint (rill_store_get_n_recovered (reopened), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 4 && g_str_equal (argv[1], "--child"))
+    return child_main (argv[2], argv[3]);
+
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add ("/client/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("normal", test_normal);
+  ADD ("byte-at-a-time", test_byte_at_a_time);
+  ADD ("utf8-split", test_utf8_split);
+  ADD ("crlf-comments", test_crlf_comments);
+  ADD ("reasoning", test_reasoning);
+  ADD ("error-event", test_error_event);
+  ADD ("connection-reset", test_connection_reset);
+  ADD ("close-mid-body", test_close_mid_body);
+  ADD ("clean-close-without-end", test_clean_close_without_end);
+  ADD ("silent-server", test_silent_server);
+  ADD ("no-headers", test_no_headers);
+  ADD ("refused", test_refused);
+  ADD ("http-401", test_http_401);
+  ADD ("http-429", test_http_429);
+  ADD ("http-500", test_http_500);
+  ADD ("large-reply", test_large_reply);
+  ADD ("stop", test_stop);
+  ADD ("stop-by-cancellable", test_stop_by_cancellable);
+  ADD ("stop-before-start", test_stop_before_start);
+  ADD ("racing-endings", test_racing_endings);
+  ADD ("error-then-stop", test_error_then_stop);
+  ADD ("two-streams", test_two_streams);
+  ADD ("ollama", test_ollama);
+  ADD ("ollama-error-line", test_ollama_error_line);
+  ADD ("invalid-utf8", test_invalid_utf8);
+  ADD ("malformed-event", test_malformed_event);
+  ADD ("history", test_history);
+  ADD ("model-from-server", test_model_from_server);
+  ADD ("search-after-stream", test_search_after_stream);
+  ADD ("environment", test_environment);
+  ADD ("sigkill-recovery", test_sigkill_recovery);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -1,0 +1,138 @@
+/* Shared by the core tests: a temporary data dir with a real store, and
+ * waiting on events with a deadline instead of sleeping. */
+#pragma once
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "rill-core.h"
+#include "rill-test-server.h"
+
+typedef gboolean (*TestCondition) (gpointer data);
+
+static gboolean
+test_tick_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the main context until @condition holds. A short wake-up timer
+ * keeps the loop turning for conditions that change on another thread (the
+ * writer) or in another process; the deadline guards against hangs and is
+ * never the thing waited for. */
+static inline void
+test_wait_until (TestCondition condition, gpointer data, guint timeout_ms, const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (!condition (data))
+    {
+      gboolean tick = FALSE;
+      guint id;
+
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for %s", what);
+      id = g_timeout_add (10, test_tick_cb, &tick);
+      g_main_context_iteration (NULL, TRUE);
+      if (!tick)
+        g_source_remove (id);
+    }
+}
+
+static inline gboolean
+test_flag_is_set (gpointer data)
+{
+  return *(const gboolean *) data;
+}
+
+static inline void
+test_wait_for (const gboolean *flag, guint timeout_ms, const char *what)
+{
+  test_wait_until (test_flag_is_set, (gpointer) flag, timeout_ms, what);
+}
+
+static inline char *
+test_make_tmpdir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("rill-test-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static inline void
+test_rm_rf (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileEnumerator) children = NULL;
+  GFileInfo *info;
+
+  children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                        G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  while (children && (info = g_file_enumerator_next_file (children, NULL, NULL)))
+    {
+      g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
+      if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+        test_rm_rf (child);
+      else
+        g_unlink (child);
+      g_object_unref (info);
+    }
+  g_rmdir (path);
+}
+
+typedef struct
+{
+  gboolean done;
+  gint64 id;
+  GError *error;
+} TestResult;
+
+static inline void
+test_create_conversation_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TestResult *r = data;
+
+  r->id = rill_store_create_conversation_finish (RILL_STORE (source), result, &r->error);
+  r->done = TRUE;
+}
+
+static inline gint64
+test_create_conversation (RillStore *store, const char *title)
+{
+  TestResult r = { 0 };
+
+  rill_store_create_conversation_async (store, title, NULL, test_create_conversation_cb, &r);
+  test_wait_for (&r.done, 10000, "a new conversation");
+  g_assert_no_error (r.error);
+  g_assert_cmpint (r.id, >, 0);
+  return r.id;
+}
+
+static inline void
+test_write_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TestResult *r = data;
+
+  rill_store_write_finish (RILL_STORE (source), result, &r->error);
+  r->done = TRUE;
+}
+
+/* Runs a statement on its own connection, as another tool would. */
+static inline char *
+test_sql_text (const char *db_path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *text = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+    text = g_strndup ((const char *) sqlite3_column_text (stmt, 0), sqlite3_column_bytes (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return text;
+}
