@@ -20,7 +20,10 @@ chmod 700 "$XDG_RUNTIME_DIR"
 
 # --unlock reads the password for a new "login" keyring from stdin; that
 # keyring then is the default collection.
-printf test | gnome-keyring-daemon --foreground --unlock --components=secrets >"$tmp/daemon.log" 2>&1 &
+# The daemon is a GLib program too: the test's G_DEBUG=fatal-warnings must
+# not turn its harmless warnings (no PAM, no systemd) into a crash.
+printf test | env -u G_DEBUG -u G_MESSAGES_DEBUG \
+  gnome-keyring-daemon --foreground --unlock --components=secrets >"$tmp/daemon.log" 2>&1 &
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
@@ -37,4 +40,10 @@ until gdbus call --session --dest org.freedesktop.DBus --object-path /org/freede
   sleep 0.1
 done
 
-"$@"
+status=0
+"$@" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "gnome-keyring-daemon's log:" >&2
+  cat "$tmp/daemon.log" >&2
+fi
+exit "$status"
