@@ -1,0 +1,297 @@
+/* The store on a real SQLite file: schema and its names, recovery of
+ * interrupted replies, a damaged file set aside, search, conversation edits. */
+
+#include <string.h>
+
+#include "test-util.h"
+
+typedef struct
+{
+  char *dir;
+  char *path;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  f->dir = test_make_tmpdir ();
+  f->path = g_build_filename (f->dir, "rill", "history.db", NULL);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  test_rm_rf (f->dir);
+  g_free (f->dir);
+  g_free (f->path);
+}
+
+static RillStore *
+open_store (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  RillStore *store = rill_store_open (f->path, &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
+static void
+close_store (RillStore *store)
+{
+  g_assert_true (rill_store_sync (store, 10000));
+  g_assert_finalize_object (store);
+}
+
+static void
+sql (const char *path, const char *statement)
+{
+  sqlite3 *db;
+  char *message = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  if (sqlite3_exec (db, statement, NULL, NULL, &message) != SQLITE_OK)
+    g_error ("%s: %s", statement, message);
+  sqlite3_close (db);
+}
+
+static void
+test_schema_names (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  static const char *columns[] = {
+    "id", "conversation_id", "role", "content", "reasoning", "status", "error",
+    "created_at", "finished_at", "model", "finish_reason", "prompt_tokens",
+    "completion_tokens", "usage", "request",
+  };
+  g_autofree char *mode = test_sql_text (f->path, "PRAGMA journal_mode");
+  g_autofree char *version = test_sql_text (f->path, "PRAGMA user_version");
+  g_autofree char *conversations = test_sql_text (f->path, "SELECT name FROM sqlite_master WHERE name = 'conversations'");
+  g_autofree char *expected_path = NULL;
+
+  g_assert_cmpstr (mode, ==, "wal");
+  g_assert_cmpstr (version, ==, "1");
+  g_assert_cmpstr (conversations, ==, "conversations");
+  for (guint i = 0; i < G_N_ELEMENTS (columns); i++)
+    {
+      g_autofree char *query = g_strdup_printf ("SELECT name FROM pragma_table_info('messages') WHERE name = '%s'",
+                                                columns[i]);
+      g_autofree char *found = test_sql_text (f->path, query);
+      g_assert_cmpstr (found, ==, columns[i]);
+    }
+
+  g_setenv ("XDG_DATA_HOME", f->dir, TRUE);
+  expected_path = g_build_filename (f->dir, "rill", "history.db", NULL);
+  {
+    g_autofree char *default_path = rill_store_default_path ();
+    /* GLib caches the data dir; the path must at least end the same way. */
+    g_assert_true (g_str_has_suffix (default_path, "/rill/history.db"));
+  }
+  close_store (store);
+}
+
+static void
+test_reopen_keeps_schema (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  gint64 id = test_create_conversation (store, "kept");
+
+  close_store (store);
+  store = open_store (f);
+  {
+    g_autoptr(RillConversation) conversation = rill_store_get_conversation (store, id, NULL);
+    g_assert_cmpstr (rill_conversation_get_title (conversation), ==, "kept");
+  }
+  close_store (store);
+}
+
+static void
+test_newer_schema_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  RillStore *store = open_store (f);
+
+  close_store (store);
+  sql (f->path, "PRAGMA user_version = 99");
+  g_assert_null (rill_store_open (f->path, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "newer version of Rill"));
+}
+
+static void
+test_recovery (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  g_autoptr(GPtrArray) messages = NULL;
+  RillMessage *message;
+
+  close_store (store);
+  sql (f->path,
+       "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 't', 1, 1);"
+       "INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (1, 'user', 'q', 'complete', 1);"
+       "INSERT INTO messages (conversation_id, role, content, reasoning, status, created_at)"
+       " VALUES (1, 'assistant', 'half an ans', 'thought', 'streaming', 2);");
+  store = open_store (f);
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
+  messages = rill_store_list_messages (store, 1, NULL);
+  message = g_ptr_array_index (messages, 1);
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_INTERRUPTED);
+  g_assert_cmpstr (rill_message_get_content (message), ==, "half an ans");
+  g_assert_cmpstr (rill_message_get_reasoning (message), ==, "thought");
+  g_assert_cmpint (rill_message_get_finished_at (message), >, 0);
+  {
+    /* Now indexed, so it can be found. */
+    g_autoptr(GPtrArray) hits = rill_store_search (store, "an ans", 10, NULL);
+    g_assert_cmpuint (hits->len, ==, 1);
+  }
+  close_store (store);
+}
+
+static void
+test_damaged_file_set_aside (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_path_get_dirname (f->path);
+  g_autofree char *kept = NULL;
+  const char *garbage = "this is not an SQLite database, but a person's file";
+  RillStore *store;
+
+  g_mkdir_with_parents (dir, 0700);
+  g_assert_true (g_file_set_contents (f->path, garbage, -1, NULL));
+  g_test_expect_message ("rill-core", G_LOG_LEVEL_WARNING, "*moved it to*");
+  store = open_store (f);
+  g_test_assert_expected_messages ();
+  g_assert_nonnull (rill_store_get_set_aside_path (store));
+  g_assert_true (g_file_get_contents (rill_store_get_set_aside_path (store), &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, garbage);
+  /* And the new file works. */
+  g_assert_cmpint (test_create_conversation (store, "fresh"), >, 0);
+  close_store (store);
+}
+
+static void
+test_search (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  static const struct { const char *query; int n; } cases[] = {
+    { "猫", 2 }, { "小猫", 1 }, { "喜欢小猫", 1 }, { "CAT", 1 }, { "cat food", 1 },
+    { "100%", 1 }, { "a_b", 1 }, { "_", 1 }, { "狗", 0 }, { "streaming text", 0 }, { "   ", 0 },
+  };
+
+  sql (f->path,
+       "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 't', 1, 1);"
+       "INSERT INTO messages (id, conversation_id, role, content, status, created_at) VALUES"
+       " (1, 1, 'user', '我喜欢小猫', 'complete', 1),"
+       " (2, 1, 'assistant', '猫是很好的宠物', 'complete', 2),"
+       " (3, 1, 'user', 'Which Cat food is 100% good? a_b', 'complete', 3),"
+       " (4, 1, 'assistant', 'streaming text', 'streaming', 4);");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) hits = rill_store_search (store, cases[i].query, 50, &error);
+
+      g_assert_no_error (error);
+      if ((int) hits->len != cases[i].n)
+        g_error ("“%s”: %u hits, expected %d", cases[i].query, hits->len, cases[i].n);
+    }
+  /* Newest first. */
+  {
+    g_autoptr(GPtrArray) hits = rill_store_search (store, "猫", 50, NULL);
+    g_assert_cmpint (rill_message_get_id (g_ptr_array_index (hits, 0)), ==, 2);
+  }
+  /* Deleting a message takes it out of the index. */
+  sql (f->path, "DELETE FROM messages WHERE id = 2");
+  {
+    g_autoptr(GPtrArray) hits = rill_store_search (store, "宠物", 50, NULL);
+    g_assert_cmpuint (hits->len, ==, 0);
+  }
+  close_store (store);
+}
+
+static void
+test_conversation_edits (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  gint64 a = test_create_conversation (store, NULL);
+  gint64 b = test_create_conversation (store, "second");
+  TestResult r = { 0 };
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(RillConversation) renamed = NULL;
+
+  g_assert_cmpuint (rill_store_count_conversations (store), ==, 2);
+  list = rill_store_list_conversations (store, 0, 1, NULL);
+  g_assert_cmpuint (list->len, ==, 1);
+
+  rill_store_update_conversation_async (store, a, RILL_CONVERSATION_TITLE, "Renamed", NULL, test_write_cb, &r);
+  test_wait_for (&r.done, 10000, "rename");
+  g_assert_no_error (r.error);
+  r.done = FALSE;
+  rill_store_update_conversation_async (store, a, RILL_CONVERSATION_MODEL, "llama3", NULL, test_write_cb, &r);
+  test_wait_for (&r.done, 10000, "model");
+  renamed = rill_store_get_conversation (store, a, NULL);
+  g_assert_cmpstr (rill_conversation_get_title (renamed), ==, "Renamed");
+  g_assert_cmpstr (rill_conversation_get_model (renamed), ==, "llama3");
+
+  sql (f->path,
+       "INSERT INTO messages (id, conversation_id, role, content, status, created_at) VALUES"
+       " (10, 2, 'user', 'one', 'complete', 1), (11, 2, 'assistant', 'two', 'complete', 2),"
+       " (12, 2, 'user', 'three', 'complete', 3);");
+  r.done = FALSE;
+  rill_store_truncate_conversation_async (store, 11, NULL, test_write_cb, &r);
+  test_wait_for (&r.done, 10000, "truncate");
+  g_assert_no_error (r.error);
+  {
+    g_autoptr(GPtrArray) left = rill_store_list_messages (store, b, NULL);
+    g_assert_cmpuint (left->len, ==, 1);
+  }
+
+  r.done = FALSE;
+  rill_store_delete_conversation_async (store, b, NULL, test_write_cb, &r);
+  test_wait_for (&r.done, 10000, "delete");
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (rill_store_count_conversations (store), ==, 1);
+  {
+    g_autofree char *orphans = test_sql_text (f->path, "SELECT count(*) FROM messages");
+    g_assert_cmpstr (orphans, ==, "0");
+  }
+  close_store (store);
+}
+
+static void
+test_locked_database (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  sqlite3 *other;
+  TestResult r = { 0 };
+
+  /* Another process holds the write lock past the busy timeout: the write
+   * fails with words, nothing crashes, and it works again afterwards. */
+  g_assert_cmpint (sqlite3_open (f->path, &other), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+  rill_store_create_conversation_async (store, "blocked", NULL, test_create_conversation_cb, &r);
+  test_wait_for (&r.done, 20000, "the locked write to give up");
+  g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_BUSY);
+  g_assert_nonnull (strstr (r.error->message, "history database"));
+  g_clear_error (&r.error);
+  sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_close (other);
+  g_assert_cmpint (test_create_conversation (store, "after"), >, 0);
+  close_store (store);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, func) g_test_add ("/store/" path, Fixture, NULL, setup, func, teardown)
+  ADD ("schema-names", test_schema_names);
+  ADD ("reopen-keeps-schema", test_reopen_keeps_schema);
+  ADD ("newer-schema-refused", test_newer_schema_refused);
+  ADD ("recovery", test_recovery);
+  ADD ("damaged-file-set-aside", test_damaged_file_set_aside);
+  ADD ("search", test_search);
+  ADD ("conversation-edits", test_conversation_edits);
+  ADD ("locked-database", test_locked_database);
+#undef ADD
+  return g_test_run ();
+}
