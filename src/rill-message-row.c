@@ -1,0 +1,638 @@
+/* rill-message-row.c
+ *
+ * A reply is drawn as blocks (rill-markdown.h): each finished block is a
+ * label of its own that never changes again, and only the block still
+ * growing lives in a GtkTextView, the tail. A GtkTextView lays out its whole
+ * paragraph on every insert, so one view for a 100 KB reply gets slower with
+ * each token; the tail stays short. The reply only marks the row dirty when
+ * text arrives, and a tick callback copies what is new at most once a frame,
+ * however fast the server sends. */
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "rill-markdown.h"
+#include "rill-message-row.h"
+
+struct _RillMessageRow
+{
+  GtkBox                parent_instance;
+
+  /* Template widgets */
+  GtkLabel             *author_label;
+  GtkLabel             *status_label;
+  GtkSpinner           *spinner;
+  GtkButton            *edit_button;
+  GtkButton            *regenerate_button;
+  GtkButton            *copy_button;
+  GtkExpander          *thinking_expander;
+  GtkTextView          *reasoning_view;
+  GtkBox               *blocks_box;
+  GtkTextView          *tail_view;
+  GtkBox               *problem_box;
+  GtkLabel             *problem_label;
+  GtkButton            *retry_button;
+
+  /* Owned */
+  RillReply            *reply;
+  GString              *source;
+  RillMarkdownSplitter  splitter;
+  char                 *model;
+  char                 *error;
+
+  gint64                message_id;
+  gsize                 committed;
+  gsize                 reasoning_shown;
+  guint                 tick_id;
+  RillRole              role;
+  RillStatus            status;
+  guint                 dirty : 1;
+  guint                 is_last : 1;
+};
+
+G_DEFINE_FINAL_TYPE (RillMessageRow, rill_message_row, GTK_TYPE_BOX)
+
+enum {
+  SIGNAL_EDIT,
+  SIGNAL_REGENERATE,
+  SIGNAL_RETRY,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+copy_text (GtkWidget  *widget,
+           const char *text)
+{
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), text);
+}
+
+static void
+copy_code_cb (GtkButton *button,
+              GtkLabel  *code)
+{
+  copy_text (GTK_WIDGET (button), gtk_label_get_text (code));
+}
+
+static GtkWidget *
+make_code_block (const char *code,
+                 gsize       len,
+                 const char *language)
+{
+  GtkWidget *frame = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *lang = gtk_label_new (language ? language : "");
+  GtkWidget *copy = gtk_button_new_from_icon_name ("edit-copy-symbolic");
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWidget *label = gtk_label_new (NULL);
+  g_autofree char *text = NULL;
+
+  /* The newline before the closing fence is not part of the code. */
+  if (len > 0 && code[len - 1] == '\n')
+    len--;
+  text = g_strndup (code, len);
+
+  gtk_widget_add_css_class (frame, "code-block");
+  gtk_widget_add_css_class (header, "code-header");
+  gtk_widget_add_css_class (lang, "caption");
+  gtk_widget_add_css_class (lang, "dim-label");
+  gtk_widget_set_hexpand (lang, TRUE);
+  gtk_label_set_xalign (GTK_LABEL (lang), 0);
+  gtk_widget_add_css_class (copy, "flat");
+  gtk_widget_set_tooltip_text (copy, _("Copy Code"));
+  gtk_box_append (GTK_BOX (header), lang);
+  gtk_box_append (GTK_BOX (header), copy);
+
+  gtk_label_set_text (GTK_LABEL (label), text);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_yalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "monospace");
+  gtk_widget_add_css_class (label, "code");
+  g_signal_connect_object (copy, "clicked", G_CALLBACK (copy_code_cb), label, 0);
+
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), label);
+
+  gtk_box_append (GTK_BOX (frame), header);
+  gtk_box_append (GTK_BOX (frame), scroller);
+  return frame;
+}
+
+static GtkWidget *
+make_text_block (const char    *text,
+                 gsize          len,
+                 RillBlockKind  kind,
+                 gboolean       markdown)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+  g_autofree char *markup = NULL;
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "block");
+
+  if (markdown)
+    markup = rill_markdown_to_pango (text, len, kind);
+
+  /* Whatever the server sent, a label that fails to parse would show
+   * nothing: fall back to the plain text. */
+  if (markup != NULL && pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, NULL))
+    gtk_label_set_markup (GTK_LABEL (label), markup);
+  else
+    {
+      g_autofree char *plain = g_strstrip (g_strndup (text, len));
+      gtk_label_set_text (GTK_LABEL (label), plain);
+    }
+  return label;
+}
+
+static gboolean
+is_blank (const char *text,
+          gsize       len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isspace (text[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+add_block (RillMessageRow    *self,
+           RillMarkdownBlock *block)
+{
+  const char *text = self->source->str;
+  GtkWidget *widget;
+
+  if (block->kind == RILL_BLOCK_CODE)
+    widget = make_code_block (text + block->code_start, block->code_end - block->code_start,
+                              block->language);
+  else if (is_blank (text + block->start, block->end - block->start))
+    return;
+  else
+    widget = make_text_block (text + block->start, block->end - block->start, block->kind,
+                              self->role == RILL_ROLE_ASSISTANT);
+
+  gtk_box_insert_child_after (self->blocks_box, widget,
+                              gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)));
+}
+
+/* Takes the text as received so far (a longer prefix each time) and moves
+ * every block that is complete from the tail into a label of its own. */
+static void
+update_text (RillMessageRow *self,
+             const char     *text,
+             gsize           len,
+             gboolean        at_end)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->tail_view);
+  RillMarkdownBlock block;
+
+  if (len > self->source->len)
+    {
+      GtkTextIter end;
+
+      gtk_text_buffer_get_end_iter (buffer, &end);
+      gtk_text_buffer_insert (buffer, &end, text + self->source->len, len - self->source->len);
+      g_string_append_len (self->source, text + self->source->len, len - self->source->len);
+    }
+
+  while (rill_markdown_next_block (&self->splitter, self->source->str, self->source->len,
+                                   self->committed, at_end, &block))
+    {
+      GtkTextIter start, cut;
+
+      add_block (self, &block);
+      gtk_text_buffer_get_start_iter (buffer, &start);
+      gtk_text_buffer_get_iter_at_offset (buffer, &cut,
+                                          g_utf8_strlen (self->source->str + self->committed,
+                                                         block.end - self->committed));
+      gtk_text_buffer_delete (buffer, &start, &cut);
+      self->committed = block.end;
+      rill_markdown_block_clear (&block);
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->tail_view), self->committed < self->source->len);
+}
+
+static void
+update_reasoning (RillMessageRow *self,
+                  const char     *text,
+                  gsize           len)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->reasoning_view);
+  GtkTextIter end;
+
+  if (len <= self->reasoning_shown)
+    return;
+  gtk_text_buffer_get_end_iter (buffer, &end);
+  gtk_text_buffer_insert (buffer, &end, text + self->reasoning_shown, len - self->reasoning_shown);
+  self->reasoning_shown = len;
+  gtk_widget_set_visible (GTK_WIDGET (self->thinking_expander), TRUE);
+}
+
+static void
+update_chrome (RillMessageRow *self)
+{
+  const char *status = NULL;
+  gboolean streaming = self->status == RILL_STATUS_STREAMING && self->role == RILL_ROLE_ASSISTANT;
+  gboolean assistant = self->role == RILL_ROLE_ASSISTANT;
+
+  if (self->role == RILL_ROLE_USER)
+    gtk_label_set_text (self->author_label, _("You"));
+  else if (self->role == RILL_ROLE_SYSTEM)
+    gtk_label_set_text (self->author_label, _("System"));
+  else
+    gtk_label_set_text (self->author_label, self->model && *self->model ? self->model : _("Assistant"));
+
+  switch (self->status)
+    {
+    case RILL_STATUS_STOPPED: status = _("Stopped"); break;
+    case RILL_STATUS_FAILED: status = _("Failed"); break;
+    case RILL_STATUS_INTERRUPTED: status = _("Interrupted"); break;
+    case RILL_STATUS_STREAMING:
+    case RILL_STATUS_COMPLETE:
+    default: break;
+    }
+  gtk_label_set_text (self->status_label, status ? status : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->status_label), assistant && status != NULL);
+  gtk_spinner_set_spinning (self->spinner, streaming);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), streaming);
+
+  if (assistant && !streaming && self->status != RILL_STATUS_COMPLETE)
+    {
+      g_autofree char *text = NULL;
+
+      if (self->status == RILL_STATUS_FAILED)
+        text = g_strdup (self->error && *self->error ? self->error : _("The reply failed."));
+      else if (self->status == RILL_STATUS_STOPPED)
+        text = g_strdup (_("Stopped before the end. What arrived is kept."));
+      else
+        text = g_strdup (_("Rill was closed while this reply arrived. What arrived is kept."));
+      gtk_label_set_text (self->problem_label, text);
+      gtk_widget_set_visible (GTK_WIDGET (self->problem_box), TRUE);
+      gtk_widget_set_visible (GTK_WIDGET (self->retry_button), self->is_last);
+      if (self->status == RILL_STATUS_FAILED)
+        gtk_widget_add_css_class (GTK_WIDGET (self->problem_box), "error");
+      else
+        gtk_widget_remove_css_class (GTK_WIDGET (self->problem_box), "error");
+    }
+  else
+    gtk_widget_set_visible (GTK_WIDGET (self->problem_box), FALSE);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->edit_button), self->role == RILL_ROLE_USER && !streaming);
+  gtk_widget_set_visible (GTK_WIDGET (self->regenerate_button),
+                          assistant && self->is_last && !streaming && self->status == RILL_STATUS_COMPLETE);
+  gtk_widget_set_visible (GTK_WIDGET (self->copy_button), !streaming);
+
+  if (assistant)
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (self), "assistant");
+      gtk_widget_remove_css_class (GTK_WIDGET (self), "user");
+    }
+  else
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (self), "user");
+      gtk_widget_remove_css_class (GTK_WIDGET (self), "assistant");
+    }
+}
+
+static void
+sync_from_reply (RillMessageRow *self,
+                 gboolean        at_end)
+{
+  const GString *content = rill_reply_get_content (self->reply);
+  const GString *reasoning = rill_reply_get_reasoning (self->reply);
+  const char *model = rill_reply_get_model (self->reply);
+
+  if (reasoning != NULL)
+    update_reasoning (self, reasoning->str, reasoning->len);
+  update_text (self, content->str, content->len, at_end);
+  if (model != NULL && g_strcmp0 (model, self->model) != 0)
+    {
+      g_free (self->model);
+      self->model = g_strdup (model);
+      update_chrome (self);
+    }
+}
+
+static gboolean
+tick_cb (GtkWidget     *widget,
+         GdkFrameClock *clock,
+         gpointer       user_data)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (widget);
+
+  if (!self->dirty || self->reply == NULL)
+    {
+      self->tick_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  self->dirty = FALSE;
+  sync_from_reply (self, FALSE);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+reply_changed_cb (RillMessageRow *self,
+                  RillReply      *reply)
+{
+  self->dirty = TRUE;
+  if (self->tick_id == 0)
+    self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), tick_cb, NULL, NULL);
+}
+
+static void
+reply_started_cb (RillMessageRow *self,
+                  RillReply      *reply)
+{
+  self->message_id = rill_reply_get_message_id (reply);
+}
+
+static void
+reply_finished_cb (RillMessageRow *self,
+                   RillReply      *reply)
+{
+  const GError *store_error = rill_reply_get_store_error (reply);
+
+  if (self->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
+      self->tick_id = 0;
+    }
+  self->dirty = FALSE;
+  sync_from_reply (self, TRUE);
+
+  self->message_id = rill_reply_get_message_id (reply);
+  self->status = rill_reply_get_status (reply);
+  g_free (self->error);
+  if (store_error != NULL)
+    self->error = g_strdup_printf (_("This reply could not be saved: %s"), store_error->message);
+  else
+    self->error = g_strdup (rill_reply_get_error (reply));
+  if (store_error != NULL && self->status == RILL_STATUS_COMPLETE)
+    self->status = RILL_STATUS_FAILED;
+  update_chrome (self);
+
+  g_signal_handlers_disconnect_by_data (reply, self);
+  g_clear_object (&self->reply);
+}
+
+void
+rill_message_row_attach_reply (RillMessageRow *self,
+                               RillReply      *reply)
+{
+  g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
+  g_return_if_fail (RILL_IS_REPLY (reply));
+  g_return_if_fail (self->reply == NULL);
+
+  self->reply = g_object_ref (reply);
+  self->status = RILL_STATUS_STREAMING;
+  g_signal_connect_object (reply, "started", G_CALLBACK (reply_started_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (reply, "changed", G_CALLBACK (reply_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (reply, "finished", G_CALLBACK (reply_finished_cb), self, G_CONNECT_SWAPPED);
+  update_chrome (self);
+
+  if (rill_reply_is_finished (reply))
+    reply_finished_cb (self, reply);
+}
+
+RillReply *
+rill_message_row_get_reply (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
+  return self->reply;
+}
+
+static void
+edit_clicked_cb (RillMessageRow *self)
+{
+  g_signal_emit (self, signals[SIGNAL_EDIT], 0);
+}
+
+static void
+regenerate_clicked_cb (RillMessageRow *self)
+{
+  g_signal_emit (self, signals[SIGNAL_REGENERATE], 0);
+}
+
+static void
+retry_clicked_cb (RillMessageRow *self)
+{
+  g_signal_emit (self, signals[SIGNAL_RETRY], 0);
+}
+
+static void
+copy_clicked_cb (RillMessageRow *self)
+{
+  copy_text (GTK_WIDGET (self), self->source->str);
+}
+
+static void
+rill_message_row_dispose (GObject *object)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (object);
+
+  if (self->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
+      self->tick_id = 0;
+    }
+  if (self->reply != NULL)
+    g_signal_handlers_disconnect_by_data (self->reply, self);
+  g_clear_object (&self->reply);
+
+  G_OBJECT_CLASS (rill_message_row_parent_class)->dispose (object);
+}
+
+static void
+rill_message_row_finalize (GObject *object)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (object);
+
+  g_string_free (self->source, TRUE);
+  rill_markdown_splitter_clear (&self->splitter);
+  g_free (self->model);
+  g_free (self->error);
+
+  G_OBJECT_CLASS (rill_message_row_parent_class)->finalize (object);
+}
+
+static void
+rill_message_row_class_init (RillMessageRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = rill_message_row_dispose;
+  object_class->finalize = rill_message_row_finalize;
+
+  signals[SIGNAL_EDIT] = g_signal_new ("edit", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_REGENERATE] = g_signal_new ("regenerate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                             0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_RETRY] = g_signal_new ("retry", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-message-row.ui");
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, author_label);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, spinner);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, edit_button);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, regenerate_button);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, copy_button);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, thinking_expander);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, reasoning_view);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, blocks_box);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, tail_view);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, problem_box);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, problem_label);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, retry_button);
+  gtk_widget_class_bind_template_callback (widget_class, edit_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, regenerate_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, retry_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, copy_clicked_cb);
+}
+
+static void
+rill_message_row_init (RillMessageRow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->source = g_string_new (NULL);
+  rill_markdown_splitter_init (&self->splitter);
+  self->status = RILL_STATUS_COMPLETE;
+  gtk_widget_set_visible (GTK_WIDGET (self->tail_view), FALSE);
+}
+
+RillMessageRow *
+rill_message_row_new (RillRole role)
+{
+  RillMessageRow *self = g_object_new (RILL_TYPE_MESSAGE_ROW, NULL);
+
+  self->role = role;
+  update_chrome (self);
+  return self;
+}
+
+RillMessageRow *
+rill_message_row_new_for_message (RillMessage *message)
+{
+  RillMessageRow *self;
+  const char *content;
+  const char *reasoning;
+
+  g_return_val_if_fail (RILL_IS_MESSAGE (message), NULL);
+
+  self = rill_message_row_new (rill_message_get_role (message));
+  self->message_id = rill_message_get_id (message);
+  self->status = rill_message_get_status (message);
+  self->model = g_strdup (rill_message_get_model (message));
+  self->error = g_strdup (rill_message_get_error (message));
+
+  content = rill_message_get_content (message);
+  reasoning = rill_message_get_reasoning (message);
+  if (reasoning != NULL && *reasoning != '\0')
+    update_reasoning (self, reasoning, strlen (reasoning));
+  if (self->role == RILL_ROLE_ASSISTANT)
+    update_text (self, content ? content : "", content ? strlen (content) : 0, TRUE);
+  else
+    rill_message_row_set_text (self, content ? content : "");
+  update_chrome (self);
+  return self;
+}
+
+void
+rill_message_row_set_text (RillMessageRow *self,
+                           const char     *text)
+{
+  GtkWidget *label;
+  GtkWidget *child;
+
+  g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
+
+  /* What people type is shown as typed, not as markdown. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->blocks_box))) != GTK_WIDGET (self->tail_view))
+    gtk_box_remove (self->blocks_box, child);
+  g_string_assign (self->source, text);
+  self->committed = self->source->len;
+  label = make_text_block (text, strlen (text), RILL_BLOCK_PARAGRAPH, FALSE);
+  gtk_box_prepend (self->blocks_box, label);
+}
+
+RillRole
+rill_message_row_get_role (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), RILL_ROLE_USER);
+  return self->role;
+}
+
+RillStatus
+rill_message_row_get_status (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), RILL_STATUS_COMPLETE);
+  return self->status;
+}
+
+gint64
+rill_message_row_get_message_id (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), 0);
+  return self->message_id;
+}
+
+void
+rill_message_row_set_message_id (RillMessageRow *self,
+                                 gint64          message_id)
+{
+  g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
+  self->message_id = message_id;
+}
+
+const char *
+rill_message_row_get_source (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
+  return self->source->str;
+}
+
+char *
+rill_message_row_dup_shown_text (RillMessageRow *self)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end;
+  g_autofree char *tail = NULL;
+
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
+
+  buffer = gtk_text_view_get_buffer (self->tail_view);
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  tail = gtk_text_buffer_get_text (buffer, &start, &end, TRUE);
+  return g_strdup_printf ("%.*s%s", (int) self->committed, self->source->str, tail);
+}
+
+GtkTextBuffer *
+rill_message_row_get_tail_buffer (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
+  return gtk_text_view_get_buffer (self->tail_view);
+}
+
+GtkTextBuffer *
+rill_message_row_get_reasoning_buffer (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
+  return gtk_text_view_get_buffer (self->reasoning_view);
+}
+
+void
+rill_message_row_set_is_last (RillMessageRow *self,
+                              gboolean        is_last)
+{
+  g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
+  self->is_last = !!is_last;
+  update_chrome (self);
+}

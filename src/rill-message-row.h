@@ -1,0 +1,39 @@
+/* rill-message-row.h: one message of the conversation, stored or streaming. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "rill-core.h"
+
+G_BEGIN_DECLS
+
+#define RILL_TYPE_MESSAGE_ROW (rill_message_row_get_type ())
+G_DECLARE_FINAL_TYPE (RillMessageRow, rill_message_row, RILL, MESSAGE_ROW, GtkBox)
+
+/* Signals: "edit", "regenerate", "retry" (no arguments). */
+RillMessageRow *rill_message_row_new              (RillRole        role);
+RillMessageRow *rill_message_row_new_for_message  (RillMessage    *message);
+/* A user message shown before the store gave it an id. */
+void            rill_message_row_set_text         (RillMessageRow *self,
+                                                   const char     *text);
+/* Follows @reply until it finishes: text at most once a frame. */
+void            rill_message_row_attach_reply     (RillMessageRow *self,
+                                                   RillReply      *reply);
+RillReply      *rill_message_row_get_reply        (RillMessageRow *self);
+RillRole        rill_message_row_get_role         (RillMessageRow *self);
+RillStatus      rill_message_row_get_status       (RillMessageRow *self);
+gint64          rill_message_row_get_message_id   (RillMessageRow *self);
+void            rill_message_row_set_message_id   (RillMessageRow *self,
+                                                   gint64          message_id);
+/* The text as received, exactly. */
+const char     *rill_message_row_get_source       (RillMessageRow *self);
+/* What is on screen, as text: finished blocks and the live tail. Equal to
+ * the source once the row caught up; for tests. */
+char           *rill_message_row_dup_shown_text   (RillMessageRow *self);
+GtkTextBuffer  *rill_message_row_get_tail_buffer  (RillMessageRow *self);
+GtkTextBuffer  *rill_message_row_get_reasoning_buffer (RillMessageRow *self);
+/* The last row offers to regenerate, and to retry what did not complete. */
+void            rill_message_row_set_is_last      (RillMessageRow *self,
+                                                   gboolean        is_last);
+
+G_END_DECLS

@@ -1,0 +1,15 @@
+/* rill-preferences-window.h: the server, and how replies are asked for. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "rill-application.h"
+
+G_BEGIN_DECLS
+
+#define RILL_TYPE_PREFERENCES_WINDOW (rill_preferences_window_get_type ())
+G_DECLARE_FINAL_TYPE (RillPreferencesWindow, rill_preferences_window, RILL, PREFERENCES_WINDOW, AdwPreferencesWindow)
+
+RillPreferencesWindow *rill_preferences_window_new (RillApplication *application);
+
+G_END_DECLS

@@ -1,0 +1,544 @@
+/* rill-window-actions.c: what the window's menus, buttons and shortcuts do.
+ * Accelerators are set in RillApplication's startup, and listed in
+ * rill-shortcuts-window.ui. */
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+
+#include "rill-window-private.h"
+
+static void
+send_action (GtkWidget  *widget,
+             const char *name,
+             GVariant   *param)
+{
+  _rill_window_send (RILL_WINDOW (widget));
+}
+
+static void
+stop_action (GtkWidget  *widget,
+             const char *name,
+             GVariant   *param)
+{
+  _rill_window_stop (RILL_WINDOW (widget));
+}
+
+static void
+new_conversation_action (GtkWidget  *widget,
+                         const char *name,
+                         GVariant   *param)
+{
+  _rill_window_new_conversation (RILL_WINDOW (widget));
+}
+
+static void
+search_action (GtkWidget  *widget,
+               const char *name,
+               GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+
+  adw_flap_set_reveal_flap (self->flap, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+  gtk_editable_select_region (GTK_EDITABLE (self->search_entry), 0, -1);
+}
+
+static void
+toggle_sidebar_action (GtkWidget  *widget,
+                       const char *name,
+                       GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+
+  adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
+}
+
+static void
+focus_composer_action (GtkWidget  *widget,
+                       const char *name,
+                       GVariant   *param)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (RILL_WINDOW (widget)->composer_view));
+}
+
+static void
+dismiss_banner_action (GtkWidget  *widget,
+                       const char *name,
+                       GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+
+  gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+  _rill_window_update_actions (self);
+}
+
+static void
+cancel_edit_action (GtkWidget  *widget,
+                    const char *name,
+                    GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+
+  self->editing_message_id = 0;
+  gtk_revealer_set_reveal_child (self->edit_revealer, FALSE);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->composer_view), "", 0);
+  _rill_window_update_actions (self);
+}
+
+static void
+choose_model_action (GtkWidget  *widget,
+                     const char *name,
+                     GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->model_dropdown));
+  gtk_widget_activate (GTK_WIDGET (self->model_dropdown));
+}
+
+static void
+regenerate_action (GtkWidget  *widget,
+                   const char *name,
+                   GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+  RillMessageRow *row = _rill_window_get_last_row (self, RILL_ROLE_ASSISTANT);
+
+  if (row != NULL && gtk_widget_get_next_sibling (GTK_WIDGET (row)) == NULL)
+    _rill_window_regenerate_from (self, row);
+}
+
+static void
+copy_last_action (GtkWidget  *widget,
+                  const char *name,
+                  GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+  RillMessageRow *row = _rill_window_get_last_row (self, RILL_ROLE_ASSISTANT);
+
+  if (row == NULL)
+    return;
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), rill_message_row_get_source (row));
+  _rill_window_toast (self, _("Reply copied"));
+}
+
+static void
+edit_last_action (GtkWidget  *widget,
+                  const char *name,
+                  GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+  RillMessageRow *row = _rill_window_get_last_row (self, RILL_ROLE_USER);
+
+  if (row != NULL)
+    _rill_window_edit (self, row);
+}
+
+/* Rename */
+
+static void
+renamed_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(RillWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* The list reads the new title only once the writer committed it. */
+  if (!rill_store_write_finish (RILL_STORE (object), result, &error))
+    _rill_window_show_banner (self, error->message);
+  _rill_window_reload_sidebar (self);
+}
+
+static void
+rename_response_cb (AdwMessageDialog *dialog,
+                    const char       *response,
+                    RillWindow       *self)
+{
+  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
+  gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (dialog), "conversation-id"));
+  g_autofree char *title = NULL;
+
+  if (g_strcmp0 (response, "rename") != 0 || self->store == NULL)
+    return;
+  title = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+  if (*title == '\0')
+    return;
+  rill_store_update_conversation_async (self->store, id, RILL_CONVERSATION_TITLE, title,
+                                        NULL, renamed_cb, g_object_ref (self));
+  if (id == self->conversation_id)
+    adw_window_title_set_title (self->window_title, title);
+}
+
+static void
+rename_entry_activate_cb (GtkEntry         *entry,
+                          AdwMessageDialog *dialog)
+{
+  adw_message_dialog_response (dialog, "rename");
+}
+
+static void
+rename_action (GtkWidget  *widget,
+               const char *name,
+               GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+  GtkWidget *dialog;
+  GtkWidget *entry;
+
+  if (self->conversation_id == 0)
+    return;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Rename Conversation"), NULL);
+  entry = gtk_entry_new ();
+  gtk_editable_set_text (GTK_EDITABLE (entry), adw_window_title_get_title (self->window_title));
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "rename", _("_Rename"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "rename", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "rename");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data (G_OBJECT (dialog), "entry", entry);
+  g_object_set_data (G_OBJECT (dialog), "conversation-id", GSIZE_TO_POINTER (self->conversation_id));
+  g_signal_connect_object (dialog, "response", G_CALLBACK (rename_response_cb), self, 0);
+  g_signal_connect (entry, "activate", G_CALLBACK (rename_entry_activate_cb), dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (entry);
+}
+
+/* Delete, with undo: the conversation is only hidden until the toast goes
+ * away, and deleted then. */
+
+static void
+delete_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(RillWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!rill_store_write_finish (RILL_STORE (object), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _rill_window_show_banner (self, error->message);
+    }
+  _rill_window_reload_sidebar (self);
+}
+
+static void
+delete_toast_dismissed_cb (AdwToast   *toast,
+                           RillWindow *self)
+{
+  gint64 id = self->pending_delete_id;
+
+  if (self->delete_toast == toast)
+    self->delete_toast = NULL;
+  if (id == 0 || self->store == NULL)
+    return;
+  self->pending_delete_id = 0;
+  /* No cancellable: a delete the person confirmed goes through even if
+   * the window closes now. */
+  rill_store_delete_conversation_async (self->store, id, NULL, delete_cb, g_object_ref (self));
+}
+
+static void
+delete_toast_undo_cb (AdwToast   *toast,
+                      RillWindow *self)
+{
+  gint64 id = self->pending_delete_id;
+
+  self->pending_delete_id = 0;
+  rill_conversation_list_unhide (self->conversations);
+  if (id != 0)
+    rill_window_open_conversation (self, id, 0);
+}
+
+static void
+delete_action (GtkWidget  *widget,
+               const char *name,
+               GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+  g_autofree char *title = NULL;
+  gint64 id = self->conversation_id;
+  AdwToast *toast;
+
+  if (id == 0 || self->store == NULL)
+    return;
+
+  /* One undo at a time: the previous one is final now. */
+  if (self->delete_toast != NULL)
+    adw_toast_dismiss (self->delete_toast);
+
+  title = g_strdup (adw_window_title_get_title (self->window_title));
+  if (self->reply != NULL && rill_reply_get_conversation_id (self->reply) == id)
+    _rill_window_stop (self);
+
+  self->pending_delete_id = id;
+  rill_conversation_list_hide (self->conversations, id);
+  _rill_window_new_conversation (self);
+
+  toast = adw_toast_new_format (_("“%s” deleted"), title);
+  adw_toast_set_button_label (toast, _("_Undo"));
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  g_signal_connect_object (toast, "button-clicked", G_CALLBACK (delete_toast_undo_cb), self, 0);
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (delete_toast_dismissed_cb), self, 0);
+  self->delete_toast = toast;
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* Export */
+
+static const char *
+status_words (RillStatus status)
+{
+  switch (status)
+    {
+    case RILL_STATUS_STOPPED: return _("stopped");
+    case RILL_STATUS_FAILED: return _("failed");
+    case RILL_STATUS_INTERRUPTED: return _("interrupted");
+    case RILL_STATUS_STREAMING: return _("streaming");
+    case RILL_STATUS_COMPLETE:
+    default: return NULL;
+    }
+}
+
+static char *
+export_markdown (RillConversation *conversation,
+                 GPtrArray        *messages)
+{
+  GString *out = g_string_new (NULL);
+
+  g_string_append_printf (out, "# %s\n\n", rill_conversation_get_title (conversation));
+  for (guint i = 0; i < messages->len; i++)
+    {
+      RillMessage *message = g_ptr_array_index (messages, i);
+      RillRole role = rill_message_get_role (message);
+      const char *status = status_words (rill_message_get_status (message));
+      const char *reasoning = rill_message_get_reasoning (message);
+
+      if (role == RILL_ROLE_USER)
+        g_string_append_printf (out, "## %s\n\n", _("You"));
+      else if (role == RILL_ROLE_SYSTEM)
+        g_string_append_printf (out, "## %s\n\n", _("System"));
+      else
+        g_string_append_printf (out, "## %s\n\n",
+                                rill_message_get_model (message) ? rill_message_get_model (message) : _("Assistant"));
+      if (reasoning != NULL && *reasoning != '\0')
+        {
+          g_autofree char *quoted = NULL;
+          g_auto(GStrv) lines = g_strsplit (reasoning, "\n", -1);
+
+          quoted = g_strjoinv ("\n> ", lines);
+          g_string_append_printf (out, "> **%s**\n>\n> %s\n\n", _("Thinking"), quoted);
+        }
+      g_string_append (out, rill_message_get_content (message));
+      g_string_append (out, "\n\n");
+      if (status != NULL && role == RILL_ROLE_ASSISTANT)
+        {
+          const char *error = rill_message_get_error (message);
+
+          g_string_append_printf (out, "*(%s%s%s)*\n\n", status,
+                                  error && *error ? ": " : "", error && *error ? error : "");
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
+static char *
+export_json (RillConversation *conversation,
+             GPtrArray        *messages)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+#define ADD_STRING(key, value) \
+  G_STMT_START { if ((value) != NULL) { json_builder_set_member_name (builder, key); \
+                                        json_builder_add_string_value (builder, value); } } G_STMT_END
+
+  json_builder_begin_object (builder);
+  ADD_STRING ("title", rill_conversation_get_title (conversation));
+  ADD_STRING ("model", rill_conversation_get_model (conversation));
+  ADD_STRING ("system_prompt", rill_conversation_get_system_prompt (conversation));
+  json_builder_set_member_name (builder, "created_at");
+  json_builder_add_int_value (builder, rill_conversation_get_created_at (conversation));
+  json_builder_set_member_name (builder, "messages");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      RillMessage *message = g_ptr_array_index (messages, i);
+
+      json_builder_begin_object (builder);
+      ADD_STRING ("role", rill_role_to_string (rill_message_get_role (message)));
+      ADD_STRING ("content", rill_message_get_content (message));
+      if (rill_message_get_reasoning (message) && *rill_message_get_reasoning (message))
+        ADD_STRING ("reasoning", rill_message_get_reasoning (message));
+      ADD_STRING ("status", rill_status_to_string (rill_message_get_status (message)));
+      ADD_STRING ("error", rill_message_get_error (message));
+      ADD_STRING ("model", rill_message_get_model (message));
+      json_builder_set_member_name (builder, "created_at");
+      json_builder_add_int_value (builder, rill_message_get_created_at (message));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+#undef ADD_STRING
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  return json_generator_to_data (generator, NULL);
+}
+
+static void
+export_written_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(RillWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _rill_window_show_banner (self, error->message);
+      return;
+    }
+  _rill_window_toast (self, _("Conversation exported"));
+}
+
+static void
+export_response_cb (GtkNativeDialog *chooser,
+                    int              response,
+                    RillWindow      *self)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean json = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "json"));
+  gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (chooser), "conversation-id"));
+  char *text;
+  GBytes *bytes;
+
+  if (response != GTK_RESPONSE_ACCEPT ||
+      (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) == NULL)
+    goto out;
+
+  if ((conversation = rill_store_get_conversation (self->store, id, &error)) == NULL ||
+      (messages = rill_store_list_messages (self->store, id, &error)) == NULL)
+    {
+      _rill_window_show_banner (self, error->message);
+      goto out;
+    }
+
+  text = json ? export_json (conversation, messages) : export_markdown (conversation, messages);
+  bytes = g_bytes_new_take (text, strlen (text));
+  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                                       self->cancellable, export_written_cb, g_object_ref (self));
+  g_bytes_unref (bytes);
+
+out:
+  g_object_unref (chooser);
+}
+
+static void
+export (RillWindow *self,
+        gboolean    json)
+{
+  GtkFileChooserNative *chooser;
+  g_autofree char *name = NULL;
+  g_autofree char *safe = NULL;
+
+  if (self->conversation_id == 0 || self->store == NULL)
+    return;
+
+  safe = g_strdup (adw_window_title_get_title (self->window_title));
+  g_strdelimit (safe, "/\\:", '-');
+  name = g_strconcat (safe, json ? ".json" : ".md", NULL);
+
+  chooser = gtk_file_chooser_native_new (json ? _("Export as JSON") : _("Export as Markdown"),
+                                         GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_object_set_data (G_OBJECT (chooser), "json", GINT_TO_POINTER (json));
+  g_object_set_data (G_OBJECT (chooser), "conversation-id", GSIZE_TO_POINTER (self->conversation_id));
+  g_signal_connect_object (chooser, "response", G_CALLBACK (export_response_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+export_markdown_action (GtkWidget  *widget,
+                        const char *name,
+                        GVariant   *param)
+{
+  export (RILL_WINDOW (widget), FALSE);
+}
+
+static void
+export_json_action (GtkWidget  *widget,
+                    const char *name,
+                    GVariant   *param)
+{
+  export (RILL_WINDOW (widget), TRUE);
+}
+
+void
+_rill_window_update_actions (RillWindow *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  gboolean has_conversation = self->conversation_id != 0 && self->store != NULL;
+  gboolean streaming_here = self->reply != NULL &&
+                            rill_reply_get_conversation_id (self->reply) == self->conversation_id;
+  RillMessageRow *last_reply = _rill_window_get_last_row (self, RILL_ROLE_ASSISTANT);
+  gboolean can_regenerate = last_reply != NULL && !streaming_here &&
+                            gtk_widget_get_next_sibling (GTK_WIDGET (last_reply)) == NULL &&
+                            rill_message_row_get_message_id (last_reply) != 0;
+
+  gtk_widget_action_set_enabled (widget, "win.stop", self->reply != NULL);
+  gtk_widget_action_set_enabled (widget, "win.send", !streaming_here && !self->creating);
+  gtk_widget_action_set_enabled (widget, "win.rename-conversation", has_conversation);
+  gtk_widget_action_set_enabled (widget, "win.delete-conversation", has_conversation);
+  gtk_widget_action_set_enabled (widget, "win.export-markdown", has_conversation);
+  gtk_widget_action_set_enabled (widget, "win.export-json", has_conversation);
+  gtk_widget_action_set_enabled (widget, "win.regenerate", can_regenerate);
+  gtk_widget_action_set_enabled (widget, "win.copy-last", last_reply != NULL);
+  gtk_widget_action_set_enabled (widget, "win.edit-last",
+                                 !streaming_here && _rill_window_get_last_row (self, RILL_ROLE_USER) != NULL);
+  gtk_widget_action_set_enabled (widget, "win.dismiss-banner",
+                                 gtk_revealer_get_reveal_child (self->banner_revealer));
+  gtk_widget_action_set_enabled (widget, "win.cancel-edit", self->editing_message_id != 0);
+}
+
+void
+_rill_window_class_actions_init (RillWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  gtk_widget_class_install_action (widget_class, "win.send", NULL, send_action);
+  gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
+  gtk_widget_class_install_action (widget_class, "win.new-conversation", NULL, new_conversation_action);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
+  gtk_widget_class_install_action (widget_class, "win.focus-composer", NULL, focus_composer_action);
+  gtk_widget_class_install_action (widget_class, "win.dismiss-banner", NULL, dismiss_banner_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel-edit", NULL, cancel_edit_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-model", NULL, choose_model_action);
+  gtk_widget_class_install_action (widget_class, "win.regenerate", NULL, regenerate_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-last", NULL, copy_last_action);
+  gtk_widget_class_install_action (widget_class, "win.edit-last", NULL, edit_last_action);
+  gtk_widget_class_install_action (widget_class, "win.rename-conversation", NULL, rename_action);
+  gtk_widget_class_install_action (widget_class, "win.delete-conversation", NULL, delete_action);
+  gtk_widget_class_install_action (widget_class, "win.export-markdown", NULL, export_markdown_action);
+  gtk_widget_class_install_action (widget_class, "win.export-json", NULL, export_json_action);
+
+  /* Escape is not an application accelerator: those are handled before the
+   * focused widget sees the key, and Escape must first cancel an input
+   * method's candidates or clear the search. As a window binding it only
+   * stops a reply when nothing closer wanted the key. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.stop", NULL);
+}
