@@ -121,6 +121,20 @@ make_code_block (const char *code,
   return frame;
 }
 
+/* GtkLabel takes <a href> on top of Pango markup and warns about markup it
+ * cannot parse; check it as the label would see it. */
+static gboolean
+markup_is_valid (const char *markup)
+{
+  static GRegex *links;
+  g_autofree char *plain = NULL;
+
+  if (g_once_init_enter (&links))
+    g_once_init_leave (&links, g_regex_new ("<a href=\"[^\"]*\">|</a>", G_REGEX_OPTIMIZE, 0, NULL));
+  plain = g_regex_replace_literal (links, markup, -1, 0, "", 0, NULL);
+  return plain != NULL && pango_parse_markup (plain, -1, 0, NULL, NULL, NULL, NULL);
+}
+
 static GtkWidget *
 make_text_block (const char    *text,
                  gsize          len,
@@ -141,7 +155,7 @@ make_text_block (const char    *text,
 
   /* Whatever the server sent, a label that fails to parse would show
    * nothing: fall back to the plain text. */
-  if (markup != NULL && pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, NULL))
+  if (markup != NULL && markup_is_valid (markup))
     gtk_label_set_markup (GTK_LABEL (label), markup);
   else
     {

@@ -1102,14 +1102,13 @@ show_startup_notices (RillWindow *self)
     }
 }
 
+/* Not in constructed: "application" is not a construct property, so it is
+ * set only after constructed ran. */
 static void
-rill_window_constructed (GObject *object)
+setup (RillWindow *self)
 {
-  RillWindow *self = RILL_WINDOW (object);
   RillApplication *app = get_app (self);
   GtkListItemFactory *factory;
-
-  G_OBJECT_CLASS (rill_window_parent_class)->constructed (object);
 
   g_assert (app != NULL);
   self->settings = g_object_ref (rill_application_get_settings (app));
@@ -1209,7 +1208,6 @@ rill_window_class_init (RillWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
-  object_class->constructed = rill_window_constructed;
   object_class->dispose = rill_window_dispose;
   object_class->finalize = rill_window_finalize;
   window_class->close_request = rill_window_close_request;
@@ -1286,5 +1284,11 @@ rill_window_init (RillWindow *self)
 RillWindow *
 rill_window_new (RillApplication *application)
 {
-  return g_object_new (RILL_TYPE_WINDOW, "application", application, NULL);
+  RillWindow *self;
+
+  g_return_val_if_fail (RILL_IS_APPLICATION (application), NULL);
+
+  self = g_object_new (RILL_TYPE_WINDOW, "application", application, NULL);
+  setup (self);
+  return self;
 }
