@@ -1022,8 +1022,10 @@ composer_key_pressed_cb (RillWindow      *self,
     return GDK_EVENT_PROPAGATE;
   /* While an input method composes (pinyin candidates, for one), Return
    * confirms its text: it belongs to the input method, never to Send. The
-   * view's own key handler gives the key to the input method, so we step
-   * aside and let the event go on to it. */
+   * view reports the composition through "preedit-changed"; while there is
+   * one we let the key go on to the view, which gives it to the input
+   * method. (An input method that takes the key before us never lets us see
+   * it at all, which is just as right.) */
   if (self->preedit)
     return GDK_EVENT_PROPAGATE;
 
@@ -1262,9 +1264,11 @@ rill_window_init (RillWindow *self)
     gtk_expression_unref (expression);
   }
 
-  /* Added after the view's own key handling, which hands keys to the input
-   * method first; see composer_key_pressed_cb. */
+  /* Whether this runs before or after the view's own key handling (which
+   * hands keys to the input method), composer_key_pressed_cb leaves Return
+   * alone while the input method composes. */
   keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_name (keys, "rill-composer-keys");
   g_signal_connect_object (keys, "key-pressed", G_CALLBACK (composer_key_pressed_cb), self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (self->composer_view), keys);
   g_signal_connect_object (gtk_text_view_get_buffer (self->composer_view), "changed",

@@ -1,0 +1,863 @@
+/* test-window.c: the real window, against a real HTTP server on 127.0.0.1.
+ *
+ * Each scenario runs in its own process (see meson.build) with its own
+ * XDG_DATA_HOME, so the database is the real file the app uses. Nothing
+ * sleeps: the tests iterate the main context until what they wait for holds,
+ * and fail after a generous timeout. They assert what is on screen and what
+ * is in the database, not only that nothing crashed. */
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "rill-application.h"
+#include "rill-test-server.h"
+#include "rill-window-private.h"
+
+#define CHAT "/v1/chat/completions"
+#define TIMEOUT_S 20
+
+typedef struct
+{
+  char            *data_home;
+  RillTestServer  *server;
+  RillApplication *app;
+  RillWindow      *window;
+} Fixture;
+
+static Fixture fx;
+
+/* Waiting */
+
+typedef gboolean (*Condition) (gpointer data);
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_until (Condition   condition,
+            gpointer    data,
+            const char *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (TIMEOUT_S, timeout_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("Timed out waiting until %s", what);
+  g_source_remove (id);
+}
+
+static gboolean
+has_no_reply (gpointer data)
+{
+  return fx.window->reply == NULL && !fx.window->creating;
+}
+
+static gboolean
+last_row_done (gpointer data)
+{
+  RillMessageRow *row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+
+  return row != NULL && rill_message_row_get_reply (row) == NULL &&
+         rill_message_row_get_status (row) != RILL_STATUS_STREAMING;
+}
+
+static gboolean
+has_reply (gpointer data)
+{
+  return fx.window->reply != NULL;
+}
+
+static gboolean
+bytes_sent_at_least (gpointer data)
+{
+  return rill_test_server_get_bytes_sent (fx.server, CHAT) >= GPOINTER_TO_SIZE (data);
+}
+
+static gboolean
+row_shows_text (gpointer data)
+{
+  RillMessageRow *row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  g_autofree char *shown = row ? rill_message_row_dup_shown_text (row) : NULL;
+
+  return shown != NULL && g_str_has_prefix (shown, data);
+}
+
+/* Streams */
+
+static char *
+sse_token (const char *token)
+{
+  g_autoptr(GString) escaped = g_string_new (NULL);
+
+  for (const char *p = token; *p; p++)
+    if (*p == '"' || *p == '\\')
+      g_string_append_printf (escaped, "\\%c", *p);
+    else if (*p == '\n')
+      g_string_append (escaped, "\\n");
+    else
+      g_string_append_c (escaped, *p);
+  return g_strdup_printf ("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"test-model\","
+                          "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},\"finish_reason\":null}]}\n\n",
+                          escaped->str);
+}
+
+static void
+route_models (void)
+{
+  RillTestScript *models = rill_test_script_new (200, "application/json");
+  const char *body = "{\"object\":\"list\",\"data\":[{\"id\":\"test-model\",\"object\":\"model\"}]}";
+
+  rill_test_script_send (models, body, -1, 0);
+  rill_test_server_route (fx.server, "/v1/models", models);
+}
+
+static void
+route_tokens (const char * const *tokens,
+              gsize               piece)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autofree char *sse = rill_test_openai_sse (tokens, "test-model", TRUE);
+
+  rill_test_script_send (script, sse, -1, piece);
+  rill_test_server_route (fx.server, CHAT, script);
+}
+
+/* Sends "Hello" and "world" as tokens, then waits at gate "rest" forever
+ * (until opened), then finishes. Returns the bytes before the gate. */
+static gsize
+route_gated (void)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autofree char *a = sse_token ("Hello");
+  g_autofree char *b = sse_token (" world");
+  g_autofree char *c = sse_token (" and the rest");
+
+  rill_test_script_send (script, a, -1, 0);
+  rill_test_script_send (script, b, -1, 0);
+  rill_test_script_gate (script, "rest");
+  rill_test_script_send (script, c, -1, 0);
+  rill_test_script_send (script, "data: [DONE]\n\n", -1, 0);
+  rill_test_server_route (fx.server, CHAT, script);
+  return strlen (a) + strlen (b);
+}
+
+/* Setup */
+
+static void
+fixture_env (void)
+{
+  g_unsetenv ("OPENAI_API_KEY");
+  g_unsetenv ("OLLAMA_HOST");
+  fx.server = rill_test_server_new ();
+  route_models ();
+  {
+    g_autofree char *url = g_strconcat (rill_test_server_get_url (fx.server), "/v1", NULL);
+    g_setenv ("OPENAI_BASE_URL", url, TRUE);
+  }
+}
+
+static void
+start_app (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx.app = rill_application_new ();
+  g_application_set_flags (G_APPLICATION (fx.app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (fx.app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (fx.app));
+  fx.window = RILL_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fx.app)));
+  g_assert_nonnull (fx.window);
+  g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
+  g_assert_nonnull (rill_application_get_provider (fx.app));
+}
+
+static gboolean
+window_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (GTK_WIDGET (fx.window));
+}
+
+static void
+setup (void)
+{
+  fixture_env ();
+  start_app ();
+  wait_until (window_mapped, NULL, "the window is on screen");
+}
+
+static RillStore *
+open_db (void)
+{
+  g_autofree char *path = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autoptr(GError) error = NULL;
+  RillStore *store = rill_store_open (path, &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
+/* The last message of the only conversation, read again from the file. */
+static RillMessage *
+last_db_message (RillStore *store,
+                 gint64     conversation_id)
+{
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GError) error = NULL;
+
+  messages = rill_store_list_messages (store, conversation_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (messages->len, >, 0);
+  return g_object_ref (g_ptr_array_index (messages, messages->len - 1));
+}
+
+static GtkEventController *
+composer_key_controller (void)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (fx.window->composer_view));
+  GtkEventController *found = NULL;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (g_strcmp0 (gtk_event_controller_get_name (controller), "rill-composer-keys") == 0)
+        found = controller;
+    }
+  g_assert_nonnull (found);
+  return found;
+}
+
+static gboolean
+press_key (guint           keyval,
+           GdkModifierType state)
+{
+  gboolean handled = FALSE;
+
+  g_signal_emit_by_name (composer_key_controller (), "key-pressed", keyval, 0, state, &handled);
+  return handled;
+}
+
+static void
+type_and_return (const char *text)
+{
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (fx.window->composer_view), text, -1);
+  g_assert_true (press_key (GDK_KEY_Return, 0));
+}
+
+static char *
+composer_text (void)
+{
+  return _rill_window_dup_composer_text (fx.window);
+}
+
+/* Scenarios */
+
+static void
+test_send_with_return (void)
+{
+  const char *tokens[] = { "Hello", ", ", "wor", "ld", "!\n\n", "```\ncode\n```\n", "Done 中文", NULL };
+  g_autofree char *expected = rill_test_join_tokens (tokens);
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(RillMessage) message = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *text = NULL;
+  RillMessageRow *row;
+
+  setup ();
+  route_tokens (tokens, 7);
+
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (fx.window->composer_view)));
+  type_and_return ("Say hello");
+  text = composer_text ();
+  g_assert_cmpstr (text, ==, "");
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (fx.window->composer_view)));
+
+  wait_until (last_row_done, NULL, "the reply finished");
+  row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_COMPLETE);
+  shown = rill_message_row_dup_shown_text (row);
+  g_assert_cmpstr (shown, ==, expected);
+  g_assert_cmpstr (rill_message_row_get_source (row), ==, expected);
+
+  store = open_db ();
+  message = last_db_message (store, fx.window->conversation_id);
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_COMPLETE);
+  g_assert_cmpstr (rill_message_get_content (message), ==, expected);
+  g_assert_cmpstr (rill_message_get_model (message), ==, "test-model");
+
+  /* The sidebar lists it, titled from the first message. */
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->conversations)), ==, 1);
+  {
+    g_autoptr(RillConversation) conversation = g_list_model_get_item (G_LIST_MODEL (fx.window->conversations), 0);
+    g_assert_cmpstr (rill_conversation_get_title (conversation), ==, "Say hello");
+  }
+  g_assert_cmpstr (gtk_string_object_get_string (gtk_drop_down_get_selected_item (fx.window->model_dropdown)),
+                   ==, "test-model");
+}
+
+static void
+test_shift_return (void)
+{
+  g_autofree char *text = NULL;
+
+  setup ();
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (fx.window->composer_view), "line", -1);
+  /* Shift+Return and a Return while an input method composes are not ours. */
+  g_assert_false (press_key (GDK_KEY_Return, GDK_SHIFT_MASK));
+  g_signal_emit_by_name (fx.window->composer_view, "preedit-changed", "ni'hao");
+  g_assert_false (press_key (GDK_KEY_Return, 0));
+  g_signal_emit_by_name (fx.window->composer_view, "preedit-changed", "");
+  text = composer_text ();
+  g_assert_cmpstr (text, ==, "line");
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+  g_assert_null (fx.window->reply);
+}
+
+/* Sends, waits until "Hello world" is on screen (the server holds the rest
+ * at a gate), ends the reply with @stop, and checks screen and database. */
+static void
+stop_scenario (void (*stop) (void))
+{
+  gsize before_gate;
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(RillMessage) message = NULL;
+  g_autofree char *shown = NULL;
+  RillMessageRow *row;
+  gint64 conversation_id;
+
+  setup ();
+  before_gate = route_gated ();
+  type_and_return ("Count");
+  wait_until (has_reply, NULL, "the reply starts");
+  g_assert_true (g_str_equal (gtk_actionable_get_action_name (GTK_ACTIONABLE (fx.window->send_button)), "win.stop"));
+  wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate), "the server sent the first tokens");
+  wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
+
+  row = g_object_ref (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
+  conversation_id = fx.window->conversation_id;
+  stop ();
+
+  /* The window is free at once; Send is back. */
+  g_assert_null (fx.window->reply);
+  g_assert_true (g_str_equal (gtk_actionable_get_action_name (GTK_ACTIONABLE (fx.window->send_button)), "win.send"));
+
+  wait_until (last_row_done, NULL, "the stopped reply is committed");
+  g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_STOPPED);
+  shown = rill_message_row_dup_shown_text (row);
+  g_assert_cmpstr (shown, ==, "Hello world");
+
+  store = open_db ();
+  message = last_db_message (store, conversation_id);
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_STOPPED);
+  g_assert_cmpstr (rill_message_get_content (message), ==, "Hello world");
+  g_object_unref (row);
+
+  /* The next message goes at once. */
+  rill_test_server_open_gate (fx.server, "rest");
+  type_and_return ("Again");
+  g_assert_nonnull (fx.window->reply);
+  g_assert_cmpint (fx.window->conversation_id, ==, conversation_id);
+  wait_until (last_row_done, NULL, "the next reply finished");
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 2);
+}
+
+static void
+stop_with_button (void)
+{
+  g_signal_emit_by_name (fx.window->send_button, "clicked");
+}
+
+static void
+stop_with_escape (void)
+{
+  /* What the window's Escape binding runs. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.stop", NULL));
+}
+
+static void
+test_stop_button (void)
+{
+  stop_scenario (stop_with_button);
+}
+
+static void
+test_escape (void)
+{
+  stop_scenario (stop_with_escape);
+}
+
+static void
+ending_scenario (gboolean quit)
+{
+  gsize before_gate;
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(RillMessage) message = NULL;
+  gint64 conversation_id;
+  gint64 start;
+
+  setup ();
+  before_gate = route_gated ();
+  type_and_return ("Count");
+  wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate), "the server sent the first tokens");
+  wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
+  conversation_id = fx.window->conversation_id;
+
+  /* The server keeps the stream open: ending must not wait for it. */
+  start = g_get_monotonic_time ();
+  if (quit)
+    g_action_group_activate_action (G_ACTION_GROUP (fx.app), "quit", NULL);
+  else
+    gtk_window_close (GTK_WINDOW (fx.window));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_assert_null (fx.window);
+
+  /* Committed before close/quit returned: read the file now. */
+  store = open_db ();
+  message = last_db_message (store, conversation_id);
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_STOPPED);
+  g_assert_cmpstr (rill_message_get_content (message), ==, "Hello world");
+}
+
+static void
+test_close_mid_stream (void)
+{
+  ending_scenario (FALSE);
+}
+
+static void
+test_quit_mid_stream (void)
+{
+  ending_scenario (TRUE);
+}
+
+/* SIGTERM: the app runs in a child process (this program, running the real
+ * RillApplication with g_application_run), the server in this one. */
+
+static void
+child_activate_cb (GApplication *app)
+{
+  RillWindow *window = RILL_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+
+  fx.window = window;
+  type_and_return ("Count");
+}
+
+static void
+run_child (void)
+{
+  g_autoptr(RillApplication) app = rill_application_new ();
+
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_signal_connect_after (app, "activate", G_CALLBACK (child_activate_cb), NULL);
+  exit (g_application_run (G_APPLICATION (app), 0, NULL));
+}
+
+static gboolean
+subprocess_done (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+wait_cb (GObject *object, GAsyncResult *result, gpointer data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  *(gboolean *) data = TRUE;
+}
+
+static void
+test_sigterm_mid_stream (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GPtrArray) conversations = NULL;
+  g_autoptr(RillMessage) message = NULL;
+  const char *argv[] = { g_test_get_filename (G_TEST_BUILT, "test-window", NULL), "-p", "/window/sigterm-mid-stream", NULL };
+  gboolean done = FALSE;
+  gsize before_gate;
+  gint64 start;
+
+  fixture_env ();
+  before_gate = route_gated ();
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv (launcher, "RILL_TEST_CHILD", "1", TRUE);
+  child = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (child, NULL, wait_cb, &done);
+
+  wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate), "the child's stream started");
+  /* Whatever part of the tokens the child had read must be what it keeps. */
+  start = g_get_monotonic_time ();
+  g_subprocess_send_signal (child, SIGTERM);
+  wait_until (subprocess_done, &done, "the child exits after SIGTERM");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_assert_true (g_subprocess_get_if_exited (child));
+  g_assert_cmpint (g_subprocess_get_exit_status (child), ==, 0);
+
+  store = open_db ();
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 0);
+  conversations = rill_store_list_conversations (store, 0, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (conversations->len, ==, 1);
+  message = last_db_message (store, rill_conversation_get_id (g_ptr_array_index (conversations, 0)));
+  g_assert_cmpint (rill_message_get_role (message), ==, RILL_ROLE_ASSISTANT);
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_STOPPED);
+  g_assert_true (g_str_has_prefix ("Hello world", rill_message_get_content (message)));
+}
+
+static void
+test_error_banner (void)
+{
+  RillTestScript *script = rill_test_script_new (401, "application/json");
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(RillMessage) message = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+
+  setup ();
+  rill_test_script_send (script,
+                         "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\"}}",
+                         -1, 0);
+  rill_test_server_route (fx.server, CHAT, script);
+  type_and_return ("Hi");
+  wait_until (last_row_done, NULL, "the reply failed");
+
+  g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
+  g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "Incorrect API key provided"));
+  g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "401"));
+  g_assert_cmpint (rill_message_row_get_status (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT)),
+                   ==, RILL_STATUS_FAILED);
+  /* The person's message stays, on screen and stored. */
+  g_assert_cmpstr (rill_message_row_get_source (_rill_window_get_last_row (fx.window, RILL_ROLE_USER)), ==, "Hi");
+
+  store = open_db ();
+  messages = rill_store_list_messages (store, fx.window->conversation_id, NULL);
+  g_assert_cmpuint (messages->len, ==, 2);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "Hi");
+  message = g_object_ref (g_ptr_array_index (messages, 1));
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_FAILED);
+  g_assert_nonnull (strstr (rill_message_get_error (message), "Incorrect API key provided"));
+}
+
+static void
+test_error_mid_stream (void)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autofree char *a = sse_token ("Partial ");
+  g_autofree char *b = sse_token ("answer");
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(RillMessage) message = NULL;
+  g_autofree char *shown = NULL;
+
+  setup ();
+  rill_test_script_send (script, a, -1, 0);
+  rill_test_script_send (script, b, -1, 0);
+  rill_test_script_reset (script);
+  rill_test_server_route (fx.server, CHAT, script);
+  type_and_return ("Hi");
+  wait_until (last_row_done, NULL, "the reply failed");
+
+  shown = rill_message_row_dup_shown_text (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
+  g_assert_cmpstr (shown, ==, "Partial answer");
+  g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
+
+  store = open_db ();
+  message = last_db_message (store, fx.window->conversation_id);
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_FAILED);
+  g_assert_cmpstr (rill_message_get_content (message), ==, "Partial answer");
+}
+
+static gboolean
+message_row_visible (gpointer data)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (fx.window->messages_box));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    if (rill_message_row_get_message_id (RILL_MESSAGE_ROW (child)) == *(gint64 *) data)
+      return fx.window->scroll_tick_id == 0;
+  return FALSE;
+}
+
+static void
+test_search_chinese (void)
+{
+  const char *tokens[] = { "第一个回答", NULL };
+  const char *tokens2[] = { "今天天气很好，我们去公园散步吧。", NULL };
+  g_autoptr(RillMessage) found = NULL;
+  gint64 first_conversation, message_id;
+
+  setup ();
+  route_tokens (tokens, 0);
+  type_and_return ("你好");
+  wait_until (last_row_done, NULL, "the first reply finished");
+  first_conversation = fx.window->conversation_id;
+  wait_until (has_no_reply, NULL, "the window is idle");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation", NULL));
+  g_assert_cmpint (fx.window->conversation_id, ==, 0);
+  route_tokens (tokens2, 5);
+  type_and_return ("天气");
+  wait_until (last_row_done, NULL, "the second reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.search", NULL));
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (fx.window->search_entry)) ||
+                 gtk_widget_is_focus (gtk_widget_get_first_child (GTK_WIDGET (fx.window->search_entry))) ||
+                 gtk_widget_get_focus_child (GTK_WIDGET (fx.window->search_entry)) != NULL);
+
+  /* Two characters from the middle of a reply. */
+  rill_window_search (fx.window, "公园");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->results)), ==, 1);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (fx.window->sidebar_stack), ==, "results");
+  found = g_list_model_get_item (G_LIST_MODEL (fx.window->results), 0);
+  g_assert_nonnull (strstr (rill_message_get_content (found), "公园"));
+
+  /* One character, in the first conversation only. */
+  rill_window_search (fx.window, "第");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->results)), ==, 1);
+  g_clear_object (&found);
+  found = g_list_model_get_item (G_LIST_MODEL (fx.window->results), 0);
+  message_id = rill_message_get_id (found);
+  g_assert_cmpint (rill_message_get_conversation_id (found), ==, first_conversation);
+
+  /* Opening the result opens that conversation, scrolled to the message. */
+  g_signal_emit_by_name (fx.window->results_view, "activate", 0);
+  g_assert_cmpint (fx.window->conversation_id, ==, first_conversation);
+  wait_until (message_row_visible, &message_id, "the found message is scrolled to");
+
+  rill_window_search (fx.window, "没有这个词");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->results)), ==, 0);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (fx.window->sidebar_stack), ==, "no-results");
+}
+
+static void
+test_offline_reopen (void)
+{
+  const char *tokens[] = { "Stored ", "while ", "online", NULL };
+  g_autofree char *shown = NULL;
+  gint64 conversation_id;
+  RillMessageRow *row;
+
+  setup ();
+  route_tokens (tokens, 3);
+  type_and_return ("Remember this");
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  conversation_id = fx.window->conversation_id;
+
+  /* The network goes away: the server closes and its port refuses. */
+  g_clear_pointer (&fx.server, rill_test_server_free);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation", NULL));
+  g_assert_null (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->conversations)), ==, 1);
+  g_signal_emit_by_name (fx.window->conversation_view, "activate", 0);
+  g_assert_cmpint (fx.window->conversation_id, ==, conversation_id);
+
+  row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  shown = rill_message_row_dup_shown_text (row);
+  g_assert_cmpstr (shown, ==, "Stored while online");
+  g_assert_cmpstr (rill_message_row_get_source (_rill_window_get_last_row (fx.window, RILL_ROLE_USER)),
+                   ==, "Remember this");
+
+  /* Search works offline too. */
+  rill_window_search (fx.window, "online");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->results)), ==, 1);
+
+  /* Sending fails in words; the history stays on screen. */
+  type_and_return ("Still there?");
+  wait_until (last_row_done, NULL, "the offline reply failed");
+  g_assert_cmpint (rill_message_row_get_status (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT)),
+                   ==, RILL_STATUS_FAILED);
+  g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
+  row = RILL_MESSAGE_ROW (gtk_widget_get_first_child (GTK_WIDGET (fx.window->messages_box)));
+  g_assert_cmpstr (rill_message_row_get_source (row), ==, "Remember this");
+}
+
+static void
+test_regenerate (void)
+{
+  const char *tokens[] = { "Answer", NULL };
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+
+  setup ();
+  route_tokens (tokens, 0);
+  type_and_return ("Question");
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.regenerate", NULL));
+  g_assert_nonnull (fx.window->reply);
+  wait_until (last_row_done, NULL, "the new reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 2);
+  /* The question is sent again, once. */
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (fx.server, CHAT), "Question"));
+  g_assert_null (strstr (rill_test_server_get_request_body (fx.server, CHAT), "Answer"));
+
+  store = open_db ();
+  messages = rill_store_list_messages (store, fx.window->conversation_id, NULL);
+  g_assert_cmpuint (messages->len, ==, 2);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Answer");
+}
+
+static void
+test_edit_and_resend (void)
+{
+  const char *tokens[] = { "Answer", NULL };
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autofree char *text = NULL;
+
+  setup ();
+  route_tokens (tokens, 0);
+  type_and_return ("Frist try");
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.edit-last", NULL));
+  text = composer_text ();
+  g_assert_cmpstr (text, ==, "Frist try");
+  g_assert_true (gtk_revealer_get_reveal_child (fx.window->edit_revealer));
+  type_and_return ("First try");
+  wait_until (last_row_done, NULL, "the new reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+
+  store = open_db ();
+  messages = rill_store_list_messages (store, fx.window->conversation_id, NULL);
+  g_assert_cmpuint (messages->len, ==, 2);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "First try");
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Answer");
+  g_assert_null (strstr (rill_test_server_get_request_body (fx.server, CHAT), "Frist"));
+}
+
+static gboolean
+conversation_count_is (gpointer data)
+{
+  g_autoptr(RillStore) store = open_db ();
+
+  return rill_store_count_conversations (store) == GPOINTER_TO_UINT (data);
+}
+
+static void
+test_delete_and_undo (void)
+{
+  const char *tokens[] = { "Answer", NULL };
+  gint64 conversation_id;
+
+  setup ();
+  route_tokens (tokens, 0);
+  type_and_return ("Keep me");
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  conversation_id = fx.window->conversation_id;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->conversations)), ==, 0);
+  g_assert_cmpint (fx.window->conversation_id, ==, 0);
+  g_assert_nonnull (fx.window->delete_toast);
+
+  /* Undo brings it back, and nothing was deleted. */
+  g_signal_emit_by_name (fx.window->delete_toast, "button-clicked");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->conversations)), ==, 1);
+  g_assert_cmpint (fx.window->conversation_id, ==, conversation_id);
+  adw_toast_dismiss (fx.window->delete_toast);
+  g_assert_true (conversation_count_is (GUINT_TO_POINTER (1)));
+
+  /* Without undo, it is deleted when the toast goes. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation", NULL));
+  adw_toast_dismiss (fx.window->delete_toast);
+  wait_until (conversation_count_is, GUINT_TO_POINTER (0), "the conversation is deleted");
+}
+
+static void
+test_long_reply_blocks (void)
+{
+  GPtrArray *tokens = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *expected = NULL;
+  g_autofree char *shown = NULL;
+  RillMessageRow *row;
+  GtkTextBuffer *tail;
+  guint n_blocks = 0;
+
+  setup ();
+  /* 200 KB: paragraphs, code, and a 40 KB line that never ends. */
+  for (guint i = 0; i < 400; i++)
+    g_ptr_array_add (tokens, g_strdup_printf ("Paragraph %u has **some** words in it, 中文 too.\n\n", i));
+  g_ptr_array_add (tokens, g_strdup ("```\n"));
+  for (guint i = 0; i < 500; i++)
+    g_ptr_array_add (tokens, g_strdup_printf ("line_%u = %u\n", i, i * i));
+  g_ptr_array_add (tokens, g_strdup ("```\n"));
+  for (guint i = 0; i < 4000; i++)
+    g_ptr_array_add (tokens, g_strdup ("endless "));
+  g_ptr_array_add (tokens, NULL);
+  expected = rill_test_join_tokens ((const char * const *) tokens->pdata);
+  route_tokens ((const char * const *) tokens->pdata, 1500);
+  g_ptr_array_unref (tokens);
+
+  type_and_return ("Long please");
+  wait_until (last_row_done, NULL, "the long reply finished");
+
+  row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  shown = rill_message_row_dup_shown_text (row);
+  g_assert_true (g_str_equal (shown, expected));
+
+  /* Drawn as many blocks, with nothing left in the live tail. */
+  tail = rill_message_row_get_tail_buffer (row);
+  g_assert_cmpint (gtk_text_buffer_get_char_count (tail), ==, 0);
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child; child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_BOX (child) && gtk_orientable_get_orientation (GTK_ORIENTABLE (child)) == GTK_ORIENTATION_VERTICAL)
+      for (GtkWidget *block = gtk_widget_get_first_child (child); block; block = gtk_widget_get_next_sibling (block))
+        n_blocks++;
+  g_assert_cmpuint (n_blocks, >, 400);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  if (g_getenv ("RILL_TEST_CHILD") != NULL)
+    {
+      /* The SIGTERM scenario's child: the same environment, the real app. */
+      fx.data_home = g_strdup (g_getenv ("XDG_DATA_HOME"));
+      gtk_init ();
+      run_child ();
+    }
+
+  /* GLib reads XDG_DATA_HOME once, and GTK's start already asks for it. */
+  fx.data_home = g_dir_make_tmp ("rill-ui-XXXXXX", NULL);
+  g_assert_nonnull (fx.data_home);
+  g_setenv ("XDG_DATA_HOME", fx.data_home, TRUE);
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/window/send-with-return", test_send_with_return);
+  g_test_add_func ("/window/shift-return", test_shift_return);
+  g_test_add_func ("/window/stop-button", test_stop_button);
+  g_test_add_func ("/window/escape", test_escape);
+  g_test_add_func ("/window/close-mid-stream", test_close_mid_stream);
+  g_test_add_func ("/window/quit-mid-stream", test_quit_mid_stream);
+  g_test_add_func ("/window/sigterm-mid-stream", test_sigterm_mid_stream);
+  g_test_add_func ("/window/error-banner", test_error_banner);
+  g_test_add_func ("/window/error-mid-stream", test_error_mid_stream);
+  g_test_add_func ("/window/search-chinese", test_search_chinese);
+  g_test_add_func ("/window/offline-reopen", test_offline_reopen);
+  g_test_add_func ("/window/regenerate", test_regenerate);
+  g_test_add_func ("/window/edit-and-resend", test_edit_and_resend);
+  g_test_add_func ("/window/delete-and-undo", test_delete_and_undo);
+  g_test_add_func ("/window/long-reply-blocks", test_long_reply_blocks);
+
+  return g_test_run ();
+}
