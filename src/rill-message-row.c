@@ -273,6 +273,10 @@ update_chrome (RillMessageRow *self)
     default: break;
     }
   gtk_label_set_text (self->status_label, status ? status : "");
+  if (self->status == RILL_STATUS_FAILED)
+    gtk_widget_add_css_class (GTK_WIDGET (self->status_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "error");
   gtk_widget_set_visible (GTK_WIDGET (self->status_label), assistant && status != NULL);
   gtk_spinner_set_spinning (self->spinner, streaming);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), streaming);

@@ -520,6 +520,8 @@ select_model (RillWindow *self,
   else if (n > 0)
     position = 0;
   gtk_drop_down_set_selected (self->model_dropdown, position);
+  gtk_widget_set_visible (GTK_WIDGET (self->model_dropdown),
+                          g_list_model_get_n_items (G_LIST_MODEL (self->models)) > 0);
   self->updating_models = FALSE;
 }
 
