@@ -53,7 +53,9 @@ dispatch (RillSseDecoder *self)
   if (self->data->len > 0)
     {
       g_string_truncate (self->data, self->data->len - 1);
-      self->func (self->event_type->len ? self->event_type->str : "message",
+      /* The type is handed over as a C string: one that is empty as such
+       * (an event: value starting with a NUL) is "message" too. */
+      self->func (self->event_type->str[0] != '\0' ? self->event_type->str : "message",
                   self->data->str, self->data->len,
                   self->last_id->str, self->user_data);
     }

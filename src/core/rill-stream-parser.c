@@ -334,8 +334,13 @@ fast_number (Scan *s, gint64 *index)
     p++;
   else
     while (p < end && g_ascii_isdigit (*p))
-      value = value * 10 + (*p++ - '0');
-  if (p - digits > 18 || (p < end && g_ascii_isdigit (*p)))
+      {
+        /* Long numbers are json-glib's to judge (and would overflow). */
+        if (p - digits >= 18)
+          return FALSE;
+        value = value * 10 + (*p++ - '0');
+      }
+  if (p < end && g_ascii_isdigit (*p))
     return FALSE;
   if (p < end && *p == '.')
     {

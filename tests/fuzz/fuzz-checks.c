@@ -126,7 +126,7 @@ reference_sse (const char *buf, gsize len, GString *log)
       if (line_len == 0)
         {
           if (data->len > 0)
-            record_event (log, type->len ? type->str : "message", data->str, data->len - 1, id->str);
+            record_event (log, type->str[0] ? type->str : "message", data->str, data->len - 1, id->str);
           g_string_truncate (data, 0);
           g_string_truncate (type, 0);
           continue;

@@ -48,7 +48,7 @@ for target in $targets; do
   # shellcheck disable=SC2086
   "$build_dir/tests/fuzz/fuzz-$target" \
     -max_total_time="$seconds" \
-    -max_len=65536 \
+    -max_len=131072 \
     -timeout=10 \
     -print_final_stats=1 \
     -artifact_prefix="$work_dir/$target/artifacts/" \
