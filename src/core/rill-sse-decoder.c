@@ -130,13 +130,14 @@ process_line (RillSseDecoder *self, const char *line, gsize len)
 #undef FIELD_IS
 }
 
+/* The first CR or LF: memchr is vectorised, a byte loop is not. */
 static inline const char *
 find_line_end (const char *p, const char *end)
 {
-  for (; p < end; p++)
-    if (*p == '\n' || *p == '\r')
-      return p;
-  return NULL;
+  const char *lf = memchr (p, '\n', end - p);
+  const char *cr = memchr (p, '\r', (lf ? lf : end) - p);
+
+  return cr ? cr : lf;
 }
 
 void

@@ -502,7 +502,8 @@ bench_decode_one (const char *name, RillProviderKind kind, const Stream *s)
   print_row (row, "RillStreamParser (CPU)", st, "ms", budget,
              correct ? verdict (st.median <= 100.0 * opt_events / 20000 && st.p99 <= 100.0 * opt_events / 20000)
                      : verdict (FALSE));
-  print_row ("", "baseline: JsonParser/event", sb, "ms", "", g_strdup_printf ("x%.1f of baseline", st.median / sb.median));
+  print_row ("", "baseline: JsonParser/event", sb, "ms", "", g_strdup_printf (st.median <= sb.median ? "parser %.1fx faster" : "parser %.1fx slower",
+                                                       st.median <= sb.median ? sb.median / st.median : st.median / sb.median));
   if (ins->len)
     {
       print_row ("", "RillStreamParser (Minstr)", stats_of (ins), "M", "", "");
