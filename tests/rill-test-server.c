@@ -42,6 +42,7 @@ typedef struct
   SoupMessageHeaders *headers;
   guint count;
   gsize bytes_sent;
+  GArray *timeline;
 } RouteLog;
 
 typedef struct
@@ -90,6 +91,7 @@ route_log_free (RouteLog *log)
 {
   g_free (log->body);
   g_clear_pointer (&log->headers, soup_message_headers_unref);
+  g_clear_pointer (&log->timeline, g_array_unref);
   g_free (log);
 }
 
@@ -221,6 +223,9 @@ schedule_next (Run *run)
 static void
 wrote_chunk_cb (SoupServerMessage *message, Run *run)
 {
+  RillTestTimelinePoint point = { g_get_monotonic_time (), run->log->bytes_sent };
+
+  g_array_append_val (run->log->timeline, point);
   if (!run->done)
     schedule_next (run);
 }
@@ -307,6 +312,8 @@ handler (SoupServer        *soup,
 
   log->count++;
   log->bytes_sent = 0;
+  g_clear_pointer (&log->timeline, g_array_unref);
+  log->timeline = g_array_new (FALSE, FALSE, sizeof (RillTestTimelinePoint));
   g_free (log->body);
   log->body = g_strndup (g_bytes_get_data (request_bytes, NULL), g_bytes_get_size (request_bytes));
   g_clear_pointer (&log->headers, soup_message_headers_unref);
@@ -435,6 +442,14 @@ rill_test_server_get_bytes_sent (RillTestServer *self, const char *path)
   RouteLog *log = g_hash_table_lookup (self->logs, path);
 
   return log ? log->bytes_sent : 0;
+}
+
+GArray *
+rill_test_server_get_timeline (RillTestServer *self, const char *path)
+{
+  RouteLog *log = g_hash_table_lookup (self->logs, path);
+
+  return log ? log->timeline : NULL;
 }
 
 /* Stream builders */

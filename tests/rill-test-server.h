@@ -38,6 +38,16 @@ guint           rill_test_server_get_request_count (RillTestServer *self,
 gsize           rill_test_server_get_bytes_sent    (RillTestServer *self,
                                                     const char     *path);
 
+typedef struct
+{
+  gint64 time_us;   /* g_get_monotonic_time () once the chunk was written */
+  gsize bytes;      /* body bytes written so far */
+} RillTestTimelinePoint;
+
+/* One point per chunk written on @path's last response. */
+GArray         *rill_test_server_get_timeline      (RillTestServer *self,
+                                                    const char     *path);
+
 RillTestScript *rill_test_script_new               (guint           status,
                                                     const char     *content_type);
 /* Each piece of at most @piece bytes goes out as its own chunk, in its own

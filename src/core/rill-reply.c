@@ -40,6 +40,8 @@ struct _RillReply
 
   GSource *deadline;
   guint checkpoint_id;
+  guint drain_id;
+  gboolean draining;
   gsize checkpointed_content;
   gsize checkpointed_reasoning;
   gboolean request_checkpointed;
@@ -107,6 +109,7 @@ rill_reply_dispose (GObject *object)
       g_clear_pointer (&self->deadline, g_source_unref);
     }
   g_clear_handle_id (&self->checkpoint_id, g_source_remove);
+  g_clear_handle_id (&self->drain_id, g_source_remove);
   g_clear_object (&self->body);
   g_clear_object (&self->message);
   G_OBJECT_CLASS (rill_reply_parent_class)->dispose (object);
@@ -223,6 +226,16 @@ finalize_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
+static gboolean
+drain_timeout_cb (gpointer user_data)
+{
+  RillReply *self = user_data;
+
+  self->drain_id = 0;
+  g_cancellable_cancel (self->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 finish (RillReply *self, RillStatus status, const char *error)
 {
@@ -240,7 +253,13 @@ finish (RillReply *self, RillStatus status, const char *error)
       g_clear_pointer (&self->deadline, g_source_unref);
     }
   g_clear_handle_id (&self->checkpoint_id, g_source_remove);
-  g_cancellable_cancel (self->cancellable);
+  /* After the server said it is done, the rest of the body (the end of the
+   * chunked encoding) is read, briefly, so that libsoup can reuse the
+   * connection; a body cut short leaves it unusable for the next request. */
+  if (self->draining)
+    self->drain_id = g_timeout_add (1000, drain_timeout_cb, self);
+  else
+    g_cancellable_cancel (self->cancellable);
 
   _rill_store_finalize_async (self->store, self->rows, build_final (self),
                               finalize_cb, g_object_ref (self));
@@ -373,29 +392,31 @@ end_of_body (RillReply *self)
             "The server closed the connection before the reply was finished");
 }
 
-static void
-read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+/* Returns whether to read on. */
+static gboolean
+handle_read (RillReply *self, GBytes *bytes, const GError *error)
 {
-  g_autoptr(RillReply) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   const char *data;
   gsize len;
 
-  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
   if (self->ending)
-    return;
+    {
+      if (self->draining && bytes != NULL && g_bytes_get_size (bytes) > 0)
+        return TRUE;
+      g_clear_handle_id (&self->drain_id, g_source_remove);
+      return FALSE;
+    }
   if (bytes == NULL)
     {
       fail_with_error (self, "The connection was lost", error);
-      return;
+      return FALSE;
     }
 
   data = g_bytes_get_data (bytes, &len);
   if (len == 0)
     {
       end_of_body (self);
-      return;
+      return FALSE;
     }
 
   push_deadline (self, self->options.idle_timeout_ms);
@@ -405,30 +426,47 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (self->error_body->len < ERROR_BODY_MAX)
         g_byte_array_append (self->error_body, (const guint8 *) data,
                              MIN (len, ERROR_BODY_MAX - self->error_body->len));
-      read_next (self);
-      return;
+      return TRUE;
     }
 
   if (rill_stream_parser_feed (self->parser, data, len))
     g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
   if (self->ending)
-    return;
+    return FALSE;
 
   if (rill_stream_parser_get_error (self->parser) != NULL)
     {
       g_autofree char *message = g_strdup_printf ("The server reported an error: %s",
                                                   rill_stream_parser_get_error (self->parser));
       finish (self, RILL_STATUS_FAILED, message);
-      return;
+      return FALSE;
     }
-  /* After [DONE] or done: true the answer is whole; no need to wait for the
-   * server to close the connection. */
+  /* After [DONE] or done: true the answer is whole: finish now, without
+   * waiting for the server to end the body. */
   if (rill_stream_parser_is_done (self->parser))
     {
+      self->draining = TRUE;
       finish (self, RILL_STATUS_COMPLETE, NULL);
-      return;
     }
-  read_next (self);
+  return TRUE;
+}
+
+static void
+read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RillReply) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+
+  if (handle_read (self, bytes, error))
+    read_next (self);
+  else if (self->body != NULL)
+    {
+      /* Give the connection back: libsoup keeps it busy, and a session
+       * allows only a few per server, for as long as the body is open. */
+      g_input_stream_close_async (self->body, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      g_clear_object (&self->body);
+    }
 }
 
 static void

@@ -72,6 +72,13 @@ gboolean          _rill_store_finalize_finish    (RillStore           *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
 
+/* Statements run on the reader connection (the caller's thread) since open,
+ * and statements run on the writer connection from any thread but the
+ * writer's once it started: the proof that a streaming reply keeps SQLite
+ * off the main thread. */
+guint             _rill_store_get_reader_statements (RillStore      *self);
+guint             _rill_store_get_misplaced_writes  (RillStore      *self);
+
 /* Checkpoint commit durations in microseconds, for benchmarks. */
 GArray           *_rill_store_take_checkpoint_timings (RillStore      *self);
 

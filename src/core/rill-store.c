@@ -38,6 +38,8 @@ struct _RillStore
 
   GMutex timings_lock;
   GArray *checkpoint_timings;
+  guint reader_statements;
+  guint misplaced_writes;
 };
 
 G_DEFINE_FINAL_TYPE (RillStore, rill_store, G_TYPE_OBJECT)
@@ -334,6 +336,25 @@ recover_interrupted (RillStore *self, GError **error)
 
 static gpointer writer_thread (gpointer data);
 
+static int
+trace_reader (unsigned int type, void *data, void *statement, void *sql)
+{
+  RillStore *self = data;
+
+  g_atomic_int_inc (&self->reader_statements);
+  return 0;
+}
+
+static int
+trace_writer (unsigned int type, void *data, void *statement, void *sql)
+{
+  RillStore *self = data;
+
+  if (self->thread != NULL && g_thread_self () != self->thread)
+    g_atomic_int_inc (&self->misplaced_writes);
+  return 0;
+}
+
 static gboolean
 open_connections (RillStore *self, GError **error)
 {
@@ -399,6 +420,8 @@ rill_store_open (const char *path, GError **error)
   if (!recover_interrupted (self, error))
     return NULL;
 
+  sqlite3_trace_v2 (self->reader, SQLITE_TRACE_STMT, trace_reader, self);
+  sqlite3_trace_v2 (self->writer, SQLITE_TRACE_STMT, trace_writer, self);
   self->jobs = g_async_queue_new ();
   self->thread = g_thread_new ("rill-store-writer", writer_thread, g_async_queue_ref (self->jobs));
 
@@ -1331,6 +1354,18 @@ _rill_store_checkpoint (RillStore   *self,
   args->reasoning_len = reasoning_len;
   args->request_json = g_strdup (request_json);
   push_job (self, checkpoint_job, NULL, args, (GDestroyNotify) checkpoint_args_free);
+}
+
+guint
+_rill_store_get_reader_statements (RillStore *self)
+{
+  return g_atomic_int_get (&self->reader_statements);
+}
+
+guint
+_rill_store_get_misplaced_writes (RillStore *self)
+{
+  return g_atomic_int_get (&self->misplaced_writes);
 }
 
 GArray *

@@ -792,6 +792,32 @@ test_history (Fixture *f, gconstpointer data)
 }
 
 static void
+test_replies_kept_alive (Fixture *f, gconstpointer data)
+{
+  const char * const answer[] = { "one ", "more", NULL };
+  g_autofree char *sse = rill_test_openai_sse (answer, NULL, TRUE);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w[5];
+
+  /* The window keeps every reply of a conversation alive. Each must give its
+   * connection back when it ends, or the session runs out of connections to
+   * the server and the third message waits forever. */
+  rill_test_script_pace (script, 1000);
+  rill_test_script_send (script, sse, -1, 16);
+  rill_test_server_route (f->server, CHAT, script);
+  f->options.connect_timeout_ms = 5000;
+  for (guint i = 0; i < G_N_ELEMENTS (w); i++)
+    {
+      w[i] = start_reply (f, f->conversation_id, "again");
+      test_wait_for (&w[i]->finished, WAIT_MS, "a reply");
+      assert_stored (f, w[i], RILL_STATUS_COMPLETE, "one more", NULL);
+    }
+  g_assert_cmpuint (rill_test_server_get_request_count (f->server, CHAT), ==, G_N_ELEMENTS (w));
+  for (guint i = 0; i < G_N_ELEMENTS (w); i++)
+    watch_free (w[i]);
+}
+
+static void
 test_model_from_server (Fixture *f, gconstpointer data)
 {
   const char * const answer[] = { "hi", NULL };
@@ -1038,6 +1064,7 @@ main (int argc, char **argv)
   ADD ("malformed-event", test_malformed_event);
   ADD ("history", test_history);
   ADD ("model-from-server", test_model_from_server);
+  ADD ("replies-kept-alive", test_replies_kept_alive);
   ADD ("search-after-stream", test_search_after_stream);
   ADD ("environment", test_environment);
   ADD ("sigkill-recovery", test_sigkill_recovery);
