@@ -1079,17 +1079,20 @@ prepare_proposed (sqlite3 *db, const char *query)
     {
       const char *term = shorts->pdata[i];
 
-      /* LIKE without ESCAPE; a term with a wildcard in it uses instr(). */
-      if (strpbrk (term, "%_") == NULL)
+      /* Kept away from FTS5 on purpose: SQLite 3.40's trigram LIKE takes a
+       * 1–2 character CJK term (3–6 bytes) for an indexable one and finds
+       * nothing. With ESCAPE it is checked row by row, in rowid order. */
+      GString *pattern = g_string_new ("%");
+
+      for (const char *c = term; *c; c++)
         {
-          shorts->pdata[i] = g_strdup_printf ("%%%s%%", term);
-          g_string_append_printf (sql, " AND f.content LIKE ?%u", i + 2);
+          if (*c == '%' || *c == '_' || *c == '\\')
+            g_string_append_c (pattern, '\\');
+          g_string_append_c (pattern, *c);
         }
-      else
-        {
-          shorts->pdata[i] = g_strdup (term);
-          g_string_append_printf (sql, " AND instr(lower(f.content), lower(?%u)) > 0", i + 2);
-        }
+      g_string_append_c (pattern, '%');
+      shorts->pdata[i] = g_string_free (pattern, FALSE);
+      g_string_append_printf (sql, " AND f.content LIKE ?%u ESCAPE '\\'", i + 2);
     }
   g_ptr_array_set_free_func (shorts, g_free);
   g_string_append (sql, " ORDER BY f.rowid DESC LIMIT 50");
