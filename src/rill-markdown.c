@@ -282,14 +282,32 @@ rill_markdown_next_block (RillMarkdownSplitter *splitter,
 
 /* Inline markup */
 
+/* The same walk renders Pango markup, or with @plain only the words: the
+ * text a search result shows, without the syntax around it. */
 static void
-append_escaped (GString    *out,
-                const char *text,
-                gssize      len)
+append_escaped_mode (GString    *out,
+                     gboolean    plain,
+                     const char *text,
+                     gssize      len)
 {
-  g_autofree char *escaped = g_markup_escape_text (text, len);
+  g_autofree char *escaped = NULL;
 
+  if (plain)
+    {
+      g_string_append_len (out, text, len < 0 ? (gssize) strlen (text) : len);
+      return;
+    }
+  escaped = g_markup_escape_text (text, len);
   g_string_append (out, escaped);
+}
+
+static void
+append_tag (GString    *out,
+            gboolean    plain,
+            const char *tag)
+{
+  if (!plain)
+    g_string_append (out, tag);
 }
 
 static const char *
@@ -305,10 +323,11 @@ find_run (const char *p,
   return NULL;
 }
 
-static void render_inline (GString *out, const char *p, const char *end);
+static void render_inline (GString *out, gboolean plain, const char *p, const char *end);
 
 static gboolean
 wrap_span (GString    *out,
+           gboolean    plain,
            const char *p,
            const char *end,
            const char *marker,
@@ -332,15 +351,16 @@ wrap_span (GString    *out,
   if (marker[0] == '_' && closing + n < end && g_ascii_isalnum (closing[n]))
     return FALSE;
 
-  g_string_append (out, open);
-  render_inline (out, inner, closing);
-  g_string_append (out, close);
+  append_tag (out, plain, open);
+  render_inline (out, plain, inner, closing);
+  append_tag (out, plain, close);
   *next = closing + n;
   return TRUE;
 }
 
 static void
 render_inline (GString    *out,
+               gboolean    plain,
                const char *p,
                const char *end)
 {
@@ -353,7 +373,7 @@ render_inline (GString    *out,
 
       if (*p == '\\' && p + 1 < end && g_ascii_ispunct (p[1]))
         {
-          append_escaped (out, p + 1, 1);
+          append_escaped_mode (out, plain, p + 1, 1);
           p += 2;
           continue;
         }
@@ -370,22 +390,22 @@ render_inline (GString    *out,
           closing = find_run (q, end, run);
           if (closing != NULL)
             {
-              g_string_append (out, "<span font_family=\"monospace\" background=\"#8888881f\">");
-              append_escaped (out, q, closing - q);
-              g_string_append (out, "</span>");
+              append_tag (out, plain, "<span font_family=\"monospace\" background=\"#8888881f\">");
+              append_escaped_mode (out, plain, q, closing - q);
+              append_tag (out, plain, "</span>");
               p = closing + n;
               continue;
             }
-          append_escaped (out, p, q - p);
+          append_escaped_mode (out, plain, p, q - p);
           p = q;
           continue;
         }
 
-      if ((g_str_has_prefix (p, "**") && wrap_span (out, p, end, "**", "<b>", "</b>", &next)) ||
-          (word_start && g_str_has_prefix (p, "__") && wrap_span (out, p, end, "__", "<b>", "</b>", &next)) ||
-          (g_str_has_prefix (p, "~~") && wrap_span (out, p, end, "~~", "<s>", "</s>", &next)) ||
-          (*p == '*' && wrap_span (out, p, end, "*", "<i>", "</i>", &next)) ||
-          (*p == '_' && word_start && wrap_span (out, p, end, "_", "<i>", "</i>", &next)))
+      if ((g_str_has_prefix (p, "**") && wrap_span (out, plain, p, end, "**", "<b>", "</b>", &next)) ||
+          (word_start && g_str_has_prefix (p, "__") && wrap_span (out, plain, p, end, "__", "<b>", "</b>", &next)) ||
+          (g_str_has_prefix (p, "~~") && wrap_span (out, plain, p, end, "~~", "<s>", "</s>", &next)) ||
+          (*p == '*' && wrap_span (out, plain, p, end, "*", "<i>", "</i>", &next)) ||
+          (*p == '_' && word_start && wrap_span (out, plain, p, end, "_", "<i>", "</i>", &next)))
         {
           p = next;
           continue;
@@ -400,11 +420,15 @@ render_inline (GString    *out,
             {
               g_autofree char *href = g_strndup (mid + 2, close - (mid + 2));
 
-              g_string_append (out, "<a href=\"");
-              append_escaped (out, href, -1);
-              g_string_append (out, "\">");
-              render_inline (out, p + 1, mid);
-              g_string_append (out, "</a>");
+              /* An image's alt text is all its words. */
+              if (plain && out->len > 0 && out->str[out->len - 1] == '!')
+                g_string_truncate (out, out->len - 1);
+              append_tag (out, plain, "<a href=\"");
+              if (!plain)
+                append_escaped_mode (out, plain, href, -1);
+              append_tag (out, plain, "\">");
+              render_inline (out, plain, p + 1, mid);
+              append_tag (out, plain, "</a>");
               p = close + 1;
               continue;
             }
@@ -418,11 +442,12 @@ render_inline (GString    *out,
             q++;
           while (q > p && strchr (".,;:!?'", q[-1]) != NULL)
             q--;
-          g_string_append (out, "<a href=\"");
-          append_escaped (out, p, q - p);
-          g_string_append (out, "\">");
-          append_escaped (out, p, q - p);
-          g_string_append (out, "</a>");
+          append_tag (out, plain, "<a href=\"");
+          if (!plain)
+            append_escaped_mode (out, plain, p, q - p);
+          append_tag (out, plain, "\">");
+          append_escaped_mode (out, plain, p, q - p);
+          append_tag (out, plain, "</a>");
           p = q;
           continue;
         }
@@ -430,13 +455,14 @@ render_inline (GString    *out,
       if (*p == '\n')
         line_start = p + 1;
       next = g_utf8_find_next_char (p, end);
-      append_escaped (out, p, (next ? next : end) - p);
+      append_escaped_mode (out, plain, p, (next ? next : end) - p);
       p = next ? next : end;
     }
 }
 
 static void
 render_line (GString    *out,
+             gboolean    plain,
              const char *line,
              const char *end)
 {
@@ -445,32 +471,48 @@ render_line (GString    *out,
 
   while (p < end && (*p == ' ' || *p == '\t'))
     indent += *p == '\t' ? 4 : 1, p++;
-  for (guint i = 0; i < indent / 2; i++)
+  for (guint i = 0; !plain && i < indent / 2; i++)
     g_string_append (out, "  ");
 
   if (end - p >= 2 && strchr ("-*+", *p) != NULL && p[1] == ' ')
     {
-      g_string_append (out, "•  ");
+      append_tag (out, plain, "•  ");
       p += 2;
+    }
+  else if (plain && p < end && *p == '#')
+    {
+      while (p < end && *p == '#')
+        p++;
+      while (p < end && *p == ' ')
+        p++;
+    }
+  else if (plain && p < end && g_ascii_isdigit (*p))
+    {
+      const char *q = p;
+
+      while (q < end && g_ascii_isdigit (*q))
+        q++;
+      if (end - q >= 2 && (*q == '.' || *q == ')') && q[1] == ' ')
+        p = q + 2;
     }
   else if (p < end && *p == '>')
     {
       p++;
       if (p < end && *p == ' ')
         p++;
-      g_string_append (out, "<span alpha=\"70%\">▎ ");
-      render_inline (out, p, end);
-      g_string_append (out, "</span>");
+      append_tag (out, plain, "<span alpha=\"70%\">▎ ");
+      render_inline (out, plain, p, end);
+      append_tag (out, plain, "</span>");
       return;
     }
   else if (end - p >= 3 && (memcmp (p, "---", 3) == 0 || memcmp (p, "***", 3) == 0 ||
                             memcmp (p, "___", 3) == 0) && is_blank (p + 3, end))
     {
-      g_string_append (out, "<span alpha=\"50%\">────────────</span>");
+      append_tag (out, plain, "<span alpha=\"50%\">────────────</span>");
       return;
     }
 
-  render_inline (out, p, end);
+  render_inline (out, plain, p, end);
 }
 
 char *
@@ -501,7 +543,7 @@ rill_markdown_to_pango (const char    *text,
       while (p < end && *p == ' ')
         p++;
       g_string_append_printf (out, "<span size=\"%s\" weight=\"bold\">", sizes[CLAMP (level, 1, 6) - 1]);
-      render_inline (out, p, end);
+      render_inline (out, FALSE, p, end);
       g_string_append (out, "</span>");
       return g_string_free (out, FALSE);
     }
@@ -513,12 +555,56 @@ rill_markdown_to_pango (const char    *text,
 
       if (line_end > p && line_end[-1] == '\r')
         line_end--;
-      render_line (out, p, line_end);
+      render_line (out, FALSE, p, line_end);
       if (eol == NULL)
         break;
       g_string_append_c (out, '\n');
       p = eol + 1;
     }
 
+  return g_string_free (out, FALSE);
+}
+
+char *
+rill_markdown_to_plain (const char *text,
+                        gssize      len)
+{
+  GString *out = g_string_new (NULL);
+  const char *p = text;
+  const char *end;
+  gboolean in_fence = FALSE;
+
+  if (len < 0)
+    len = strlen (text);
+  end = text + len;
+
+  while (p < end)
+    {
+      const char *eol = memchr (p, '\n', end - p);
+      const char *line_end = eol ? eol : end;
+      const char *q = p;
+
+      while (q < line_end && (*q == ' ' || *q == '\t'))
+        q++;
+      if (line_end > p && line_end[-1] == '\r')
+        line_end--;
+
+      /* Fences go; the code between them stays as it is. */
+      if (line_end - q >= 3 && (memcmp (q, "```", 3) == 0 || memcmp (q, "~~~", 3) == 0))
+        in_fence = !in_fence;
+      else if (in_fence)
+        g_string_append_len (out, p, line_end - p);
+      else
+        render_line (out, TRUE, p, line_end);
+
+      if (out->len > 0 && out->str[out->len - 1] != '\n')
+        g_string_append_c (out, '\n');
+      if (eol == NULL)
+        break;
+      p = eol + 1;
+    }
+
+  while (out->len > 0 && g_ascii_isspace (out->str[out->len - 1]))
+    g_string_truncate (out, out->len - 1);
   return g_string_free (out, FALSE);
 }

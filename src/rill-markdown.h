@@ -57,4 +57,9 @@ char    *rill_markdown_to_pango       (const char           *text,
                                        gssize                len,
                                        RillBlockKind         kind);
 
+/* The words of @text without the Markdown around them: no fences, heading
+ * marks, list bullets, emphasis, backticks or link targets. For snippets. */
+char    *rill_markdown_to_plain       (const char           *text,
+                                       gssize                len);
+
 G_END_DECLS

@@ -56,6 +56,7 @@ enum {
   SIGNAL_EDIT,
   SIGNAL_REGENERATE,
   SIGNAL_RETRY,
+  SIGNAL_CONTINUE,
   N_SIGNALS
 };
 
@@ -293,6 +294,18 @@ update_chrome (RillMessageRow *self)
         text = g_strdup (_("Rill was closed while this reply arrived. What arrived is kept."));
       gtk_label_set_text (self->problem_label, text);
       gtk_widget_set_visible (GTK_WIDGET (self->problem_box), TRUE);
+      /* A failed reply is asked again; one that was cut short is carried
+       * on from what arrived, which the request sends back as history. */
+      if (self->status == RILL_STATUS_FAILED)
+        {
+          gtk_button_set_label (self->retry_button, _("_Retry"));
+          gtk_widget_set_tooltip_text (GTK_WIDGET (self->retry_button), _("Ask for This Reply Again"));
+        }
+      else
+        {
+          gtk_button_set_label (self->retry_button, _("_Continue"));
+          gtk_widget_set_tooltip_text (GTK_WIDGET (self->retry_button), _("Ask the Model to Carry On From Here"));
+        }
       gtk_widget_set_visible (GTK_WIDGET (self->retry_button), self->is_last);
       if (self->status == RILL_STATUS_FAILED)
         gtk_widget_add_css_class (GTK_WIDGET (self->problem_box), "error");
@@ -441,7 +454,10 @@ regenerate_clicked_cb (RillMessageRow *self)
 static void
 retry_clicked_cb (RillMessageRow *self)
 {
-  g_signal_emit (self, signals[SIGNAL_RETRY], 0);
+  if (self->status == RILL_STATUS_FAILED)
+    g_signal_emit (self, signals[SIGNAL_RETRY], 0);
+  else
+    g_signal_emit (self, signals[SIGNAL_CONTINUE], 0);
 }
 
 static void
@@ -495,6 +511,8 @@ rill_message_row_class_init (RillMessageRowClass *klass)
                                              0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_RETRY] = g_signal_new ("retry", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_CONTINUE] = g_signal_new ("continue", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-message-row.ui");
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, author_label);
@@ -653,4 +671,14 @@ rill_message_row_set_is_last (RillMessageRow *self,
   g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
   self->is_last = !!is_last;
   update_chrome (self);
+}
+
+GtkButton *
+rill_message_row_get_problem_button (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->problem_box)) ||
+      !gtk_widget_get_visible (GTK_WIDGET (self->retry_button)))
+    return NULL;
+  return self->retry_button;
 }

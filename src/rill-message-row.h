@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 #define RILL_TYPE_MESSAGE_ROW (rill_message_row_get_type ())
 G_DECLARE_FINAL_TYPE (RillMessageRow, rill_message_row, RILL, MESSAGE_ROW, GtkBox)
 
-/* Signals: "edit", "regenerate", "retry" (no arguments). */
+/* Signals: "edit", "regenerate", "retry" (a failed reply), "continue" (a
+ * stopped or interrupted one); no arguments. */
 RillMessageRow *rill_message_row_new              (RillRole        role);
 RillMessageRow *rill_message_row_new_for_message  (RillMessage    *message);
 /* A user message shown before the store gave it an id. */
@@ -32,7 +33,11 @@ const char     *rill_message_row_get_source       (RillMessageRow *self);
 char           *rill_message_row_dup_shown_text   (RillMessageRow *self);
 GtkTextBuffer  *rill_message_row_get_tail_buffer  (RillMessageRow *self);
 GtkTextBuffer  *rill_message_row_get_reasoning_buffer (RillMessageRow *self);
-/* The last row offers to regenerate, and to retry what did not complete. */
+/* The button under a reply that did not complete (Retry or Continue), or
+ * NULL when it is not shown; for tests. */
+GtkButton      *rill_message_row_get_problem_button (RillMessageRow *self);
+/* The last row offers to regenerate, to retry what failed and to continue
+ * what was stopped or interrupted. */
 void            rill_message_row_set_is_last      (RillMessageRow *self,
                                                    gboolean        is_last);
 

@@ -73,6 +73,7 @@ void            _rill_window_stop               (RillWindow      *self);
 void            _rill_window_new_conversation   (RillWindow      *self);
 void            _rill_window_regenerate_from    (RillWindow      *self,
                                                  RillMessageRow  *row);
+void            _rill_window_continue           (RillWindow      *self);
 void            _rill_window_edit               (RillWindow      *self,
                                                  RillMessageRow  *row);
 void            _rill_window_reload_sidebar     (RillWindow      *self);

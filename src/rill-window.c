@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-markdown.h"
 #include "rill-window-private.h"
 
 G_DEFINE_FINAL_TYPE (RillWindow, rill_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -78,7 +79,7 @@ update_send_button (RillWindow *self)
   else
     {
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->send_button), "win.send");
-      gtk_button_set_icon_name (self->send_button, "mail-send-symbolic");
+      gtk_button_set_icon_name (self->send_button, "go-up-symbolic");
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->send_button), _("Send"));
       gtk_widget_remove_css_class (GTK_WIDGET (self->send_button), "destructive-action");
       gtk_widget_add_css_class (GTK_WIDGET (self->send_button), "suggested-action");
@@ -364,11 +365,31 @@ result_setup_cb (GtkSignalListItemFactory *factory,
   gtk_list_item_set_child (item, box);
 }
 
+/* The words of a message on one line: no Markdown, one space for any run of
+ * spaces and line breaks. */
+static char *
+snippet_text (const char *content)
+{
+  g_autofree char *plain = rill_markdown_to_plain (content, -1);
+  GString *out = g_string_sized_new (strlen (plain));
+
+  for (const char *p = plain; *p; p++)
+    if (g_ascii_isspace (*p))
+      {
+        if (out->len > 0 && out->str[out->len - 1] != ' ')
+          g_string_append_c (out, ' ');
+      }
+    else
+      g_string_append_c (out, *p);
+  return g_string_free (out, FALSE);
+}
+
 /* A piece of the message around the first match, with the match in bold. */
 static char *
-make_snippet (const char *content,
+make_snippet (const char *markdown,
               const char *query)
 {
+  g_autofree char *content = snippet_text (markdown);
   const char *match = NULL;
   const char *start;
   GString *out = g_string_new (NULL);
@@ -627,12 +648,20 @@ row_regenerate_cb (RillWindow     *self,
 }
 
 static void
+row_continue_cb (RillWindow     *self,
+                 RillMessageRow *row)
+{
+  _rill_window_continue (self);
+}
+
+static void
 append_row (RillWindow     *self,
             RillMessageRow *row)
 {
   g_signal_connect_object (row, "edit", G_CALLBACK (row_edit_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (row, "regenerate", G_CALLBACK (row_regenerate_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (row, "retry", G_CALLBACK (row_regenerate_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (row, "continue", G_CALLBACK (row_continue_cb), self, G_CONNECT_SWAPPED);
   gtk_box_append (self->messages_box, GTK_WIDGET (row));
   update_last_flags (self);
   update_content_page (self);
@@ -981,6 +1010,18 @@ _rill_window_regenerate_from (RillWindow     *self,
     _rill_window_stop (self);
   rill_store_truncate_conversation_async (self->store, id, NULL, NULL, NULL);
   remove_rows_from (self, row);
+  start_reply (self, NULL);
+}
+
+/* Answers the conversation as it stands: the stopped or interrupted reply
+ * goes out as history, so the model carries on from where it ended. */
+void
+_rill_window_continue (RillWindow *self)
+{
+  if (self->conversation_id == 0 || self->store == NULL || self->creating)
+    return;
+  if (self->reply != NULL)
+    _rill_window_stop (self);
   start_reply (self, NULL);
 }
 

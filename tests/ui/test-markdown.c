@@ -99,6 +99,28 @@ test_pango (void)
   g_assert_nonnull (strstr (markup, "snake_case_name"));
 }
 
+static void
+test_plain (void)
+{
+  g_autofree char *plain = rill_markdown_to_plain ("## A *heading*\n"
+                                                   "- first item\n"
+                                                   "1. second **item**\n"
+                                                   "> quoted `code` and [a link](https://gnome.org)\n"
+                                                   "```python\n"
+                                                   "def hello():\n"
+                                                   "    print('hi')\n"
+                                                   "```\n"
+                                                   "snake_case_name 中文 <b>", -1);
+
+  g_assert_cmpstr (plain, ==, "A heading\n"
+                              "first item\n"
+                              "second item\n"
+                              "quoted code and a link\n"
+                              "def hello():\n"
+                              "    print('hi')\n"
+                              "snake_case_name 中文 <b>");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -106,5 +128,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/markdown/blocks-cover-text", test_blocks_cover_text);
   g_test_add_func ("/markdown/long-line-is-cut", test_long_line_is_cut);
   g_test_add_func ("/markdown/pango", test_pango);
+  g_test_add_func ("/markdown/plain", test_plain);
   return g_test_run ();
 }

@@ -538,6 +538,14 @@ test_error_banner (void)
   g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "401"));
   g_assert_cmpint (rill_message_row_get_status (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT)),
                    ==, RILL_STATUS_FAILED);
+  /* A failed reply offers to ask again, not to continue. */
+  wait_until (has_no_reply, NULL, "the window is idle");
+  {
+    GtkButton *button = rill_message_row_get_problem_button (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
+
+    g_assert_nonnull (button);
+    g_assert_cmpstr (gtk_button_get_label (button), ==, "_Retry");
+  }
   /* The person's message stays, on screen and stored. */
   g_assert_cmpstr (rill_message_row_get_source (_rill_window_get_last_row (fx.window, RILL_ROLE_USER)), ==, "Hi");
 
@@ -712,6 +720,56 @@ test_regenerate (void)
   g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Answer");
 }
 
+/* A stopped reply offers Continue: a new request with the conversation as
+ * it stands, the stopped text included, and the stopped reply kept. */
+static void
+test_continue (void)
+{
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  RillMessageRow *stopped;
+  GtkButton *button;
+  const char *body;
+
+  setup ();
+  route_gated ();
+  type_and_return ("Count");
+  wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
+  stopped = g_object_ref (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
+  g_signal_emit_by_name (fx.window->send_button, "clicked");
+  wait_until (last_row_done, NULL, "the stopped reply is committed");
+  g_assert_cmpint (rill_message_row_get_status (stopped), ==, RILL_STATUS_STOPPED);
+
+  button = rill_message_row_get_problem_button (stopped);
+  g_assert_nonnull (button);
+  g_assert_cmpstr (gtk_button_get_label (button), ==, "_Continue");
+  g_assert_nonnull (gtk_widget_get_tooltip_text (GTK_WIDGET (button)));
+
+  rill_test_server_open_gate (fx.server, "rest");
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_nonnull (fx.window->reply);
+  wait_until (last_row_done, NULL, "the continuation finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 2);
+  body = rill_test_server_get_request_body (fx.server, CHAT);
+  g_assert_nonnull (strstr (body, "Count"));
+  g_assert_nonnull (strstr (body, "Hello world"));
+
+  /* The stopped reply stays, on screen and stored, the new one after it;
+   * only the last offers anything. */
+  g_assert_true (gtk_widget_get_parent (GTK_WIDGET (stopped)) == GTK_WIDGET (fx.window->messages_box));
+  g_assert_null (rill_message_row_get_problem_button (stopped));
+  g_object_unref (stopped);
+  store = open_db ();
+  messages = rill_store_list_messages (store, fx.window->conversation_id, NULL);
+  g_assert_cmpuint (messages->len, ==, 3);
+  g_assert_cmpint (rill_message_get_status (g_ptr_array_index (messages, 1)), ==, RILL_STATUS_STOPPED);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Hello world");
+  g_assert_cmpint (rill_message_get_status (g_ptr_array_index (messages, 2)), ==, RILL_STATUS_COMPLETE);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 2)), ==, "Hello world and the rest");
+}
+
 static void
 test_edit_and_resend (void)
 {
@@ -855,6 +913,7 @@ main (int   argc,
   g_test_add_func ("/window/search-chinese", test_search_chinese);
   g_test_add_func ("/window/offline-reopen", test_offline_reopen);
   g_test_add_func ("/window/regenerate", test_regenerate);
+  g_test_add_func ("/window/continue", test_continue);
   g_test_add_func ("/window/edit-and-resend", test_edit_and_resend);
   g_test_add_func ("/window/delete-and-undo", test_delete_and_undo);
   g_test_add_func ("/window/long-reply-blocks", test_long_reply_blocks);
