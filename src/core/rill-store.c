@@ -816,39 +816,83 @@ like_pattern (const char *term)
   return g_string_free (pattern, FALSE);
 }
 
+static char *
+fts_phrases (GPtrArray *terms)
+{
+  GString *match = g_string_new (NULL);
+
+  for (guint i = 0; i < terms->len; i++)
+    {
+      const char *term = g_ptr_array_index (terms, i);
+
+      if (match->len > 0)
+        g_string_append (match, " AND ");
+      g_string_append_c (match, '"');
+      for (const char *p = term; *p; p++)
+        {
+          if (*p == '"')
+            g_string_append_c (match, '"');
+          g_string_append_c (match, *p);
+        }
+      g_string_append_c (match, '"');
+    }
+  return g_string_free (match, FALSE);
+}
+
 GPtrArray *
 rill_store_search (RillStore *self, const char *query, guint limit, GError **error)
 {
-  g_auto(GStrv) terms = NULL;
+  g_auto(GStrv) words = NULL;
+  g_autoptr(GPtrArray) long_terms = g_ptr_array_new ();
+  g_autoptr(GPtrArray) short_terms = g_ptr_array_new ();
   g_autoptr(GString) sql = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  guint n_bound = 0;
 
   g_return_val_if_fail (RILL_IS_STORE (self), NULL);
   g_return_val_if_fail (query != NULL, NULL);
 
-  terms = g_strsplit_set (query, " \t\n\r\u3000", -1);
-  /* Each term must occur somewhere in the message. The trigram index
-   * serves LIKE for terms of three characters or more, and a term shorter
-   * than that scans the index's text instead. */
+  /* Every term must occur in the message. Terms of three characters or
+   * more go to the trigram index as phrases; shorter ones cannot use it
+   * and are checked with LIKE on the rows the index (or a newest-first
+   * walk) yields. FTS5 is never given LIKE itself: SQLite does not pass a
+   * LIKE with ESCAPE to it, and without ESCAPE 3.40 misses one- and
+   * two-character CJK terms. Rows come in rowid order, newest first, which
+   * FTS5 delivers without sorting, so LIMIT ends the walk early. */
+  {
+    /* The ideographic space separates terms too. */
+    g_auto(GStrv) parts = g_strsplit (query, "\u3000", -1);
+    g_autofree char *spaced = g_strjoinv (" ", parts);
+    words = g_strsplit_set (spaced, " \t\n\r", -1);
+  }
+  for (guint i = 0; words[i]; i++)
+    {
+      if (words[i][0] == '\0')
+        continue;
+      g_ptr_array_add (g_utf8_strlen (words[i], -1) >= 3 ? long_terms : short_terms, words[i]);
+    }
+  if (long_terms->len == 0 && short_terms->len == 0)
+    return g_ptr_array_new_with_free_func (g_object_unref);
+
   sql = g_string_new ("SELECT " MESSAGE_COLUMNS " FROM messages_fts f"
                       " JOIN messages m ON m.id = f.rowid WHERE 1");
-  for (guint i = 0; terms[i]; i++)
-    if (terms[i][0] != '\0')
-      g_string_append_printf (sql, " AND f.content LIKE ?%u ESCAPE '\\'", ++n_bound);
-  if (n_bound == 0)
-    return g_ptr_array_new_with_free_func (g_object_unref);
-  g_string_append_printf (sql, " ORDER BY m.id DESC LIMIT %u", limit ? limit : G_MAXINT);
+  if (long_terms->len > 0)
+    g_string_append (sql, " AND messages_fts MATCH ?1");
+  for (guint i = 0; i < short_terms->len; i++)
+    g_string_append_printf (sql, " AND f.content LIKE ?%u ESCAPE '\\'", i + 2);
+  g_string_append_printf (sql, " ORDER BY f.rowid DESC LIMIT %u", limit ? limit : G_MAXINT);
 
   if (!(stmt = prepare (self->reader, sql->str, "search", error)))
     return NULL;
-  n_bound = 0;
-  for (guint i = 0; terms[i]; i++)
-    if (terms[i][0] != '\0')
-      {
-        g_autofree char *pattern = like_pattern (terms[i]);
-        bind_text (stmt, ++n_bound, pattern, -1);
-      }
+  if (long_terms->len > 0)
+    {
+      g_autofree char *match = fts_phrases (long_terms);
+      bind_text (stmt, 1, match, -1);
+    }
+  for (guint i = 0; i < short_terms->len; i++)
+    {
+      g_autofree char *pattern = like_pattern (g_ptr_array_index (short_terms, i));
+      bind_text (stmt, i + 2, pattern, -1);
+    }
   return collect_rows (self->reader, stmt, (RowFunc) message_from_row, error);
 }
 
