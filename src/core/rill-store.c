@@ -915,8 +915,9 @@ return_write_error (GTask *task, sqlite3 *db, GError *error)
 
 typedef struct
 {
+  const char *sql;      /* ?1 is the id, ?2 the value */
+  const char *doing;
   gint64 id;
-  int field;
   char *value;
 } WriteArgs;
 
@@ -928,12 +929,13 @@ write_args_free (WriteArgs *args)
 }
 
 static WriteArgs *
-write_args_new (gint64 id, int field, const char *value)
+write_args_new (const char *sql, const char *doing, gint64 id, const char *value)
 {
   WriteArgs *args = g_new0 (WriteArgs, 1);
 
+  args->sql = sql;
+  args->doing = doing;
   args->id = id;
-  args->field = field;
   args->value = g_strdup (value);
   return args;
 }
@@ -969,7 +971,7 @@ rill_store_create_conversation_async (RillStore           *self,
 
   push_job (self, create_conversation_job,
             new_task (self, cancellable, callback, user_data, rill_store_create_conversation_async),
-            write_args_new (0, 0, title), (GDestroyNotify) write_args_free);
+            write_args_new (NULL, NULL, 0, title), (GDestroyNotify) write_args_free);
 }
 
 gint64
@@ -979,26 +981,34 @@ rill_store_create_conversation_finish (RillStore *self, GAsyncResult *result, GE
   return g_task_propagate_int (G_TASK (result), error);
 }
 
+/* One statement on one row: the edits the window makes. */
 static void
-update_conversation_job (RillStore *self, GTask *task, gpointer data)
+write_job (RillStore *self, GTask *task, gpointer data)
 {
-  static const char *statements[] = {
-    [RILL_CONVERSATION_TITLE] =
-      "UPDATE conversations SET title = coalesce(?2, ''), title_from_user = 1 WHERE id = ?1",
-    [RILL_CONVERSATION_MODEL] = "UPDATE conversations SET model = ?2 WHERE id = ?1",
-    [RILL_CONVERSATION_SYSTEM_PROMPT] = "UPDATE conversations SET system_prompt = ?2 WHERE id = ?1",
-  };
   WriteArgs *args = data;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   GError *error = NULL;
 
-  if (!(stmt = prepare (self->writer, statements[args->field], "save to", &error)))
+  if (!(stmt = prepare (self->writer, args->sql, args->doing, &error)))
     return return_write_error (task, self->writer, error);
   sqlite3_bind_int64 (stmt, 1, args->id);
-  bind_text (stmt, 2, args->value, -1);
-  if (!step_done (self->writer, stmt, "save to", &error))
+  if (sqlite3_bind_parameter_count (stmt) >= 2)
+    bind_text (stmt, 2, args->value, -1);
+  if (!step_done (self->writer, stmt, args->doing, &error))
     return return_write_error (task, self->writer, error);
   g_task_return_boolean (task, TRUE);
+}
+
+static void
+push_write (RillStore           *self,
+            WriteArgs           *args,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data,
+            gpointer             source_tag)
+{
+  push_job (self, write_job, new_task (self, cancellable, callback, user_data, source_tag),
+            args, (GDestroyNotify) write_args_free);
 }
 
 void
@@ -1010,27 +1020,18 @@ rill_store_update_conversation_async (RillStore             *self,
                                       GAsyncReadyCallback    callback,
                                       gpointer               user_data)
 {
+  static const char *statements[] = {
+    [RILL_CONVERSATION_TITLE] =
+      "UPDATE conversations SET title = coalesce(?2, ''), title_from_user = 1 WHERE id = ?1",
+    [RILL_CONVERSATION_MODEL] = "UPDATE conversations SET model = ?2 WHERE id = ?1",
+    [RILL_CONVERSATION_SYSTEM_PROMPT] = "UPDATE conversations SET system_prompt = ?2 WHERE id = ?1",
+  };
+
   g_return_if_fail (RILL_IS_STORE (self));
   g_return_if_fail (field <= RILL_CONVERSATION_SYSTEM_PROMPT);
 
-  push_job (self, update_conversation_job,
-            new_task (self, cancellable, callback, user_data, rill_store_update_conversation_async),
-            write_args_new (conversation_id, field, value), (GDestroyNotify) write_args_free);
-}
-
-static void
-delete_conversation_job (RillStore *self, GTask *task, gpointer data)
-{
-  WriteArgs *args = data;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  GError *error = NULL;
-
-  if (!(stmt = prepare (self->writer, "DELETE FROM conversations WHERE id = ?1", "delete from", &error)))
-    return return_write_error (task, self->writer, error);
-  sqlite3_bind_int64 (stmt, 1, args->id);
-  if (!step_done (self->writer, stmt, "delete from", &error))
-    return return_write_error (task, self->writer, error);
-  g_task_return_boolean (task, TRUE);
+  push_write (self, write_args_new (statements[field], "save to", conversation_id, value),
+              cancellable, callback, user_data, rill_store_update_conversation_async);
 }
 
 void
@@ -1042,27 +1043,9 @@ rill_store_delete_conversation_async (RillStore           *self,
 {
   g_return_if_fail (RILL_IS_STORE (self));
 
-  push_job (self, delete_conversation_job,
-            new_task (self, cancellable, callback, user_data, rill_store_delete_conversation_async),
-            write_args_new (conversation_id, 0, NULL), (GDestroyNotify) write_args_free);
-}
-
-static void
-truncate_conversation_job (RillStore *self, GTask *task, gpointer data)
-{
-  WriteArgs *args = data;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  GError *error = NULL;
-
-  if (!(stmt = prepare (self->writer,
-                        "DELETE FROM messages WHERE id >= ?1 AND conversation_id ="
-                        " (SELECT conversation_id FROM messages WHERE id = ?1)",
-                        "delete from", &error)))
-    return return_write_error (task, self->writer, error);
-  sqlite3_bind_int64 (stmt, 1, args->id);
-  if (!step_done (self->writer, stmt, "delete from", &error))
-    return return_write_error (task, self->writer, error);
-  g_task_return_boolean (task, TRUE);
+  push_write (self, write_args_new ("DELETE FROM conversations WHERE id = ?1", "delete from",
+                                    conversation_id, NULL),
+              cancellable, callback, user_data, rill_store_delete_conversation_async);
 }
 
 void
@@ -1074,9 +1057,10 @@ rill_store_truncate_conversation_async (RillStore           *self,
 {
   g_return_if_fail (RILL_IS_STORE (self));
 
-  push_job (self, truncate_conversation_job,
-            new_task (self, cancellable, callback, user_data, rill_store_truncate_conversation_async),
-            write_args_new (from_message_id, 0, NULL), (GDestroyNotify) write_args_free);
+  push_write (self, write_args_new ("DELETE FROM messages WHERE id >= ?1 AND conversation_id ="
+                                    " (SELECT conversation_id FROM messages WHERE id = ?1)",
+                                    "delete from", from_message_id, NULL),
+              cancellable, callback, user_data, rill_store_truncate_conversation_async);
 }
 
 gboolean
