@@ -1288,6 +1288,42 @@ rill_window_class_init (RillWindowClass *klass)
 }
 
 static void
+model_setup_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *item,
+                gpointer                  compact)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  if (GPOINTER_TO_INT (compact))
+    {
+      gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_label_set_max_width_chars (GTK_LABEL (label), 20);
+      gtk_label_set_width_chars (GTK_LABEL (label), 10);
+    }
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+model_bind_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *item,
+               gpointer                  user_data)
+{
+  GtkStringObject *model = gtk_list_item_get_item (item);
+
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)),
+                      model ? gtk_string_object_get_string (model) : "");
+}
+
+/* Narrow (the sidebar folded away): the conversation's title gives its room
+ * to the model, the one thing in the header bar that is needed there. */
+static void
+flap_folded_cb (RillWindow *self)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->window_title), !adw_flap_get_folded (self->flap));
+}
+
+static void
 rill_window_init (RillWindow *self)
 {
   GtkEventController *keys;
@@ -1306,6 +1342,24 @@ rill_window_init (RillWindow *self)
     gtk_drop_down_set_expression (self->model_dropdown, expression);
     gtk_expression_unref (expression);
   }
+  /* Model names run long ("llama3.1:8b-instruct-q4_K_M"): the button shows
+   * an ellipsized one so the header bar fits a phone's width, the list the
+   * whole name. */
+  {
+    GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+
+    g_signal_connect (factory, "setup", G_CALLBACK (model_setup_cb), GINT_TO_POINTER (TRUE));
+    g_signal_connect (factory, "bind", G_CALLBACK (model_bind_cb), NULL);
+    gtk_drop_down_set_factory (self->model_dropdown, factory);
+    g_object_unref (factory);
+    factory = gtk_signal_list_item_factory_new ();
+    g_signal_connect (factory, "setup", G_CALLBACK (model_setup_cb), GINT_TO_POINTER (FALSE));
+    g_signal_connect (factory, "bind", G_CALLBACK (model_bind_cb), NULL);
+    gtk_drop_down_set_list_factory (self->model_dropdown, factory);
+    g_object_unref (factory);
+  }
+  g_signal_connect_object (self->flap, "notify::folded", G_CALLBACK (flap_folded_cb), self, G_CONNECT_SWAPPED);
+  flap_folded_cb (self);
 
   /* Whether this runs before or after the view's own key handling (which
    * hands keys to the input method), composer_key_pressed_cb leaves Return
