@@ -46,6 +46,22 @@ ensure_schema (void)
   return FALSE;
 }
 
+/* The catalogues the build tree compiled, when this is the build tree's
+ * binary: run uninstalled, Rill speaks the translations it was built with. */
+static const char *
+locale_dir (void)
+{
+#if defined(BUILD_BINDIR) && defined(BUILD_LOCALEDIR)
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = exe ? g_path_get_dirname (exe) : NULL;
+
+  if (dir != NULL && g_str_equal (dir, BUILD_BINDIR) &&
+      g_file_test (BUILD_LOCALEDIR, G_FILE_TEST_IS_DIR))
+    return BUILD_LOCALEDIR;
+#endif
+  return LOCALEDIR;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -53,7 +69,7 @@ main (int   argc,
   g_autoptr(RillApplication) app = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, locale_dir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
