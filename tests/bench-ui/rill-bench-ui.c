@@ -1,0 +1,1079 @@
+/* rill-bench-ui: the window's frame budgets, measured on the real RillWindow
+ * against an in-process SoupServer on 127.0.0.1, under Xvfb with
+ * GSK_RENDERER=cairo.
+ *
+ * Frame intervals are the deltas of gdk_frame_clock_get_frame_time() at
+ * "after-paint" of the window's frame clock, while a tick callback keeps the
+ * clock running (so an idle frame is never counted as a slow one). Rows:
+ *
+ *   stream-2000 / stream-5000: tokens at 2,000 and 5,000 tok/s, against a
+ *     plain GtkTextView given one gtk_text_buffer_insert per token at the
+ *     same rate;
+ *   burst: 20,000 tokens as fast as the server writes them; the time from
+ *     its last chunk to the whole text on screen (shown text == content);
+ *   long-line: a 2 MiB reply with no newline, the longest frame while it
+ *     streams, against one GtkTextView paragraph fed the same bytes;
+ *   startup: process start to the window's first frame with 10,000
+ *     conversations / 200,000 messages, against an empty history;
+ *   memory: VmRSS with that history open, after a 20,000-token reply, and
+ *     after each of 10 more (each in a new conversation).
+ *
+ * Each row runs in a child process of its own (GLib reads XDG_DATA_HOME
+ * once per process). Sizes are options (--help); --quick is a smoke run. */
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rill-application.h"
+#include "rill-test-server.h"
+#include "rill-window-private.h"
+
+#define CHAT "/v1/chat/completions"
+#define PACE_US 2000
+
+static double opt_seconds = 10;
+static int opt_burst_tokens = 20000;
+static int opt_long_bytes = 2 * 1024 * 1024;
+static int opt_conversations = 10000;
+static int opt_messages = 200000;
+static int opt_streams = 10;
+static int opt_startup_runs = 3;
+static gboolean opt_quick = FALSE;
+static char *opt_row = NULL;
+static char *opt_only = NULL;
+
+static gint64 process_start_us;
+
+/* Statistics */
+
+typedef struct
+{
+  double median, p99, max;
+  guint n;
+} Stats;
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static Stats
+stats_of (GArray *values)
+{
+  Stats s = { 0, 0, 0, values->len };
+
+  if (values->len == 0)
+    return s;
+  g_array_sort (values, cmp_double);
+  s.median = g_array_index (values, double, values->len / 2);
+  s.p99 = g_array_index (values, double, MIN (values->len - 1, (values->len * 99 + 99) / 100 - 1));
+  s.max = g_array_index (values, double, values->len - 1);
+  return s;
+}
+
+static gsize
+rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return 0;
+  line = strstr (status, "VmRSS:");
+  return line ? strtoul (line + 6, NULL, 10) : 0;
+}
+
+/* Waiting */
+
+typedef gboolean (*Condition) (gpointer data);
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+wait_until (Condition condition, gpointer data, guint timeout_s)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (timeout_s, timeout_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return !timed_out;
+}
+
+/* Frames */
+
+typedef struct
+{
+  GArray  *intervals;  /* ms */
+  gint64   last;
+  gboolean on;
+  gulong   handler;
+  guint    keep_alive;
+  GtkWidget *widget;
+  GdkFrameClock *clock;
+  /* Called at each after-paint, for the burst's "visible" moment. */
+  void   (*painted) (gpointer data);
+  gpointer painted_data;
+} Frames;
+
+static gboolean
+keep_alive_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+after_paint_cb (GdkFrameClock *clock, Frames *frames)
+{
+  gint64 now = gdk_frame_clock_get_frame_time (clock);
+
+  if (frames->on && frames->last != 0)
+    {
+      double ms = (now - frames->last) / 1000.0;
+      g_array_append_val (frames->intervals, ms);
+    }
+  frames->last = frames->on ? now : 0;
+  if (frames->painted != NULL)
+    frames->painted (frames->painted_data);
+}
+
+static void
+frames_watch (Frames *frames, GtkWidget *toplevel)
+{
+  memset (frames, 0, sizeof *frames);
+  frames->intervals = g_array_new (FALSE, FALSE, sizeof (double));
+  frames->widget = toplevel;
+  frames->clock = gtk_widget_get_frame_clock (toplevel);
+  g_assert (frames->clock != NULL);
+  frames->handler = g_signal_connect (frames->clock, "after-paint", G_CALLBACK (after_paint_cb), frames);
+}
+
+static void
+frames_start (Frames *frames)
+{
+  g_array_set_size (frames->intervals, 0);
+  frames->last = 0;
+  frames->on = TRUE;
+  frames->keep_alive = gtk_widget_add_tick_callback (frames->widget, keep_alive_cb, NULL, NULL);
+}
+
+static void
+frames_stop (Frames *frames)
+{
+  frames->on = FALSE;
+  if (frames->keep_alive != 0)
+    gtk_widget_remove_tick_callback (frames->widget, frames->keep_alive);
+  frames->keep_alive = 0;
+}
+
+static void
+frames_clear (Frames *frames)
+{
+  frames_stop (frames);
+  g_signal_handler_disconnect (frames->clock, frames->handler);
+  g_array_unref (frames->intervals);
+}
+
+/* Tokens and streams */
+
+static const char *words[] = {
+  "the ", "river", " runs", " past", " old ", "mills", " and ", "quiet", " gard", "ens; ",
+  "**bold**", " text", " with ", "`code`", " in ", "it, ", "中文", "字符 ", "then ", "more.",
+};
+
+/* Token @i of a reply: words, a paragraph break now and then, and a code
+ * block every 400 tokens, like a model's answer. */
+static const char *
+token_at (guint i)
+{
+  if (i % 400 == 200)
+    return "\n\n```c\nint main (void)\n{\n  return 0;\n}\n```\n\n";
+  if (i % 60 == 59)
+    return ".\n\n";
+  return words[i % G_N_ELEMENTS (words)];
+}
+
+static void
+append_sse_token (GString *out, const char *token)
+{
+  g_string_append (out, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"bench-model\","
+                        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+  for (const char *p = token; *p; p++)
+    if (*p == '"' || *p == '\\')
+      g_string_append_printf (out, "\\%c", *p);
+    else if (*p == '\n')
+      g_string_append (out, "\\n");
+    else
+      g_string_append_c (out, *p);
+  g_string_append (out, "\"},\"finish_reason\":null}]}\n\n");
+}
+
+static const char *sse_end =
+  "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"bench-model\","
+  "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+  "data: [DONE]\n\n";
+
+/* A reply of @n_tokens from token_at(), @per_chunk tokens a chunk, a chunk
+ * every @pace_us (0: as fast as the server goes). Sets @text to the reply. */
+static RillTestScript *
+make_stream (guint n_tokens, guint per_chunk, guint pace_us, GString *text)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  GString *chunk = g_string_new (NULL);
+
+  if (pace_us > 0)
+    rill_test_script_pace (script, pace_us);
+  for (guint i = 0; i < n_tokens; i++)
+    {
+      append_sse_token (chunk, token_at (i));
+      g_string_append (text, token_at (i));
+      if ((i + 1) % per_chunk == 0 || i + 1 == n_tokens)
+        {
+          rill_test_script_send (script, chunk->str, chunk->len, 0);
+          g_string_truncate (chunk, 0);
+        }
+    }
+  rill_test_script_send (script, sse_end, -1, 0);
+  g_string_free (chunk, TRUE);
+  return script;
+}
+
+/* One line of @bytes with no newline: "abcdefg " tokens, @per_chunk a chunk. */
+static RillTestScript *
+make_long_line (gsize bytes, guint per_chunk, guint pace_us, GString *text)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  GString *chunk = g_string_new (NULL);
+  guint n = bytes / 8;
+
+  rill_test_script_pace (script, pace_us);
+  for (guint i = 0; i < n; i++)
+    {
+      append_sse_token (chunk, "abcdefg ");
+      g_string_append (text, "abcdefg ");
+      if ((i + 1) % per_chunk == 0 || i + 1 == n)
+        {
+          rill_test_script_send (script, chunk->str, chunk->len, 0);
+          g_string_truncate (chunk, 0);
+        }
+    }
+  rill_test_script_send (script, sse_end, -1, 0);
+  g_string_free (chunk, TRUE);
+  return script;
+}
+
+/* The server: in this process, on a thread and main context of its own,
+ * as a real server would be; sharing the window's main loop, its writes at
+ * default priority would hold back the window's frames and be measured as
+ * the window's. Calls into it run on its thread. */
+
+typedef struct
+{
+  GMainContext *context;
+  GMainLoop    *loop;
+  GThread      *thread;
+  GMutex        lock;
+  GCond         cond;
+} ServerThread;
+
+static ServerThread st;
+
+typedef struct
+{
+  void   (*func) (gpointer data);
+  gpointer data;
+  gboolean done;
+} Call;
+
+static gboolean
+call_cb (gpointer user_data)
+{
+  Call *call = user_data;
+
+  call->func (call->data);
+  g_mutex_lock (&st.lock);
+  call->done = TRUE;
+  g_cond_broadcast (&st.cond);
+  g_mutex_unlock (&st.lock);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+server_call (void (*func) (gpointer data), gpointer data)
+{
+  Call call = { func, data, FALSE };
+
+  g_main_context_invoke (st.context, call_cb, &call);
+  g_mutex_lock (&st.lock);
+  while (!call.done)
+    g_cond_wait (&st.cond, &st.lock);
+  g_mutex_unlock (&st.lock);
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  g_main_context_push_thread_default (st.context);
+  g_main_loop_run (st.loop);
+  g_main_context_pop_thread_default (st.context);
+  return NULL;
+}
+
+/* The app */
+
+typedef struct
+{
+  RillTestServer  *server;
+  RillApplication *app;
+  RillWindow      *window;
+  Frames           frames;
+  gint64           first_frame_us;
+} Rig;
+
+static Rig rig;
+
+static void
+first_paint_cb (GdkFrameClock *clock, gpointer data)
+{
+  if (rig.first_frame_us == 0)
+    rig.first_frame_us = g_get_monotonic_time ();
+}
+
+static gboolean
+first_frame_done (gpointer data)
+{
+  return rig.first_frame_us != 0;
+}
+
+typedef struct
+{
+  const char     *path;
+  RillTestScript *script;
+} Route;
+
+static void
+route_cb (gpointer data)
+{
+  Route *route = data;
+
+  rill_test_server_route (rig.server, route->path, route->script);
+}
+
+static void
+route (const char *path, RillTestScript *script)
+{
+  Route r = { path, script };
+
+  server_call (route_cb, &r);
+}
+
+static void
+new_server_cb (gpointer data)
+{
+  rig.server = rill_test_server_new ();
+}
+
+typedef struct
+{
+  gsize  bytes;
+  gint64 last_token_us;
+  guint  n;
+} Timeline;
+
+static void
+timeline_cb (gpointer data)
+{
+  Timeline *t = data;
+  GArray *timeline = rill_test_server_get_timeline (rig.server, CHAT);
+
+  t->bytes = rill_test_server_get_bytes_sent (rig.server, CHAT);
+  t->n = timeline ? timeline->len : 0;
+  /* The last chunk with a token: the one before the finish and [DONE]. */
+  if (t->n >= 2 && g_array_index (timeline, RillTestTimelinePoint, t->n - 1).bytes == t->bytes)
+    t->last_token_us = g_array_index (timeline, RillTestTimelinePoint, t->n - 2).time_us;
+  else
+    t->last_token_us = 0;
+}
+
+static gsize
+bytes_sent (void)
+{
+  Timeline t;
+
+  server_call (timeline_cb, &t);
+  return t.bytes;
+}
+
+static void
+start_app (void)
+{
+  RillTestScript *models = rill_test_script_new (200, "application/json");
+  g_autofree char *url = NULL;
+  g_autoptr(GError) error = NULL;
+
+  st.context = g_main_context_new ();
+  st.loop = g_main_loop_new (st.context, FALSE);
+  st.thread = g_thread_new ("server", server_thread, NULL);
+  server_call (new_server_cb, NULL);
+  rill_test_script_send (models, "{\"object\":\"list\",\"data\":[{\"id\":\"bench-model\",\"object\":\"model\"}]}", -1, 0);
+  route ("/v1/models", models);
+  url = g_strconcat (rill_test_server_get_url (rig.server), "/v1", NULL);
+  g_setenv ("OPENAI_BASE_URL", url, TRUE);
+  g_unsetenv ("OPENAI_API_KEY");
+  g_unsetenv ("OLLAMA_HOST");
+
+  rig.app = rill_application_new ();
+  g_application_set_flags (G_APPLICATION (rig.app), G_APPLICATION_NON_UNIQUE);
+  if (!g_application_register (G_APPLICATION (rig.app), NULL, &error))
+    g_error ("register: %s", error->message);
+  g_application_activate (G_APPLICATION (rig.app));
+  rig.window = RILL_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (rig.app)));
+  g_assert (rig.window != NULL);
+  gtk_widget_realize (GTK_WIDGET (rig.window));
+  g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (rig.window)), "after-paint",
+                    G_CALLBACK (first_paint_cb), NULL);
+  if (!wait_until (first_frame_done, NULL, 60))
+    g_error ("the window never painted");
+}
+
+static gboolean
+window_idle (gpointer data)
+{
+  return rig.window->reply == NULL && !rig.window->creating;
+}
+
+static gboolean
+reply_going (gpointer data)
+{
+  return rig.window->reply != NULL && bytes_sent () > 0;
+}
+
+static void
+send_message (const char *text)
+{
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (rig.window->composer_view), text, -1);
+  _rill_window_send (rig.window);
+}
+
+/* Rows (children) */
+
+static void
+result (const char *key, double value)
+{
+  g_print ("R %s %.3f\n", key, value);
+}
+
+static void
+result_stats (const char *key, GArray *intervals)
+{
+  Stats s = stats_of (intervals);
+  g_autofree char *a = g_strconcat (key, ".median", NULL);
+  g_autofree char *b = g_strconcat (key, ".p99", NULL);
+  g_autofree char *c = g_strconcat (key, ".max", NULL);
+  g_autofree char *d = g_strconcat (key, ".n", NULL);
+
+  result (a, s.median);
+  result (b, s.p99);
+  result (c, s.max);
+  result (d, s.n);
+}
+
+/* A plain GtkTextView, the baseline: fed by a 1 ms timer with whatever is
+ * due at @rate pieces a second, one insert per piece. */
+typedef struct
+{
+  GtkTextBuffer *buffer;
+  GtkTextView   *view;
+  const char   **pieces;
+  guint          n_pieces;
+  guint          next;
+  double         rate;
+  gint64         start;
+} Feed;
+
+static gboolean
+feed_cb (gpointer data)
+{
+  Feed *feed = data;
+  guint due = MIN (feed->n_pieces, (guint) ((g_get_monotonic_time () - feed->start) * feed->rate / G_USEC_PER_SEC));
+  GtkTextIter end;
+
+  if (feed->next >= due)
+    return feed->next < feed->n_pieces;
+  for (; feed->next < due; feed->next++)
+    {
+      gtk_text_buffer_get_end_iter (feed->buffer, &end);
+      gtk_text_buffer_insert (feed->buffer, &end, feed->pieces[feed->next], -1);
+    }
+  gtk_text_buffer_get_end_iter (feed->buffer, &end);
+  gtk_text_view_scroll_to_iter (feed->view, &end, 0, FALSE, 0, 0);
+  return feed->next < feed->n_pieces ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean
+feed_done (gpointer data)
+{
+  Feed *feed = data;
+  return feed->next >= feed->n_pieces;
+}
+
+static void
+run_baseline (const char *key, const char **pieces, guint n_pieces, double rate)
+{
+  if (g_getenv ("RILL_BENCH_NO_BASELINE") != NULL)
+    return;
+  {
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWidget *view = gtk_text_view_new ();
+  int width, height;
+  Frames frames;
+  Feed feed = { 0 };
+
+  gtk_window_get_default_size (GTK_WINDOW (rig.window), &width, &height);
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
+  gtk_text_view_set_editable (GTK_TEXT_VIEW (view), FALSE);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), view);
+  gtk_window_set_child (GTK_WINDOW (window), scroller);
+  gtk_window_present (GTK_WINDOW (window));
+  gtk_widget_realize (window);
+  rig.first_frame_us = 0;
+  g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint", G_CALLBACK (first_paint_cb), NULL);
+  wait_until (first_frame_done, NULL, 30);
+
+  feed.buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
+  feed.view = GTK_TEXT_VIEW (view);
+  feed.pieces = pieces;
+  feed.n_pieces = n_pieces;
+  feed.rate = rate;
+  frames_watch (&frames, window);
+  frames_start (&frames);
+  feed.start = g_get_monotonic_time ();
+  /* Below the frame clock's priority, as GDK's own idle work is: the feed
+   * must not keep the view from drawing what it was given. */
+  g_timeout_add_full (G_PRIORITY_DEFAULT_IDLE, 1, feed_cb, &feed, NULL);
+  wait_until (feed_done, &feed, 600);
+  /* The last insert on screen. */
+  rig.first_frame_us = 0;
+  wait_until (first_frame_done, NULL, 600);
+  frames_stop (&frames);
+  result_stats (key, frames.intervals);
+  frames_clear (&frames);
+  gtk_window_destroy (GTK_WINDOW (window));
+  }
+}
+
+static void
+run_window_stream (const char *key, RillTestScript *script, const char *expected_text, double *tok_s, guint n_tokens)
+{
+  Frames *frames = &rig.frames;
+  gint64 start, end;
+  RillMessageRow *row;
+  g_autofree char *shown = NULL;
+
+  route (CHAT, script);
+  frames_watch (frames, GTK_WIDGET (rig.window));
+  send_message ("Go");
+  if (!wait_until (reply_going, NULL, 60))
+    g_error ("the reply never started");
+  frames_start (frames);
+  start = g_get_monotonic_time ();
+  if (!wait_until (window_idle, NULL, 900))
+    g_error ("the reply never finished");
+  end = g_get_monotonic_time ();
+  frames_stop (frames);
+  result_stats (key, frames->intervals);
+  frames_clear (frames);
+  if (tok_s != NULL)
+    *tok_s = n_tokens / ((end - start) / (double) G_USEC_PER_SEC);
+  (void) end;
+
+  row = _rill_window_get_last_row (rig.window, RILL_ROLE_ASSISTANT);
+  shown = rill_message_row_dup_shown_text (row);
+  if (g_strcmp0 (shown, expected_text) != 0)
+    g_error ("%s: the window shows %zu bytes, the reply has %zu", key, strlen (shown), strlen (expected_text));
+}
+
+static void
+row_stream (guint rate)
+{
+  guint per_chunk = MAX (1, rate * PACE_US / 1000000);
+  guint n_tokens = (guint) (rate * opt_seconds);
+  g_autoptr(GString) text = g_string_new (NULL);
+  RillTestScript *script = make_stream (n_tokens, per_chunk, PACE_US, text);
+  g_autoptr(GPtrArray) pieces = g_ptr_array_new ();
+  double tok_s = 0;
+
+  start_app ();
+  run_window_stream ("rill", script, text->str, &tok_s, n_tokens);
+  result ("rill.tok_s", tok_s);
+
+  for (guint i = 0; i < n_tokens; i++)
+    g_ptr_array_add (pieces, (gpointer) token_at (i));
+  run_baseline ("base", (const char **) pieces->pdata, pieces->len, rate);
+}
+
+typedef struct
+{
+  RillMessageRow *row;
+  const char     *expected;
+  gsize           expected_len;
+  gint64          visible_us;
+} Burst;
+
+static void
+burst_painted (gpointer data)
+{
+  Burst *burst = data;
+  RillMessageRow *row;
+
+  if (burst->visible_us != 0 || rig.window->reply_row == NULL)
+    {
+      if (burst->visible_us == 0 && (row = _rill_window_get_last_row (rig.window, RILL_ROLE_ASSISTANT)) != NULL &&
+          strlen (rill_message_row_get_source (row)) == burst->expected_len)
+        {
+          g_autofree char *shown = rill_message_row_dup_shown_text (row);
+          if (g_str_equal (shown, burst->expected))
+            burst->visible_us = g_get_monotonic_time ();
+        }
+      return;
+    }
+  row = rig.window->reply_row;
+  if (strlen (rill_message_row_get_source (row)) == burst->expected_len)
+    {
+      g_autofree char *shown = rill_message_row_dup_shown_text (row);
+      if (g_str_equal (shown, burst->expected))
+        burst->visible_us = g_get_monotonic_time ();
+    }
+}
+
+static gboolean
+burst_visible (gpointer data)
+{
+  return ((Burst *) data)->visible_us != 0 && window_idle (NULL);
+}
+
+/* Streams @n_tokens as fast as the server writes; returns the ms from the
+ * last chunk written to the whole text shown. */
+static double
+one_burst (guint n_tokens, GArray *intervals)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  RillTestScript *script = make_stream (n_tokens, 1, 0, text);
+  Burst burst = { NULL, text->str, text->len, 0 };
+  Timeline t;
+
+  route (CHAT, script);
+  frames_watch (&rig.frames, GTK_WIDGET (rig.window));
+  rig.frames.painted = burst_painted;
+  rig.frames.painted_data = &burst;
+  send_message ("Burst");
+  wait_until (reply_going, NULL, 60);
+  frames_start (&rig.frames);
+  if (!wait_until (burst_visible, &burst, 600))
+    g_error ("the burst never showed whole");
+  frames_stop (&rig.frames);
+  if (intervals != NULL)
+    g_array_append_vals (intervals, rig.frames.intervals->data, rig.frames.intervals->len);
+  frames_clear (&rig.frames);
+
+  do
+    server_call (timeline_cb, &t);
+  while (t.last_token_us == 0);
+  return (burst.visible_us - t.last_token_us) / 1000.0;
+}
+
+static void
+row_burst (void)
+{
+  g_autoptr(GArray) intervals = g_array_new (FALSE, FALSE, sizeof (double));
+
+  start_app ();
+  result ("visible_ms", one_burst (opt_burst_tokens, intervals));
+  result_stats ("rill", intervals);
+}
+
+static void
+row_long_line (void)
+{
+  guint per_chunk = 128;   /* 1 KiB a chunk, a chunk every 2 ms: 512 KiB/s */
+  g_autoptr(GString) text = g_string_new (NULL);
+  RillTestScript *script = make_long_line (opt_long_bytes, per_chunk, PACE_US, text);
+  g_autoptr(GPtrArray) pieces = g_ptr_array_new_with_free_func (g_free);
+
+  start_app ();
+  run_window_stream ("rill", script, text->str, NULL, 0);
+  for (gsize i = 0; i < text->len; i += per_chunk * 8)
+    g_ptr_array_add (pieces, g_strndup (text->str + i, MIN (per_chunk * 8, text->len - i)));
+  run_baseline ("base", (const char **) pieces->pdata, pieces->len, G_USEC_PER_SEC / (double) PACE_US);
+}
+
+static void
+row_startup (void)
+{
+  start_app ();
+  result ("first_frame_ms", (rig.first_frame_us - process_start_us) / 1000.0);
+  result ("conversations", g_list_model_get_n_items (G_LIST_MODEL (rig.window->conversations)));
+}
+
+static void
+row_memory (void)
+{
+  start_app ();
+  result ("rss_open", rss_kib ());
+  one_burst (opt_burst_tokens, NULL);
+  result ("rss_first", rss_kib ());
+  for (int i = 0; i < opt_streams; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("rss_%d", i + 1);
+
+      g_assert (gtk_widget_activate_action (GTK_WIDGET (rig.window), "win.new-conversation", NULL));
+      one_burst (opt_burst_tokens, NULL);
+      result (key, rss_kib ());
+    }
+}
+
+static int
+run_row (const char *row)
+{
+  gtk_init ();
+  adw_init ();
+  if (g_str_equal (row, "stream-2000"))
+    row_stream (2000);
+  else if (g_str_equal (row, "stream-5000"))
+    row_stream (5000);
+  else if (g_str_equal (row, "burst"))
+    row_burst ();
+  else if (g_str_equal (row, "long-line"))
+    row_long_line ();
+  else if (g_str_equal (row, "startup"))
+    row_startup ();
+  else if (g_str_equal (row, "memory"))
+    row_memory ();
+  else
+    g_error ("no row %s", row);
+
+  if (rig.window != NULL)
+    gtk_window_destroy (GTK_WINDOW (rig.window));
+  g_clear_object (&rig.app);
+  return 0;
+}
+
+/* The parent: histories, children, the table */
+
+static char *self_path;
+static gboolean any_miss;
+
+static void
+make_history (const char *data_home, guint conversations, guint messages)
+{
+  g_autofree char *dir = g_build_filename (data_home, "rill", NULL);
+  g_autofree char *path = g_build_filename (dir, "history.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+  RillStore *store;
+
+  g_mkdir_with_parents (dir, 0700);
+  store = rill_store_open (path, &error);
+  if (store == NULL)
+    g_error ("rill_store_open: %s", error->message);
+  g_object_unref (store);
+  if (conversations == 0)
+    return;
+
+  sql = g_strdup_printf (
+    "PRAGMA journal_mode = WAL; BEGIN;"
+    "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %u)"
+    " INSERT INTO conversations (id, title, created_at, updated_at)"
+    " SELECT i, 'Conversation ' || i || ' about rivers', 1700000000 + i, 1700000000 + i FROM c;"
+    "WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < %u - 1)"
+    " INSERT INTO messages (conversation_id, role, content, status, model, created_at, finished_at)"
+    " SELECT i %% %u + 1, CASE i / %u %% 2 WHEN 0 THEN 'user' ELSE 'assistant' END,"
+    "  'Message ' || i || ': the river runs past old mills and **quiet gardens**, with `code` and 中文字符 in it.',"
+    "  'complete', 'bench-model', 1700000000 + i, 1700000000 + i FROM m;"
+    "COMMIT;",
+    conversations, messages, conversations, conversations);
+  {
+    const char *argv[] = { "sqlite3", path, sql, NULL };
+    g_autofree char *out = NULL;
+
+    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error) ||
+        !g_spawn_check_wait_status (status, NULL))
+      g_error ("sqlite3: %s %s", error ? error->message : "", err ? err : "");
+  }
+}
+
+/* Runs a row in a child with XDG_DATA_HOME at @data_home; its results go
+ * into @results (key → double). */
+static GHashTable *
+run_child (const char *row, const char *data_home)
+{
+  g_auto(GStrv) env = g_get_environ ();
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  GHashTable *results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  int status = 0;
+
+  env = g_environ_setenv (env, "XDG_DATA_HOME", data_home, TRUE);
+  g_ptr_array_add (argv, g_strdup (self_path));
+  g_ptr_array_add (argv, g_strdup_printf ("--row=%s", row));
+  g_ptr_array_add (argv, g_strdup_printf ("--seconds=%g", opt_seconds));
+  g_ptr_array_add (argv, g_strdup_printf ("--burst-tokens=%d", opt_burst_tokens));
+  g_ptr_array_add (argv, g_strdup_printf ("--long-bytes=%d", opt_long_bytes));
+  g_ptr_array_add (argv, g_strdup_printf ("--streams=%d", opt_streams));
+  g_ptr_array_add (argv, NULL);
+
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL,
+                     &out, NULL, &status, &error))
+    g_error ("%s: %s", row, error->message);
+  if (!g_spawn_check_wait_status (status, &error))
+    {
+      g_printerr ("row %s failed: %s\n", row, error->message);
+      any_miss = TRUE;
+    }
+  lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_auto(GStrv) f = NULL;
+
+      if (!g_str_has_prefix (lines[i], "R "))
+        continue;
+      f = g_strsplit (lines[i] + 2, " ", 2);
+      if (f[0] && f[1])
+        {
+          double *v = g_new (double, 1);
+          *v = g_ascii_strtod (f[1], NULL);
+          g_hash_table_insert (results, g_strdup (f[0]), v);
+        }
+    }
+  return results;
+}
+
+static double
+get (GHashTable *r, const char *key)
+{
+  double *v = g_hash_table_lookup (r, key);
+  return v ? *v : NAN;
+}
+
+static const char *
+verdict (gboolean ok)
+{
+  if (!ok)
+    any_miss = TRUE;
+  return ok ? "PASS" : "MISS";
+}
+
+static gboolean
+wanted (const char *row)
+{
+  g_auto(GStrv) rows = NULL;
+
+  if (opt_only == NULL)
+    return TRUE;
+  rows = g_strsplit (opt_only, ",", -1);
+  return g_strv_contains ((const char * const *) rows, row);
+}
+
+#define LINE "-------------------------------------------------------------------------------------------------------------"
+
+static void
+print_frames (const char *name, GHashTable *r, const char *who, const char *prefix, const char *budget, int ok)
+{
+  g_autofree char *m = g_strconcat (prefix, ".median", NULL);
+  g_autofree char *p = g_strconcat (prefix, ".p99", NULL);
+  g_autofree char *x = g_strconcat (prefix, ".max", NULL);
+  g_autofree char *n = g_strconcat (prefix, ".n", NULL);
+
+  g_print ("%-28s %-18s %8.1f %8.1f %8.1f %7.0f   %-26s %s\n", name, who, get (r, m), get (r, p), get (r, x),
+           get (r, n), budget, ok < 0 ? "" : verdict (ok));
+}
+
+static int
+run_all (void)
+{
+  g_autofree char *root = g_dir_make_tmp ("rill-bench-ui-XXXXXX", NULL);
+  g_autofree char *empty = g_build_filename (root, "empty", NULL);
+  g_autofree char *big = g_build_filename (root, "big", NULL);
+  g_autofree char *scratch = g_build_filename (root, "scratch", NULL);
+  gint64 t;
+
+  g_print ("rill-bench-ui: %.0f s streams, %d-token burst, %d-byte line, %d conversations / %d messages, "
+           "%d streams; GSK_RENDERER=%s\n",
+           opt_seconds, opt_burst_tokens, opt_long_bytes, opt_conversations, opt_messages, opt_streams,
+           g_getenv ("GSK_RENDERER") ? g_getenv ("GSK_RENDERER") : "(default)");
+  if (wanted ("startup") || wanted ("memory"))
+    {
+      t = g_get_monotonic_time ();
+      make_history (empty, 0, 0);
+      make_history (big, opt_conversations, opt_messages);
+      g_print ("history generated in %.1f s\n", (g_get_monotonic_time () - t) / 1e6);
+    }
+
+  g_print ("\n%-28s %-18s %8s %8s %8s %7s   %-26s %s\n", "row", "what", "median", "p99", "max", "n",
+           "budget", "result");
+  g_print ("%s\n", LINE);
+
+  for (guint rate = 2000; rate <= 5000; rate += 3000)
+    {
+      g_autofree char *row = g_strdup_printf ("stream-%u", rate);
+      g_autofree char *name = g_strdup_printf ("frame ms @%u tok/s", rate);
+      g_autofree char *who = NULL;
+      g_autoptr(GHashTable) r = NULL;
+      g_autofree char *data = g_build_filename (scratch, row, NULL);
+
+      if (!wanted (row))
+        continue;
+      make_history (data, 0, 0);
+      r = run_child (row, data);
+      who = g_strdup_printf ("Rill (%.0f tok/s)", get (r, "rill.tok_s"));
+      if (rate == 2000)
+        print_frames (name, r, who, "rill", "p99 <= 20, max <= 50",
+                      get (r, "rill.p99") <= 20 && get (r, "rill.max") <= 50);
+      else
+        print_frames (name, r, who, "rill", "(no budget)", -1);
+      print_frames ("", r, "GtkTextView", "base", "baseline", -1);
+    }
+
+  if (wanted ("burst"))
+    {
+      g_autofree char *data = g_build_filename (scratch, "burst", NULL);
+      g_autoptr(GHashTable) r = NULL;
+      g_autofree char *name = g_strdup_printf ("burst %d tokens", opt_burst_tokens);
+      double v;
+
+      make_history (data, 0, 0);
+      r = run_child ("burst", data);
+      v = get (r, "visible_ms");
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", name, "last chunk->shown", v, "", "", "",
+               "<= 100 ms", verdict (v <= 100));
+      print_frames ("", r, "frame ms meanwhile", "rill", "", -1);
+    }
+
+  if (wanted ("long-line"))
+    {
+      g_autofree char *data = g_build_filename (scratch, "long-line", NULL);
+      g_autoptr(GHashTable) r = NULL;
+      g_autofree char *name = g_strdup_printf ("frame ms, %d B no newline", opt_long_bytes);
+
+      make_history (data, 0, 0);
+      r = run_child ("long-line", data);
+      print_frames (name, r, "Rill", "rill", "max <= 100", get (r, "rill.max") <= 100);
+      print_frames ("", r, "GtkTextView", "base", "baseline", -1);
+    }
+
+  if (wanted ("startup"))
+    {
+      g_autoptr(GArray) e = g_array_new (FALSE, FALSE, sizeof (double));
+      g_autoptr(GArray) h = g_array_new (FALSE, FALSE, sizeof (double));
+      Stats se, sh;
+      g_autofree char *name = g_strdup_printf ("start-up ms, %d conv.", opt_conversations);
+
+      for (int i = 0; i < opt_startup_runs; i++)
+        {
+          g_autoptr(GHashTable) re = run_child ("startup", empty);
+          g_autoptr(GHashTable) rh = run_child ("startup", big);
+          double ve = get (re, "first_frame_ms"), vh = get (rh, "first_frame_ms");
+
+          g_array_append_val (e, ve);
+          g_array_append_val (h, vh);
+        }
+      se = stats_of (e);
+      sh = stats_of (h);
+      g_print ("%-28s %-18s %8.1f %8s %8.1f %7u   %-26s %s\n", name, "history", sh.median, "", sh.max, sh.n,
+               "<= 2x empty (median)", verdict (sh.median <= 2 * se.median));
+      g_print ("%-28s %-18s %8.1f %8s %8.1f %7u   %-26s\n", "", "empty", se.median, "", se.max, se.n, "baseline");
+    }
+
+  if (wanted ("memory"))
+    {
+      g_autoptr(GHashTable) r = run_child ("memory", big);
+      double open = get (r, "rss_open") / 1024, first = get (r, "rss_first") / 1024;
+      double mid = get (r, "rss_1") / 1024;
+      g_autofree char *last_key = g_strdup_printf ("rss_%d", opt_streams);
+      double last = get (r, last_key) / 1024;
+      GString *each = g_string_new (NULL);
+
+      for (int i = 1; i <= opt_streams; i++)
+        {
+          g_autofree char *k = g_strdup_printf ("rss_%d", i);
+          g_string_append_printf (each, "%s%.0f", i > 1 ? " " : "", get (r, k) / 1024);
+        }
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s\n", "VmRSS MiB", "history open", open, "", "", "", "");
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s\n", "", "+1 reply", first, "", "", "", "");
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", "", "growth, 10 streams", last - mid, "", "", "",
+               "<= 16 MiB after the 1st", verdict (last - mid <= 16));
+      g_print ("%-28s after each stream: %s\n", "", each->str);
+      g_string_free (each, TRUE);
+    }
+
+  g_print ("%s\n", LINE);
+
+  {
+    const char *argv[] = { "rm", "-rf", root, NULL };
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  }
+  return any_miss ? 1 : 0;
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("- Rill's window frame budgets");
+  g_autoptr(GError) error = NULL;
+  GOptionEntry entries[] = {
+    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "Seconds of each paced stream (10)", "S" },
+    { "burst-tokens", 0, 0, G_OPTION_ARG_INT, &opt_burst_tokens, "Tokens in a burst (20000)", "N" },
+    { "long-bytes", 0, 0, G_OPTION_ARG_INT, &opt_long_bytes, "Bytes of the line with no newline (2 MiB)", "N" },
+    { "conversations", 0, 0, G_OPTION_ARG_INT, &opt_conversations, "Conversations in the history (10000)", "N" },
+    { "messages", 0, 0, G_OPTION_ARG_INT, &opt_messages, "Messages in the history (200000)", "N" },
+    { "streams", 0, 0, G_OPTION_ARG_INT, &opt_streams, "Successive streams for memory (10)", "N" },
+    { "startup-runs", 0, 0, G_OPTION_ARG_INT, &opt_startup_runs, "Start-ups of each history (3)", "N" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
+      "Rows, e.g. burst,startup (stream-2000,stream-5000,burst,long-line,startup,memory)", "ROWS" },
+    { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "A fast smoke run with small sizes", NULL },
+    { "row", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_row, "Run one row (the child)", "ROW" },
+    { NULL }
+  };
+
+  process_start_us = g_get_monotonic_time ();
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+  if (opt_row != NULL)
+    return run_row (opt_row);
+
+  if (opt_quick)
+    {
+      opt_seconds = 1.5;
+      opt_burst_tokens = 3000;
+      opt_long_bytes = 256 * 1024;
+      opt_conversations = 500;
+      opt_messages = 5000;
+      opt_streams = 3;
+      opt_startup_runs = 1;
+    }
+  self_path = g_file_read_link ("/proc/self/exe", NULL);
+  return run_all ();
+}
