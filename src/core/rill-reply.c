@@ -16,6 +16,10 @@
 #include "rill-stream-parser.h"
 
 #define READ_SIZE 16384
+/* Below GTK's layout and redraw priorities: a server sending as fast as it
+ * can must not starve the frames that show what it sent. The bytes wait in
+ * the socket meanwhile; nothing is lost. */
+#define READ_PRIORITY G_PRIORITY_DEFAULT_IDLE
 #define ERROR_BODY_MAX 65536
 
 struct _RillReply
@@ -472,7 +476,7 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 read_next (RillReply *self)
 {
-  g_input_stream_read_bytes_async (self->body, READ_SIZE, G_PRIORITY_DEFAULT,
+  g_input_stream_read_bytes_async (self->body, READ_SIZE, READ_PRIORITY,
                                    self->cancellable, read_cb, g_object_ref (self));
 }
 
