@@ -347,7 +347,18 @@ about_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (about));
 }
 
+static void
+new_window_action (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  RillApplication *self = user_data;
+
+  gtk_window_present (GTK_WINDOW (rill_window_new (self)));
+}
+
 static const GActionEntry app_entries[] = {
+  { "new-window", new_window_action },
   { "quit", quit_action },
   { "preferences", preferences_action },
   { "about", about_action },
@@ -418,6 +429,28 @@ rill_application_shutdown (GApplication *app)
     rill_store_sync (self->store, 1000);
 
   G_APPLICATION_CLASS (rill_application_parent_class)->shutdown (app);
+}
+
+/* --new-window: the running instance opens one more window. Sent as the
+ * app.new-window action, so it needs no command line forwarding; when no
+ * instance runs, this one starts as usual with its first window. */
+static int
+rill_application_handle_local_options (GApplication *app,
+                                       GVariantDict *options)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_variant_dict_contains (options, "new-window"))
+    return -1;
+  if (!g_application_register (app, NULL, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  if (!g_application_get_is_remote (app))
+    return -1;
+  g_action_group_activate_action (G_ACTION_GROUP (app), "new-window", NULL);
+  return 0;
 }
 
 static void
@@ -571,6 +604,7 @@ rill_application_class_init (RillApplicationClass *klass)
   app_class->startup = rill_application_startup;
   app_class->shutdown = rill_application_shutdown;
   app_class->activate = rill_application_activate;
+  app_class->handle_local_options = rill_application_handle_local_options;
   app_class->dbus_register = rill_application_dbus_register;
   app_class->dbus_unregister = rill_application_dbus_unregister;
 
@@ -587,4 +621,10 @@ static void
 rill_application_init (RillApplication *self)
 {
   self->settings = g_settings_new ("io.github.rill.Rill");
+
+  g_application_add_main_option (G_APPLICATION (self), "new-window", 0, G_OPTION_FLAG_NONE,
+                                 G_OPTION_ARG_NONE, _("Open a new window"), NULL);
+  /* Started by GNOME Shell with --gapplication-service for the search
+   * provider, stay up long enough to answer it. */
+  g_application_set_inactivity_timeout (G_APPLICATION (self), 10000);
 }
