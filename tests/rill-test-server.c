@@ -56,6 +56,7 @@ typedef struct
   GSource *timer;
   const char *waiting_gate;
   gboolean done;
+  gboolean finished;
 } Run;
 
 struct _RillTestServer
@@ -66,6 +67,7 @@ struct _RillTestServer
   GHashTable *logs;       /* path → RouteLog */
   GHashTable *open_gates; /* name set */
   GPtrArray *runs;
+  guint prune_id;
 };
 
 static void run_next (Run *run);
@@ -166,11 +168,30 @@ void rill_test_script_hang (RillTestScript *self) { add_step (self, STEP_HANG); 
 void rill_test_script_reset (RillTestScript *self) { add_step (self, STEP_RESET); }
 void rill_test_script_close (RillTestScript *self) { add_step (self, STEP_CLOSE); }
 
+static gboolean
+prune_runs_cb (gpointer data)
+{
+  RillTestServer *self = data;
+
+  for (guint i = self->runs->len; i > 0; i--)
+    {
+      Run *run = g_ptr_array_index (self->runs, i - 1);
+      if (run->finished)
+        g_ptr_array_remove_index_fast (self->runs, i - 1);
+    }
+  self->prune_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
 static void
 message_finished_cb (SoupServerMessage *message, Run *run)
 {
   run->done = TRUE;
+  run->finished = TRUE;
   run_stop_timer (run);
+  /* Not from inside the signal: the run holds the message. */
+  if (run->server->prune_id == 0)
+    run->server->prune_id = g_idle_add (prune_runs_cb, run->server);
 }
 
 static void
@@ -328,6 +349,8 @@ handler (SoupServer        *soup,
     }
 
   soup_server_message_set_status (message, script->status, NULL);
+  /* Chunks are dropped once written, so a long stream costs no memory. */
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (message), FALSE);
   soup_message_headers_set_encoding (soup_server_message_get_response_headers (message),
                                      SOUP_ENCODING_CHUNKED);
   if (script->content_type)
@@ -375,6 +398,7 @@ rill_test_server_free (RillTestServer *self)
   if (self == NULL)
     return;
   soup_server_disconnect (self->soup);
+  g_clear_handle_id (&self->prune_id, g_source_remove);
   g_ptr_array_unref (self->runs);
   g_clear_object (&self->soup);
   g_hash_table_unref (self->routes);

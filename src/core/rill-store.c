@@ -274,23 +274,19 @@ migrate (sqlite3 *db, GError **error)
 static gboolean
 check_readable (sqlite3 *db, GError **error)
 {
-  /* quick_check reads every page of the schema and tables without the full
-   * cost of integrity_check; enough to tell a damaged file at start. */
+  /* Reading the schema finds a file that is not a database or has a
+   * damaged header, which is what an open must set aside. A full
+   * quick_check reads every page: 360 ms at start for a 120 MB history, so
+   * damage deeper in the file is reported when it is met instead. */
   g_autoptr(sqlite3_stmt) stmt = NULL;
   int rc;
 
-  if (!(stmt = prepare (db, "PRAGMA quick_check(1)", "read", error)))
+  if (!(stmt = prepare (db, "SELECT count(*) FROM sqlite_master", "read", error)))
     return FALSE;
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     {
       set_sqlite_error (error, db, rc, "read");
-      return FALSE;
-    }
-  if (g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), "ok") != 0)
-    {
-      g_set_error (error, RILL_STORE_ERROR, RILL_STORE_ERROR_CORRUPT,
-                   "The history database is damaged: %s", sqlite3_column_text (stmt, 0));
       return FALSE;
     }
   return TRUE;
