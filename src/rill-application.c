@@ -203,11 +203,12 @@ lookup_key_cb (GObject      *object,
 }
 #endif
 
-static gboolean
-find_active_server (RillApplication   *self,
-                    char             **id_out,
-                    RillProviderKind  *kind_out,
-                    char             **url_out)
+/* The server new conversations use: the active one, else the first. */
+gboolean
+rill_application_find_active_server (RillApplication   *self,
+                                     char             **id_out,
+                                     RillProviderKind  *kind_out,
+                                     char             **url_out)
 {
   g_autoptr(GVariant) servers = g_settings_get_value (self->settings, "servers");
   g_autofree char *active = g_settings_get_string (self->settings, "active-server");
@@ -248,7 +249,7 @@ rill_application_reload_provider (RillApplication *self)
       return;
     }
 
-  if (find_active_server (self, &id, &kind, &url))
+  if (rill_application_find_active_server (self, &id, &kind, &url))
     {
 #ifdef HAVE_SECRET
       LookupData *data = g_new0 (LookupData, 1);

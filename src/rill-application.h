@@ -24,4 +24,9 @@ void             rill_application_reload_provider     (RillApplication *self);
 /* Stops every reply, waits (bounded) for the store, and quits. */
 void             rill_application_stop_and_quit       (RillApplication *self);
 
+gboolean         rill_application_find_active_server (RillApplication   *self,
+                                                      char             **id,
+                                                      RillProviderKind  *kind,
+                                                      char             **url);
+
 G_END_DECLS

@@ -54,19 +54,12 @@ update_status (RillPreferencesWindow *self)
 static void
 load_server (RillPreferencesWindow *self)
 {
-  g_autoptr(GVariant) servers = g_settings_get_value (self->settings, "servers");
-  g_autofree char *active = g_settings_get_string (self->settings, "active-server");
-  GVariantIter iter;
-  const char *id, *kind, *url;
+  g_autofree char *url = NULL;
+  RillProviderKind kind;
 
-  g_variant_iter_init (&iter, servers);
-  while (g_variant_iter_next (&iter, "(&s&s&s)", &id, &kind, &url))
+  if (rill_application_find_active_server (self->application, &self->server_id, &kind, &url))
     {
-      if (*active != '\0' && g_strcmp0 (id, active) != 0)
-        continue;
-      self->server_id = g_strdup (id);
-      adw_combo_row_set_selected (self->kind_row,
-                                  rill_provider_kind_from_string (kind) == RILL_PROVIDER_OLLAMA ? 1 : 0);
+      adw_combo_row_set_selected (self->kind_row, kind == RILL_PROVIDER_OLLAMA ? 1 : 0);
       gtk_editable_set_text (GTK_EDITABLE (self->url_row), url);
       return;
     }
