@@ -157,6 +157,19 @@ fault_write (sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset
   return SQLITE_OK;
 }
 
+/* Puts the file's cached writes on the disk before an operation that
+ * needs them there. */
+static int
+flush_cache (FaultFile *file)
+{
+  int rc;
+
+  g_mutex_lock (&lock);
+  rc = apply_pending (file);
+  g_mutex_unlock (&lock);
+  return rc;
+}
+
 static int
 fault_truncate (sqlite3_file *f, sqlite3_int64 size)
 {
@@ -167,10 +180,7 @@ fault_truncate (sqlite3_file *f, sqlite3_int64 size)
     return SQLITE_OK;
   /* Optimistic: a truncate makes what came before it reach the disk. SQLite
    * truncates after a sync (WAL reset, checkpoint), so this is rare. */
-  g_mutex_lock (&lock);
-  rc = apply_pending (file);
-  g_mutex_unlock (&lock);
-  if (rc != SQLITE_OK)
+  if ((rc = flush_cache (file)) != SQLITE_OK)
     return rc;
   return file->real->pMethods->xTruncate (file->real, size);
 }
@@ -183,10 +193,7 @@ fault_sync (sqlite3_file *f, int flags)
 
   if (g_atomic_int_get (&powered_off))
     return SQLITE_OK;
-  g_mutex_lock (&lock);
-  rc = apply_pending (file);
-  g_mutex_unlock (&lock);
-  if (rc != SQLITE_OK)
+  if ((rc = flush_cache (file)) != SQLITE_OK)
     return rc;
   return file->real->pMethods->xSync (file->real, flags);
 }
