@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "rill-block-column.h"
 #include "rill-markdown.h"
 #include "rill-message-row.h"
 
@@ -42,6 +43,9 @@ struct _RillMessageRow
 
   gint64                message_id;
   gsize                 committed;
+  GtkTextTag           *item_tag;
+  int                   tail_itemized;
+  gboolean              tail_item_tagged;
   gsize                 reasoning_shown;
   guint                 tick_id;
   RillRole              role;
@@ -137,6 +141,47 @@ markup_is_valid (const char *markup)
 }
 
 #define BLOCK_MIN_CHARS 20
+#define ITEM_BYTES 96
+
+/* Pango shapes a wrapped paragraph one line at a time and, at each line,
+ * shapes again all that is left of the item the line ends in. Prose in one
+ * font is a single item, so laying out a block costs its length squared
+ * over the line length: 400 KiB shaped for a 4 KiB block measured at 20
+ * characters a line. An attribute that changes how text is itemized ends an
+ * item; a font fallback that is on anyway changes nothing else. So the
+ * block is cut into items of about ITEM_BYTES, at a space where there is
+ * one, and each line only shapes again what is left of a short item. */
+static void
+split_into_items (GtkLabel *label)
+{
+  const char *text = gtk_label_get_text (label);
+  gsize len = strlen (text);
+  PangoAttrList *attrs;
+  gsize start = 0;
+
+  if (len <= 2 * ITEM_BYTES)
+    return;
+
+  attrs = pango_attr_list_new ();
+  while (start < len)
+    {
+      gsize cut = MIN (start + ITEM_BYTES, len);
+      gsize limit = MIN (start + 2 * ITEM_BYTES, len);
+      PangoAttribute *attr;
+
+      while (cut < limit && text[cut] != ' ')
+        cut++;
+      while (cut < len && ((guchar) text[cut] & 0xC0) == 0x80)
+        cut++;
+      attr = pango_attr_fallback_new (TRUE);
+      attr->start_index = start;
+      attr->end_index = cut;
+      pango_attr_list_insert (attrs, attr);
+      start = cut;
+    }
+  gtk_label_set_attributes (label, attrs);
+  pango_attr_list_unref (attrs);
+}
 
 static GtkWidget *
 make_text_block (const char    *text,
@@ -173,6 +218,7 @@ make_text_block (const char    *text,
       g_autofree char *plain = g_strstrip (g_strndup (text, len));
       gtk_label_set_text (GTK_LABEL (label), plain);
     }
+  split_into_items (GTK_LABEL (label));
   return label;
 }
 
@@ -206,6 +252,33 @@ add_block (RillMessageRow    *self,
                               gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)));
 }
 
+/* The tail is laid out again on every frame it grows, so it pays the
+ * squared cost above each frame. GtkTextView merges equal font attributes
+ * across tag runs but gives each run of a letter-spacing tag its own
+ * attribute, and letter spacing ends an item: a 1/1024-pixel spacing on
+ * every other ITEM_BYTES characters cuts the tail into short items and
+ * draws the same. */
+static void
+split_tail_into_items (RillMessageRow *self,
+                       GtkTextBuffer  *buffer)
+{
+  int n_chars = gtk_text_buffer_get_char_count (buffer);
+
+  while (n_chars - self->tail_itemized >= ITEM_BYTES)
+    {
+      GtkTextIter from, to;
+
+      if (self->tail_item_tagged)
+        {
+          gtk_text_buffer_get_iter_at_offset (buffer, &from, self->tail_itemized);
+          gtk_text_buffer_get_iter_at_offset (buffer, &to, self->tail_itemized + ITEM_BYTES);
+          gtk_text_buffer_apply_tag (buffer, self->item_tag, &from, &to);
+        }
+      self->tail_item_tagged = !self->tail_item_tagged;
+      self->tail_itemized += ITEM_BYTES;
+    }
+}
+
 /* Takes the text as received so far (a longer prefix each time) and moves
  * every block that is complete from the tail into a label of its own. */
 static void
@@ -230,17 +303,18 @@ update_text (RillMessageRow *self,
                                    self->committed, at_end, &block))
     {
       GtkTextIter start, cut;
+      glong n_chars = g_utf8_strlen (self->source->str + self->committed, block.end - self->committed);
 
       add_block (self, &block);
       gtk_text_buffer_get_start_iter (buffer, &start);
-      gtk_text_buffer_get_iter_at_offset (buffer, &cut,
-                                          g_utf8_strlen (self->source->str + self->committed,
-                                                         block.end - self->committed));
+      gtk_text_buffer_get_iter_at_offset (buffer, &cut, n_chars);
       gtk_text_buffer_delete (buffer, &start, &cut);
+      self->tail_itemized = MAX (0, self->tail_itemized - n_chars);
       self->committed = block.end;
       rill_markdown_block_clear (&block);
     }
 
+  split_tail_into_items (self, buffer);
   gtk_widget_set_visible (GTK_WIDGET (self->tail_view), self->committed < self->source->len);
 }
 
@@ -524,6 +598,7 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   signals[SIGNAL_CONTINUE] = g_signal_new ("continue", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
+  g_type_ensure (RILL_TYPE_BLOCK_COLUMN);
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-message-row.ui");
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, author_label);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, status_label);
@@ -552,6 +627,8 @@ rill_message_row_init (RillMessageRow *self)
   rill_markdown_splitter_init (&self->splitter);
   self->status = RILL_STATUS_COMPLETE;
   gtk_widget_set_visible (GTK_WIDGET (self->tail_view), FALSE);
+  self->item_tag = gtk_text_buffer_create_tag (gtk_text_view_get_buffer (self->tail_view), NULL,
+                                               "letter-spacing", 1, NULL);
 }
 
 RillMessageRow *

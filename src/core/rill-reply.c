@@ -16,11 +16,17 @@
 #include "rill-stream-parser.h"
 
 #define READ_SIZE 16384
-/* Reading below GTK's redraw priority would keep a fast server from
- * delaying frames, but a window that always has layout or redraw work
- * pending then never reads at all (the window tests stall), so reads stay
- * at the default priority; the view coalesces to one insert per frame. */
 #define READ_PRIORITY G_PRIORITY_DEFAULT
+/* What is already received is read without going back to the main loop
+ * (an async read per server write costs more than parsing the write) for
+ * up to READ_SLICE_US; then reading gives way, below GTK's redraw priority,
+ * so a server writing faster than the window draws cannot hold frames back.
+ * A window that always has redraw work pending (software rendering behind
+ * a slow frame) would then never read again, so YIELD_MAX_MS bounds the
+ * wait. */
+#define READ_SLICE_US 8000
+#define YIELD_PRIORITY (G_PRIORITY_HIGH_IDLE + 30)
+#define YIELD_MAX_MS 16
 #define ERROR_BODY_MAX 65536
 
 struct _RillReply
@@ -46,6 +52,9 @@ struct _RillReply
   GSource *deadline;
   guint checkpoint_id;
   guint drain_id;
+  guint resume_idle_id;
+  guint resume_timeout_id;
+  char *read_buffer;
   gboolean draining;
   gsize checkpointed_content;
   gsize checkpointed_reasoning;
@@ -115,6 +124,8 @@ rill_reply_dispose (GObject *object)
     }
   g_clear_handle_id (&self->checkpoint_id, g_source_remove);
   g_clear_handle_id (&self->drain_id, g_source_remove);
+  g_clear_handle_id (&self->resume_idle_id, g_source_remove);
+  g_clear_handle_id (&self->resume_timeout_id, g_source_remove);
   g_clear_object (&self->body);
   g_clear_object (&self->message);
   G_OBJECT_CLASS (rill_reply_parent_class)->dispose (object);
@@ -130,6 +141,7 @@ rill_reply_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   rill_reply_options_clear (&self->options);
   g_free (self->user_text);
+  g_free (self->read_buffer);
   g_clear_pointer (&self->rows, g_atomic_rc_box_release);
   g_clear_pointer (&self->error_body, g_byte_array_unref);
   g_clear_pointer (&self->parser, rill_stream_parser_free);
@@ -397,27 +409,24 @@ end_of_body (RillReply *self)
             "The server closed the connection before the reply was finished");
 }
 
-/* Returns whether to read on. */
+/* Takes @len bytes at @data, or the @error a read ended with when @len is
+ * negative. Returns whether to read on. */
 static gboolean
-handle_read (RillReply *self, GBytes *bytes, const GError *error)
+handle_read (RillReply *self, const char *data, gssize len, const GError *error)
 {
-  const char *data;
-  gsize len;
-
   if (self->ending)
     {
-      if (self->draining && bytes != NULL && g_bytes_get_size (bytes) > 0)
+      if (self->draining && len > 0)
         return TRUE;
       g_clear_handle_id (&self->drain_id, g_source_remove);
       return FALSE;
     }
-  if (bytes == NULL)
+  if (len < 0)
     {
       fail_with_error (self, "The connection was lost", error);
       return FALSE;
     }
 
-  data = g_bytes_get_data (bytes, &len);
   if (len == 0)
     {
       end_of_body (self);
@@ -457,21 +466,82 @@ handle_read (RillReply *self, GBytes *bytes, const GError *error)
 }
 
 static void
+close_body (RillReply *self)
+{
+  /* Give the connection back: libsoup keeps it busy, and a session allows
+   * only a few per server, for as long as the body is open. */
+  if (self->body != NULL)
+    g_input_stream_close_async (self->body, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_clear_object (&self->body);
+}
+
+static void read_received (RillReply *self);
+
+static gboolean
+resume_reading_cb (gpointer user_data)
+{
+  RillReply *self = user_data;
+
+  g_clear_handle_id (&self->resume_idle_id, g_source_remove);
+  g_clear_handle_id (&self->resume_timeout_id, g_source_remove);
+  read_received (self);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+yield_reading (RillReply *self)
+{
+  g_object_ref (self);
+  self->resume_idle_id = g_idle_add_full (YIELD_PRIORITY, resume_reading_cb, self, NULL);
+  self->resume_timeout_id = g_timeout_add (YIELD_MAX_MS, resume_reading_cb, self);
+}
+
+static void
+read_received (RillReply *self)
+{
+  gint64 until = g_get_monotonic_time () + READ_SLICE_US;
+
+  if (self->body == NULL)
+    return;
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->body),
+                                                           self->read_buffer, READ_SIZE,
+                                                           self->cancellable, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      if (!handle_read (self, self->read_buffer, n, error))
+        {
+          close_body (self);
+          return;
+        }
+      if (g_get_monotonic_time () >= until)
+        {
+          yield_reading (self);
+          return;
+        }
+    }
+  read_next (self);
+}
+
+static void
 read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(RillReply) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  gsize len = 0;
+  const char *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
 
-  if (handle_read (self, bytes, error))
+  if (!handle_read (self, data, bytes ? (gssize) len : -1, error))
+    close_body (self);
+  else if (self->read_buffer != NULL)
+    read_received (self);
+  else
     read_next (self);
-  else if (self->body != NULL)
-    {
-      /* Give the connection back: libsoup keeps it busy, and a session
-       * allows only a few per server, for as long as the body is open. */
-      g_input_stream_close_async (self->body, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-      g_clear_object (&self->body);
-    }
 }
 
 static void
@@ -501,6 +571,9 @@ send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   self->body = g_steal_pointer (&body);
+  if (G_IS_POLLABLE_INPUT_STREAM (self->body) &&
+      g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (self->body)))
+    self->read_buffer = g_malloc (READ_SIZE);
   status = soup_message_get_status (self->message);
   if (status >= 300)
     self->error_body = g_byte_array_new ();

@@ -143,6 +143,8 @@ after_paint_cb (GdkFrameClock *clock, Frames *frames)
     {
       double ms = (now - frames->last) / 1000.0;
       g_array_append_val (frames->intervals, ms);
+      if (g_getenv ("RILL_BENCH_TRACE") != NULL)
+        g_printerr ("frame %.1f ms at %.3f s\n", ms, now / 1e6);
     }
   frames->last = frames->on ? now : 0;
   if (frames->painted != NULL)
@@ -633,7 +635,17 @@ typedef struct
   const char     *expected;
   gsize           expected_len;
   gint64          visible_us;
+  gint64          first_us;
+  gint64          changed_us;
 } Burst;
+
+static void
+burst_changed_cb (RillReply *reply, Burst *burst)
+{
+  burst->changed_us = g_get_monotonic_time ();
+  if (burst->first_us == 0)
+    burst->first_us = burst->changed_us;
+}
 
 static void
 burst_painted (gpointer data)
@@ -674,7 +686,7 @@ one_burst (guint n_tokens, GArray *intervals)
 {
   g_autoptr(GString) text = g_string_new (NULL);
   RillTestScript *script = make_stream (n_tokens, 1, 0, text);
-  Burst burst = { NULL, text->str, text->len, 0 };
+  Burst burst = { NULL, text->str, text->len, 0, 0, 0 };
   Timeline t;
 
   route (CHAT, script);
@@ -683,6 +695,9 @@ one_burst (guint n_tokens, GArray *intervals)
   rig.frames.painted_data = &burst;
   send_message ("Burst");
   wait_until (reply_going, NULL, 60);
+  if (g_getenv ("RILL_BENCH_TRACE") != NULL)
+    g_signal_connect (rill_message_row_get_reply (rig.window->reply_row), "changed",
+                      G_CALLBACK (burst_changed_cb), &burst);
   frames_start (&rig.frames);
   if (!wait_until (burst_visible, &burst, 600))
     g_error ("the burst never showed whole");
@@ -694,6 +709,13 @@ one_burst (guint n_tokens, GArray *intervals)
   do
     server_call (timeline_cb, &t);
   while (t.last_token_us == 0);
+  if (g_getenv ("RILL_BENCH_TRACE") != NULL)
+    {
+      GArray *timeline = NULL;
+      g_printerr ("burst: first chunk %.3f s, last token %.3f s, last change %.3f s, visible %.3f s\n",
+                  burst.first_us / 1e6, t.last_token_us / 1e6, burst.changed_us / 1e6, burst.visible_us / 1e6);
+      (void) timeline;
+    }
   return (burst.visible_us - t.last_token_us) / 1000.0;
 }
 
