@@ -232,24 +232,106 @@ is_blank (const char *text,
   return TRUE;
 }
 
-static void
-add_block (RillMessageRow    *self,
-           RillMarkdownBlock *block)
+static GtkWidget *
+make_block (RillMessageRow          *self,
+            const RillMarkdownBlock *block)
 {
   const char *text = self->source->str;
-  GtkWidget *widget;
 
   if (block->kind == RILL_BLOCK_CODE)
-    widget = make_code_block (text + block->code_start, block->code_end - block->code_start,
-                              block->language);
-  else if (is_blank (text + block->start, block->end - block->start))
-    return;
-  else
-    widget = make_text_block (text + block->start, block->end - block->start, block->kind,
-                              self->role == RILL_ROLE_ASSISTANT);
+    return make_code_block (text + block->code_start, block->code_end - block->code_start,
+                            block->language);
+  if (is_blank (text + block->start, block->end - block->start))
+    return NULL;
+  return make_text_block (text + block->start, block->end - block->start, block->kind,
+                          self->role == RILL_ROLE_ASSISTANT);
+}
 
-  gtk_box_insert_child_after (self->blocks_box, widget,
-                              gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)));
+static void
+free_block (gpointer data)
+{
+  rill_markdown_block_clear (data);
+  g_free (data);
+}
+
+static void
+realize_block_cb (RillMessageRow *self,
+                  GtkWidget      *placeholder)
+{
+  RillMarkdownBlock *block = rill_block_column_get_placeholder_data (placeholder);
+  GtkWidget *widget = make_block (self, block);
+
+  if (widget != NULL)
+    rill_block_column_replace (RILL_BLOCK_COLUMN (self->blocks_box), placeholder, widget);
+}
+
+static guint
+count_lines (const char *text,
+             gsize       len)
+{
+  guint n = 1;
+
+  for (const char *p = memchr (text, '\n', len); p != NULL; p = memchr (p + 1, '\n', text + len - p - 1))
+    n++;
+  return n;
+}
+
+/* Blocks that land out of view in one update are laid out later (see
+ * rill-block-column.c): those more than two views' height above the end
+ * of what came, when it is more than LAZY_BYTES. */
+#define LAZY_BYTES 8192
+
+static void
+add_blocks (RillMessageRow *self,
+            GArray         *blocks)
+{
+  RillBlockColumn *column = RILL_BLOCK_COLUMN (self->blocks_box);
+  const char *text = self->source->str;
+  guint eager_from = 0;
+
+  if (blocks->len == 0)
+    return;
+  if (g_array_index (blocks, RillMarkdownBlock, blocks->len - 1).end -
+      g_array_index (blocks, RillMarkdownBlock, 0).start > LAZY_BYTES)
+    {
+      int view = rill_block_column_get_view_height (column);
+      int room = 2 * (view > 0 ? view : 800);
+
+      for (eager_from = blocks->len; eager_from > 0 && room > 0; eager_from--)
+        {
+          RillMarkdownBlock *block = &g_array_index (blocks, RillMarkdownBlock, eager_from - 1);
+          gsize len = block->end - block->start;
+
+          room -= rill_block_column_estimate_height (column, g_utf8_strlen (text + block->start, len),
+                                                     count_lines (text + block->start, len),
+                                                     block->kind == RILL_BLOCK_CODE);
+        }
+    }
+
+  for (guint i = 0; i < blocks->len; i++)
+    {
+      RillMarkdownBlock *block = &g_array_index (blocks, RillMarkdownBlock, i);
+      GtkWidget *widget;
+
+      if (i < eager_from)
+        {
+          gsize len = block->end - block->start;
+
+          if (block->kind != RILL_BLOCK_CODE && is_blank (text + block->start, len))
+            continue;
+          rill_block_column_add_placeholder (column, GTK_WIDGET (self->tail_view),
+                                             g_utf8_strlen (text + block->start, len),
+                                             count_lines (text + block->start, len),
+                                             block->kind == RILL_BLOCK_CODE,
+                                             g_memdup2 (block, sizeof *block), free_block);
+          block->language = NULL;   /* now the placeholder's */
+          continue;
+        }
+      widget = make_block (self, block);
+      if (widget != NULL)
+        gtk_box_insert_child_after (self->blocks_box, widget,
+                                    gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)));
+    }
 }
 
 /* The tail is laid out again on every frame it grows, so it pays the
@@ -288,8 +370,11 @@ update_text (RillMessageRow *self,
              gboolean        at_end)
 {
   GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->tail_view);
+  g_autoptr(GArray) blocks = g_array_new (FALSE, FALSE, sizeof (RillMarkdownBlock));
   RillMarkdownBlock block;
+  glong n_chars = 0;
 
+  g_array_set_clear_func (blocks, (GDestroyNotify) rill_markdown_block_clear);
   if (len > self->source->len)
     {
       GtkTextIter end;
@@ -302,17 +387,20 @@ update_text (RillMessageRow *self,
   while (rill_markdown_next_block (&self->splitter, self->source->str, self->source->len,
                                    self->committed, at_end, &block))
     {
+      g_array_append_val (blocks, block);
+      n_chars += g_utf8_strlen (self->source->str + self->committed, block.end - self->committed);
+      self->committed = block.end;
+    }
+  if (n_chars > 0)
+    {
       GtkTextIter start, cut;
-      glong n_chars = g_utf8_strlen (self->source->str + self->committed, block.end - self->committed);
 
-      add_block (self, &block);
       gtk_text_buffer_get_start_iter (buffer, &start);
       gtk_text_buffer_get_iter_at_offset (buffer, &cut, n_chars);
       gtk_text_buffer_delete (buffer, &start, &cut);
       self->tail_itemized = MAX (0, self->tail_itemized - n_chars);
-      self->committed = block.end;
-      rill_markdown_block_clear (&block);
     }
+  add_blocks (self, blocks);
 
   split_tail_into_items (self, buffer);
   gtk_widget_set_visible (GTK_WIDGET (self->tail_view), self->committed < self->source->len);
@@ -617,6 +705,7 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, regenerate_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, copy_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, realize_block_cb);
 }
 
 static void
@@ -768,4 +857,11 @@ rill_message_row_get_problem_button (RillMessageRow *self)
       !gtk_widget_get_visible (GTK_WIDGET (self->retry_button)))
     return NULL;
   return self->retry_button;
+}
+
+gboolean
+rill_message_row_is_drawn (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), FALSE);
+  return rill_block_column_is_drawn (RILL_BLOCK_COLUMN (self->blocks_box));
 }

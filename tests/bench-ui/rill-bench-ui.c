@@ -659,7 +659,7 @@ burst_painted (gpointer data)
           strlen (rill_message_row_get_source (row)) == burst->expected_len)
         {
           g_autofree char *shown = rill_message_row_dup_shown_text (row);
-          if (g_str_equal (shown, burst->expected))
+          if (g_str_equal (shown, burst->expected) && rill_message_row_is_drawn (row))
             burst->visible_us = g_get_monotonic_time ();
         }
       return;
@@ -668,7 +668,7 @@ burst_painted (gpointer data)
   if (strlen (rill_message_row_get_source (row)) == burst->expected_len)
     {
       g_autofree char *shown = rill_message_row_dup_shown_text (row);
-      if (g_str_equal (shown, burst->expected))
+      if (g_str_equal (shown, burst->expected) && rill_message_row_is_drawn (row))
         burst->visible_us = g_get_monotonic_time ();
     }
 }
