@@ -267,10 +267,12 @@ static void
 realize_block (RillBlockColumn *self,
                GtkWidget       *placeholder)
 {
+  g_object_ref (placeholder);
   g_signal_emit (self, signals[SIGNAL_REALIZE_BLOCK], 0, placeholder);
   /* A handler that does not replace it would be asked again and again. */
   if (gtk_widget_get_parent (placeholder) == GTK_WIDGET (self))
     gtk_box_remove (GTK_BOX (self), placeholder);
+  g_object_unref (placeholder);
 }
 
 static gboolean
