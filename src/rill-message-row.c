@@ -9,6 +9,7 @@
  * however fast the server sends. */
 
 #include <glib/gi18n.h>
+#include <math.h>
 #include <string.h>
 
 #include "rill-block-column.h"
@@ -80,6 +81,31 @@ copy_code_cb (GtkButton *button,
   copy_text (GTK_WIDGET (button), gtk_label_get_text (code));
 }
 
+/* GTK 4.8's scrolled window takes every wheel event it gets, so a code
+ * block, which only scrolls sideways, would stop the conversation scrolling
+ * whenever the pointer passed over it. Up and down go to the conversation,
+ * the way its own scrolled window moves for a wheel click. */
+static gboolean
+code_scroll_cb (GtkEventControllerScroll *controller,
+                double                    dx,
+                double                    dy,
+                gpointer                  user_data)
+{
+  GtkWidget *block = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+  GtkWidget *conversation = gtk_widget_get_ancestor (gtk_widget_get_parent (block), GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adjustment;
+  double step = 1;
+
+  if (dy == 0 || dx != 0 || (state & GDK_SHIFT_MASK) || conversation == NULL)
+    return GDK_EVENT_PROPAGATE;
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (conversation));
+  if (gtk_event_controller_scroll_get_unit (controller) == GDK_SCROLL_UNIT_WHEEL)
+    step = pow (gtk_adjustment_get_page_size (adjustment), 2.0 / 3.0);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) + dy * step);
+  return GDK_EVENT_STOP;
+}
+
 static GtkWidget *
 make_code_block (const char *code,
                  gsize       len,
@@ -91,6 +117,7 @@ make_code_block (const char *code,
   GtkWidget *copy = gtk_button_new_from_icon_name ("edit-copy-symbolic");
   GtkWidget *scroller = gtk_scrolled_window_new ();
   GtkWidget *label = gtk_label_new (NULL);
+  GtkEventController *wheel;
   g_autofree char *text = NULL;
 
   /* The newline before the closing fence is not part of the code. */
@@ -123,6 +150,11 @@ make_code_block (const char *code,
 
   gtk_box_append (GTK_BOX (frame), header);
   gtk_box_append (GTK_BOX (frame), scroller);
+
+  wheel = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
+  gtk_event_controller_set_propagation_phase (wheel, GTK_PHASE_CAPTURE);
+  g_signal_connect (wheel, "scroll", G_CALLBACK (code_scroll_cb), NULL);
+  gtk_widget_add_controller (frame, wheel);
   return frame;
 }
 

@@ -12,6 +12,7 @@
 
 #include "rill-application.h"
 #include "rill-test-server.h"
+#include "rill-block-column.h"
 #include "rill-window-private.h"
 
 #define CHAT "/v1/chat/completions"
@@ -839,6 +840,48 @@ test_delete_and_undo (void)
   wait_until (conversation_count_is, GUINT_TO_POINTER (0), "the conversation is deleted");
 }
 
+static GtkWidget *
+blocks_of (RillMessageRow *row)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child; child = gtk_widget_get_next_sibling (child))
+    if (RILL_IS_BLOCK_COLUMN (child))
+      return child;
+  g_assert_not_reached ();
+}
+
+static guint
+count_placeholders (RillMessageRow *row)
+{
+  guint n = 0;
+
+  for (GtkWidget *block = gtk_widget_get_first_child (blocks_of (row)); block; block = gtk_widget_get_next_sibling (block))
+    n += rill_block_column_is_placeholder (block);
+  return n;
+}
+
+/* Blocks laid out as labels and code, not counting the live tail. */
+static guint
+count_blocks (RillMessageRow *row)
+{
+  guint n = 0;
+
+  for (GtkWidget *block = gtk_widget_get_first_child (blocks_of (row)); block; block = gtk_widget_get_next_sibling (block))
+    n += !rill_block_column_is_placeholder (block) && !GTK_IS_TEXT_VIEW (block);
+  return n;
+}
+
+static gboolean
+no_placeholders (gpointer data)
+{
+  return count_placeholders (data) == 0;
+}
+
+static gboolean
+row_drawn (gpointer data)
+{
+  return rill_message_row_is_drawn (data);
+}
+
 static void
 test_long_reply_blocks (void)
 {
@@ -847,7 +890,9 @@ test_long_reply_blocks (void)
   g_autofree char *shown = NULL;
   RillMessageRow *row;
   GtkTextBuffer *tail;
-  guint n_blocks = 0;
+  GtkAdjustment *adj;
+  gint64 conversation_id;
+  guint n_blocks;
 
   setup ();
   /* 200 KB: paragraphs, code, and a 40 KB line that never ends. */
@@ -874,11 +919,30 @@ test_long_reply_blocks (void)
   /* Drawn as many blocks, with nothing left in the live tail. */
   tail = rill_message_row_get_tail_buffer (row);
   g_assert_cmpint (gtk_text_buffer_get_char_count (tail), ==, 0);
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child; child = gtk_widget_get_next_sibling (child))
-    if (GTK_IS_BOX (child) && gtk_orientable_get_orientation (GTK_ORIENTABLE (child)) == GTK_ORIENTATION_VERTICAL)
-      for (GtkWidget *block = gtk_widget_get_first_child (child); block; block = gtk_widget_get_next_sibling (block))
-        n_blocks++;
+  wait_until (no_placeholders, row, "every block is laid out");
+  n_blocks = count_blocks (row);
   g_assert_cmpuint (n_blocks, >, 400);
+
+  /* Opened again from the history, in one go: what is out of view waits as
+   * placeholders, what is in view is drawn, and the rest is laid out while
+   * the window is idle, including when scrolled to the top. */
+  wait_until (has_no_reply, NULL, "the window is idle");
+  conversation_id = fx.window->conversation_id;
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation", NULL));
+  g_signal_emit_by_name (fx.window->conversation_view, "activate", 0);
+  g_assert_cmpint (fx.window->conversation_id, ==, conversation_id);
+  row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  g_clear_pointer (&shown, g_free);
+  shown = rill_message_row_dup_shown_text (row);
+  g_assert_true (g_str_equal (shown, expected));
+  g_assert_cmpuint (count_placeholders (row), >, 0);
+  wait_until (row_drawn, row, "the blocks in view are drawn");
+  adj = gtk_scrolled_window_get_vadjustment (fx.window->messages_scroller);
+  gtk_adjustment_set_value (adj, 0);
+  wait_until (row_drawn, row, "the top is drawn");
+  wait_until (no_placeholders, row, "every block is laid out");
+  /* Cut where the whole text is known, not where frames fell: about as many. */
+  g_assert_cmpuint (count_blocks (row), >, 400);
 }
 
 int
