@@ -22,7 +22,7 @@
 
 #include "rill-records-private.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct _RillStore
 {
@@ -101,8 +101,16 @@ static const char *schema_v1[] = {
   NULL
 };
 
+/* The trigram index finds a one- or two-character term wherever two or one
+ * more characters follow it; these find it in the last two characters. */
+static const char *schema_v2[] = {
+  "CREATE INDEX messages_last_char ON messages (lower(substr(content, -1)))",
+  "CREATE INDEX messages_last_two ON messages (lower(substr(content, -2)))",
+  NULL
+};
+
 /* Forward migrations: entry N brings a database from version N to N + 1. */
-static const char **migrations[SCHEMA_VERSION] = { schema_v1 };
+static const char **migrations[SCHEMA_VERSION] = { schema_v1, schema_v2 };
 
 static gint64
 now_ms (void)
@@ -360,7 +368,10 @@ open_connections (RillStore *self, GError **error)
     return FALSE;
   if (!(self->reader = open_connection (self->path, error)))
     return FALSE;
-  return TRUE;
+  /* The index's terms, for short search terms; temp, so nothing is written. */
+  return exec (self->reader,
+               "CREATE VIRTUAL TABLE temp.messages_terms USING fts5vocab (main, messages_fts, instance)",
+               "open", error);
 }
 
 static void
@@ -835,6 +846,95 @@ fts_phrases (GPtrArray *terms)
   return g_string_free (match, FALSE);
 }
 
+/* How the trigram tokenizer folds case, so @term can be looked up among
+ * its terms. */
+static char *
+fold_like_index (const char *term)
+{
+  GString *folded = g_string_new (NULL);
+
+  for (const char *p = term; *p; p = g_utf8_next_char (p))
+    g_string_append_unichar (folded, g_unichar_tolower (g_utf8_get_char (p)));
+  return g_string_free (folded, FALSE);
+}
+
+/* The smallest string greater than every string that starts with @prefix. */
+static char *
+prefix_end (const char *prefix)
+{
+  const char *last = g_utf8_find_prev_char (prefix, prefix + strlen (prefix));
+  GString *end = g_string_new_len (prefix, last - prefix);
+
+  g_string_append_unichar (end, g_utf8_get_char (last) + 1);
+  return g_string_free (end, FALSE);
+}
+
+#define RARE_INSTANCES 2000
+
+/* A short term that is common is found by walking the newest messages, and
+ * the walk stops at the limit; a rare one would walk them all (57 ms over
+ * 200,000 messages). Its messages are found from the index instead: every
+ * term of the trigram index that starts with it, and the messages that end
+ * with it. Returns the rows, or NULL with @error unset when the term is too
+ * common for this to pay. */
+static GPtrArray *
+search_rare_term (RillStore  *self,
+                  const char *term,
+                  GPtrArray  *short_terms,
+                  guint       limit,
+                  GError    **error)
+{
+  g_autofree char *folded = fold_like_index (term);
+  g_autofree char *end = prefix_end (folded);
+  g_autofree char *ascii_folded = g_ascii_strdown (term, -1);
+  g_autofree char *ascii_end = prefix_end (ascii_folded);
+  g_autoptr(sqlite3_stmt) count = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GString) sql = NULL;
+  gboolean one_char = g_utf8_strlen (term, -1) == 1;
+
+  if (!(count = prepare (self->reader,
+                         "SELECT count(*) FROM (SELECT 1 FROM temp.messages_terms"
+                         " WHERE term >= ?1 AND term < ?2 LIMIT ?3)",
+                         "search", error)))
+    return NULL;
+  bind_text (count, 1, folded, -1);
+  bind_text (count, 2, end, -1);
+  sqlite3_bind_int (count, 3, RARE_INSTANCES);
+  if (sqlite3_step (count) != SQLITE_ROW)
+    {
+      set_sqlite_error (error, self->reader, sqlite3_errcode (self->reader), "search");
+      return NULL;
+    }
+  if (sqlite3_column_int (count, 0) >= RARE_INSTANCES)
+    return NULL;
+
+  sql = g_string_new ("SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.id IN ("
+                      " SELECT doc FROM temp.messages_terms WHERE term >= ?1 AND term < ?2"
+                      " UNION SELECT id FROM messages"
+                      "  WHERE lower(substr(content, -2)) >= ?3 AND lower(substr(content, -2)) < ?4");
+  if (one_char)
+    g_string_append (sql, " UNION SELECT id FROM messages WHERE lower(substr(content, -1)) = ?3");
+  g_string_append (sql, ") AND m.status != 'streaming'");
+  for (guint i = 0; i < short_terms->len; i++)
+    g_string_append_printf (sql, " AND m.content LIKE ?%u ESCAPE '\\'", i + 5);
+  g_string_append_printf (sql, " ORDER BY m.id DESC LIMIT %u", limit ? limit : G_MAXINT);
+
+  if (!(stmt = prepare (self->reader, sql->str, "search", error)))
+    return NULL;
+  bind_text (stmt, 1, folded, -1);
+  bind_text (stmt, 2, end, -1);
+  /* SQLite's lower() folds ASCII only, as LIKE does. */
+  bind_text (stmt, 3, ascii_folded, -1);
+  bind_text (stmt, 4, ascii_end, -1);
+  for (guint i = 0; i < short_terms->len; i++)
+    {
+      g_autofree char *pattern = like_pattern (g_ptr_array_index (short_terms, i));
+      bind_text (stmt, i + 5, pattern, -1);
+    }
+  return collect_rows (self->reader, stmt, (RowFunc) message_from_row, error);
+}
+
 GPtrArray *
 rill_store_search (RillStore *self, const char *query, guint limit, GError **error)
 {
@@ -868,6 +968,24 @@ rill_store_search (RillStore *self, const char *query, guint limit, GError **err
     }
   if (long_terms->len == 0 && short_terms->len == 0)
     return g_ptr_array_new_with_free_func (g_object_unref);
+  if (long_terms->len == 0)
+    {
+      GError *local_error = NULL;
+      /* Two characters are rarer than one: look up the longest term. */
+      const char *rarest = g_ptr_array_index (short_terms, 0);
+      GPtrArray *rows;
+
+      for (guint i = 1; i < short_terms->len; i++)
+        if (g_utf8_strlen (g_ptr_array_index (short_terms, i), -1) > g_utf8_strlen (rarest, -1))
+          rarest = g_ptr_array_index (short_terms, i);
+      rows = search_rare_term (self, rarest, short_terms, limit, &local_error);
+      if (rows != NULL || local_error != NULL)
+        {
+          if (local_error != NULL)
+            g_propagate_error (error, local_error);
+          return rows;
+        }
+    }
 
   sql = g_string_new ("SELECT " MESSAGE_COLUMNS " FROM messages_fts f"
                       " JOIN messages m ON m.id = f.rowid WHERE 1");

@@ -71,7 +71,7 @@ test_schema_names (Fixture *f, gconstpointer data)
   g_autofree char *expected_path = NULL;
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpstr (version, ==, "1");
+  g_assert_cmpstr (version, ==, "2");
   g_assert_cmpstr (conversations, ==, "conversations");
   for (guint i = 0; i < G_N_ELEMENTS (columns); i++)
     {
@@ -117,6 +117,33 @@ test_newer_schema_refused (Fixture *f, gconstpointer data)
   g_assert_null (rill_store_open (f->path, &error));
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "newer version of Rill"));
+}
+
+/* A history from the first version gains the indexes for short search
+ * terms and keeps its messages. */
+static void
+test_migration_from_v1 (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  g_autofree char *version = NULL;
+  g_autofree char *indexes = NULL;
+
+  close_store (store);
+  sql (f->path,
+       "DROP INDEX messages_last_char; DROP INDEX messages_last_two; PRAGMA user_version = 1;"
+       "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 'old', 1, 1);"
+       "INSERT INTO messages (id, conversation_id, role, content, status, created_at)"
+       " VALUES (1, 1, 'user', '我喜欢猫', 'complete', 1);");
+  store = open_store (f);
+  version = test_sql_text (f->path, "PRAGMA user_version");
+  indexes = test_sql_text (f->path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_last_%'");
+  g_assert_cmpstr (version, ==, "2");
+  g_assert_cmpstr (indexes, ==, "2");
+  {
+    g_autoptr(GPtrArray) hits = rill_store_search (store, "猫", 50, NULL);
+    g_assert_cmpuint (hits->len, ==, 1);
+  }
+  close_store (store);
 }
 
 static void
@@ -208,6 +235,110 @@ test_search (Fixture *f, gconstpointer data)
   close_store (store);
 }
 
+/* The messages a plain LIKE scan finds for @term, newest first: what the
+ * search must return, however it finds them. */
+static GArray *
+like_scan (const char *path, const char *term, guint limit)
+{
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GString *pattern = g_string_new ("%");
+  sqlite3_stmt *stmt;
+  sqlite3 *db;
+
+  for (const char *p = term; *p; p++)
+    {
+      if (*p == '%' || *p == '_' || *p == '\\')
+        g_string_append_c (pattern, '\\');
+      g_string_append_c (pattern, *p);
+    }
+  g_string_append_c (pattern, '%');
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT id FROM messages WHERE status != 'streaming'"
+                                           " AND content LIKE ?1 ESCAPE '\\' ORDER BY id DESC LIMIT ?2",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, pattern->str, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (stmt, 2, limit);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      g_array_append_val (ids, id);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_string_free (pattern, TRUE);
+  return ids;
+}
+
+/* One- and two-character terms are looked up in the trigram index when
+ * rare and found by a walk when common; either way the hits are exactly a
+ * LIKE scan's, wherever the term sits: first, middle, second to last, last,
+ * or the whole message. */
+static void
+test_search_short_terms (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  static const char *contents[] = {
+    "q", "qabc", "abqx", "abc q", "abcq", "xq", "hello xq", "axqb", "HELLO XQ", "xQ!",
+    "猫", "我喜欢猫", "小猫咪", "猫咪很可爱", "喜欢", "É", "café", "CAFÉ", "a%b", "x_y",
+  };
+  static const char *queries[] = {
+    "q", "Q", "xq", "XQ", "猫", "咪", "喜欢", "é", "É", "%", "_", "zz", "q xq", "zz aa", "none",
+  };
+  g_autoptr(GString) insert = g_string_new ("INSERT INTO conversations (id, title, created_at, updated_at)"
+                                            " VALUES (1, 't', 1, 1);");
+
+  /* A common term first, so that the rare ones are newer: more instances
+   * of "zz" than the index lookup takes. */
+  g_string_append (insert,
+                   "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2500)"
+                   " INSERT INTO messages (conversation_id, role, content, status, created_at)"
+                   " SELECT 1, 'user', 'aa zz bb ' || x, 'complete', x FROM n;");
+  for (guint i = 0; i < G_N_ELEMENTS (contents); i++)
+    {
+      char *quoted = sqlite3_mprintf ("%Q", contents[i]);
+
+      g_string_append_printf (insert, "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+                                      " VALUES (1, 'assistant', %s, 'complete', %u);", quoted, 3000 + i);
+      sqlite3_free (quoted);
+    }
+  g_string_append (insert, "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+                           " VALUES (1, 'assistant', 'still streaming q xq 猫', 'streaming', 9000);");
+  sql (f->path, insert->str);
+
+  for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) hits = rill_store_search (store, queries[i], 50, &error);
+      g_auto(GStrv) terms = g_strsplit (queries[i], " ", -1);
+      g_autoptr(GArray) expected = like_scan (f->path, terms[0], 5000);
+
+      g_assert_no_error (error);
+      /* Every term must match: narrow the first term's scan by the rest. */
+      for (guint t = 1; terms[t]; t++)
+        {
+          g_autoptr(GArray) also = like_scan (f->path, terms[t], 5000);
+
+          for (guint k = expected->len; k > 0; k--)
+            {
+              gboolean found = FALSE;
+
+              for (guint j = 0; j < also->len && !found; j++)
+                found = g_array_index (also, gint64, j) == g_array_index (expected, gint64, k - 1);
+              if (!found)
+                g_array_remove_index (expected, k - 1);
+            }
+        }
+      if (expected->len > 50)
+        g_array_set_size (expected, 50);
+      if (hits->len != expected->len)
+        g_error ("“%s”: %u hits, a LIKE scan finds %u", queries[i], hits->len, expected->len);
+      for (guint k = 0; k < hits->len; k++)
+        g_assert_cmpint (rill_message_get_id (g_ptr_array_index (hits, k)), ==,
+                         g_array_index (expected, gint64, k));
+    }
+  close_store (store);
+}
+
 static void
 test_conversation_edits (Fixture *f, gconstpointer data)
 {
@@ -290,6 +421,8 @@ main (int argc, char **argv)
   ADD ("recovery", test_recovery);
   ADD ("damaged-file-set-aside", test_damaged_file_set_aside);
   ADD ("search", test_search);
+  ADD ("search-short-terms", test_search_short_terms);
+  ADD ("migration-from-v1", test_migration_from_v1);
   ADD ("conversation-edits", test_conversation_edits);
   ADD ("locked-database", test_locked_database);
 #undef ADD
