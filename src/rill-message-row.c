@@ -95,7 +95,8 @@ code_scroll_cb (GtkEventControllerScroll *controller,
   GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
   GtkWidget *conversation = gtk_widget_get_ancestor (gtk_widget_get_parent (block), GTK_TYPE_SCROLLED_WINDOW);
   GtkAdjustment *adjustment;
-  double step = 1;
+  /* GTK's own factor for touchpad deltas. */
+  double step = 2.5;
 
   if (dy == 0 || dx != 0 || (state & GDK_SHIFT_MASK) || conversation == NULL)
     return GDK_EVENT_PROPAGATE;
