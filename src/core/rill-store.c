@@ -102,10 +102,14 @@ static const char *schema_v1[] = {
 };
 
 /* The trigram index finds a one- or two-character term wherever two or one
- * more characters follow it; these find it in the last two characters. */
+ * more characters follow it; these find it in the last two characters.
+ * Like the trigram index, they leave out replies still streaming, so a
+ * checkpoint does not update them. */
 static const char *schema_v2[] = {
-  "CREATE INDEX messages_last_char ON messages (lower(substr(content, -1)))",
-  "CREATE INDEX messages_last_two ON messages (lower(substr(content, -2)))",
+  "CREATE INDEX messages_last_char ON messages (lower(substr(content, -1)))"
+  "  WHERE status != 'streaming'",
+  "CREATE INDEX messages_last_two ON messages (lower(substr(content, -2)))"
+  "  WHERE status != 'streaming'",
   NULL
 };
 
@@ -911,10 +915,11 @@ search_rare_term (RillStore  *self,
 
   sql = g_string_new ("SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.id IN ("
                       " SELECT doc FROM temp.messages_terms WHERE term >= ?1 AND term < ?2"
-                      " UNION SELECT id FROM messages"
-                      "  WHERE lower(substr(content, -2)) >= ?3 AND lower(substr(content, -2)) < ?4");
+                      " UNION SELECT id FROM messages WHERE status != 'streaming'"
+                      "  AND lower(substr(content, -2)) >= ?3 AND lower(substr(content, -2)) < ?4");
   if (one_char)
-    g_string_append (sql, " UNION SELECT id FROM messages WHERE lower(substr(content, -1)) = ?3");
+    g_string_append (sql, " UNION SELECT id FROM messages WHERE status != 'streaming'"
+                          "  AND lower(substr(content, -1)) = ?3");
   g_string_append (sql, ") AND m.status != 'streaming'");
   for (guint i = 0; i < short_terms->len; i++)
     g_string_append_printf (sql, " AND m.content LIKE ?%u ESCAPE '\\'", i + 5);
