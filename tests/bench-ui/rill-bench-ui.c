@@ -10,7 +10,8 @@
  *     plain GtkTextView given one gtk_text_buffer_insert per token at the
  *     same rate;
  *   burst: 20,000 tokens as fast as the server writes them; the time from
- *     its last chunk to the whole text on screen (shown text == content);
+ *     its last chunk to the whole text on screen (shown text == content,
+ *     and no block in view waiting as a placeholder);
  *   long-line: a 2 MiB reply with no newline, the longest frame while it
  *     streams, against one GtkTextView paragraph fed the same bytes;
  *   startup: process start to the window's first frame with 10,000
@@ -19,7 +20,10 @@
  *     after each of 10 more (each in a new conversation).
  *
  * Each row runs in a child process of its own (GLib reads XDG_DATA_HOME
- * once per process). Sizes are options (--help); --quick is a smoke run. */
+ * once per process). Sizes are options (--help); --quick is a smoke run.
+ * RILL_BENCH_TRACE=1 prints every frame interval and the burst's timeline
+ * (first chunk, last chunk, last text read, shown); RILL_BENCH_NO_BASELINE=1
+ * skips the baselines, for profiling. */
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -710,12 +714,8 @@ one_burst (guint n_tokens, GArray *intervals)
     server_call (timeline_cb, &t);
   while (t.last_token_us == 0);
   if (g_getenv ("RILL_BENCH_TRACE") != NULL)
-    {
-      GArray *timeline = NULL;
-      g_printerr ("burst: first chunk %.3f s, last token %.3f s, last change %.3f s, visible %.3f s\n",
-                  burst.first_us / 1e6, t.last_token_us / 1e6, burst.changed_us / 1e6, burst.visible_us / 1e6);
-      (void) timeline;
-    }
+    g_printerr ("burst: first chunk %.3f s, last token %.3f s, last change %.3f s, visible %.3f s\n",
+                burst.first_us / 1e6, t.last_token_us / 1e6, burst.changed_us / 1e6, burst.visible_us / 1e6);
   return (burst.visible_us - t.last_token_us) / 1000.0;
 }
 

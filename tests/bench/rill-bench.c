@@ -987,7 +987,7 @@ bench_burst (void)
       double started = wall_now_ms (), t;
       gint64 row;
 
-      rill_test_script_send (script, sse, -1, g_getenv ("RILL_BENCH_PIECE") ? atoi (g_getenv ("RILL_BENCH_PIECE")) : 16384);
+      rill_test_script_send (script, sse, -1, 16384);
       reply = rig_reply (&rig, script, strlen (sse), 0, &lw, &fin);
       exact &= stored_exactly (&rig, reply, expected);
       exact &= lw.last_write_ms > 0;
