@@ -71,7 +71,14 @@ member_int (JsonObject *object, const char *name)
     case G_TYPE_INT64:
       return json_node_get_int (node);
     case G_TYPE_DOUBLE:
-      return (gint64) json_node_get_double (node);
+      {
+        double value = json_node_get_double (node);
+
+        /* 1e300 tokens is no count; casting it would be undefined. */
+        if (!(value > -9.2e18 && value < 9.2e18))
+          return -1;
+        return (gint64) value;
+      }
     default:
       return -1;
     }
