@@ -244,6 +244,7 @@ rill_block_column_replace (RillBlockColumn *self,
                bounds.origin.y + bounds.size.height <= view.origin.y;
   before_height = gtk_widget_get_height (placeholder);
 
+  gtk_widget_set_margin_top (block, gtk_widget_get_margin_top (placeholder));
   gtk_box_insert_child_after (GTK_BOX (self), block, placeholder);
   gtk_box_remove (GTK_BOX (self), placeholder);
 

@@ -106,7 +106,11 @@ is_heading (const char *line,
   return n >= 1 && n <= 6 && (p == end || *p == ' ' || *p == '\t' || *p == '\r');
 }
 
-/* Cuts @text at most @max bytes after @from, never inside a character. */
+/* Cuts @text at most @max bytes after @from: after the last space in the
+ * piece's last PIECE_SPACE_BYTES, so a word is not split over two blocks,
+ * or else never inside a character. */
+#define PIECE_SPACE_BYTES 256
+
 static gsize
 piece_end (const char *text,
            gsize       from,
@@ -114,6 +118,9 @@ piece_end (const char *text,
 {
   gsize cut = from + max;
 
+  for (gsize at = cut; at > from && at > cut - MIN (max, PIECE_SPACE_BYTES); at--)
+    if (text[at - 1] == ' ')
+      return at;
   while (cut > from && ((guchar) text[cut] & 0xC0) == 0x80)
     cut--;
   return cut > from ? cut : from + max;

@@ -309,6 +309,19 @@ count_lines (const char *text,
   return n;
 }
 
+#define BLOCK_GAP 8
+
+/* The space above a block starting at @start: none for the first, nor for
+ * the rest of a line cut into pieces, which reads on as one paragraph. */
+static int
+gap_before (RillMessageRow *self,
+            gsize           start)
+{
+  if (gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)) == NULL)
+    return 0;
+  return start > 0 && self->source->str[start - 1] != '\n' ? 0 : BLOCK_GAP;
+}
+
 /* Blocks that land out of view in one update are laid out later (see
  * rill-block-column.c): those more than two views' height above the end
  * of what came, when it is more than LAZY_BYTES. */
@@ -352,18 +365,21 @@ add_blocks (RillMessageRow *self,
 
           if (block->kind != RILL_BLOCK_CODE && is_blank (text + block->start, len))
             continue;
-          rill_block_column_add_placeholder (column, GTK_WIDGET (self->tail_view),
-                                             g_utf8_strlen (text + block->start, len),
-                                             count_lines (text + block->start, len),
-                                             block->kind == RILL_BLOCK_CODE,
-                                             g_memdup2 (block, sizeof *block), free_block);
+          widget = rill_block_column_add_placeholder (column, GTK_WIDGET (self->tail_view),
+                                                      g_utf8_strlen (text + block->start, len),
+                                                      count_lines (text + block->start, len),
+                                                      block->kind == RILL_BLOCK_CODE,
+                                                      g_memdup2 (block, sizeof *block), free_block);
+          gtk_widget_set_margin_top (widget, gap_before (self, block->start));
           block->language = NULL;   /* now the placeholder's */
           continue;
         }
       widget = make_block (self, block);
-      if (widget != NULL)
-        gtk_box_insert_child_after (self->blocks_box, widget,
-                                    gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)));
+      if (widget == NULL)
+        continue;
+      gtk_widget_set_margin_top (widget, gap_before (self, block->start));
+      gtk_box_insert_child_after (self->blocks_box, widget,
+                                  gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)));
     }
 }
 
@@ -436,6 +452,7 @@ update_text (RillMessageRow *self,
   add_blocks (self, blocks);
 
   split_tail_into_items (self, buffer);
+  gtk_widget_set_margin_top (GTK_WIDGET (self->tail_view), gap_before (self, self->committed));
   gtk_widget_set_visible (GTK_WIDGET (self->tail_view), self->committed < self->source->len);
 }
 
