@@ -24,7 +24,7 @@
  * A window that always has redraw work pending (software rendering behind
  * a slow frame) would then never read again, so YIELD_MAX_MS bounds the
  * wait. */
-#define READ_SLICE_US 24000
+#define READ_SLICE_US 32000
 #define YIELD_PRIORITY (G_PRIORITY_HIGH_IDLE + 30)
 #define YIELD_MAX_MS 16
 #define ERROR_BODY_MAX 65536
