@@ -265,6 +265,15 @@ is_blank (const char *text,
   return TRUE;
 }
 
+/* Blank lines between blocks are a block of their own, drawn as nothing. */
+static gboolean
+draws_nothing (RillMessageRow          *self,
+               const RillMarkdownBlock *block)
+{
+  return block->kind != RILL_BLOCK_CODE &&
+         is_blank (self->source->str + block->start, block->end - block->start);
+}
+
 static GtkWidget *
 make_block (RillMessageRow          *self,
             const RillMarkdownBlock *block)
@@ -274,8 +283,6 @@ make_block (RillMessageRow          *self,
   if (block->kind == RILL_BLOCK_CODE)
     return make_code_block (text + block->code_start, block->code_end - block->code_start,
                             block->language);
-  if (is_blank (text + block->start, block->end - block->start))
-    return NULL;
   return make_text_block (text + block->start, block->end - block->start, block->kind,
                           self->role == RILL_ROLE_ASSISTANT);
 }
@@ -292,21 +299,35 @@ realize_block_cb (RillMessageRow *self,
                   GtkWidget      *placeholder)
 {
   RillMarkdownBlock *block = rill_block_column_get_placeholder_data (placeholder);
-  GtkWidget *widget = make_block (self, block);
 
-  if (widget != NULL)
-    rill_block_column_replace (RILL_BLOCK_COLUMN (self->blocks_box), placeholder, widget);
+  rill_block_column_replace (RILL_BLOCK_COLUMN (self->blocks_box), placeholder, make_block (self, block));
 }
 
-static guint
-count_lines (const char *text,
-             gsize       len)
+/* What a block's height is estimated from (rill_block_column_estimate_height). */
+static void
+measure_block (RillMessageRow          *self,
+               const RillMarkdownBlock *block,
+               guint                   *n_chars,
+               guint                   *n_lines)
 {
-  guint n = 1;
+  const char *text = self->source->str + block->start;
+  gsize len = block->end - block->start;
 
+  *n_chars = g_utf8_strlen (text, len);
+  *n_lines = 1;
   for (const char *p = memchr (text, '\n', len); p != NULL; p = memchr (p + 1, '\n', text + len - p - 1))
-    n++;
-  return n;
+    (*n_lines)++;
+}
+
+static int
+estimate_height (RillMessageRow          *self,
+                 const RillMarkdownBlock *block)
+{
+  guint n_chars, n_lines;
+
+  measure_block (self, block, &n_chars, &n_lines);
+  return rill_block_column_estimate_height (RILL_BLOCK_COLUMN (self->blocks_box), n_chars, n_lines,
+                                            block->kind == RILL_BLOCK_CODE);
 }
 
 #define BLOCK_GAP 8
@@ -332,7 +353,6 @@ add_blocks (RillMessageRow *self,
             GArray         *blocks)
 {
   RillBlockColumn *column = RILL_BLOCK_COLUMN (self->blocks_box);
-  const char *text = self->source->str;
   guint eager_from = 0;
 
   if (blocks->len == 0)
@@ -344,42 +364,34 @@ add_blocks (RillMessageRow *self,
       int room = 2 * (view > 0 ? view : 800);
 
       for (eager_from = blocks->len; eager_from > 0 && room > 0; eager_from--)
-        {
-          RillMarkdownBlock *block = &g_array_index (blocks, RillMarkdownBlock, eager_from - 1);
-          gsize len = block->end - block->start;
-
-          room -= rill_block_column_estimate_height (column, g_utf8_strlen (text + block->start, len),
-                                                     count_lines (text + block->start, len),
-                                                     block->kind == RILL_BLOCK_CODE);
-        }
+        room -= estimate_height (self, &g_array_index (blocks, RillMarkdownBlock, eager_from - 1));
     }
 
   for (guint i = 0; i < blocks->len; i++)
     {
       RillMarkdownBlock *block = &g_array_index (blocks, RillMarkdownBlock, i);
+      int gap = gap_before (self, block->start);
       GtkWidget *widget;
 
+      if (draws_nothing (self, block))
+        continue;
       if (i < eager_from)
         {
-          gsize len = block->end - block->start;
+          guint n_chars, n_lines;
 
-          if (block->kind != RILL_BLOCK_CODE && is_blank (text + block->start, len))
-            continue;
-          widget = rill_block_column_add_placeholder (column, GTK_WIDGET (self->tail_view),
-                                                      g_utf8_strlen (text + block->start, len),
-                                                      count_lines (text + block->start, len),
+          measure_block (self, block, &n_chars, &n_lines);
+          widget = rill_block_column_add_placeholder (column, GTK_WIDGET (self->tail_view), n_chars, n_lines,
                                                       block->kind == RILL_BLOCK_CODE,
                                                       g_memdup2 (block, sizeof *block), free_block);
-          gtk_widget_set_margin_top (widget, gap_before (self, block->start));
           block->language = NULL;   /* now the placeholder's */
-          continue;
         }
-      widget = make_block (self, block);
-      if (widget == NULL)
-        continue;
-      gtk_widget_set_margin_top (widget, gap_before (self, block->start));
-      gtk_box_insert_child_after (self->blocks_box, widget,
-                                  gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)));
+      else
+        {
+          widget = make_block (self, block);
+          gtk_box_insert_child_after (self->blocks_box, widget,
+                                      gtk_widget_get_prev_sibling (GTK_WIDGET (self->tail_view)));
+        }
+      gtk_widget_set_margin_top (widget, gap);
     }
 }
 
