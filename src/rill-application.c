@@ -1,10 +1,9 @@
 /* rill-application.c
  *
- * Which server to talk to is decided here, once for every window: the
- * environment first (OPENAI_BASE_URL or OLLAMA_HOST, set on purpose for this
- * run), then the active server from the preferences, then a local server
- * found on its usual port. A key from OPENAI_API_KEY is used as is and never
- * written anywhere; keys of configured servers come from the keyring. */
+ * Thin on purpose: the session holds the state every window shares (the
+ * store, the server, the preferences); this holds the lifecycle (start-up,
+ * a bounded quit on Quit or a signal), the actions that are not a window's
+ * and the Shell search provider, which must be on the bus before start-up. */
 
 #include <glib/gi18n.h>
 #include <glib-unix.h>
@@ -12,10 +11,8 @@
 
 #include "rill-application.h"
 #include "rill-preferences-window.h"
+#include "rill-secret-keyring.h"
 #include "rill-window.h"
-#ifdef HAVE_SECRET
-# include "rill-secret.h"
-#endif
 #ifdef HAVE_SEARCH_PROVIDER
 # include "rill-search-provider.h"
 #endif
@@ -24,12 +21,7 @@ struct _RillApplication
 {
   AdwApplication      parent_instance;
 
-  GSettings          *settings;
-  RillStore          *store;
-  GError             *store_error;
-  RillProvider       *provider;
-  char               *provider_status;
-  GCancellable       *provider_cancellable;
+  RillSession        *session;
 #ifdef HAVE_SEARCH_PROVIDER
   RillSearchProvider *search_provider;
 #endif
@@ -38,15 +30,6 @@ struct _RillApplication
 };
 
 G_DEFINE_FINAL_TYPE (RillApplication, rill_application, ADW_TYPE_APPLICATION)
-
-enum {
-  PROP_0,
-  PROP_PROVIDER,
-  PROP_PROVIDER_STATUS,
-  N_PROPS
-};
-
-static GParamSpec *properties[N_PROPS];
 
 RillApplication *
 rill_application_new (void)
@@ -58,216 +41,11 @@ rill_application_new (void)
                        NULL);
 }
 
-GSettings *
-rill_application_get_settings (RillApplication *self)
+RillSession *
+rill_application_get_session (RillApplication *self)
 {
   g_return_val_if_fail (RILL_IS_APPLICATION (self), NULL);
-  return self->settings;
-}
-
-RillStore *
-rill_application_get_store (RillApplication *self)
-{
-  g_return_val_if_fail (RILL_IS_APPLICATION (self), NULL);
-  return self->store;
-}
-
-const GError *
-rill_application_get_store_error (RillApplication *self)
-{
-  g_return_val_if_fail (RILL_IS_APPLICATION (self), NULL);
-  return self->store_error;
-}
-
-RillProvider *
-rill_application_get_provider (RillApplication *self)
-{
-  g_return_val_if_fail (RILL_IS_APPLICATION (self), NULL);
-  return self->provider;
-}
-
-const char *
-rill_application_get_provider_status (RillApplication *self)
-{
-  g_return_val_if_fail (RILL_IS_APPLICATION (self), NULL);
-  return self->provider_status;
-}
-
-static void
-set_provider (RillApplication *self,
-              RillProvider    *provider,
-              const char      *status)
-{
-  g_set_object (&self->provider, provider);
-  g_free (self->provider_status);
-  self->provider_status = g_strdup (status);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROVIDER_STATUS]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROVIDER]);
-}
-
-typedef enum {
-  FOUND_LOCALLY,
-  FROM_SETTINGS,
-  FROM_ENVIRONMENT,
-} Origin;
-
-static char *
-describe_provider (RillProvider *provider,
-                   Origin        origin)
-{
-  const char *kind = rill_provider_get_kind (provider) == RILL_PROVIDER_OLLAMA
-                     ? _("Ollama") : _("OpenAI-compatible server");
-  const char *url = rill_provider_get_base_url (provider);
-
-  /* translators: in these three, the first %s is a kind of server, the
-   * second its address */
-  switch (origin)
-    {
-    case FOUND_LOCALLY:
-      return g_strdup_printf (_("Found a local %s at %s."), kind, url);
-    case FROM_ENVIRONMENT:
-      return g_strdup_printf (_("Using the %s at %s, from the environment."), kind, url);
-    case FROM_SETTINGS:
-    default:
-      return g_strdup_printf (_("Using the %s at %s."), kind, url);
-    }
-}
-
-static void
-discover_cb (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  g_autoptr(RillApplication) self = user_data;
-  g_autoptr(RillProvider) provider = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *status = NULL;
-
-  provider = rill_provider_discover_finish (result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  if (provider == NULL)
-    {
-      set_provider (self, NULL,
-                    _("No server found. Start Ollama, llama-server or LM Studio on this computer, "
-                      "set OPENAI_BASE_URL and OPENAI_API_KEY, or add a server in Preferences."));
-      return;
-    }
-
-  status = describe_provider (provider, FOUND_LOCALLY);
-  set_provider (self, provider, status);
-}
-
-#ifdef HAVE_SECRET
-typedef struct
-{
-  RillApplication  *self;
-  RillProviderKind  kind;
-  char             *base_url;
-} LookupData;
-
-static void
-lookup_data_free (LookupData *data)
-{
-  g_object_unref (data->self);
-  g_free (data->base_url);
-  g_free (data);
-}
-
-static void
-lookup_key_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  LookupData *data = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *key = NULL;
-  g_autoptr(RillProvider) provider = NULL;
-  g_autofree char *status = NULL;
-
-  key = rill_secret_lookup_key_finish (result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      lookup_data_free (data);
-      return;
-    }
-  /* A locked or missing keyring still leaves servers that need no key. */
-  if (error != NULL)
-    g_warning ("Could not read the API key from the keyring: %s", error->message);
-
-  provider = rill_provider_new (data->kind, data->base_url, key);
-  status = describe_provider (provider, FROM_SETTINGS);
-  set_provider (data->self, provider, status);
-  lookup_data_free (data);
-}
-#endif
-
-/* The server new conversations use: the active one, else the first. */
-gboolean
-rill_application_find_active_server (RillApplication   *self,
-                                     char             **id_out,
-                                     RillProviderKind  *kind_out,
-                                     char             **url_out)
-{
-  g_autoptr(GVariant) servers = g_settings_get_value (self->settings, "servers");
-  g_autofree char *active = g_settings_get_string (self->settings, "active-server");
-  GVariantIter iter;
-  const char *id, *kind, *url;
-
-  g_variant_iter_init (&iter, servers);
-  while (g_variant_iter_next (&iter, "(&s&s&s)", &id, &kind, &url))
-    {
-      if (*active != '\0' && g_strcmp0 (id, active) != 0)
-        continue;
-      *id_out = g_strdup (id);
-      *kind_out = rill_provider_kind_from_string (kind);
-      *url_out = g_strdup (url);
-      return TRUE;
-    }
-  return FALSE;
-}
-
-void
-rill_application_reload_provider (RillApplication *self)
-{
-  g_autoptr(RillProvider) env = NULL;
-  g_autofree char *id = NULL;
-  g_autofree char *url = NULL;
-  RillProviderKind kind;
-
-  g_return_if_fail (RILL_IS_APPLICATION (self));
-
-  g_cancellable_cancel (self->provider_cancellable);
-  g_clear_object (&self->provider_cancellable);
-  self->provider_cancellable = g_cancellable_new ();
-
-  if ((env = rill_provider_new_from_environment ()) != NULL)
-    {
-      g_autofree char *status = describe_provider (env, FROM_ENVIRONMENT);
-      set_provider (self, env, status);
-      return;
-    }
-
-  if (rill_application_find_active_server (self, &id, &kind, &url))
-    {
-#ifdef HAVE_SECRET
-      LookupData *data = g_new0 (LookupData, 1);
-
-      data->self = g_object_ref (self);
-      data->kind = kind;
-      data->base_url = g_steal_pointer (&url);
-      rill_secret_lookup_key_async (id, self->provider_cancellable, lookup_key_cb, data);
-#else
-      g_autoptr(RillProvider) provider = rill_provider_new (kind, url, NULL);
-      g_autofree char *status = describe_provider (provider, FROM_SETTINGS);
-      set_provider (self, provider, status);
-#endif
-      return;
-    }
-
-  set_provider (self, NULL, _("Looking for a server on this computer…"));
-  rill_provider_discover_async (self->provider_cancellable, discover_cb, g_object_ref (self));
+  return self->session;
 }
 
 void
@@ -289,7 +67,8 @@ rill_application_stop_and_quit (RillApplication *self)
     if (RILL_IS_WINDOW (l->data))
       rill_window_prepare_close (RILL_WINDOW (l->data));
 
-  if (self->store != NULL && !rill_store_sync (self->store, 1000))
+  if (rill_session_get_store (self->session) != NULL &&
+      !rill_store_sync (rill_session_get_store (self->session), 1000))
     g_warning ("The history database did not finish writing within a second");
 
   while ((windows = gtk_application_get_windows (GTK_APPLICATION (self))) != NULL)
@@ -320,7 +99,7 @@ preferences_action (GSimpleAction *action,
 {
   RillApplication *self = user_data;
   GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
-  RillPreferencesWindow *prefs = rill_preferences_window_new (self);
+  RillPreferencesWindow *prefs = rill_preferences_window_new (self->session);
 
   gtk_window_set_transient_for (GTK_WINDOW (prefs), parent);
   gtk_window_present (GTK_WINDOW (prefs));
@@ -355,7 +134,7 @@ new_window_action (GSimpleAction *action,
 {
   RillApplication *self = user_data;
 
-  gtk_window_present (GTK_WINDOW (rill_window_new (self)));
+  gtk_window_present (GTK_WINDOW (rill_window_new (GTK_APPLICATION (self), self->session)));
 }
 
 static const GActionEntry app_entries[] = {
@@ -371,26 +150,12 @@ static const struct {
 } accels[] = {
   { "app.quit", { "<Control>q", NULL } },
   { "app.preferences", { "<Control>comma", NULL } },
-  { "window.close", { "<Control>w", NULL } },
-  { "win.new-conversation", { "<Control>n", NULL } },
-  { "win.search", { "<Control>f", NULL } },
-  { "win.toggle-sidebar", { "F9", NULL } },
-  { "win.rename-conversation", { "F2", NULL } },
-  { "win.delete-conversation", { "<Control>Delete", NULL } },
-  { "win.export-markdown", { "<Control>e", NULL } },
-  { "win.export-json", { "<Control><Shift>e", NULL } },
-  { "win.regenerate", { "<Control>r", NULL } },
-  { "win.copy-last", { "<Control><Shift>c", NULL } },
-  { "win.edit-last", { "<Alt>Up", NULL } },
-  { "win.choose-model", { "<Control>m", NULL } },
-  { "win.focus-composer", { "<Control>l", NULL } },
 };
 
 static void
 rill_application_startup (GApplication *app)
 {
   RillApplication *self = RILL_APPLICATION (app);
-  g_autofree char *path = NULL;
   static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
 
   G_APPLICATION_CLASS (rill_application_parent_class)->startup (app);
@@ -398,24 +163,14 @@ rill_application_startup (GApplication *app)
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_entries, G_N_ELEMENTS (app_entries), self);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action, accels[i].accels);
+  rill_window_install_accels (GTK_APPLICATION (self));
 
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
     self->signal_sources[i] = g_unix_signal_add (signals[i], unix_signal_cb, self);
 
   /* dbus_register may have opened it already, for the search provider. */
-  if (self->store == NULL && self->store_error == NULL)
-    {
-      path = rill_store_default_path ();
-      self->store = rill_store_open (path, &self->store_error);
-    }
-  if (self->store == NULL)
-    g_warning ("Could not open the history: %s", self->store_error->message);
-
-  g_signal_connect_object (self->settings, "changed::servers",
-                           G_CALLBACK (rill_application_reload_provider), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->settings, "changed::active-server",
-                           G_CALLBACK (rill_application_reload_provider), self, G_CONNECT_SWAPPED);
-  rill_application_reload_provider (self);
+  rill_session_open_store (self->session);
+  rill_session_reload_provider (self->session);
 }
 
 static void
@@ -425,9 +180,8 @@ rill_application_shutdown (GApplication *app)
 
   for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
-  g_cancellable_cancel (self->provider_cancellable);
-  if (self->store != NULL)
-    rill_store_sync (self->store, 1000);
+  if (rill_session_get_store (self->session) != NULL)
+    rill_store_sync (rill_session_get_store (self->session), 1000);
 
   G_APPLICATION_CLASS (rill_application_parent_class)->shutdown (app);
 }
@@ -461,7 +215,7 @@ rill_application_activate (GApplication *app)
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
 
   if (window == NULL)
-    window = GTK_WINDOW (rill_window_new (self));
+    window = GTK_WINDOW (rill_window_new (GTK_APPLICATION (self), self->session));
   gtk_window_present (window);
 }
 
@@ -512,17 +266,12 @@ rill_application_dbus_register (GApplication     *app,
 #ifdef HAVE_SEARCH_PROVIDER
   /* dbus_register runs before startup, so the search provider opens the
    * store it needs here; startup then shares the same one. */
-  if (self->store == NULL && self->store_error == NULL)
-    {
-      g_autofree char *path = rill_store_default_path ();
-      self->store = rill_store_open (path, &self->store_error);
-    }
-  if (self->store != NULL)
+  if (rill_session_open_store (self->session))
     {
       g_autofree char *path = g_strconcat (object_path, "/SearchProvider", NULL);
       g_autoptr(GError) local_error = NULL;
 
-      self->search_provider = rill_search_provider_new (self->store);
+      self->search_provider = rill_search_provider_new (rill_session_get_store (self->session));
       g_signal_connect_object (self->search_provider, "activate-message",
                                G_CALLBACK (activate_message_cb), self, G_CONNECT_SWAPPED);
       g_signal_connect_object (self->search_provider, "launch-search",
@@ -559,38 +308,12 @@ rill_application_finalize (GObject *object)
 {
   RillApplication *self = RILL_APPLICATION (object);
 
-  g_clear_object (&self->provider_cancellable);
-  g_clear_object (&self->provider);
-  g_clear_pointer (&self->provider_status, g_free);
 #ifdef HAVE_SEARCH_PROVIDER
   g_clear_object (&self->search_provider);
 #endif
-  g_clear_object (&self->store);
-  g_clear_error (&self->store_error);
-  g_clear_object (&self->settings);
+  g_clear_object (&self->session);
 
   G_OBJECT_CLASS (rill_application_parent_class)->finalize (object);
-}
-
-static void
-rill_application_get_property (GObject    *object,
-                               guint       prop_id,
-                               GValue     *value,
-                               GParamSpec *pspec)
-{
-  RillApplication *self = RILL_APPLICATION (object);
-
-  switch (prop_id)
-    {
-    case PROP_PROVIDER:
-      g_value_set_object (value, self->provider);
-      break;
-    case PROP_PROVIDER_STATUS:
-      g_value_set_string (value, self->provider_status);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
 }
 
 static void
@@ -600,7 +323,6 @@ rill_application_class_init (RillApplicationClass *klass)
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
   object_class->finalize = rill_application_finalize;
-  object_class->get_property = rill_application_get_property;
 
   app_class->startup = rill_application_startup;
   app_class->shutdown = rill_application_shutdown;
@@ -608,20 +330,15 @@ rill_application_class_init (RillApplicationClass *klass)
   app_class->handle_local_options = rill_application_handle_local_options;
   app_class->dbus_register = rill_application_dbus_register;
   app_class->dbus_unregister = rill_application_dbus_unregister;
-
-  properties[PROP_PROVIDER] =
-    g_param_spec_object ("provider", NULL, NULL, RILL_TYPE_PROVIDER,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_PROVIDER_STATUS] =
-    g_param_spec_string ("provider-status", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 rill_application_init (RillApplication *self)
 {
-  self->settings = g_settings_new ("io.github.rill.Rill");
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.rill.Rill");
+  g_autoptr(RillKeyring) keyring = rill_secret_keyring_new ();
+
+  self->session = rill_session_new (settings, keyring);
 
   g_application_add_main_option (G_APPLICATION (self), "new-window", 0, G_OPTION_FLAG_NONE,
                                  G_OPTION_ARG_NONE, _("Open a new window"), NULL);

@@ -1,15 +1,13 @@
 /* rill-preferences-window.c
  *
- * Settings are bound straight to GSettings; the server is written only when
- * the person applies it, so half-typed addresses are never tried. Keys go to
- * the keyring, never to GSettings. */
+ * The reply settings are bound to the session's properties, which are bound
+ * to GSettings; the server is written only when the person applies it, so
+ * half-typed addresses are never tried. Keys go to the keyring, never to
+ * GSettings. */
 
 #include <glib/gi18n.h>
 
 #include "rill-preferences-window.h"
-#ifdef HAVE_SECRET
-# include "rill-secret.h"
-#endif
 
 struct _RillPreferencesWindow
 {
@@ -28,19 +26,29 @@ struct _RillPreferencesWindow
   GtkAdjustment        *idle_adjustment;
 
   /* Owned */
-  RillApplication      *application;
-  GSettings            *settings;
+  RillSession          *session;
   GCancellable         *cancellable;
   char                 *server_id;
 };
 
 G_DEFINE_FINAL_TYPE (RillPreferencesWindow, rill_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
 
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* The kind row lists the kinds in the order of RillProviderKind. */
+G_STATIC_ASSERT (RILL_PROVIDER_OPENAI == 0 && RILL_PROVIDER_OLLAMA == 1);
+
 static void
 update_status (RillPreferencesWindow *self)
 {
-  const char *status = rill_application_get_provider_status (self->application);
-  RillProvider *provider = rill_application_get_provider (self->application);
+  const char *status = rill_session_get_provider_status (self->session);
+  RillProvider *provider = rill_session_get_provider (self->session);
   g_autofree char *text = NULL;
 
   if (provider != NULL && rill_provider_get_key_from_environment (provider))
@@ -54,30 +62,25 @@ update_status (RillPreferencesWindow *self)
 static void
 load_server (RillPreferencesWindow *self)
 {
-  g_autofree char *url = NULL;
-  RillProviderKind kind;
+  g_autoptr(RillServer) server = rill_session_dup_active_server (self->session);
+  RillProvider *provider;
 
-  if (rill_application_find_active_server (self->application, &self->server_id, &kind, &url))
+  if (server != NULL)
     {
-      adw_combo_row_set_selected (self->kind_row, kind == RILL_PROVIDER_OLLAMA ? 1 : 0);
-      gtk_editable_set_text (GTK_EDITABLE (self->url_row), url);
+      self->server_id = g_strdup (server->id);
+      adw_combo_row_set_selected (self->kind_row, server->kind);
+      gtk_editable_set_text (GTK_EDITABLE (self->url_row), server->base_url);
       return;
     }
 
   /* Nothing configured: offer what was found, ready to be kept. */
-  {
-    RillProvider *provider = rill_application_get_provider (self->application);
-
-    if (provider != NULL)
-      {
-        adw_combo_row_set_selected (self->kind_row,
-                                    rill_provider_get_kind (provider) == RILL_PROVIDER_OLLAMA ? 1 : 0);
-        gtk_editable_set_text (GTK_EDITABLE (self->url_row), rill_provider_get_base_url (provider));
-      }
-  }
+  if ((provider = rill_session_get_provider (self->session)) != NULL)
+    {
+      adw_combo_row_set_selected (self->kind_row, rill_provider_get_kind (provider));
+      gtk_editable_set_text (GTK_EDITABLE (self->url_row), rill_provider_get_base_url (provider));
+    }
 }
 
-#ifdef HAVE_SECRET
 static void
 key_stored_cb (GObject      *object,
                GAsyncResult *result,
@@ -86,7 +89,7 @@ key_stored_cb (GObject      *object,
   g_autoptr(RillPreferencesWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!rill_secret_store_key_finish (result, &error))
+  if (!rill_keyring_store_key_finish (RILL_KEYRING (object), result, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
@@ -96,49 +99,37 @@ key_stored_cb (GObject      *object,
         }
       return;
     }
-  rill_application_reload_provider (self->application);
+  rill_session_reload_provider (self->session);
 }
-#endif
 
 static void
 save_server_cb (RillPreferencesWindow *self)
 {
-  g_autoptr(GVariant) servers = g_settings_get_value (self->settings, "servers");
   g_autofree char *url = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->url_row))));
   const char *key = gtk_editable_get_text (GTK_EDITABLE (self->key_row));
-  const char *kind = adw_combo_row_get_selected (self->kind_row) == 1 ? "ollama" : "openai";
-  GVariantBuilder builder;
-  GVariantIter iter;
-  const char *id, *old_kind, *old_url;
+  RillKeyring *keyring = rill_session_get_keyring (self->session);
+  g_autoptr(RillServer) server = NULL;
 
   if (*url == '\0')
     return;
-  if (self->server_id == NULL)
-    self->server_id = g_uuid_string_random ();
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sss)"));
-  g_variant_builder_add (&builder, "(sss)", self->server_id, kind, url);
-  g_variant_iter_init (&iter, servers);
-  while (g_variant_iter_next (&iter, "(&s&s&s)", &id, &old_kind, &old_url))
-    if (g_strcmp0 (id, self->server_id) != 0)
-      g_variant_builder_add (&builder, "(sss)", id, old_kind, old_url);
-
-  g_settings_delay (self->settings);
-  g_settings_set_value (self->settings, "servers", g_variant_builder_end (&builder));
-  g_settings_set_string (self->settings, "active-server", self->server_id);
-  g_settings_apply (self->settings);
+  server = rill_server_new (self->server_id, adw_combo_row_get_selected (self->kind_row), url);
+  rill_session_save_server (self->session, server);
+  g_free (self->server_id);
+  self->server_id = g_strdup (server->id);
 
   if (key != NULL && *key != '\0')
     {
-#ifdef HAVE_SECRET
-      g_autofree char *label = g_strdup_printf (_("Rill API key for %s"), url);
+      if (keyring != NULL)
+        {
+          g_autofree char *label = g_strdup_printf (_("Rill API key for %s"), url);
 
-      rill_secret_store_key_async (self->server_id, label, key, self->cancellable,
-                                   key_stored_cb, g_object_ref (self));
-#else
-      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                        adw_toast_new (_("This build cannot use the keyring; the key was not saved.")));
-#endif
+          rill_keyring_store_key_async (keyring, server->id, label, key, self->cancellable,
+                                        key_stored_cb, g_object_ref (self));
+        }
+      else
+        adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                          adw_toast_new (_("This build cannot use the keyring; the key was not saved.")));
       gtk_editable_set_text (GTK_EDITABLE (self->key_row), "");
     }
 
@@ -146,20 +137,61 @@ save_server_cb (RillPreferencesWindow *self)
 }
 
 static void
-setup (RillPreferencesWindow *self)
+rill_preferences_window_constructed (GObject *object)
 {
-  self->settings = g_object_ref (rill_application_get_settings (self->application));
-  g_settings_bind (self->settings, "default-model", self->default_model_row, "text", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "system-prompt", self->system_prompt_row, "text", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "temperature", self->temperature_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "history-limit", self->history_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "connect-timeout", self->connect_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "idle-timeout", self->idle_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+  RillPreferencesWindow *self = RILL_PREFERENCES_WINDOW (object);
+  const GBindingFlags both = G_BINDING_SYNC_CREATE | G_BINDING_BIDIRECTIONAL;
+
+  G_OBJECT_CLASS (rill_preferences_window_parent_class)->constructed (object);
+
+  g_assert (RILL_IS_SESSION (self->session));
+  g_object_bind_property (self->session, "default-model", self->default_model_row, "text", both);
+  g_object_bind_property (self->session, "system-prompt", self->system_prompt_row, "text", both);
+  g_object_bind_property (self->session, "temperature", self->temperature_adjustment, "value", both);
+  g_object_bind_property (self->session, "history-limit", self->history_adjustment, "value", both);
+  g_object_bind_property (self->session, "connect-timeout", self->connect_adjustment, "value", both);
+  g_object_bind_property (self->session, "idle-timeout", self->idle_adjustment, "value", both);
 
   load_server (self);
   update_status (self);
-  g_signal_connect_object (self->application, "notify::provider-status",
+  g_signal_connect_object (self->session, "notify::provider-status",
                            G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
+}
+
+static void
+rill_preferences_window_get_property (GObject    *object,
+                                      guint       prop_id,
+                                      GValue     *value,
+                                      GParamSpec *pspec)
+{
+  RillPreferencesWindow *self = RILL_PREFERENCES_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_preferences_window_set_property (GObject      *object,
+                                      guint         prop_id,
+                                      const GValue *value,
+                                      GParamSpec   *pspec)
+{
+  RillPreferencesWindow *self = RILL_PREFERENCES_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      self->session = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -179,8 +211,7 @@ rill_preferences_window_finalize (GObject *object)
   RillPreferencesWindow *self = RILL_PREFERENCES_WINDOW (object);
 
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->settings);
-  g_clear_object (&self->application);
+  g_clear_object (&self->session);
   g_clear_pointer (&self->server_id, g_free);
 
   G_OBJECT_CLASS (rill_preferences_window_parent_class)->finalize (object);
@@ -192,8 +223,16 @@ rill_preferences_window_class_init (RillPreferencesWindowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
+  object_class->constructed = rill_preferences_window_constructed;
   object_class->dispose = rill_preferences_window_dispose;
   object_class->finalize = rill_preferences_window_finalize;
+  object_class->get_property = rill_preferences_window_get_property;
+  object_class->set_property = rill_preferences_window_set_property;
+
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, RILL_TYPE_SESSION,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, server_group);
@@ -217,14 +256,9 @@ rill_preferences_window_init (RillPreferencesWindow *self)
 }
 
 RillPreferencesWindow *
-rill_preferences_window_new (RillApplication *application)
+rill_preferences_window_new (RillSession *session)
 {
-  RillPreferencesWindow *self;
+  g_return_val_if_fail (RILL_IS_SESSION (session), NULL);
 
-  g_return_val_if_fail (RILL_IS_APPLICATION (application), NULL);
-
-  self = g_object_new (RILL_TYPE_PREFERENCES_WINDOW, NULL);
-  self->application = g_object_ref (application);
-  setup (self);
-  return self;
+  return g_object_new (RILL_TYPE_PREFERENCES_WINDOW, "session", session, NULL);
 }

@@ -3,13 +3,13 @@
 
 #include <adwaita.h>
 
-#include "rill-application.h"
+#include "rill-core.h"
 
 G_BEGIN_DECLS
 
 #define RILL_TYPE_PREFERENCES_WINDOW (rill_preferences_window_get_type ())
 G_DECLARE_FINAL_TYPE (RillPreferencesWindow, rill_preferences_window, RILL, PREFERENCES_WINDOW, AdwPreferencesWindow)
 
-RillPreferencesWindow *rill_preferences_window_new (RillApplication *application);
+RillPreferencesWindow *rill_preferences_window_new (RillSession *session);
 
 G_END_DECLS

@@ -1,6 +1,6 @@
 /* rill-window-actions.c: what the window's menus, buttons and shortcuts do.
- * Accelerators are set in RillApplication's startup, and listed in
- * rill-shortcuts-window.ui. */
+ * The accelerators are in the table at the end (set on the application by
+ * rill_window_install_accels), and listed in rill-shortcuts-window.ui. */
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
@@ -39,8 +39,7 @@ search_action (GtkWidget  *widget,
   RillWindow *self = RILL_WINDOW (widget);
 
   adw_flap_set_reveal_flap (self->flap, TRUE);
-  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
-  gtk_editable_select_region (GTK_EDITABLE (self->search_entry), 0, -1);
+  rill_sidebar_focus_search (self->sidebar);
 }
 
 static void
@@ -58,7 +57,7 @@ focus_composer_action (GtkWidget  *widget,
                        const char *name,
                        GVariant   *param)
 {
-  gtk_widget_grab_focus (GTK_WIDGET (RILL_WINDOW (widget)->composer_view));
+  gtk_widget_grab_focus (GTK_WIDGET (RILL_WINDOW (widget)->composer));
 }
 
 static void
@@ -73,27 +72,11 @@ dismiss_banner_action (GtkWidget  *widget,
 }
 
 static void
-cancel_edit_action (GtkWidget  *widget,
-                    const char *name,
-                    GVariant   *param)
-{
-  RillWindow *self = RILL_WINDOW (widget);
-
-  self->editing_message_id = 0;
-  gtk_revealer_set_reveal_child (self->edit_revealer, FALSE);
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->composer_view), "", 0);
-  _rill_window_update_actions (self);
-}
-
-static void
 choose_model_action (GtkWidget  *widget,
                      const char *name,
                      GVariant   *param)
 {
-  RillWindow *self = RILL_WINDOW (widget);
-
-  gtk_widget_grab_focus (GTK_WIDGET (self->model_dropdown));
-  gtk_widget_activate (GTK_WIDGET (self->model_dropdown));
+  rill_model_picker_popup (RILL_WINDOW (widget)->model_picker);
 }
 
 static void
@@ -102,7 +85,7 @@ regenerate_action (GtkWidget  *widget,
                    GVariant   *param)
 {
   RillWindow *self = RILL_WINDOW (widget);
-  RillMessageRow *row = _rill_window_get_last_row (self, RILL_ROLE_ASSISTANT);
+  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_ASSISTANT);
 
   if (row != NULL && gtk_widget_get_next_sibling (GTK_WIDGET (row)) == NULL)
     _rill_window_regenerate_from (self, row);
@@ -114,7 +97,7 @@ copy_last_action (GtkWidget  *widget,
                   GVariant   *param)
 {
   RillWindow *self = RILL_WINDOW (widget);
-  RillMessageRow *row = _rill_window_get_last_row (self, RILL_ROLE_ASSISTANT);
+  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_ASSISTANT);
 
   if (row == NULL)
     return;
@@ -128,13 +111,30 @@ edit_last_action (GtkWidget  *widget,
                   GVariant   *param)
 {
   RillWindow *self = RILL_WINDOW (widget);
-  RillMessageRow *row = _rill_window_get_last_row (self, RILL_ROLE_USER);
+  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_USER);
 
   if (row != NULL)
     _rill_window_edit (self, row);
 }
 
 /* Rename */
+
+typedef struct
+{
+  RillWindow  *self;
+  GtkEditable *entry;
+  gint64       conversation_id;
+} RenameRequest;
+
+static void
+rename_request_free (gpointer data,
+                     GClosure *closure)
+{
+  RenameRequest *request = data;
+
+  g_object_unref (request->self);
+  g_free (request);
+}
 
 static void
 renamed_cb (GObject      *object,
@@ -144,29 +144,31 @@ renamed_cb (GObject      *object,
   g_autoptr(RillWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  /* The list reads the new title only once the writer committed it. */
+  /* The list and the title read the new title only once the writer
+   * committed it. */
   if (!rill_store_write_finish (RILL_STORE (object), result, &error))
     _rill_window_show_banner (self, error->message);
-  _rill_window_reload_sidebar (self);
+  rill_sidebar_reload (self->sidebar);
+  rill_conversation_view_refresh_title (self->conversation_view);
 }
 
 static void
 rename_response_cb (AdwMessageDialog *dialog,
                     const char       *response,
-                    RillWindow       *self)
+                    RenameRequest    *request)
 {
-  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
-  gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (dialog), "conversation-id"));
+  RillWindow *self = request->self;
+  RillStore *store = _rill_window_get_store (self);
   g_autofree char *title = NULL;
 
-  if (g_strcmp0 (response, "rename") != 0 || self->store == NULL)
+  if (g_strcmp0 (response, "rename") != 0 || store == NULL)
     return;
-  title = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+  title = g_strstrip (g_strdup (gtk_editable_get_text (request->entry)));
   if (*title == '\0')
     return;
-  rill_store_update_conversation_async (self->store, id, RILL_CONVERSATION_TITLE, title,
+  rill_store_update_conversation_async (store, request->conversation_id, RILL_CONVERSATION_TITLE, title,
                                         NULL, renamed_cb, g_object_ref (self));
-  if (id == self->conversation_id)
+  if (request->conversation_id == _rill_window_get_conversation_id (self))
     adw_window_title_set_title (self->window_title, title);
 }
 
@@ -183,15 +185,16 @@ rename_action (GtkWidget  *widget,
                GVariant   *param)
 {
   RillWindow *self = RILL_WINDOW (widget);
+  RenameRequest *request;
   GtkWidget *dialog;
   GtkWidget *entry;
 
-  if (self->conversation_id == 0)
+  if (_rill_window_get_conversation_id (self) == 0)
     return;
 
   dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Rename Conversation"), NULL);
   entry = gtk_entry_new ();
-  gtk_editable_set_text (GTK_EDITABLE (entry), adw_window_title_get_title (self->window_title));
+  gtk_editable_set_text (GTK_EDITABLE (entry), rill_conversation_view_get_title (self->conversation_view));
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "cancel", _("_Cancel"),
@@ -200,9 +203,14 @@ rename_action (GtkWidget  *widget,
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "rename", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "rename");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  g_object_set_data (G_OBJECT (dialog), "entry", entry);
-  g_object_set_data (G_OBJECT (dialog), "conversation-id", GSIZE_TO_POINTER (self->conversation_id));
-  g_signal_connect_object (dialog, "response", G_CALLBACK (rename_response_cb), self, 0);
+
+  /* The conversation renamed is the one shown when the dialog opened. */
+  request = g_new0 (RenameRequest, 1);
+  request->self = g_object_ref (self);
+  request->entry = GTK_EDITABLE (entry);
+  request->conversation_id = _rill_window_get_conversation_id (self);
+  g_signal_connect_data (dialog, "response", G_CALLBACK (rename_response_cb), request,
+                         rename_request_free, 0);
   g_signal_connect (entry, "activate", G_CALLBACK (rename_entry_activate_cb), dialog);
   gtk_window_present (GTK_WINDOW (dialog));
   gtk_widget_grab_focus (entry);
@@ -224,7 +232,7 @@ delete_cb (GObject      *object,
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         _rill_window_show_banner (self, error->message);
     }
-  _rill_window_reload_sidebar (self);
+  rill_sidebar_reload (self->sidebar);
 }
 
 static void
@@ -232,15 +240,16 @@ delete_toast_dismissed_cb (AdwToast   *toast,
                            RillWindow *self)
 {
   gint64 id = self->pending_delete_id;
+  RillStore *store = _rill_window_get_store (self);
 
   if (self->delete_toast == toast)
     self->delete_toast = NULL;
-  if (id == 0 || self->store == NULL)
+  if (id == 0 || store == NULL)
     return;
   self->pending_delete_id = 0;
   /* No cancellable: a delete the person confirmed goes through even if
    * the window closes now. */
-  rill_store_delete_conversation_async (self->store, id, NULL, delete_cb, g_object_ref (self));
+  rill_store_delete_conversation_async (store, id, NULL, delete_cb, g_object_ref (self));
 }
 
 static void
@@ -250,7 +259,7 @@ delete_toast_undo_cb (AdwToast   *toast,
   gint64 id = self->pending_delete_id;
 
   self->pending_delete_id = 0;
-  rill_conversation_list_unhide (self->conversations);
+  rill_sidebar_unhide_conversation (self->sidebar);
   if (id != 0)
     rill_window_open_conversation (self, id, 0);
 }
@@ -262,22 +271,22 @@ delete_action (GtkWidget  *widget,
 {
   RillWindow *self = RILL_WINDOW (widget);
   g_autofree char *title = NULL;
-  gint64 id = self->conversation_id;
+  gint64 id = _rill_window_get_conversation_id (self);
   AdwToast *toast;
 
-  if (id == 0 || self->store == NULL)
+  if (id == 0 || _rill_window_get_store (self) == NULL)
     return;
 
   /* One undo at a time: the previous one is final now. */
   if (self->delete_toast != NULL)
     adw_toast_dismiss (self->delete_toast);
 
-  title = g_strdup (adw_window_title_get_title (self->window_title));
-  if (self->reply != NULL && rill_reply_get_conversation_id (self->reply) == id)
+  title = g_strdup (rill_conversation_view_get_title (self->conversation_view));
+  if (rill_conversation_view_get_streaming (self->conversation_view))
     _rill_window_stop (self);
 
   self->pending_delete_id = id;
-  rill_conversation_list_hide (self->conversations, id);
+  rill_sidebar_hide_conversation (self->sidebar, id);
   _rill_window_new_conversation (self);
 
   toast = adw_toast_new_format (_("“%s” deleted"), title);
@@ -410,38 +419,55 @@ export_written_cb (GObject      *object,
   _rill_window_toast (self, _("Conversation exported"));
 }
 
+typedef struct
+{
+  RillWindow *self;
+  gint64      conversation_id;
+  gboolean    json;
+} ExportRequest;
+
+static void
+export_request_free (gpointer data,
+                     GClosure *closure)
+{
+  ExportRequest *request = data;
+
+  g_object_unref (request->self);
+  g_free (request);
+}
+
 static void
 export_response_cb (GtkNativeDialog *chooser,
                     int              response,
-                    RillWindow      *self)
+                    ExportRequest   *request)
 {
+  RillWindow *self = request->self;
+  RillStore *store = _rill_window_get_store (self);
   g_autoptr(GFile) file = NULL;
   g_autoptr(RillConversation) conversation = NULL;
   g_autoptr(GPtrArray) messages = NULL;
   g_autoptr(GError) error = NULL;
-  gboolean json = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "json"));
-  gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (chooser), "conversation-id"));
+  g_autoptr(GBytes) bytes = NULL;
   char *text;
-  GBytes *bytes;
 
   if (response != GTK_RESPONSE_ACCEPT ||
       (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) == NULL)
     goto out;
 
-  if ((conversation = rill_store_get_conversation (self->store, id, &error)) == NULL ||
-      (messages = rill_store_list_messages (self->store, id, &error)) == NULL)
+  if ((conversation = rill_store_get_conversation (store, request->conversation_id, &error)) == NULL ||
+      (messages = rill_store_list_messages (store, request->conversation_id, &error)) == NULL)
     {
       _rill_window_show_banner (self, error->message);
       goto out;
     }
 
-  text = json ? export_json (conversation, messages) : export_markdown (conversation, messages);
+  text = request->json ? export_json (conversation, messages) : export_markdown (conversation, messages);
   bytes = g_bytes_new_take (text, strlen (text));
   g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
                                        self->cancellable, export_written_cb, g_object_ref (self));
-  g_bytes_unref (bytes);
 
 out:
+  /* The chooser was kept alive for its answer; this is its last word. */
   g_object_unref (chooser);
 }
 
@@ -450,13 +476,14 @@ export (RillWindow *self,
         gboolean    json)
 {
   GtkFileChooserNative *chooser;
+  ExportRequest *request;
   g_autofree char *name = NULL;
   g_autofree char *safe = NULL;
 
-  if (self->conversation_id == 0 || self->store == NULL)
+  if (_rill_window_get_conversation_id (self) == 0 || _rill_window_get_store (self) == NULL)
     return;
 
-  safe = g_strdup (adw_window_title_get_title (self->window_title));
+  safe = g_strdup (rill_conversation_view_get_title (self->conversation_view));
   g_strdelimit (safe, "/\\:", '-');
   name = g_strconcat (safe, json ? ".json" : ".md", NULL);
 
@@ -465,9 +492,14 @@ export (RillWindow *self,
                                          _("_Export"), _("_Cancel"));
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_object_set_data (G_OBJECT (chooser), "json", GINT_TO_POINTER (json));
-  g_object_set_data (G_OBJECT (chooser), "conversation-id", GSIZE_TO_POINTER (self->conversation_id));
-  g_signal_connect_object (chooser, "response", G_CALLBACK (export_response_cb), self, 0);
+
+  /* The conversation exported is the one shown when the chooser opened. */
+  request = g_new0 (ExportRequest, 1);
+  request->self = g_object_ref (self);
+  request->conversation_id = _rill_window_get_conversation_id (self);
+  request->json = json;
+  g_signal_connect_data (chooser, "response", G_CALLBACK (export_response_cb), request,
+                         export_request_free, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
@@ -487,19 +519,19 @@ export_json_action (GtkWidget  *widget,
   export (RILL_WINDOW (widget), TRUE);
 }
 
+/* Menus, buttons and shortcuts follow these. */
 void
 _rill_window_update_actions (RillWindow *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
-  gboolean has_conversation = self->conversation_id != 0 && self->store != NULL;
-  gboolean streaming_here = self->reply != NULL &&
-                            rill_reply_get_conversation_id (self->reply) == self->conversation_id;
-  RillMessageRow *last_reply = _rill_window_get_last_row (self, RILL_ROLE_ASSISTANT);
+  gboolean has_conversation = _rill_window_get_conversation_id (self) != 0 && _rill_window_get_store (self) != NULL;
+  gboolean streaming_here = rill_conversation_view_get_streaming (self->conversation_view);
+  RillMessageRow *last_reply = rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_ASSISTANT);
   gboolean can_regenerate = last_reply != NULL && !streaming_here &&
                             gtk_widget_get_next_sibling (GTK_WIDGET (last_reply)) == NULL &&
                             rill_message_row_get_message_id (last_reply) != 0;
 
-  gtk_widget_action_set_enabled (widget, "win.stop", self->reply != NULL);
+  gtk_widget_action_set_enabled (widget, "win.stop", rill_conversation_view_get_reply (self->conversation_view) != NULL);
   gtk_widget_action_set_enabled (widget, "win.send", !streaming_here && !self->creating);
   gtk_widget_action_set_enabled (widget, "win.rename-conversation", has_conversation);
   gtk_widget_action_set_enabled (widget, "win.delete-conversation", has_conversation);
@@ -508,10 +540,42 @@ _rill_window_update_actions (RillWindow *self)
   gtk_widget_action_set_enabled (widget, "win.regenerate", can_regenerate);
   gtk_widget_action_set_enabled (widget, "win.copy-last", last_reply != NULL);
   gtk_widget_action_set_enabled (widget, "win.edit-last",
-                                 !streaming_here && _rill_window_get_last_row (self, RILL_ROLE_USER) != NULL);
+                                 !streaming_here &&
+                                 rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_USER) != NULL);
   gtk_widget_action_set_enabled (widget, "win.dismiss-banner",
                                  gtk_revealer_get_reveal_child (self->banner_revealer));
-  gtk_widget_action_set_enabled (widget, "win.cancel-edit", self->editing_message_id != 0);
+}
+
+static const struct {
+  const char *action;
+  const char *accels[3];
+} window_accels[] = {
+  { "window.close", { "<Control>w", NULL } },
+  { "win.new-conversation", { "<Control>n", NULL } },
+  { "win.search", { "<Control>f", NULL } },
+  { "win.toggle-sidebar", { "F9", NULL } },
+  { "win.rename-conversation", { "F2", NULL } },
+  { "win.delete-conversation", { "<Control>Delete", NULL } },
+  { "win.export-markdown", { "<Control>e", NULL } },
+  { "win.export-json", { "<Control><Shift>e", NULL } },
+  { "win.regenerate", { "<Control>r", NULL } },
+  { "win.copy-last", { "<Control><Shift>c", NULL } },
+  { "win.edit-last", { "<Alt>Up", NULL } },
+  { "win.choose-model", { "<Control>m", NULL } },
+  { "win.focus-composer", { "<Control>l", NULL } },
+};
+
+/* Set on the application, not on a shortcut controller of the window: the
+ * application's accelerators are handled before the focused widget sees the
+ * key (so Ctrl+Delete deletes the conversation even from the composer, as it
+ * always did), and menus and the shortcuts window show them. */
+void
+rill_window_install_accels (GtkApplication *application)
+{
+  g_return_if_fail (GTK_IS_APPLICATION (application));
+
+  for (guint i = 0; i < G_N_ELEMENTS (window_accels); i++)
+    gtk_application_set_accels_for_action (application, window_accels[i].action, window_accels[i].accels);
 }
 
 void
@@ -526,7 +590,6 @@ _rill_window_class_actions_init (RillWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.focus-composer", NULL, focus_composer_action);
   gtk_widget_class_install_action (widget_class, "win.dismiss-banner", NULL, dismiss_banner_action);
-  gtk_widget_class_install_action (widget_class, "win.cancel-edit", NULL, cancel_edit_action);
   gtk_widget_class_install_action (widget_class, "win.choose-model", NULL, choose_model_action);
   gtk_widget_class_install_action (widget_class, "win.regenerate", NULL, regenerate_action);
   gtk_widget_class_install_action (widget_class, "win.copy-last", NULL, copy_last_action);

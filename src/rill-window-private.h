@@ -1,9 +1,12 @@
 /* rill-window-private.h: shared between rill-window.c, rill-window-actions.c
- * and the tests. */
+ * and the tests. The window holds the layout and coordinates its pages:
+ * each page owns its own state. */
 #pragma once
 
-#include "rill-conversation-list.h"
-#include "rill-message-row.h"
+#include "rill-composer.h"
+#include "rill-conversation-view.h"
+#include "rill-model-picker.h"
+#include "rill-sidebar.h"
 #include "rill-window.h"
 
 G_BEGIN_DECLS
@@ -15,51 +18,25 @@ struct _RillWindow
   /* Template widgets */
   AdwToastOverlay      *toast_overlay;
   AdwFlap              *flap;
-  GtkSearchEntry       *search_entry;
-  GtkStack             *sidebar_stack;
-  GtkListView          *conversation_view;
-  GtkListView          *results_view;
+  RillSidebar          *sidebar;
   AdwWindowTitle       *window_title;
-  GtkDropDown          *model_dropdown;
+  RillModelPicker      *model_picker;
   GtkRevealer          *banner_revealer;
   GtkLabel             *banner_label;
-  GtkStack             *content_stack;
-  AdwStatusPage        *welcome_page;
-  GtkButton            *add_server_button;
-  GtkScrolledWindow    *messages_scroller;
-  GtkBox               *messages_box;
-  GtkRevealer          *edit_revealer;
-  GtkTextView          *composer_view;
-  GtkButton            *send_button;
+  RillConversationView *conversation_view;
+  RillComposer         *composer;
 
   /* Owned */
-  GSettings            *settings;
-  RillStore            *store;
+  RillSession          *session;
   GCancellable         *cancellable;
-  GCancellable         *models_cancellable;
-  RillConversationList *conversations;
-  GtkSingleSelection   *conversation_selection;
-  GListStore           *results;
-  GHashTable           *result_titles;     /* conversation id → title */
-  GtkStringList        *models;
-  RillReply            *reply;             /* streaming, or NULL */
-  RillMessageRow       *reply_row;
-  RillMessageRow       *reply_user_row;
-  char                 *pending_model;
-  char                 *pending_text;
+  char                 *pending_model;     /* chosen before the conversation exists */
+  char                 *pending_text;      /* sent while the conversation is created */
+
+  /* Borrowed: the toast overlay owns it while it is shown */
   AdwToast             *delete_toast;
 
-  gint64                conversation_id;
-  gint64                editing_message_id;
   gint64                pending_delete_id;
-  gint64                scroll_to_message_id;
-  guint                 scroll_tick_id;
-  guint                 scroll_frames;
-  guint                 updating_models : 1;
-  guint                 follow_end : 1;
-  guint                 preedit : 1;
   guint                 creating : 1;
-  guint                 selecting : 1;
 };
 
 void            _rill_window_class_actions_init (RillWindowClass *klass);
@@ -68,6 +45,8 @@ void            _rill_window_toast              (RillWindow      *self,
                                                  const char      *text);
 void            _rill_window_show_banner        (RillWindow      *self,
                                                  const char      *text);
+RillStore      *_rill_window_get_store          (RillWindow      *self);
+gint64          _rill_window_get_conversation_id (RillWindow     *self);
 void            _rill_window_send               (RillWindow      *self);
 void            _rill_window_stop               (RillWindow      *self);
 void            _rill_window_new_conversation   (RillWindow      *self);
@@ -76,9 +55,5 @@ void            _rill_window_regenerate_from    (RillWindow      *self,
 void            _rill_window_continue           (RillWindow      *self);
 void            _rill_window_edit               (RillWindow      *self,
                                                  RillMessageRow  *row);
-void            _rill_window_reload_sidebar     (RillWindow      *self);
-RillMessageRow *_rill_window_get_last_row       (RillWindow      *self,
-                                                 RillRole         role);
-char           *_rill_window_dup_composer_text  (RillWindow      *self);
 
 G_END_DECLS

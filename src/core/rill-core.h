@@ -7,3 +7,5 @@
 #include "rill-provider.h"
 #include "rill-stream-parser.h"
 #include "rill-reply.h"
+#include "rill-keyring.h"
+#include "rill-session.h"

@@ -33,6 +33,9 @@
 
 #include "rill-application.h"
 #include "rill-test-server.h"
+#include "rill-composer-private.h"
+#include "rill-conversation-view-private.h"
+#include "rill-sidebar-private.h"
 #include "rill-window-private.h"
 
 #define CHAT "/v1/chat/completions"
@@ -457,19 +460,19 @@ start_app (void)
 static gboolean
 window_idle (gpointer data)
 {
-  return rig.window->reply == NULL && !rig.window->creating;
+  return rill_conversation_view_get_reply (rig.window->conversation_view) == NULL && !rig.window->creating;
 }
 
 static gboolean
 reply_going (gpointer data)
 {
-  return rig.window->reply != NULL && bytes_sent () > 0;
+  return rill_conversation_view_get_reply (rig.window->conversation_view) != NULL && bytes_sent () > 0;
 }
 
 static void
 send_message (const char *text)
 {
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (rig.window->composer_view), text, -1);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (_rill_composer_get_text_view (rig.window->composer)), text, -1);
   _rill_window_send (rig.window);
 }
 
@@ -608,7 +611,7 @@ run_window_stream (const char *key, RillTestScript *script, const char *expected
     *tok_s = n_tokens / ((end - start) / (double) G_USEC_PER_SEC);
   (void) end;
 
-  row = _rill_window_get_last_row (rig.window, RILL_ROLE_ASSISTANT);
+  row = rill_conversation_view_get_last_row (rig.window->conversation_view, RILL_ROLE_ASSISTANT);
   shown = rill_message_row_dup_shown_text (row);
   if (g_strcmp0 (shown, expected_text) != 0)
     g_error ("%s: the window shows %zu bytes, the reply has %zu", key, strlen (shown), strlen (expected_text));
@@ -657,9 +660,9 @@ burst_painted (gpointer data)
   Burst *burst = data;
   RillMessageRow *row;
 
-  if (burst->visible_us != 0 || rig.window->reply_row == NULL)
+  if (burst->visible_us != 0 || _rill_conversation_view_get_reply_row (rig.window->conversation_view) == NULL)
     {
-      if (burst->visible_us == 0 && (row = _rill_window_get_last_row (rig.window, RILL_ROLE_ASSISTANT)) != NULL &&
+      if (burst->visible_us == 0 && (row = rill_conversation_view_get_last_row (rig.window->conversation_view, RILL_ROLE_ASSISTANT)) != NULL &&
           strlen (rill_message_row_get_source (row)) == burst->expected_len)
         {
           g_autofree char *shown = rill_message_row_dup_shown_text (row);
@@ -668,7 +671,7 @@ burst_painted (gpointer data)
         }
       return;
     }
-  row = rig.window->reply_row;
+  row = _rill_conversation_view_get_reply_row (rig.window->conversation_view);
   if (strlen (rill_message_row_get_source (row)) == burst->expected_len)
     {
       g_autofree char *shown = rill_message_row_dup_shown_text (row);
@@ -700,7 +703,7 @@ one_burst (guint n_tokens, GArray *intervals)
   send_message ("Burst");
   wait_until (reply_going, NULL, 60);
   if (g_getenv ("RILL_BENCH_TRACE") != NULL)
-    g_signal_connect (rill_message_row_get_reply (rig.window->reply_row), "changed",
+    g_signal_connect (rill_message_row_get_reply (_rill_conversation_view_get_reply_row (rig.window->conversation_view)), "changed",
                       G_CALLBACK (burst_changed_cb), &burst);
   frames_start (&rig.frames);
   if (!wait_until (burst_visible, &burst, 600))
@@ -749,7 +752,7 @@ row_startup (void)
 {
   start_app ();
   result ("first_frame_ms", (rig.first_frame_us - process_start_us) / 1000.0);
-  result ("conversations", g_list_model_get_n_items (G_LIST_MODEL (rig.window->conversations)));
+  result ("conversations", g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (rig.window->sidebar))));
 }
 
 static void

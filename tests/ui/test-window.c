@@ -13,6 +13,9 @@
 #include "rill-application.h"
 #include "rill-test-server.h"
 #include "rill-block-column.h"
+#include "rill-composer-private.h"
+#include "rill-conversation-view-private.h"
+#include "rill-sidebar-private.h"
 #include "rill-window-private.h"
 
 #define CHAT "/v1/chat/completions"
@@ -57,13 +60,13 @@ wait_until (Condition   condition,
 static gboolean
 has_no_reply (gpointer data)
 {
-  return fx.window->reply == NULL && !fx.window->creating;
+  return rill_conversation_view_get_reply (fx.window->conversation_view) == NULL && !fx.window->creating;
 }
 
 static gboolean
 last_row_done (gpointer data)
 {
-  RillMessageRow *row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  RillMessageRow *row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
 
   return row != NULL && rill_message_row_get_reply (row) == NULL &&
          rill_message_row_get_status (row) != RILL_STATUS_STREAMING;
@@ -72,7 +75,7 @@ last_row_done (gpointer data)
 static gboolean
 has_reply (gpointer data)
 {
-  return fx.window->reply != NULL;
+  return rill_conversation_view_get_reply (fx.window->conversation_view) != NULL;
 }
 
 static gboolean
@@ -84,7 +87,7 @@ bytes_sent_at_least (gpointer data)
 static gboolean
 row_shows_text (gpointer data)
 {
-  RillMessageRow *row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  RillMessageRow *row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
   g_autofree char *shown = row ? rill_message_row_dup_shown_text (row) : NULL;
 
   return shown != NULL && g_str_has_prefix (shown, data);
@@ -177,7 +180,7 @@ start_app (void)
   fx.window = RILL_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fx.app)));
   g_assert_nonnull (fx.window);
   g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
-  g_assert_nonnull (rill_application_get_provider (fx.app));
+  g_assert_nonnull (rill_session_get_provider (rill_application_get_session (fx.app)));
 }
 
 static gboolean
@@ -222,7 +225,7 @@ last_db_message (RillStore *store,
 static GtkEventController *
 composer_key_controller (void)
 {
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (fx.window->composer_view));
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer)));
   GtkEventController *found = NULL;
 
   for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
@@ -249,14 +252,14 @@ press_key (guint           keyval,
 static void
 type_and_return (const char *text)
 {
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (fx.window->composer_view), text, -1);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (_rill_composer_get_text_view (fx.window->composer)), text, -1);
   g_assert_true (press_key (GDK_KEY_Return, 0));
 }
 
 static char *
 composer_text (void)
 {
-  return _rill_window_dup_composer_text (fx.window);
+  return rill_composer_dup_text (fx.window->composer);
 }
 
 /* Scenarios */
@@ -275,34 +278,36 @@ test_send_with_return (void)
   setup ();
   route_tokens (tokens, 7);
 
-  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (fx.window->composer_view)));
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer))));
   type_and_return ("Say hello");
   text = composer_text ();
   g_assert_cmpstr (text, ==, "");
-  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (fx.window->composer_view)));
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer))));
 
   wait_until (last_row_done, NULL, "the reply finished");
-  row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
   g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_COMPLETE);
   shown = rill_message_row_dup_shown_text (row);
   g_assert_cmpstr (shown, ==, expected);
   g_assert_cmpstr (rill_message_row_get_source (row), ==, expected);
 
   store = open_db ();
-  message = last_db_message (store, fx.window->conversation_id);
+  message = last_db_message (store, _rill_window_get_conversation_id (fx.window));
   g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_COMPLETE);
   g_assert_cmpstr (rill_message_get_content (message), ==, expected);
   g_assert_cmpstr (rill_message_get_model (message), ==, "test-model");
 
   /* The sidebar lists it, titled from the first message. */
   wait_until (has_no_reply, NULL, "the window is idle");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->conversations)), ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar))), ==, 1);
   {
-    g_autoptr(RillConversation) conversation = g_list_model_get_item (G_LIST_MODEL (fx.window->conversations), 0);
+    g_autoptr(RillConversation) conversation = g_list_model_get_item (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar)), 0);
     g_assert_cmpstr (rill_conversation_get_title (conversation), ==, "Say hello");
   }
-  g_assert_cmpstr (gtk_string_object_get_string (gtk_drop_down_get_selected_item (fx.window->model_dropdown)),
-                   ==, "test-model");
+  {
+    g_autofree char *model = rill_model_picker_dup_selected (fx.window->model_picker);
+    g_assert_cmpstr (model, ==, "test-model");
+  }
 }
 
 static void
@@ -311,16 +316,16 @@ test_shift_return (void)
   g_autofree char *text = NULL;
 
   setup ();
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (fx.window->composer_view), "line", -1);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (_rill_composer_get_text_view (fx.window->composer)), "line", -1);
   /* Shift+Return and a Return while an input method composes are not ours. */
   g_assert_false (press_key (GDK_KEY_Return, GDK_SHIFT_MASK));
-  g_signal_emit_by_name (fx.window->composer_view, "preedit-changed", "ni'hao");
+  g_signal_emit_by_name (_rill_composer_get_text_view (fx.window->composer), "preedit-changed", "ni'hao");
   g_assert_false (press_key (GDK_KEY_Return, 0));
-  g_signal_emit_by_name (fx.window->composer_view, "preedit-changed", "");
+  g_signal_emit_by_name (_rill_composer_get_text_view (fx.window->composer), "preedit-changed", "");
   text = composer_text ();
   g_assert_cmpstr (text, ==, "line");
   g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
-  g_assert_null (fx.window->reply);
+  g_assert_null (rill_conversation_view_get_reply (fx.window->conversation_view));
 }
 
 /* Sends, waits until "Hello world" is on screen (the server holds the rest
@@ -339,17 +344,17 @@ stop_scenario (void (*stop) (void))
   before_gate = route_gated ();
   type_and_return ("Count");
   wait_until (has_reply, NULL, "the reply starts");
-  g_assert_true (g_str_equal (gtk_actionable_get_action_name (GTK_ACTIONABLE (fx.window->send_button)), "win.stop"));
+  g_assert_true (g_str_equal (gtk_actionable_get_action_name (GTK_ACTIONABLE (_rill_composer_get_send_button (fx.window->composer))), "composer.stop"));
   wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate), "the server sent the first tokens");
   wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
 
-  row = g_object_ref (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
-  conversation_id = fx.window->conversation_id;
+  row = g_object_ref (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+  conversation_id = _rill_window_get_conversation_id (fx.window);
   stop ();
 
   /* The window is free at once; Send is back. */
-  g_assert_null (fx.window->reply);
-  g_assert_true (g_str_equal (gtk_actionable_get_action_name (GTK_ACTIONABLE (fx.window->send_button)), "win.send"));
+  g_assert_null (rill_conversation_view_get_reply (fx.window->conversation_view));
+  g_assert_true (g_str_equal (gtk_actionable_get_action_name (GTK_ACTIONABLE (_rill_composer_get_send_button (fx.window->composer))), "composer.send"));
 
   wait_until (last_row_done, NULL, "the stopped reply is committed");
   g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_STOPPED);
@@ -365,8 +370,8 @@ stop_scenario (void (*stop) (void))
   /* The next message goes at once. */
   rill_test_server_open_gate (fx.server, "rest");
   type_and_return ("Again");
-  g_assert_nonnull (fx.window->reply);
-  g_assert_cmpint (fx.window->conversation_id, ==, conversation_id);
+  g_assert_nonnull (rill_conversation_view_get_reply (fx.window->conversation_view));
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
   wait_until (last_row_done, NULL, "the next reply finished");
   g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 2);
 }
@@ -374,7 +379,7 @@ stop_scenario (void (*stop) (void))
 static void
 stop_with_button (void)
 {
-  g_signal_emit_by_name (fx.window->send_button, "clicked");
+  g_signal_emit_by_name (_rill_composer_get_send_button (fx.window->composer), "clicked");
 }
 
 static void
@@ -410,7 +415,7 @@ ending_scenario (gboolean quit)
   type_and_return ("Count");
   wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate), "the server sent the first tokens");
   wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
-  conversation_id = fx.window->conversation_id;
+  conversation_id = _rill_window_get_conversation_id (fx.window);
 
   /* The server keeps the stream open: ending must not wait for it. */
   start = g_get_monotonic_time ();
@@ -537,21 +542,21 @@ test_error_banner (void)
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
   g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "Incorrect API key provided"));
   g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "401"));
-  g_assert_cmpint (rill_message_row_get_status (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT)),
+  g_assert_cmpint (rill_message_row_get_status (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT)),
                    ==, RILL_STATUS_FAILED);
   /* A failed reply offers to ask again, not to continue. */
   wait_until (has_no_reply, NULL, "the window is idle");
   {
-    GtkButton *button = rill_message_row_get_problem_button (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
+    GtkButton *button = rill_message_row_get_problem_button (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
 
     g_assert_nonnull (button);
     g_assert_cmpstr (gtk_button_get_label (button), ==, "_Retry");
   }
   /* The person's message stays, on screen and stored. */
-  g_assert_cmpstr (rill_message_row_get_source (_rill_window_get_last_row (fx.window, RILL_ROLE_USER)), ==, "Hi");
+  g_assert_cmpstr (rill_message_row_get_source (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER)), ==, "Hi");
 
   store = open_db ();
-  messages = rill_store_list_messages (store, fx.window->conversation_id, NULL);
+  messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
   g_assert_cmpuint (messages->len, ==, 2);
   g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "Hi");
   message = g_object_ref (g_ptr_array_index (messages, 1));
@@ -577,12 +582,12 @@ test_error_mid_stream (void)
   type_and_return ("Hi");
   wait_until (last_row_done, NULL, "the reply failed");
 
-  shown = rill_message_row_dup_shown_text (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
+  shown = rill_message_row_dup_shown_text (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
   g_assert_cmpstr (shown, ==, "Partial answer");
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
 
   store = open_db ();
-  message = last_db_message (store, fx.window->conversation_id);
+  message = last_db_message (store, _rill_window_get_conversation_id (fx.window));
   g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_FAILED);
   g_assert_cmpstr (rill_message_get_content (message), ==, "Partial answer");
 }
@@ -590,10 +595,10 @@ test_error_mid_stream (void)
 static gboolean
 message_row_visible (gpointer data)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (fx.window->messages_box));
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (_rill_conversation_view_get_messages_box (fx.window->conversation_view)));
        child != NULL; child = gtk_widget_get_next_sibling (child))
     if (rill_message_row_get_message_id (RILL_MESSAGE_ROW (child)) == *(gint64 *) data)
-      return fx.window->scroll_tick_id == 0;
+      return !_rill_conversation_view_is_scrolling (fx.window->conversation_view);
   return FALSE;
 }
 
@@ -609,44 +614,44 @@ test_search_chinese (void)
   route_tokens (tokens, 0);
   type_and_return ("你好");
   wait_until (last_row_done, NULL, "the first reply finished");
-  first_conversation = fx.window->conversation_id;
+  first_conversation = _rill_window_get_conversation_id (fx.window);
   wait_until (has_no_reply, NULL, "the window is idle");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation", NULL));
-  g_assert_cmpint (fx.window->conversation_id, ==, 0);
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
   route_tokens (tokens2, 5);
   type_and_return ("天气");
   wait_until (last_row_done, NULL, "the second reply finished");
   wait_until (has_no_reply, NULL, "the window is idle");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.search", NULL));
-  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (fx.window->search_entry)) ||
-                 gtk_widget_is_focus (gtk_widget_get_first_child (GTK_WIDGET (fx.window->search_entry))) ||
-                 gtk_widget_get_focus_child (GTK_WIDGET (fx.window->search_entry)) != NULL);
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (_rill_sidebar_get_search_entry (fx.window->sidebar))) ||
+                 gtk_widget_is_focus (gtk_widget_get_first_child (GTK_WIDGET (_rill_sidebar_get_search_entry (fx.window->sidebar)))) ||
+                 gtk_widget_get_focus_child (GTK_WIDGET (_rill_sidebar_get_search_entry (fx.window->sidebar))) != NULL);
 
   /* Two characters from the middle of a reply. */
   rill_window_search (fx.window, "公园");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->results)), ==, 1);
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (fx.window->sidebar_stack), ==, "results");
-  found = g_list_model_get_item (G_LIST_MODEL (fx.window->results), 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar))), ==, 1);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_stack (fx.window->sidebar)), ==, "results");
+  found = g_list_model_get_item (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar)), 0);
   g_assert_nonnull (strstr (rill_message_get_content (found), "公园"));
 
   /* One character, in the first conversation only. */
   rill_window_search (fx.window, "第");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->results)), ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar))), ==, 1);
   g_clear_object (&found);
-  found = g_list_model_get_item (G_LIST_MODEL (fx.window->results), 0);
+  found = g_list_model_get_item (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar)), 0);
   message_id = rill_message_get_id (found);
   g_assert_cmpint (rill_message_get_conversation_id (found), ==, first_conversation);
 
   /* Opening the result opens that conversation, scrolled to the message. */
-  g_signal_emit_by_name (fx.window->results_view, "activate", 0);
-  g_assert_cmpint (fx.window->conversation_id, ==, first_conversation);
+  g_signal_emit_by_name (_rill_sidebar_get_results_view (fx.window->sidebar), "activate", 0);
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, first_conversation);
   wait_until (message_row_visible, &message_id, "the found message is scrolled to");
 
   rill_window_search (fx.window, "没有这个词");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->results)), ==, 0);
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (fx.window->sidebar_stack), ==, "no-results");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar))), ==, 0);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_stack (fx.window->sidebar)), ==, "no-results");
 }
 
 static void
@@ -662,34 +667,34 @@ test_offline_reopen (void)
   type_and_return ("Remember this");
   wait_until (last_row_done, NULL, "the reply finished");
   wait_until (has_no_reply, NULL, "the window is idle");
-  conversation_id = fx.window->conversation_id;
+  conversation_id = _rill_window_get_conversation_id (fx.window);
 
   /* The network goes away: the server closes and its port refuses. */
   g_clear_pointer (&fx.server, rill_test_server_free);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation", NULL));
-  g_assert_null (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->conversations)), ==, 1);
-  g_signal_emit_by_name (fx.window->conversation_view, "activate", 0);
-  g_assert_cmpint (fx.window->conversation_id, ==, conversation_id);
+  g_assert_null (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar))), ==, 1);
+  g_signal_emit_by_name (_rill_sidebar_get_conversation_view (fx.window->sidebar), "activate", 0);
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
 
-  row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
   shown = rill_message_row_dup_shown_text (row);
   g_assert_cmpstr (shown, ==, "Stored while online");
-  g_assert_cmpstr (rill_message_row_get_source (_rill_window_get_last_row (fx.window, RILL_ROLE_USER)),
+  g_assert_cmpstr (rill_message_row_get_source (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER)),
                    ==, "Remember this");
 
   /* Search works offline too. */
   rill_window_search (fx.window, "online");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->results)), ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar))), ==, 1);
 
   /* Sending fails in words; the history stays on screen. */
   type_and_return ("Still there?");
   wait_until (last_row_done, NULL, "the offline reply failed");
-  g_assert_cmpint (rill_message_row_get_status (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT)),
+  g_assert_cmpint (rill_message_row_get_status (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT)),
                    ==, RILL_STATUS_FAILED);
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
-  row = RILL_MESSAGE_ROW (gtk_widget_get_first_child (GTK_WIDGET (fx.window->messages_box)));
+  row = RILL_MESSAGE_ROW (gtk_widget_get_first_child (GTK_WIDGET (_rill_conversation_view_get_messages_box (fx.window->conversation_view))));
   g_assert_cmpstr (rill_message_row_get_source (row), ==, "Remember this");
 }
 
@@ -707,7 +712,7 @@ test_regenerate (void)
   wait_until (has_no_reply, NULL, "the window is idle");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.regenerate", NULL));
-  g_assert_nonnull (fx.window->reply);
+  g_assert_nonnull (rill_conversation_view_get_reply (fx.window->conversation_view));
   wait_until (last_row_done, NULL, "the new reply finished");
   wait_until (has_no_reply, NULL, "the window is idle");
   g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 2);
@@ -716,7 +721,7 @@ test_regenerate (void)
   g_assert_null (strstr (rill_test_server_get_request_body (fx.server, CHAT), "Answer"));
 
   store = open_db ();
-  messages = rill_store_list_messages (store, fx.window->conversation_id, NULL);
+  messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
   g_assert_cmpuint (messages->len, ==, 2);
   g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Answer");
 }
@@ -736,8 +741,8 @@ test_continue (void)
   route_gated ();
   type_and_return ("Count");
   wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
-  stopped = g_object_ref (_rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT));
-  g_signal_emit_by_name (fx.window->send_button, "clicked");
+  stopped = g_object_ref (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+  g_signal_emit_by_name (_rill_composer_get_send_button (fx.window->composer), "clicked");
   wait_until (last_row_done, NULL, "the stopped reply is committed");
   g_assert_cmpint (rill_message_row_get_status (stopped), ==, RILL_STATUS_STOPPED);
 
@@ -748,7 +753,7 @@ test_continue (void)
 
   rill_test_server_open_gate (fx.server, "rest");
   g_signal_emit_by_name (button, "clicked");
-  g_assert_nonnull (fx.window->reply);
+  g_assert_nonnull (rill_conversation_view_get_reply (fx.window->conversation_view));
   wait_until (last_row_done, NULL, "the continuation finished");
   wait_until (has_no_reply, NULL, "the window is idle");
 
@@ -759,11 +764,11 @@ test_continue (void)
 
   /* The stopped reply stays, on screen and stored, the new one after it;
    * only the last offers anything. */
-  g_assert_true (gtk_widget_get_parent (GTK_WIDGET (stopped)) == GTK_WIDGET (fx.window->messages_box));
+  g_assert_true (gtk_widget_get_parent (GTK_WIDGET (stopped)) == GTK_WIDGET (_rill_conversation_view_get_messages_box (fx.window->conversation_view)));
   g_assert_null (rill_message_row_get_problem_button (stopped));
   g_object_unref (stopped);
   store = open_db ();
-  messages = rill_store_list_messages (store, fx.window->conversation_id, NULL);
+  messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
   g_assert_cmpuint (messages->len, ==, 3);
   g_assert_cmpint (rill_message_get_status (g_ptr_array_index (messages, 1)), ==, RILL_STATUS_STOPPED);
   g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Hello world");
@@ -788,13 +793,13 @@ test_edit_and_resend (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.edit-last", NULL));
   text = composer_text ();
   g_assert_cmpstr (text, ==, "Frist try");
-  g_assert_true (gtk_revealer_get_reveal_child (fx.window->edit_revealer));
+  g_assert_true (gtk_revealer_get_reveal_child (_rill_composer_get_edit_revealer (fx.window->composer)));
   type_and_return ("First try");
   wait_until (last_row_done, NULL, "the new reply finished");
   wait_until (has_no_reply, NULL, "the window is idle");
 
   store = open_db ();
-  messages = rill_store_list_messages (store, fx.window->conversation_id, NULL);
+  messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
   g_assert_cmpuint (messages->len, ==, 2);
   g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "First try");
   g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Answer");
@@ -820,17 +825,17 @@ test_delete_and_undo (void)
   type_and_return ("Keep me");
   wait_until (last_row_done, NULL, "the reply finished");
   wait_until (has_no_reply, NULL, "the window is idle");
-  conversation_id = fx.window->conversation_id;
+  conversation_id = _rill_window_get_conversation_id (fx.window);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation", NULL));
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->conversations)), ==, 0);
-  g_assert_cmpint (fx.window->conversation_id, ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar))), ==, 0);
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
   g_assert_nonnull (fx.window->delete_toast);
 
   /* Undo brings it back, and nothing was deleted. */
   g_signal_emit_by_name (fx.window->delete_toast, "button-clicked");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fx.window->conversations)), ==, 1);
-  g_assert_cmpint (fx.window->conversation_id, ==, conversation_id);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar))), ==, 1);
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
   adw_toast_dismiss (fx.window->delete_toast);
   g_assert_true (conversation_count_is (GUINT_TO_POINTER (1)));
 
@@ -912,7 +917,7 @@ test_long_reply_blocks (void)
   type_and_return ("Long please");
   wait_until (last_row_done, NULL, "the long reply finished");
 
-  row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
   shown = rill_message_row_dup_shown_text (row);
   g_assert_true (g_str_equal (shown, expected));
 
@@ -927,17 +932,17 @@ test_long_reply_blocks (void)
    * placeholders, what is in view is drawn, and the rest is laid out while
    * the window is idle, including when scrolled to the top. */
   wait_until (has_no_reply, NULL, "the window is idle");
-  conversation_id = fx.window->conversation_id;
+  conversation_id = _rill_window_get_conversation_id (fx.window);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation", NULL));
-  g_signal_emit_by_name (fx.window->conversation_view, "activate", 0);
-  g_assert_cmpint (fx.window->conversation_id, ==, conversation_id);
-  row = _rill_window_get_last_row (fx.window, RILL_ROLE_ASSISTANT);
+  g_signal_emit_by_name (_rill_sidebar_get_conversation_view (fx.window->sidebar), "activate", 0);
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
   g_clear_pointer (&shown, g_free);
   shown = rill_message_row_dup_shown_text (row);
   g_assert_true (g_str_equal (shown, expected));
   g_assert_cmpuint (count_placeholders (row), >, 0);
   wait_until (row_drawn, row, "the blocks in view are drawn");
-  adj = gtk_scrolled_window_get_vadjustment (fx.window->messages_scroller);
+  adj = gtk_scrolled_window_get_vadjustment (_rill_conversation_view_get_scroller (fx.window->conversation_view));
   gtk_adjustment_set_value (adj, 0);
   wait_until (row_drawn, row, "the top is drawn");
   wait_until (no_placeholders, row, "every block is laid out");

@@ -1,0 +1,634 @@
+/* rill-session.c
+ *
+ * Which server to talk to is decided here, once for every window: the
+ * environment first (OPENAI_BASE_URL or OLLAMA_HOST, set on purpose for this
+ * run), then the active server from the preferences, then a local server
+ * found on its usual port. A key from OPENAI_API_KEY is used as is and never
+ * written anywhere; keys of configured servers come from the keyring.
+ *
+ * The preferences are properties bound to their GSettings keys, as Console's
+ * KgxSettings does: readers get typed values and notify, and the preferences
+ * window binds its widgets to the same properties. */
+
+#include <glib/gi18n.h>
+
+#include "rill-session.h"
+
+struct _RillSession
+{
+  GObject       parent_instance;
+
+  GSettings    *settings;
+  RillKeyring  *keyring;
+  RillStore    *store;
+  GError       *store_error;
+  RillProvider *provider;
+  char         *provider_status;
+  GCancellable *provider_cancellable;
+
+  /* Mirrors of the GSettings keys of the same name. */
+  char         *default_model;
+  char         *system_prompt;
+  double        temperature;
+  guint         history_limit;
+  guint         connect_timeout;
+  guint         idle_timeout;
+
+  guint         store_opened : 1;
+};
+
+G_DEFINE_FINAL_TYPE (RillSession, rill_session, G_TYPE_OBJECT)
+
+G_DEFINE_BOXED_TYPE (RillServer, rill_server, rill_server_copy, rill_server_free)
+
+enum {
+  PROP_0,
+  PROP_SETTINGS,
+  PROP_KEYRING,
+  PROP_STORE,
+  PROP_PROVIDER,
+  PROP_PROVIDER_STATUS,
+  PROP_DEFAULT_MODEL,
+  PROP_SYSTEM_PROMPT,
+  PROP_TEMPERATURE,
+  PROP_HISTORY_LIMIT,
+  PROP_CONNECT_TIMEOUT,
+  PROP_IDLE_TIMEOUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Servers */
+
+RillServer *
+rill_server_new (const char       *id,
+                 RillProviderKind  kind,
+                 const char       *base_url)
+{
+  RillServer *server = g_new0 (RillServer, 1);
+
+  server->id = g_strdup (id ? id : "");
+  server->kind = kind;
+  server->base_url = g_strdup (base_url ? base_url : "");
+  return server;
+}
+
+RillServer *
+rill_server_copy (const RillServer *server)
+{
+  return rill_server_new (server->id, server->kind, server->base_url);
+}
+
+void
+rill_server_free (RillServer *server)
+{
+  if (server == NULL)
+    return;
+  g_free (server->id);
+  g_free (server->base_url);
+  g_free (server);
+}
+
+/* The "servers" key is the only place the list is parsed. */
+static GPtrArray *
+read_servers (RillSession *self)
+{
+  g_autoptr(GVariant) value = g_settings_get_value (self->settings, "servers");
+  GPtrArray *servers = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_server_free);
+  GVariantIter iter;
+  const char *id, *kind, *url;
+
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "(&s&s&s)", &id, &kind, &url))
+    g_ptr_array_add (servers, rill_server_new (id, rill_provider_kind_from_string (kind), url));
+  return servers;
+}
+
+RillServer *
+rill_session_dup_active_server (RillSession *self)
+{
+  g_autoptr(GPtrArray) servers = NULL;
+  g_autofree char *active = NULL;
+
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+
+  servers = read_servers (self);
+  active = g_settings_get_string (self->settings, "active-server");
+  for (guint i = 0; i < servers->len; i++)
+    {
+      RillServer *server = g_ptr_array_index (servers, i);
+
+      if (*active == '\0' || g_strcmp0 (server->id, active) == 0)
+        return rill_server_copy (server);
+    }
+  return NULL;
+}
+
+void
+rill_session_save_server (RillSession *self,
+                          RillServer  *server)
+{
+  g_autoptr(GPtrArray) servers = NULL;
+  GVariantBuilder builder;
+
+  g_return_if_fail (RILL_IS_SESSION (self));
+  g_return_if_fail (server != NULL);
+
+  if (server->id == NULL || *server->id == '\0')
+    {
+      g_free (server->id);
+      server->id = g_uuid_string_random ();
+    }
+
+  servers = read_servers (self);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sss)"));
+  g_variant_builder_add (&builder, "(sss)", server->id,
+                         rill_provider_kind_to_string (server->kind), server->base_url);
+  for (guint i = 0; i < servers->len; i++)
+    {
+      RillServer *old = g_ptr_array_index (servers, i);
+
+      if (g_strcmp0 (old->id, server->id) != 0)
+        g_variant_builder_add (&builder, "(sss)", old->id,
+                               rill_provider_kind_to_string (old->kind), old->base_url);
+    }
+
+  /* One change, so the provider is looked up again once, with both. */
+  g_settings_delay (self->settings);
+  g_settings_set_value (self->settings, "servers", g_variant_builder_end (&builder));
+  g_settings_set_string (self->settings, "active-server", server->id);
+  g_settings_apply (self->settings);
+}
+
+/* The provider */
+
+static void
+set_provider (RillSession  *self,
+              RillProvider *provider,
+              const char   *status)
+{
+  g_set_object (&self->provider, provider);
+  g_free (self->provider_status);
+  self->provider_status = g_strdup (status);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROVIDER_STATUS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROVIDER]);
+}
+
+typedef enum {
+  FOUND_LOCALLY,
+  FROM_SETTINGS,
+  FROM_ENVIRONMENT,
+} Origin;
+
+static char *
+describe_provider (RillProvider *provider,
+                   Origin        origin)
+{
+  const char *kind = rill_provider_get_kind (provider) == RILL_PROVIDER_OLLAMA
+                     ? _("Ollama") : _("OpenAI-compatible server");
+  const char *url = rill_provider_get_base_url (provider);
+
+  /* translators: in these three, the first %s is a kind of server, the
+   * second its address */
+  switch (origin)
+    {
+    case FOUND_LOCALLY:
+      return g_strdup_printf (_("Found a local %s at %s."), kind, url);
+    case FROM_ENVIRONMENT:
+      return g_strdup_printf (_("Using the %s at %s, from the environment."), kind, url);
+    case FROM_SETTINGS:
+    default:
+      return g_strdup_printf (_("Using the %s at %s."), kind, url);
+    }
+}
+
+static void
+discover_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(RillSession) self = user_data;
+  g_autoptr(RillProvider) provider = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *status = NULL;
+
+  provider = rill_provider_discover_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (provider == NULL)
+    {
+      set_provider (self, NULL,
+                    _("No server found. Start Ollama, llama-server or LM Studio on this computer, "
+                      "set OPENAI_BASE_URL and OPENAI_API_KEY, or add a server in Preferences."));
+      return;
+    }
+
+  status = describe_provider (provider, FOUND_LOCALLY);
+  set_provider (self, provider, status);
+}
+
+static void
+use_server (RillSession *self,
+            RillServer  *server,
+            const char  *key)
+{
+  g_autoptr(RillProvider) provider = rill_provider_new (server->kind, server->base_url, key);
+  g_autofree char *status = describe_provider (provider, FROM_SETTINGS);
+
+  set_provider (self, provider, status);
+}
+
+typedef struct
+{
+  RillSession *self;
+  RillServer  *server;
+} LookupData;
+
+static void
+lookup_data_free (LookupData *data)
+{
+  g_object_unref (data->self);
+  rill_server_free (data->server);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LookupData, lookup_data_free)
+
+static void
+lookup_key_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(LookupData) data = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *key = NULL;
+
+  key = rill_keyring_lookup_key_finish (RILL_KEYRING (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  /* A locked or missing keyring still leaves servers that need no key. */
+  if (error != NULL)
+    g_warning ("Could not read the API key from the keyring: %s", error->message);
+
+  use_server (data->self, data->server, key);
+}
+
+void
+rill_session_reload_provider (RillSession *self)
+{
+  g_autoptr(RillProvider) env = NULL;
+  g_autoptr(RillServer) server = NULL;
+
+  g_return_if_fail (RILL_IS_SESSION (self));
+
+  g_cancellable_cancel (self->provider_cancellable);
+  g_clear_object (&self->provider_cancellable);
+  self->provider_cancellable = g_cancellable_new ();
+
+  if ((env = rill_provider_new_from_environment ()) != NULL)
+    {
+      g_autofree char *status = describe_provider (env, FROM_ENVIRONMENT);
+      set_provider (self, env, status);
+      return;
+    }
+
+  if ((server = rill_session_dup_active_server (self)) != NULL)
+    {
+      LookupData *data;
+
+      if (self->keyring == NULL)
+        {
+          use_server (self, server, NULL);
+          return;
+        }
+      data = g_new0 (LookupData, 1);
+      data->self = g_object_ref (self);
+      data->server = g_steal_pointer (&server);
+      rill_keyring_lookup_key_async (self->keyring, data->server->id, self->provider_cancellable,
+                                     lookup_key_cb, data);
+      return;
+    }
+
+  set_provider (self, NULL, _("Looking for a server on this computer…"));
+  rill_provider_discover_async (self->provider_cancellable, discover_cb, g_object_ref (self));
+}
+
+/* The store */
+
+gboolean
+rill_session_open_store (RillSession *self)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (RILL_IS_SESSION (self), FALSE);
+
+  if (self->store_opened)
+    return self->store != NULL;
+  self->store_opened = TRUE;
+
+  path = rill_store_default_path ();
+  self->store = rill_store_open (path, &self->store_error);
+  if (self->store == NULL)
+    g_warning ("Could not open the history: %s", self->store_error->message);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+  return self->store != NULL;
+}
+
+RillStore *
+rill_session_get_store (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return self->store;
+}
+
+const GError *
+rill_session_get_store_error (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return self->store_error;
+}
+
+GSettings *
+rill_session_get_settings (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return self->settings;
+}
+
+RillKeyring *
+rill_session_get_keyring (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return self->keyring;
+}
+
+RillProvider *
+rill_session_get_provider (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return self->provider;
+}
+
+const char *
+rill_session_get_provider_status (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return self->provider_status;
+}
+
+void
+rill_session_fill_reply_options (RillSession      *self,
+                                 RillConversation *conversation,
+                                 const char       *model,
+                                 RillReplyOptions *options)
+{
+  const char *own_prompt = conversation ? rill_conversation_get_system_prompt (conversation) : NULL;
+
+  g_return_if_fail (RILL_IS_SESSION (self));
+
+  rill_reply_options_init (options);
+  options->model = g_strdup (model);
+  if (self->default_model != NULL && *self->default_model != '\0')
+    options->default_model = g_strdup (self->default_model);
+  /* A conversation's own prompt wins over the one from the preferences. */
+  if ((own_prompt == NULL || *own_prompt == '\0') &&
+      self->system_prompt != NULL && *self->system_prompt != '\0')
+    options->system_prompt = g_strdup (self->system_prompt);
+  options->temperature = self->temperature;
+  options->history_limit = self->history_limit;
+  options->connect_timeout_ms = self->connect_timeout * 1000;
+  options->idle_timeout_ms = self->idle_timeout * 1000;
+}
+
+/* GObject */
+
+static void
+rill_session_constructed (GObject *object)
+{
+  RillSession *self = RILL_SESSION (object);
+  static const struct { const char *key; guint prop; } bound[] = {
+    { "default-model", PROP_DEFAULT_MODEL },
+    { "system-prompt", PROP_SYSTEM_PROMPT },
+    { "temperature", PROP_TEMPERATURE },
+    { "history-limit", PROP_HISTORY_LIMIT },
+    { "connect-timeout", PROP_CONNECT_TIMEOUT },
+    { "idle-timeout", PROP_IDLE_TIMEOUT },
+  };
+
+  G_OBJECT_CLASS (rill_session_parent_class)->constructed (object);
+
+  g_assert (self->settings != NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (bound); i++)
+    g_settings_bind (self->settings, bound[i].key, self,
+                     g_param_spec_get_name (properties[bound[i].prop]), G_SETTINGS_BIND_DEFAULT);
+
+  g_signal_connect_object (self->settings, "changed::servers",
+                           G_CALLBACK (rill_session_reload_provider), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::active-server",
+                           G_CALLBACK (rill_session_reload_provider), self, G_CONNECT_SWAPPED);
+}
+
+static void
+rill_session_dispose (GObject *object)
+{
+  RillSession *self = RILL_SESSION (object);
+
+  g_cancellable_cancel (self->provider_cancellable);
+
+  G_OBJECT_CLASS (rill_session_parent_class)->dispose (object);
+}
+
+static void
+rill_session_finalize (GObject *object)
+{
+  RillSession *self = RILL_SESSION (object);
+
+  g_clear_object (&self->provider_cancellable);
+  g_clear_object (&self->provider);
+  g_clear_pointer (&self->provider_status, g_free);
+  g_clear_object (&self->store);
+  g_clear_error (&self->store_error);
+  g_clear_object (&self->keyring);
+  g_clear_object (&self->settings);
+  g_clear_pointer (&self->default_model, g_free);
+  g_clear_pointer (&self->system_prompt, g_free);
+
+  G_OBJECT_CLASS (rill_session_parent_class)->finalize (object);
+}
+
+static void
+rill_session_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  RillSession *self = RILL_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      g_value_set_object (value, self->settings);
+      break;
+    case PROP_KEYRING:
+      g_value_set_object (value, self->keyring);
+      break;
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    case PROP_PROVIDER:
+      g_value_set_object (value, self->provider);
+      break;
+    case PROP_PROVIDER_STATUS:
+      g_value_set_string (value, self->provider_status);
+      break;
+    case PROP_DEFAULT_MODEL:
+      g_value_set_string (value, self->default_model);
+      break;
+    case PROP_SYSTEM_PROMPT:
+      g_value_set_string (value, self->system_prompt);
+      break;
+    case PROP_TEMPERATURE:
+      g_value_set_double (value, self->temperature);
+      break;
+    case PROP_HISTORY_LIMIT:
+      g_value_set_uint (value, self->history_limit);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, self->connect_timeout);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_uint (value, self->idle_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+set_string (RillSession  *self,
+            char        **field,
+            const GValue *value,
+            guint         prop_id)
+{
+  if (g_strcmp0 (*field, g_value_get_string (value)) == 0)
+    return;
+  g_free (*field);
+  *field = g_value_dup_string (value);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static void
+set_uint (RillSession  *self,
+          guint        *field,
+          const GValue *value,
+          guint         prop_id)
+{
+  if (*field == g_value_get_uint (value))
+    return;
+  *field = g_value_get_uint (value);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static void
+rill_session_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  RillSession *self = RILL_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
+      break;
+    case PROP_KEYRING:
+      self->keyring = g_value_dup_object (value);
+      break;
+    case PROP_DEFAULT_MODEL:
+      set_string (self, &self->default_model, value, prop_id);
+      break;
+    case PROP_SYSTEM_PROMPT:
+      set_string (self, &self->system_prompt, value, prop_id);
+      break;
+    case PROP_TEMPERATURE:
+      if (self->temperature != g_value_get_double (value))
+        {
+          self->temperature = g_value_get_double (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_HISTORY_LIMIT:
+      set_uint (self, &self->history_limit, value, prop_id);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      set_uint (self, &self->connect_timeout, value, prop_id);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      set_uint (self, &self->idle_timeout, value, prop_id);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_session_class_init (RillSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  const GParamFlags readable = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+  const GParamFlags setting = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+
+  object_class->constructed = rill_session_constructed;
+  object_class->dispose = rill_session_dispose;
+  object_class->finalize = rill_session_finalize;
+  object_class->get_property = rill_session_get_property;
+  object_class->set_property = rill_session_set_property;
+
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, G_TYPE_SETTINGS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_KEYRING] =
+    g_param_spec_object ("keyring", NULL, NULL, RILL_TYPE_KEYRING,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, RILL_TYPE_STORE, readable);
+  properties[PROP_PROVIDER] =
+    g_param_spec_object ("provider", NULL, NULL, RILL_TYPE_PROVIDER, readable);
+  properties[PROP_PROVIDER_STATUS] =
+    g_param_spec_string ("provider-status", NULL, NULL, NULL, readable);
+  properties[PROP_DEFAULT_MODEL] =
+    g_param_spec_string ("default-model", NULL, NULL, NULL, setting);
+  properties[PROP_SYSTEM_PROMPT] =
+    g_param_spec_string ("system-prompt", NULL, NULL, NULL, setting);
+  properties[PROP_TEMPERATURE] =
+    g_param_spec_double ("temperature", NULL, NULL, -1, 2, -1, setting);
+  properties[PROP_HISTORY_LIMIT] =
+    g_param_spec_uint ("history-limit", NULL, NULL, 0, 1000, 50, setting);
+  properties[PROP_CONNECT_TIMEOUT] =
+    g_param_spec_uint ("connect-timeout", NULL, NULL, 1, 600, 30, setting);
+  properties[PROP_IDLE_TIMEOUT] =
+    g_param_spec_uint ("idle-timeout", NULL, NULL, 1, 3600, 120, setting);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+rill_session_init (RillSession *self)
+{
+  self->temperature = -1;
+  self->history_limit = 50;
+  self->connect_timeout = 30;
+  self->idle_timeout = 120;
+}
+
+RillSession *
+rill_session_new (GSettings   *settings,
+                  RillKeyring *keyring)
+{
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
+  g_return_val_if_fail (keyring == NULL || RILL_IS_KEYRING (keyring), NULL);
+
+  return g_object_new (RILL_TYPE_SESSION, "settings", settings, "keyring", keyring, NULL);
+}

@@ -1,0 +1,691 @@
+/* rill-conversation-view.c
+ *
+ * Opening a conversation reads its rows from the store (a short read on the
+ * main thread). A reply keeps going when the person looks at another
+ * conversation: its rows stay alive here and are put back when they come
+ * back. The view follows the end of the conversation unless the person
+ * scrolled up. */
+
+#include <glib/gi18n.h>
+
+#include "rill-conversation-view-private.h"
+
+struct _RillConversationView
+{
+  AdwBin             parent_instance;
+
+  /* Template widgets */
+  GtkStack          *stack;
+  AdwStatusPage     *welcome_page;
+  GtkButton         *add_server_button;
+  GtkScrolledWindow *scroller;
+  GtkBox            *messages_box;
+
+  /* Owned */
+  RillSession       *session;
+  RillReply         *reply;             /* streaming, or NULL */
+  RillMessageRow    *reply_row;
+  RillMessageRow    *reply_user_row;
+  char              *title;
+
+  gint64             conversation_id;
+  gint64             scroll_to_message_id;
+  guint              scroll_tick_id;
+  guint              scroll_frames;
+  guint              follow_end : 1;
+};
+
+G_DEFINE_FINAL_TYPE (RillConversationView, rill_conversation_view, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_SESSION,
+  PROP_CONVERSATION_ID,
+  PROP_TITLE,
+  PROP_REPLY,
+  PROP_STREAMING,
+  N_PROPS
+};
+
+enum {
+  EDIT,
+  REGENERATE,
+  CONTINUE,
+  REPLY_STARTED,
+  REPLY_FINISHED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static RillStore *
+get_store (RillConversationView *self)
+{
+  return self->session ? rill_session_get_store (self->session) : NULL;
+}
+
+/* State */
+
+gint64
+rill_conversation_view_get_conversation_id (RillConversationView *self)
+{
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), 0);
+  return self->conversation_id;
+}
+
+const char *
+rill_conversation_view_get_title (RillConversationView *self)
+{
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), NULL);
+  return self->title;
+}
+
+RillReply *
+rill_conversation_view_get_reply (RillConversationView *self)
+{
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), NULL);
+  return self->reply;
+}
+
+gboolean
+rill_conversation_view_get_streaming (RillConversationView *self)
+{
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), FALSE);
+
+  return self->reply != NULL &&
+         rill_reply_get_conversation_id (self->reply) == self->conversation_id;
+}
+
+void
+rill_conversation_view_refresh_title (RillConversationView *self)
+{
+  g_autoptr(RillConversation) conversation = NULL;
+  const char *title = NULL;
+
+  g_return_if_fail (RILL_IS_CONVERSATION_VIEW (self));
+
+  if (self->conversation_id != 0 && get_store (self) != NULL)
+    conversation = rill_store_get_conversation (get_store (self), self->conversation_id, NULL);
+  if (conversation != NULL)
+    title = rill_conversation_get_title (conversation);
+  if (title == NULL || *title == '\0')
+    title = _("New Conversation");
+
+  if (g_strcmp0 (self->title, title) == 0)
+    return;
+  g_free (self->title);
+  self->title = g_strdup (title);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+}
+
+static void
+set_conversation_id (RillConversationView *self,
+                     gint64                conversation_id)
+{
+  gboolean was_streaming = rill_conversation_view_get_streaming (self);
+
+  if (self->conversation_id != conversation_id)
+    {
+      self->conversation_id = conversation_id;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONVERSATION_ID]);
+    }
+  if (was_streaming != rill_conversation_view_get_streaming (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STREAMING]);
+}
+
+/* The reply and its rows are set and cleared together. */
+static void
+set_reply (RillConversationView *self,
+           RillReply            *reply,
+           RillMessageRow       *user_row,
+           RillMessageRow       *reply_row)
+{
+  gboolean was_streaming = rill_conversation_view_get_streaming (self);
+
+  if (self->reply != NULL)
+    g_signal_handlers_disconnect_by_data (self->reply, self);
+  g_set_object (&self->reply, reply);
+  g_set_object (&self->reply_user_row, user_row);
+  g_set_object (&self->reply_row, reply_row);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REPLY]);
+  if (was_streaming != rill_conversation_view_get_streaming (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STREAMING]);
+}
+
+/* Rows */
+
+RillMessageRow *
+rill_conversation_view_get_last_row (RillConversationView *self,
+                                     RillRole              role)
+{
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), NULL);
+
+  for (GtkWidget *child = gtk_widget_get_last_child (GTK_WIDGET (self->messages_box));
+       child != NULL;
+       child = gtk_widget_get_prev_sibling (child))
+    if (RILL_IS_MESSAGE_ROW (child) &&
+        rill_message_row_get_role (RILL_MESSAGE_ROW (child)) == role)
+      return RILL_MESSAGE_ROW (child);
+  return NULL;
+}
+
+RillMessageRow *
+rill_conversation_view_find_row (RillConversationView *self,
+                                 gint64                message_id)
+{
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), NULL);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->messages_box));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (RILL_IS_MESSAGE_ROW (child) &&
+        rill_message_row_get_message_id (RILL_MESSAGE_ROW (child)) == message_id)
+      return RILL_MESSAGE_ROW (child);
+  return NULL;
+}
+
+/* Only the last row offers to regenerate, retry or continue. */
+static void
+update_last_flags (RillConversationView *self)
+{
+  GtkWidget *last = gtk_widget_get_last_child (GTK_WIDGET (self->messages_box));
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->messages_box));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (RILL_IS_MESSAGE_ROW (child))
+      rill_message_row_set_is_last (RILL_MESSAGE_ROW (child), child == last);
+}
+
+static void
+update_page (RillConversationView *self)
+{
+  gboolean empty = gtk_widget_get_first_child (GTK_WIDGET (self->messages_box)) == NULL;
+
+  gtk_stack_set_visible_child_name (self->stack, empty ? "welcome" : "messages");
+}
+
+static void
+update_welcome (RillConversationView *self)
+{
+  const GError *store_error = self->session ? rill_session_get_store_error (self->session) : NULL;
+  g_autofree char *description = NULL;
+
+  if (store_error != NULL)
+    description = g_strdup_printf (_("The history could not be opened: %s"), store_error->message);
+  else if (self->session != NULL)
+    description = g_strdup (rill_session_get_provider_status (self->session));
+  adw_status_page_set_description (self->welcome_page, description);
+  gtk_widget_set_visible (GTK_WIDGET (self->add_server_button),
+                          self->session != NULL && rill_session_get_provider (self->session) == NULL);
+}
+
+static void
+row_edit_cb (RillConversationView *self,
+             RillMessageRow       *row)
+{
+  g_signal_emit (self, signals[EDIT], 0, row);
+}
+
+static void
+row_regenerate_cb (RillConversationView *self,
+                   RillMessageRow       *row)
+{
+  g_signal_emit (self, signals[REGENERATE], 0, row);
+}
+
+static void
+row_continue_cb (RillConversationView *self,
+                 RillMessageRow       *row)
+{
+  g_signal_emit (self, signals[CONTINUE], 0, row);
+}
+
+static void
+append_row (RillConversationView *self,
+            RillMessageRow       *row)
+{
+  g_signal_connect_object (row, "edit", G_CALLBACK (row_edit_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (row, "regenerate", G_CALLBACK (row_regenerate_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (row, "retry", G_CALLBACK (row_regenerate_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (row, "continue", G_CALLBACK (row_continue_cb), self, G_CONNECT_SWAPPED);
+  gtk_box_append (self->messages_box, GTK_WIDGET (row));
+  update_last_flags (self);
+  update_page (self);
+}
+
+static void
+clear_rows (RillConversationView *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->messages_box))) != NULL)
+    {
+      /* The rows of a reply streaming elsewhere live on, and must not
+       * reach this view from there. */
+      g_signal_handlers_disconnect_by_data (child, self);
+      gtk_box_remove (self->messages_box, child);
+    }
+}
+
+void
+rill_conversation_view_remove_rows_from (RillConversationView *self,
+                                         RillMessageRow       *from)
+{
+  GtkWidget *child = GTK_WIDGET (from);
+
+  g_return_if_fail (RILL_IS_CONVERSATION_VIEW (self));
+  g_return_if_fail (gtk_widget_get_parent (GTK_WIDGET (from)) == GTK_WIDGET (self->messages_box));
+
+  while (child != NULL)
+    {
+      GtkWidget *next = gtk_widget_get_next_sibling (child);
+
+      g_signal_handlers_disconnect_by_data (child, self);
+      gtk_box_remove (self->messages_box, child);
+      child = next;
+    }
+  update_last_flags (self);
+}
+
+/* Scrolling: follow the end unless the person scrolled up */
+
+static void
+follow_end (RillConversationView *self)
+{
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->scroller);
+
+  if (self->follow_end)
+    gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj));
+}
+
+static void
+adjustment_changed_cb (RillConversationView *self,
+                       GParamSpec           *pspec,
+                       GtkAdjustment        *adj)
+{
+  follow_end (self);
+}
+
+static void
+adjustment_value_changed_cb (RillConversationView *self,
+                             GtkAdjustment        *adj)
+{
+  double bottom = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
+
+  /* Only a move away from the end (the person scrolling up) stops following;
+   * text arriving moves the end, which is handled in adjustment_changed_cb. */
+  self->follow_end = gtk_adjustment_get_value (adj) >= bottom - 48;
+}
+
+static gboolean
+scroll_tick_cb (GtkWidget     *widget,
+                GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  RillConversationView *self = RILL_CONVERSATION_VIEW (widget);
+  RillMessageRow *row = rill_conversation_view_find_row (self, self->scroll_to_message_id);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->scroller);
+  graphene_point_t point;
+
+  if (row != NULL &&
+      gtk_widget_compute_point (GTK_WIDGET (row), GTK_WIDGET (self->messages_box),
+                                &GRAPHENE_POINT_INIT (0, 0), &point))
+    {
+      GtkWidget *clamp = gtk_widget_get_parent (GTK_WIDGET (self->messages_box));
+      graphene_point_t in_clamp;
+
+      if (gtk_widget_compute_point (GTK_WIDGET (row), clamp, &GRAPHENE_POINT_INIT (0, 0), &in_clamp))
+        point = in_clamp;
+      self->follow_end = FALSE;
+      gtk_adjustment_set_value (adj, MAX (0, point.y - 12));
+    }
+
+  /* Labels above settle their wrapped height over a few frames. */
+  if (++self->scroll_frames < 4)
+    return G_SOURCE_CONTINUE;
+
+  if (row != NULL)
+    gtk_widget_remove_css_class (GTK_WIDGET (row), "found");
+  self->scroll_tick_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+scroll_to_message (RillConversationView *self,
+                   gint64                message_id)
+{
+  RillMessageRow *row = rill_conversation_view_find_row (self, message_id);
+
+  if (row == NULL)
+    return;
+  gtk_widget_add_css_class (GTK_WIDGET (row), "found");
+  self->scroll_to_message_id = message_id;
+  self->scroll_frames = 0;
+  self->follow_end = FALSE;
+  if (self->scroll_tick_id == 0)
+    self->scroll_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_tick_cb, NULL, NULL);
+}
+
+/* Opening */
+
+gboolean
+rill_conversation_view_open (RillConversationView  *self,
+                             gint64                 conversation_id,
+                             gint64                 message_id,
+                             GError               **error)
+{
+  g_autoptr(GPtrArray) messages = NULL;
+
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), FALSE);
+
+  if (conversation_id != 0 &&
+      (messages = rill_store_list_messages (get_store (self), conversation_id, error)) == NULL)
+    return FALSE;
+
+  clear_rows (self);
+  set_conversation_id (self, conversation_id);
+
+  for (guint i = 0; messages != NULL && i < messages->len; i++)
+    {
+      RillMessage *message = g_ptr_array_index (messages, i);
+      RillMessageRow *row = NULL;
+
+      if (rill_message_get_role (message) == RILL_ROLE_SYSTEM)
+        continue;
+
+      /* The reply still streaming here keeps its live row. */
+      if (self->reply != NULL && self->reply_row != NULL &&
+          rill_reply_get_message_id (self->reply) == rill_message_get_id (message))
+        row = self->reply_row;
+      else if (self->reply != NULL && self->reply_user_row != NULL &&
+               rill_reply_get_user_message_id (self->reply) == rill_message_get_id (message))
+        row = self->reply_user_row;
+      else
+        row = rill_message_row_new_for_message (message);
+      append_row (self, row);
+    }
+
+  rill_conversation_view_refresh_title (self);
+  update_page (self);
+
+  if (message_id != 0)
+    scroll_to_message (self, message_id);
+  else
+    {
+      self->follow_end = TRUE;
+      follow_end (self);
+    }
+  return TRUE;
+}
+
+/* The reply */
+
+static void
+reply_started_cb (RillConversationView *self,
+                  RillReply            *reply)
+{
+  if (reply == self->reply && self->reply_user_row != NULL)
+    rill_message_row_set_message_id (self->reply_user_row, rill_reply_get_user_message_id (reply));
+  /* The store titled the conversation from this message. */
+  if (rill_reply_get_conversation_id (reply) == self->conversation_id)
+    rill_conversation_view_refresh_title (self);
+  g_signal_emit (self, signals[REPLY_STARTED], 0, reply);
+}
+
+static void
+reply_finished_cb (RillConversationView *self,
+                   RillReply            *reply)
+{
+  g_autoptr(RillReply) finished = g_object_ref (reply);
+
+  if (reply == self->reply)
+    set_reply (self, NULL, NULL, NULL);
+  g_signal_handlers_disconnect_by_data (reply, self);
+  update_last_flags (self);
+  g_signal_emit (self, signals[REPLY_FINISHED], 0, finished);
+}
+
+void
+rill_conversation_view_start_reply (RillConversationView *self,
+                                    RillReply            *reply,
+                                    const char           *user_text)
+{
+  RillMessageRow *user_row = NULL;
+  RillMessageRow *reply_row;
+
+  g_return_if_fail (RILL_IS_CONVERSATION_VIEW (self));
+  g_return_if_fail (RILL_IS_REPLY (reply));
+  g_return_if_fail (self->reply == NULL);
+
+  set_conversation_id (self, rill_reply_get_conversation_id (reply));
+
+  if (user_text != NULL)
+    {
+      user_row = rill_message_row_new (RILL_ROLE_USER);
+      rill_message_row_set_text (user_row, user_text);
+      append_row (self, user_row);
+    }
+  reply_row = rill_message_row_new (RILL_ROLE_ASSISTANT);
+  rill_message_row_attach_reply (reply_row, reply);
+  append_row (self, reply_row);
+  set_reply (self, reply, user_row, reply_row);
+
+  g_signal_connect_object (reply, "started", G_CALLBACK (reply_started_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (reply, "finished", G_CALLBACK (reply_finished_cb), self, G_CONNECT_SWAPPED);
+
+  self->follow_end = TRUE;
+  follow_end (self);
+  rill_reply_start (reply);
+}
+
+void
+rill_conversation_view_stop_reply (RillConversationView *self)
+{
+  g_autoptr(RillReply) reply = NULL;
+
+  g_return_if_fail (RILL_IS_CONVERSATION_VIEW (self));
+
+  if (self->reply == NULL)
+    return;
+
+  /* The row shows what arrived and follows the reply until its final row
+   * is committed; the view is free for the next message right away. */
+  reply = g_object_ref (self->reply);
+  set_reply (self, NULL, NULL, NULL);
+  rill_reply_stop (reply);
+  update_last_flags (self);
+}
+
+/* For the tests */
+
+GtkBox *
+_rill_conversation_view_get_messages_box (RillConversationView *self)
+{
+  return self->messages_box;
+}
+
+GtkScrolledWindow *
+_rill_conversation_view_get_scroller (RillConversationView *self)
+{
+  return self->scroller;
+}
+
+RillMessageRow *
+_rill_conversation_view_get_reply_row (RillConversationView *self)
+{
+  return self->reply_row;
+}
+
+gboolean
+_rill_conversation_view_is_scrolling (RillConversationView *self)
+{
+  return self->scroll_tick_id != 0;
+}
+
+/* GObject */
+
+static void
+set_session (RillConversationView *self,
+             RillSession          *session)
+{
+  if (self->session == session)
+    return;
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
+  g_set_object (&self->session, session);
+  if (session != NULL)
+    {
+      g_signal_connect_object (session, "notify::provider", G_CALLBACK (update_welcome),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (session, "notify::provider-status", G_CALLBACK (update_welcome),
+                               self, G_CONNECT_SWAPPED);
+    }
+  update_welcome (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+static void
+rill_conversation_view_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  RillConversationView *self = RILL_CONVERSATION_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+    case PROP_CONVERSATION_ID:
+      g_value_set_int64 (value, self->conversation_id);
+      break;
+    case PROP_TITLE:
+      g_value_set_string (value, self->title);
+      break;
+    case PROP_REPLY:
+      g_value_set_object (value, self->reply);
+      break;
+    case PROP_STREAMING:
+      g_value_set_boolean (value, rill_conversation_view_get_streaming (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_conversation_view_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec)
+{
+  RillConversationView *self = RILL_CONVERSATION_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      set_session (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_conversation_view_dispose (GObject *object)
+{
+  RillConversationView *self = RILL_CONVERSATION_VIEW (object);
+
+  if (self->reply != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->reply, self);
+      rill_reply_stop (self->reply);
+    }
+  g_clear_object (&self->reply);
+  g_clear_object (&self->reply_row);
+  g_clear_object (&self->reply_user_row);
+  if (self->scroll_tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->scroll_tick_id);
+      self->scroll_tick_id = 0;
+    }
+
+  /* No gtk_widget_dispose_template (): AdwBin unparents its child itself,
+   * and the template's other widgets are inside it. */
+
+  G_OBJECT_CLASS (rill_conversation_view_parent_class)->dispose (object);
+}
+
+static void
+rill_conversation_view_finalize (GObject *object)
+{
+  RillConversationView *self = RILL_CONVERSATION_VIEW (object);
+
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->title, g_free);
+
+  G_OBJECT_CLASS (rill_conversation_view_parent_class)->finalize (object);
+}
+
+static void
+rill_conversation_view_class_init (RillConversationViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  const GParamFlags readable = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+
+  object_class->dispose = rill_conversation_view_dispose;
+  object_class->finalize = rill_conversation_view_finalize;
+  object_class->get_property = rill_conversation_view_get_property;
+  object_class->set_property = rill_conversation_view_set_property;
+
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, RILL_TYPE_SESSION,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_CONVERSATION_ID] =
+    g_param_spec_int64 ("conversation-id", NULL, NULL, 0, G_MAXINT64, 0, readable);
+  properties[PROP_TITLE] =
+    g_param_spec_string ("title", NULL, NULL, NULL, readable);
+  properties[PROP_REPLY] =
+    g_param_spec_object ("reply", NULL, NULL, RILL_TYPE_REPLY, readable);
+  properties[PROP_STREAMING] =
+    g_param_spec_boolean ("streaming", NULL, NULL, FALSE, readable);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[EDIT] = g_signal_new ("edit", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_MESSAGE_ROW);
+  signals[REGENERATE] = g_signal_new ("regenerate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                      0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_MESSAGE_ROW);
+  signals[CONTINUE] = g_signal_new ("continue", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                    0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_MESSAGE_ROW);
+  signals[REPLY_STARTED] = g_signal_new ("reply-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_REPLY);
+  signals[REPLY_FINISHED] = g_signal_new ("reply-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_REPLY);
+
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-conversation-view.ui");
+  gtk_widget_class_bind_template_child (widget_class, RillConversationView, stack);
+  gtk_widget_class_bind_template_child (widget_class, RillConversationView, welcome_page);
+  gtk_widget_class_bind_template_child (widget_class, RillConversationView, add_server_button);
+  gtk_widget_class_bind_template_child (widget_class, RillConversationView, scroller);
+  gtk_widget_class_bind_template_child (widget_class, RillConversationView, messages_box);
+}
+
+static void
+rill_conversation_view_init (RillConversationView *self)
+{
+  GtkAdjustment *adj;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->follow_end = TRUE;
+  self->title = g_strdup (_("New Conversation"));
+
+  adj = gtk_scrolled_window_get_vadjustment (self->scroller);
+  g_signal_connect_object (adj, "notify::upper", G_CALLBACK (adjustment_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (adj, "notify::page-size", G_CALLBACK (adjustment_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (adj, "value-changed", G_CALLBACK (adjustment_value_changed_cb), self, G_CONNECT_SWAPPED);
+}

@@ -1,0 +1,569 @@
+/* rill-sidebar.c
+ *
+ * The list of conversations is a lazy model over the store (ten thousand
+ * conversations open at once: only the rows on screen are read). Typing in
+ * the list searches; search runs on the store's full-text index on the main
+ * thread, which is short (see rill_store_search), and each result shows the
+ * conversation's title and a snippet around the match. */
+
+#include <glib/gi18n.h>
+
+#include "rill-conversation-list.h"
+#include "rill-markdown.h"
+#include "rill-sidebar-private.h"
+
+struct _RillSidebar
+{
+  GtkBox                parent_instance;
+
+  /* Template widgets */
+  GtkSearchEntry       *search_entry;
+  GtkStack             *stack;
+  GtkListView          *conversation_view;
+  GtkListView          *results_view;
+
+  /* Owned */
+  RillSession          *session;
+  RillConversationList *conversations;
+  GtkSingleSelection   *selection;
+  GListStore           *results;
+  GHashTable           *result_titles;     /* conversation id → title */
+
+  gint64                conversation_id;
+};
+
+G_DEFINE_FINAL_TYPE (RillSidebar, rill_sidebar, GTK_TYPE_BOX)
+
+enum {
+  PROP_0,
+  PROP_SESSION,
+  PROP_CONVERSATION_ID,
+  N_PROPS
+};
+
+enum {
+  CONVERSATION_ACTIVATED,
+  ADD_TOAST,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static RillStore *
+get_store (RillSidebar *self)
+{
+  return self->session ? rill_session_get_store (self->session) : NULL;
+}
+
+static void
+select_current (RillSidebar *self)
+{
+  int position = self->conversation_id != 0 && self->conversations != NULL
+                 ? rill_conversation_list_find (self->conversations, self->conversation_id)
+                 : -1;
+
+  gtk_single_selection_set_selected (self->selection,
+                                     position >= 0 ? (guint) position : GTK_INVALID_LIST_POSITION);
+}
+
+static void
+update_page (RillSidebar *self)
+{
+  const char *query = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+
+  if (query != NULL && *query != '\0')
+    gtk_stack_set_visible_child_name (self->stack,
+                                      g_list_model_get_n_items (G_LIST_MODEL (self->results)) > 0
+                                      ? "results" : "no-results");
+  else
+    gtk_stack_set_visible_child_name (self->stack,
+                                      self->conversations != NULL &&
+                                      g_list_model_get_n_items (G_LIST_MODEL (self->conversations)) > 0
+                                      ? "conversations" : "no-conversations");
+}
+
+void
+rill_sidebar_reload (RillSidebar *self)
+{
+  g_return_if_fail (RILL_IS_SIDEBAR (self));
+
+  if (self->conversations == NULL)
+    return;
+  rill_conversation_list_reload (self->conversations);
+  select_current (self);
+  update_page (self);
+}
+
+void
+rill_sidebar_set_conversation_id (RillSidebar *self,
+                                  gint64       conversation_id)
+{
+  g_return_if_fail (RILL_IS_SIDEBAR (self));
+
+  if (self->conversation_id != conversation_id)
+    {
+      self->conversation_id = conversation_id;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONVERSATION_ID]);
+    }
+  select_current (self);
+}
+
+void
+rill_sidebar_hide_conversation (RillSidebar *self,
+                                gint64       conversation_id)
+{
+  g_return_if_fail (RILL_IS_SIDEBAR (self));
+
+  if (self->conversations != NULL)
+    rill_conversation_list_hide (self->conversations, conversation_id);
+}
+
+void
+rill_sidebar_unhide_conversation (RillSidebar *self)
+{
+  g_return_if_fail (RILL_IS_SIDEBAR (self));
+
+  if (self->conversations != NULL)
+    rill_conversation_list_unhide (self->conversations);
+}
+
+GListModel *
+rill_sidebar_get_conversations (RillSidebar *self)
+{
+  g_return_val_if_fail (RILL_IS_SIDEBAR (self), NULL);
+  return G_LIST_MODEL (self->conversations);
+}
+
+/* Conversations */
+
+static void
+conversation_setup_cb (GtkSignalListItemFactory *factory,
+                       GtkListItem              *item,
+                       gpointer                  user_data)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+conversation_bind_cb (GtkSignalListItemFactory *factory,
+                      GtkListItem              *item,
+                      gpointer                  user_data)
+{
+  RillConversation *conversation = gtk_list_item_get_item (item);
+  const char *title = conversation ? rill_conversation_get_title (conversation) : NULL;
+
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)),
+                      title && *title ? title : _("New Conversation"));
+}
+
+static void
+conversation_activate_cb (RillSidebar *self,
+                          guint        position)
+{
+  g_autoptr(RillConversation) conversation = NULL;
+
+  if (self->conversations == NULL)
+    return;
+  conversation = g_list_model_get_item (G_LIST_MODEL (self->conversations), position);
+  if (conversation != NULL)
+    g_signal_emit (self, signals[CONVERSATION_ACTIVATED], 0, rill_conversation_get_id (conversation), (gint64) 0);
+}
+
+/* Search */
+
+static const char *
+result_title (RillSidebar *self,
+              RillMessage *message)
+{
+  gint64 id = rill_message_get_conversation_id (message);
+  const char *title = g_hash_table_lookup (self->result_titles, &id);
+
+  if (title == NULL)
+    {
+      g_autoptr(RillConversation) conversation = rill_store_get_conversation (get_store (self), id, NULL);
+      gint64 *key = g_new (gint64, 1);
+
+      *key = id;
+      title = conversation ? rill_conversation_get_title (conversation) : "";
+      title = *title ? title : _("New Conversation");
+      g_hash_table_insert (self->result_titles, key, g_strdup (title));
+      title = g_hash_table_lookup (self->result_titles, &id);
+    }
+  return title;
+}
+
+static void
+result_setup_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *item,
+                 gpointer                  user_data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 3);
+  GtkWidget *title = gtk_label_new (NULL);
+  GtkWidget *snippet = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (title, "heading");
+  gtk_label_set_xalign (GTK_LABEL (snippet), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (snippet), PANGO_ELLIPSIZE_END);
+  gtk_label_set_lines (GTK_LABEL (snippet), 2);
+  gtk_label_set_wrap (GTK_LABEL (snippet), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (snippet), PANGO_WRAP_WORD_CHAR);
+  gtk_widget_add_css_class (snippet, "dim-label");
+  gtk_box_append (GTK_BOX (box), title);
+  gtk_box_append (GTK_BOX (box), snippet);
+  gtk_list_item_set_child (item, box);
+}
+
+/* The words of a message on one line: no Markdown, one space for any run of
+ * spaces and line breaks. */
+static char *
+snippet_text (const char *content)
+{
+  g_autofree char *plain = rill_markdown_to_plain (content, -1);
+  GString *out = g_string_sized_new (strlen (plain));
+
+  for (const char *p = plain; *p; p++)
+    if (g_ascii_isspace (*p))
+      {
+        if (out->len > 0 && out->str[out->len - 1] != ' ')
+          g_string_append_c (out, ' ');
+      }
+    else
+      g_string_append_c (out, *p);
+  return g_string_free (out, FALSE);
+}
+
+/* A piece of the message around the first match, with the match in bold. */
+static char *
+make_snippet (const char *markdown,
+              const char *query)
+{
+  g_autofree char *content = snippet_text (markdown);
+  const char *match = NULL;
+  const char *start;
+  GString *out = g_string_new (NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *found = NULL;
+  g_autofree char *after = NULL;
+  gsize qlen = strlen (query);
+
+  if (qlen > 0)
+    {
+      g_autofree char *lower_content = g_utf8_strdown (content, -1);
+      g_autofree char *lower_query = g_utf8_strdown (query, -1);
+      const char *hit = strlen (lower_content) == strlen (content) ? strstr (lower_content, lower_query) : NULL;
+
+      if (hit != NULL && strlen (lower_query) == qlen)
+        match = content + (hit - lower_content);
+    }
+
+  if (match == NULL)
+    {
+      g_autofree char *head = g_utf8_substring (content, 0, MIN (g_utf8_strlen (content, -1), 120));
+      g_autofree char *escaped = g_markup_escape_text (head, -1);
+
+      g_string_append (out, escaped);
+    }
+  else
+    {
+      glong offset = g_utf8_pointer_to_offset (content, match);
+
+      start = g_utf8_offset_to_pointer (content, MAX (0, offset - 30));
+      before = g_markup_escape_text (start, match - start);
+      found = g_markup_escape_text (match, qlen);
+      after = g_markup_escape_text (match + qlen, MIN (strlen (match + qlen), 240));
+      if (start != content)
+        g_string_append (out, "…");
+      g_string_append_printf (out, "%s<b>%s</b>%s", before, found, after);
+    }
+
+  g_strdelimit (out->str, "\n\r\t", ' ');
+  return g_string_free (out, FALSE);
+}
+
+static void
+result_bind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *item,
+                RillSidebar              *self)
+{
+  RillMessage *message = gtk_list_item_get_item (item);
+  GtkWidget *box = gtk_list_item_get_child (item);
+  GtkWidget *title = gtk_widget_get_first_child (box);
+  GtkWidget *snippet = gtk_widget_get_next_sibling (title);
+  const char *query = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+  g_autofree char *markup = make_snippet (rill_message_get_content (message), query);
+
+  gtk_label_set_text (GTK_LABEL (title), result_title (self, message));
+  /* A cut inside a character or an entity can't happen (both come from the
+   * escaper), but the content is the server's: check before showing. */
+  if (pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, NULL))
+    gtk_label_set_markup (GTK_LABEL (snippet), markup);
+  else
+    gtk_label_set_text (GTK_LABEL (snippet), rill_message_get_content (message));
+}
+
+static void
+search_changed_cb (RillSidebar *self)
+{
+  const char *query = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+  RillStore *store = get_store (self);
+  g_autoptr(GPtrArray) found = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_list_store_remove_all (self->results);
+  g_hash_table_remove_all (self->result_titles);
+
+  if (query != NULL && *query != '\0' && store != NULL)
+    {
+      found = rill_store_search (store, query, 200, &error);
+      if (found == NULL)
+        {
+          g_autoptr(AdwToast) toast = adw_toast_new (error->message);
+
+          g_signal_emit (self, signals[ADD_TOAST], 0, toast);
+        }
+      else
+        g_list_store_splice (self->results, 0, 0, found->pdata, found->len);
+    }
+  update_page (self);
+}
+
+static void
+stop_search_cb (RillSidebar *self)
+{
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.focus-composer", NULL);
+}
+
+static void
+result_activate_cb (RillSidebar *self,
+                    guint        position)
+{
+  g_autoptr(RillMessage) message = g_list_model_get_item (G_LIST_MODEL (self->results), position);
+
+  if (message != NULL)
+    g_signal_emit (self, signals[CONVERSATION_ACTIVATED], 0,
+                   rill_message_get_conversation_id (message), rill_message_get_id (message));
+}
+
+static void
+search_activate_cb (RillSidebar *self)
+{
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->results)) > 0)
+    result_activate_cb (self, 0);
+}
+
+void
+rill_sidebar_search (RillSidebar *self,
+                     const char  *query)
+{
+  g_return_if_fail (RILL_IS_SIDEBAR (self));
+
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), query ? query : "");
+  /* Search now rather than after the entry's delay, so what is typed is
+   * what the list shows. */
+  search_changed_cb (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+void
+rill_sidebar_focus_search (RillSidebar *self)
+{
+  g_return_if_fail (RILL_IS_SIDEBAR (self));
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+  gtk_editable_select_region (GTK_EDITABLE (self->search_entry), 0, -1);
+}
+
+GListModel *
+_rill_sidebar_get_results (RillSidebar *self)
+{
+  return G_LIST_MODEL (self->results);
+}
+
+GtkStack *
+_rill_sidebar_get_stack (RillSidebar *self)
+{
+  return self->stack;
+}
+
+GtkListView *
+_rill_sidebar_get_conversation_view (RillSidebar *self)
+{
+  return self->conversation_view;
+}
+
+GtkListView *
+_rill_sidebar_get_results_view (RillSidebar *self)
+{
+  return self->results_view;
+}
+
+GtkSearchEntry *
+_rill_sidebar_get_search_entry (RillSidebar *self)
+{
+  return self->search_entry;
+}
+
+/* GObject */
+
+static void
+set_session (RillSidebar *self,
+             RillSession *session)
+{
+  RillStore *store;
+
+  if (self->session == session)
+    return;
+  g_clear_object (&self->session);
+  g_clear_object (&self->conversations);
+  if (session != NULL)
+    self->session = g_object_ref (session);
+
+  store = get_store (self);
+  if (store != NULL)
+    self->conversations = rill_conversation_list_new (store);
+  gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->conversations));
+  gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
+  update_page (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+static void
+rill_sidebar_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  RillSidebar *self = RILL_SIDEBAR (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+    case PROP_CONVERSATION_ID:
+      g_value_set_int64 (value, self->conversation_id);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_sidebar_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  RillSidebar *self = RILL_SIDEBAR (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      set_session (self, g_value_get_object (value));
+      break;
+    case PROP_CONVERSATION_ID:
+      rill_sidebar_set_conversation_id (self, g_value_get_int64 (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_sidebar_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), RILL_TYPE_SIDEBAR);
+
+  G_OBJECT_CLASS (rill_sidebar_parent_class)->dispose (object);
+}
+
+static void
+rill_sidebar_finalize (GObject *object)
+{
+  RillSidebar *self = RILL_SIDEBAR (object);
+
+  g_clear_object (&self->selection);
+  g_clear_object (&self->conversations);
+  g_clear_object (&self->results);
+  g_clear_pointer (&self->result_titles, g_hash_table_unref);
+  g_clear_object (&self->session);
+
+  G_OBJECT_CLASS (rill_sidebar_parent_class)->finalize (object);
+}
+
+static void
+rill_sidebar_class_init (RillSidebarClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = rill_sidebar_dispose;
+  object_class->finalize = rill_sidebar_finalize;
+  object_class->get_property = rill_sidebar_get_property;
+  object_class->set_property = rill_sidebar_set_property;
+
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, RILL_TYPE_SESSION,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_CONVERSATION_ID] =
+    g_param_spec_int64 ("conversation-id", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[CONVERSATION_ACTIVATED] =
+    g_signal_new ("conversation-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT64, G_TYPE_INT64);
+  signals[ADD_TOAST] =
+    g_signal_new ("add-toast", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, ADW_TYPE_TOAST);
+
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-sidebar.ui");
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, stack);
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, conversation_view);
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, results_view);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, stop_search_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, conversation_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, result_activate_cb);
+}
+
+static void
+rill_sidebar_init (RillSidebar *self)
+{
+  g_autoptr(GtkListItemFactory) conversation_factory = gtk_signal_list_item_factory_new ();
+  g_autoptr(GtkListItemFactory) result_factory = gtk_signal_list_item_factory_new ();
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->results = g_list_store_new (RILL_TYPE_MESSAGE);
+  self->result_titles = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+
+  self->selection = gtk_single_selection_new (NULL);
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  gtk_list_view_set_model (self->conversation_view, GTK_SELECTION_MODEL (self->selection));
+  g_signal_connect (conversation_factory, "setup", G_CALLBACK (conversation_setup_cb), NULL);
+  g_signal_connect (conversation_factory, "bind", G_CALLBACK (conversation_bind_cb), NULL);
+  gtk_list_view_set_factory (self->conversation_view, conversation_factory);
+
+  gtk_list_view_set_model (self->results_view,
+                           GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->results)))));
+  g_signal_connect (result_factory, "setup", G_CALLBACK (result_setup_cb), NULL);
+  g_signal_connect_object (result_factory, "bind", G_CALLBACK (result_bind_cb), self, 0);
+  gtk_list_view_set_factory (self->results_view, result_factory);
+
+  /* Typing in the conversation list searches. */
+  gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self->conversation_view));
+
+  update_page (self);
+}
