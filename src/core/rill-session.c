@@ -35,6 +35,7 @@ struct _RillSession
   guint         idle_timeout;
 
   guint         store_opened : 1;
+  guint         saving_server : 1;
 };
 
 G_DEFINE_FINAL_TYPE (RillSession, rill_session, G_TYPE_OBJECT)
@@ -154,11 +155,15 @@ rill_session_save_server (RillSession *self,
                                rill_provider_kind_to_string (old->kind), old->base_url);
     }
 
-  /* One change, so the provider is looked up again once, with both. */
+  /* Delayed settings announce each key as it is set: look the provider up
+   * once, with both written. */
+  self->saving_server = TRUE;
   g_settings_delay (self->settings);
   g_settings_set_value (self->settings, "servers", g_variant_builder_end (&builder));
   g_settings_set_string (self->settings, "active-server", server->id);
   g_settings_apply (self->settings);
+  self->saving_server = FALSE;
+  rill_session_reload_provider (self);
 }
 
 /* The provider */
@@ -404,6 +409,27 @@ rill_session_fill_reply_options (RillSession      *self,
 
 /* GObject */
 
+/* "change-event" rather than two "changed::" handlers: a change made
+ * elsewhere to both keys at once needs one look-up. */
+static gboolean
+settings_changed_cb (RillSession  *self,
+                     const GQuark *keys,
+                     int           n_keys)
+{
+  GQuark servers = g_quark_from_static_string ("servers");
+  GQuark active = g_quark_from_static_string ("active-server");
+
+  if (self->saving_server)
+    return FALSE;
+  for (int i = 0; i < n_keys; i++)
+    if (keys[i] == servers || keys[i] == active)
+      {
+        rill_session_reload_provider (self);
+        break;
+      }
+  return FALSE;
+}
+
 static void
 rill_session_constructed (GObject *object)
 {
@@ -424,10 +450,8 @@ rill_session_constructed (GObject *object)
     g_settings_bind (self->settings, bound[i].key, self,
                      g_param_spec_get_name (properties[bound[i].prop]), G_SETTINGS_BIND_DEFAULT);
 
-  g_signal_connect_object (self->settings, "changed::servers",
-                           G_CALLBACK (rill_session_reload_provider), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->settings, "changed::active-server",
-                           G_CALLBACK (rill_session_reload_provider), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "change-event", G_CALLBACK (settings_changed_cb),
+                           self, G_CONNECT_SWAPPED);
 }
 
 static void

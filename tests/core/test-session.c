@@ -1,0 +1,236 @@
+/* test-session.c: the session against real GSettings (the memory backend),
+ * a real store file and the real client talking to the test server. */
+
+#include <json-glib/json-glib.h>
+
+#include "test-util.h"
+
+#define CHAT "/v1/chat/completions"
+
+typedef struct
+{
+  char           *data_home;
+  GSettings      *settings;
+  RillSession    *session;
+  RillTestServer *server;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_unsetenv ("OPENAI_BASE_URL");
+  g_unsetenv ("OPENAI_API_KEY");
+  g_unsetenv ("OLLAMA_HOST");
+  f->data_home = test_make_tmpdir ();
+  g_setenv ("XDG_DATA_HOME", f->data_home, TRUE);
+  f->settings = g_settings_new ("io.github.rill.Rill");
+  f->session = rill_session_new (f->settings, NULL);
+  f->server = rill_test_server_new ();
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_clear_object (&f->session);
+  g_clear_object (&f->settings);
+  g_clear_pointer (&f->server, rill_test_server_free);
+  test_rm_rf (f->data_home);
+  g_free (f->data_home);
+}
+
+static void
+count_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 guint      *count)
+{
+  (*count)++;
+}
+
+/* Each preference property mirrors its key, both ways, with notify. */
+static void
+test_settings_are_properties (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *prompt = NULL;
+  guint notified = 0;
+  double temperature;
+  guint limit;
+
+  g_signal_connect (f->session, "notify::temperature", G_CALLBACK (count_notify_cb), &notified);
+  g_settings_set_double (f->settings, "temperature", 0.7);
+  g_object_get (f->session, "temperature", &temperature, NULL);
+  g_assert_cmpfloat (temperature, ==, 0.7);
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_object_set (f->session, "system-prompt", "Be brief. 简洁。", "history-limit", 7u, NULL);
+  prompt = g_settings_get_string (f->settings, "system-prompt");
+  g_assert_cmpstr (prompt, ==, "Be brief. 简洁。");
+  g_assert_cmpuint (g_settings_get_uint (f->settings, "history-limit"), ==, 7);
+  g_settings_set_uint (f->settings, "history-limit", 0);
+  g_object_get (f->session, "history-limit", &limit, NULL);
+  g_assert_cmpuint (limit, ==, 0);
+}
+
+/* The server list is read and written in one place; saving makes a server
+ * the active one, first in the list, with the kind as its word. */
+static void
+test_servers (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(RillServer) first = rill_server_new (NULL, RILL_PROVIDER_OPENAI, "http://127.0.0.1:9/v1");
+  g_autoptr(RillServer) second = rill_server_new ("", RILL_PROVIDER_OLLAMA, "http://127.0.0.1:11434");
+  g_autoptr(RillServer) active = NULL;
+  g_autoptr(GVariant) servers = NULL;
+  g_autofree char *active_id = NULL;
+  const char *id, *kind, *url;
+
+  g_assert_null (rill_session_dup_active_server (f->session));
+
+  rill_session_save_server (f->session, first);
+  g_assert_cmpuint (strlen (first->id), >, 0);
+  rill_session_save_server (f->session, second);
+  g_assert_cmpstr (first->id, !=, second->id);
+
+  servers = g_settings_get_value (f->settings, "servers");
+  g_assert_cmpuint (g_variant_n_children (servers), ==, 2);
+  g_variant_get_child (servers, 0, "(&s&s&s)", &id, &kind, &url);
+  g_assert_cmpstr (id, ==, second->id);
+  g_assert_cmpstr (kind, ==, "ollama");
+  g_assert_cmpstr (url, ==, "http://127.0.0.1:11434");
+  active_id = g_settings_get_string (f->settings, "active-server");
+  g_assert_cmpstr (active_id, ==, second->id);
+
+  /* Saved again under the same id: replaced, not added. */
+  g_free (first->base_url);
+  first->base_url = g_strdup ("http://127.0.0.1:10/v1");
+  rill_session_save_server (f->session, first);
+  g_clear_pointer (&servers, g_variant_unref);
+  servers = g_settings_get_value (f->settings, "servers");
+  g_assert_cmpuint (g_variant_n_children (servers), ==, 2);
+
+  active = rill_session_dup_active_server (f->session);
+  g_assert_cmpstr (active->id, ==, first->id);
+  g_assert_cmpint (active->kind, ==, RILL_PROVIDER_OPENAI);
+  g_assert_cmpstr (active->base_url, ==, "http://127.0.0.1:10/v1");
+}
+
+/* The environment wins over the preferences; saving a server while nothing
+ * is in the environment switches to it, told through notify. */
+static void
+test_provider_follows_servers (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *env_url = g_strconcat (rill_test_server_get_url (f->server), "/v1", NULL);
+  g_autoptr(RillServer) server = rill_server_new (NULL, RILL_PROVIDER_OLLAMA, "http://127.0.0.1:9");
+  guint notified = 0;
+
+  g_signal_connect (f->session, "notify::provider", G_CALLBACK (count_notify_cb), &notified);
+
+  g_setenv ("OPENAI_BASE_URL", env_url, TRUE);
+  rill_session_reload_provider (f->session);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)), ==, env_url);
+  g_assert_nonnull (strstr (rill_session_get_provider_status (f->session), "environment"));
+
+  /* Written while the environment names a server: still the environment. */
+  rill_session_save_server (f->session, server);
+  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)), ==, env_url);
+
+  g_unsetenv ("OPENAI_BASE_URL");
+  rill_session_reload_provider (f->session);
+  g_assert_cmpint (rill_provider_get_kind (rill_session_get_provider (f->session)), ==, RILL_PROVIDER_OLLAMA);
+  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)), ==, "http://127.0.0.1:9");
+  g_assert_null (rill_provider_get_api_key (rill_session_get_provider (f->session)));
+  g_assert_cmpuint (notified, ==, 3);
+}
+
+static gboolean
+reply_done (gpointer data)
+{
+  return rill_reply_get_status (data) != RILL_STATUS_STREAMING;
+}
+
+/* What the preferences say reaches the server: the session's options go
+ * out with a real request, and a conversation's own prompt wins. */
+static void
+test_reply_options_reach_the_server (Fixture       *f,
+                                     gconstpointer  data)
+{
+  const char *tokens[] = { "ok", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, "m", TRUE);
+  g_autofree char *url = g_strconcat (rill_test_server_get_url (f->server), "/v1", NULL);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autoptr(RillProvider) provider = rill_provider_new (RILL_PROVIDER_OPENAI, url, NULL);
+  g_autoptr(RillReply) reply = NULL;
+  g_autoptr(JsonNode) sent = NULL;
+  RillReplyOptions options;
+  JsonObject *request;
+  JsonArray *messages;
+  gint64 id;
+
+  rill_test_script_send (script, sse, -1, 0);
+  rill_test_server_route (f->server, CHAT, script);
+  g_assert_true (rill_session_open_store (f->session));
+  g_assert_true (rill_session_open_store (f->session));
+
+  g_settings_set_string (f->settings, "system-prompt", "From the preferences");
+  g_settings_set_double (f->settings, "temperature", 1.5);
+  g_settings_set_uint (f->settings, "idle-timeout", 9);
+  g_settings_set_uint (f->settings, "connect-timeout", 4);
+
+  rill_session_fill_reply_options (f->session, NULL, "m", &options);
+  g_assert_cmpstr (options.model, ==, "m");
+  g_assert_null (options.default_model);
+  g_assert_cmpuint (options.idle_timeout_ms, ==, 9000);
+  g_assert_cmpuint (options.connect_timeout_ms, ==, 4000);
+
+  id = test_create_conversation (rill_session_get_store (f->session), "t");
+  reply = rill_reply_new (rill_session_get_store (f->session), provider, id, "Hello", &options);
+  rill_reply_options_clear (&options);
+  rill_reply_start (reply);
+  test_wait_until (reply_done, reply, 20000, "the reply");
+  g_assert_cmpint (rill_reply_get_status (reply), ==, RILL_STATUS_COMPLETE);
+
+  sent = json_from_string (rill_test_server_get_request_body (f->server, CHAT), NULL);
+  request = json_node_get_object (sent);
+  g_assert_cmpfloat (json_object_get_double_member (request, "temperature"), ==, 1.5);
+  messages = json_object_get_array_member (request, "messages");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0), "role"), ==, "system");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0), "content"),
+                   ==, "From the preferences");
+
+  /* A conversation with a prompt of its own: the preferences' stays out. */
+  {
+    TestResult r = { 0 };
+    g_autoptr(RillConversation) conversation = NULL;
+
+    rill_store_update_conversation_async (rill_session_get_store (f->session), id,
+                                          RILL_CONVERSATION_SYSTEM_PROMPT, "Its own", NULL,
+                                          test_write_cb, &r);
+    test_wait_for (&r.done, 10000, "the prompt written");
+    g_assert_no_error (r.error);
+    conversation = rill_store_get_conversation (rill_session_get_store (f->session), id, NULL);
+    rill_session_fill_reply_options (f->session, conversation, NULL, &options);
+    g_assert_null (options.system_prompt);
+    rill_reply_options_clear (&options);
+  }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add ("/session/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("settings-are-properties", test_settings_are_properties);
+  ADD ("servers", test_servers);
+  ADD ("provider-follows-servers", test_provider_follows_servers);
+  ADD ("reply-options-reach-the-server", test_reply_options_reach_the_server);
+#undef ADD
+
+  return g_test_run ();
+}
