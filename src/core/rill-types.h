@@ -1,29 +1,37 @@
-/* rill-types.h: the words other tools rely on (status, role, provider kind). */
+/* rill-types.h: the words other tools rely on (status, role, provider kind).
+ *
+ * The words are the enums' nicks: glib-mkenums registers the types (in
+ * rill-enums.h), and the functions below read the words from there, so
+ * each word is written once. The status and role words are stored in the
+ * history database and the provider kinds in GSettings: the nicks are
+ * spelled out so that renaming a value cannot change them. */
 #pragma once
 
-#include <glib.h>
+#include <glib-object.h>
 
 G_BEGIN_DECLS
 
 typedef enum {
-  RILL_STATUS_STREAMING,
-  RILL_STATUS_COMPLETE,
-  RILL_STATUS_STOPPED,
-  RILL_STATUS_FAILED,
-  RILL_STATUS_INTERRUPTED,
+  RILL_STATUS_STREAMING,   /*< nick=streaming >*/
+  RILL_STATUS_COMPLETE,    /*< nick=complete >*/
+  RILL_STATUS_STOPPED,     /*< nick=stopped >*/
+  RILL_STATUS_FAILED,      /*< nick=failed >*/
+  RILL_STATUS_INTERRUPTED, /*< nick=interrupted >*/
 } RillStatus;
 
 typedef enum {
-  RILL_ROLE_SYSTEM,
-  RILL_ROLE_USER,
-  RILL_ROLE_ASSISTANT,
+  RILL_ROLE_SYSTEM,    /*< nick=system >*/
+  RILL_ROLE_USER,      /*< nick=user >*/
+  RILL_ROLE_ASSISTANT, /*< nick=assistant >*/
 } RillRole;
 
 typedef enum {
-  RILL_PROVIDER_OPENAI,
-  RILL_PROVIDER_OLLAMA,
+  RILL_PROVIDER_OPENAI, /*< nick=openai >*/
+  RILL_PROVIDER_OLLAMA, /*< nick=ollama >*/
 } RillProviderKind;
 
+/* A word these functions do not know is read as "failed", "user" or
+ * "openai": a row whose status cannot be read is not shown as complete. */
 const char       *rill_status_to_string        (RillStatus        status);
 RillStatus        rill_status_from_string      (const char       *word);
 const char       *rill_role_to_string          (RillRole          role);
@@ -37,3 +45,5 @@ char             *rill_utf8_repair             (const char       *text,
                                                 gssize            len);
 
 G_END_DECLS
+
+#include "rill-enums.h"
