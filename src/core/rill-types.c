@@ -4,6 +4,7 @@
 
 #include "rill-types.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 /* Static types are never finalized: one reference keeps the class. */
@@ -90,6 +91,36 @@ RillProviderKind
 rill_provider_kind_from_string (const char *word)
 {
   return value_of (provider_kind_class (), word, RILL_PROVIDER_OPENAI);
+}
+
+const char *
+rill_status_describe (RillStatus status)
+{
+  switch (status)
+    {
+    /* The status of a reply, shown beside its author. */
+    case RILL_STATUS_STOPPED: return _("Stopped");
+    case RILL_STATUS_FAILED: return _("Failed");
+    case RILL_STATUS_INTERRUPTED: return _("Interrupted");
+    case RILL_STATUS_STREAMING:
+    case RILL_STATUS_COMPLETE:
+    default: return NULL;
+    }
+}
+
+const char *
+rill_status_describe_inline (RillStatus status)
+{
+  switch (status)
+    {
+    /* The status of a reply, inside a sentence: "(failed: HTTP 500…)". */
+    case RILL_STATUS_STOPPED: return _("stopped");
+    case RILL_STATUS_FAILED: return _("failed");
+    case RILL_STATUS_INTERRUPTED: return _("interrupted");
+    case RILL_STATUS_STREAMING: return _("streaming");
+    case RILL_STATUS_COMPLETE:
+    default: return NULL;
+    }
 }
 
 char *

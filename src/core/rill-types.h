@@ -39,6 +39,13 @@ RillRole          rill_role_from_string        (const char       *word);
 const char       *rill_provider_kind_to_string (RillProviderKind  kind);
 RillProviderKind  rill_provider_kind_from_string (const char     *word);
 
+/* A status as a person reads it, translated: as a label of its own
+ * ("Failed"), NULL for a complete or streaming reply, which need no word. */
+const char       *rill_status_describe         (RillStatus        status);
+/* The same inside a sentence ("failed"), as the Markdown export writes it;
+ * NULL for a complete reply. */
+const char       *rill_status_describe_inline  (RillStatus        status);
+
 /* Repairs invalid UTF-8 with U+FFFD; returns a new string or NULL when
  * @text already is valid (so the hot path allocates nothing). */
 char             *rill_utf8_repair             (const char       *text,

@@ -1,6 +1,6 @@
 /* The words of rill-types.h: every enum value to its word and back, the
- * words written as the database and GSettings hold them, and what an
- * unknown word reads as. */
+ * words written as the database and GSettings hold them, what an unknown
+ * word reads as, and a status as a person reads it. */
 
 #include <string.h>
 
@@ -174,6 +174,23 @@ test_stored_words (void)
   test_rm_rf (dir);
 }
 
+static void
+test_describe (void)
+{
+  /* Tests run untranslated: the English words. */
+  g_assert_cmpstr (rill_status_describe (RILL_STATUS_STOPPED), ==, "Stopped");
+  g_assert_cmpstr (rill_status_describe (RILL_STATUS_FAILED), ==, "Failed");
+  g_assert_cmpstr (rill_status_describe (RILL_STATUS_INTERRUPTED), ==, "Interrupted");
+  g_assert_null (rill_status_describe (RILL_STATUS_STREAMING));
+  g_assert_null (rill_status_describe (RILL_STATUS_COMPLETE));
+
+  g_assert_cmpstr (rill_status_describe_inline (RILL_STATUS_STOPPED), ==, "stopped");
+  g_assert_cmpstr (rill_status_describe_inline (RILL_STATUS_FAILED), ==, "failed");
+  g_assert_cmpstr (rill_status_describe_inline (RILL_STATUS_INTERRUPTED), ==, "interrupted");
+  g_assert_cmpstr (rill_status_describe_inline (RILL_STATUS_STREAMING), ==, "streaming");
+  g_assert_null (rill_status_describe_inline (RILL_STATUS_COMPLETE));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -185,6 +202,7 @@ main (int argc, char **argv)
   g_test_add_func ("/types/unknown-words", test_unknown_words);
   g_test_add_func ("/types/unknown-values", test_unknown_values);
   g_test_add_func ("/types/stored-words", test_stored_words);
+  g_test_add_func ("/types/describe", test_describe);
 
   return g_test_run ();
 }
