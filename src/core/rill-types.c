@@ -7,6 +7,20 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+G_DEFINE_QUARK (rill-error-quark, rill_error)
+
+RillError
+rill_error_from_http_status (guint status)
+{
+  if (status == 401 || status == 403)
+    return RILL_ERROR_UNAUTHORIZED;
+  if (status == 429)
+    return RILL_ERROR_RATE_LIMITED;
+  if (status >= 500 && status < 600)
+    return RILL_ERROR_SERVER_ERROR;
+  return RILL_ERROR_HTTP;
+}
+
 /* Static types are never finalized: one reference keeps the class. */
 static GEnumClass *
 enum_class (GEnumClass **cache, GType type)

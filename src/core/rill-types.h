@@ -1,4 +1,5 @@
-/* rill-types.h: the words other tools rely on (status, role, provider kind).
+/* rill-types.h: the words other tools rely on (status, role, provider kind)
+ * and the codes a failed request is told apart by.
  *
  * The words are the enums' nicks: glib-mkenums registers the types (in
  * rill-enums.h), and the functions below read the words from there, so
@@ -29,6 +30,28 @@ typedef enum {
   RILL_PROVIDER_OPENAI, /*< nick=openai >*/
   RILL_PROVIDER_OLLAMA, /*< nick=ollama >*/
 } RillProviderKind;
+
+/* Why a request to a server failed, for the window to decide what to offer
+ * (fixing the key, waiting, retrying); the message says it in words. */
+#define RILL_ERROR (rill_error_quark ())
+
+typedef enum {
+  RILL_ERROR_UNAUTHORIZED,  /* HTTP 401 or 403: the key is missing or wrong */
+  RILL_ERROR_RATE_LIMITED,  /* HTTP 429 */
+  RILL_ERROR_SERVER_ERROR,  /* HTTP 5xx */
+  RILL_ERROR_HTTP,          /* any other HTTP error status */
+  RILL_ERROR_TIMEOUT,       /* no answer in time, or silence while streaming */
+  RILL_ERROR_CONNECTION,    /* refused, unreachable, reset, or closed before the end */
+  RILL_ERROR_SERVER_SAID,   /* the server sent an error event or line */
+  RILL_ERROR_INVALID,       /* the server sent something we do not understand */
+  RILL_ERROR_ADDRESS,       /* the server address is not a valid URL */
+  RILL_ERROR_NO_MODEL,      /* no model was chosen and the server lists none */
+  RILL_ERROR_NO_SERVER,     /* none is configured and none answered here */
+} RillError;
+
+GQuark            rill_error_quark             (void);
+/* The code for an HTTP error status (>= 300). */
+RillError         rill_error_from_http_status  (guint             status);
 
 /* A word these functions do not know is read as "failed", "user" or
  * "openai": a row whose status cannot be read is not shown as complete. */

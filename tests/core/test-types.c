@@ -1,6 +1,6 @@
-/* The words of rill-types.h: every enum value to its word and back, the
- * words written as the database and GSettings hold them, what an unknown
- * word reads as, and a status as a person reads it. */
+/* The words and codes of rill-types.h: every enum value to its word and
+ * back, the words written as the database and GSettings hold them, what an
+ * unknown word reads as, and the error codes of HTTP statuses. */
 
 #include <string.h>
 
@@ -191,6 +191,42 @@ test_describe (void)
   g_assert_null (rill_status_describe_inline (RILL_STATUS_COMPLETE));
 }
 
+static void
+test_error_codes (void)
+{
+  static const struct { guint status; RillError code; } statuses[] = {
+    { 401, RILL_ERROR_UNAUTHORIZED }, { 403, RILL_ERROR_UNAUTHORIZED },
+    { 429, RILL_ERROR_RATE_LIMITED },
+    { 500, RILL_ERROR_SERVER_ERROR }, { 502, RILL_ERROR_SERVER_ERROR },
+    { 503, RILL_ERROR_SERVER_ERROR }, { 529, RILL_ERROR_SERVER_ERROR },
+    { 599, RILL_ERROR_SERVER_ERROR },
+    { 302, RILL_ERROR_HTTP }, { 400, RILL_ERROR_HTTP }, { 402, RILL_ERROR_HTTP },
+    { 404, RILL_ERROR_HTTP }, { 413, RILL_ERROR_HTTP }, { 499, RILL_ERROR_HTTP },
+    { 600, RILL_ERROR_HTTP },
+  };
+  g_autoptr(GEnumClass) klass = g_type_class_ref (RILL_TYPE_ERROR);
+  g_autoptr(GError) error = g_error_new_literal (RILL_ERROR, RILL_ERROR_TIMEOUT, "late");
+
+  g_assert_cmpstr (g_quark_to_string (RILL_ERROR), ==, "rill-error-quark");
+  g_assert_error (error, RILL_ERROR, RILL_ERROR_TIMEOUT);
+  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
+    if (rill_error_from_http_status (statuses[i].status) != statuses[i].code)
+      g_error ("HTTP %u is %s, not %s", statuses[i].status,
+               g_enum_get_value (klass, rill_error_from_http_status (statuses[i].status))->value_nick,
+               g_enum_get_value (klass, statuses[i].code)->value_nick);
+
+  /* Every code has a name and a nick, and the nicks tell them apart. */
+  for (guint i = 0; i < klass->n_values; i++)
+    {
+      GEnumValue *value = &klass->values[i];
+
+      g_assert_cmpint (value->value, ==, i);
+      g_assert_true (g_str_has_prefix (value->value_name, "RILL_ERROR_"));
+      g_assert_cmpint (g_enum_get_value_by_nick (klass, value->value_nick)->value, ==, value->value);
+    }
+  g_assert_cmpint (klass->n_values, ==, RILL_ERROR_NO_SERVER + 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -203,6 +239,7 @@ main (int argc, char **argv)
   g_test_add_func ("/types/unknown-values", test_unknown_values);
   g_test_add_func ("/types/stored-words", test_stored_words);
   g_test_add_func ("/types/describe", test_describe);
+  g_test_add_func ("/types/error-codes", test_error_codes);
 
   return g_test_run ();
 }
