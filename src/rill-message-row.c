@@ -487,7 +487,7 @@ update_reasoning (RillMessageRow *self,
 static void
 update_chrome (RillMessageRow *self)
 {
-  const char *status = NULL;
+  const char *status = rill_status_describe (self->status);
   gboolean streaming = self->status == RILL_STATUS_STREAMING && self->role == RILL_ROLE_ASSISTANT;
   gboolean assistant = self->role == RILL_ROLE_ASSISTANT;
 
@@ -498,15 +498,6 @@ update_chrome (RillMessageRow *self)
   else
     gtk_label_set_text (self->author_label, self->model && *self->model ? self->model : _("Assistant"));
 
-  switch (self->status)
-    {
-    case RILL_STATUS_STOPPED: status = _("Stopped"); break;
-    case RILL_STATUS_FAILED: status = _("Failed"); break;
-    case RILL_STATUS_INTERRUPTED: status = _("Interrupted"); break;
-    case RILL_STATUS_STREAMING:
-    case RILL_STATUS_COMPLETE:
-    default: break;
-    }
   gtk_label_set_text (self->status_label, status ? status : "");
   if (self->status == RILL_STATUS_FAILED)
     gtk_widget_add_css_class (GTK_WIDGET (self->status_label), "error");

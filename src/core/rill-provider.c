@@ -19,7 +19,6 @@ struct _RillProvider
 };
 
 G_DEFINE_FINAL_TYPE (RillProvider, rill_provider, G_TYPE_OBJECT)
-G_DEFINE_QUARK (rill-provider-error-quark, rill_provider_error)
 
 static void
 rill_provider_finalize (GObject *object)
@@ -278,20 +277,24 @@ parse_models (RillProviderKind kind, GBytes *bytes, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+  g_autoptr(GError) local_error = NULL;
   JsonNode *root;
   JsonNode *list;
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
 
-  if (!json_parser_load_from_data (parser, data, len, error))
-    return NULL;
+  if (!json_parser_load_from_data (parser, data, len, &local_error))
+    {
+      g_set_error_literal (error, RILL_ERROR, RILL_ERROR_INVALID, local_error->message);
+      return NULL;
+    }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
       || !(list = json_object_get_member (json_node_get_object (root),
                                           kind == RILL_PROVIDER_OLLAMA ? "models" : "data"))
       || !JSON_NODE_HOLDS_ARRAY (list))
     {
-      g_set_error (error, RILL_PROVIDER_ERROR, RILL_PROVIDER_ERROR_INVALID,
+      g_set_error (error, RILL_ERROR, RILL_ERROR_INVALID,
                    "The server's list of models is not in a known format");
       return NULL;
     }
@@ -336,7 +339,7 @@ list_models_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autofree char *why = rill_provider_describe_http_error (status,
                                                                 soup_message_get_reason_phrase (message),
                                                                 body, len);
-      g_task_return_new_error (task, RILL_PROVIDER_ERROR, RILL_PROVIDER_ERROR_HTTP, "%s", why);
+      g_task_return_new_error (task, RILL_ERROR, rill_error_from_http_status (status), "%s", why);
       return;
     }
   if (!(models = parse_models (self->kind, bytes, &error)))
@@ -364,7 +367,7 @@ rill_provider_list_models_async (RillProvider        *self,
                          self->kind == RILL_PROVIDER_OLLAMA ? "/api/tags" : "/models");
   if (message == NULL)
     {
-      g_task_return_new_error (task, RILL_PROVIDER_ERROR, RILL_PROVIDER_ERROR_INVALID,
+      g_task_return_new_error (task, RILL_ERROR, RILL_ERROR_ADDRESS,
                                "“%s” is not a valid server address", self->base_url);
       return;
     }
@@ -418,7 +421,7 @@ discover_finish_if_done (GTask *task)
         return;
     }
   discovery->returned = TRUE;
-  g_task_return_new_error (task, RILL_PROVIDER_ERROR, RILL_PROVIDER_ERROR_NOT_FOUND,
+  g_task_return_new_error (task, RILL_ERROR, RILL_ERROR_NO_SERVER,
                            "No server is configured, and none answered on this computer");
 }
 

@@ -8,18 +8,8 @@
 
 G_BEGIN_DECLS
 
-#define RILL_PROVIDER_ERROR (rill_provider_error_quark ())
-
-typedef enum {
-  RILL_PROVIDER_ERROR_HTTP,
-  RILL_PROVIDER_ERROR_NOT_FOUND,
-  RILL_PROVIDER_ERROR_INVALID,
-} RillProviderError;
-
 #define RILL_TYPE_PROVIDER (rill_provider_get_type ())
 G_DECLARE_FINAL_TYPE (RillProvider, rill_provider, RILL, PROVIDER, GObject)
-
-GQuark            rill_provider_error_quark         (void);
 
 /* @base_url: for OpenAI-compatible servers the API root, such as
  * https://api.openai.com/v1; for Ollama the host, such as
@@ -31,7 +21,8 @@ RillProvider     *rill_provider_new                 (RillProviderKind     kind,
  * neither is set. OPENAI_API_KEY alone means api.openai.com. */
 RillProvider     *rill_provider_new_from_environment (void);
 /* The environment, else a local server answering on its usual port
- * (Ollama 11434, llama-server 8080, LM Studio 1234). */
+ * (Ollama 11434, llama-server 8080, LM Studio 1234); RILL_ERROR_NO_SERVER
+ * when there is none. */
 void              rill_provider_discover_async      (GCancellable        *cancellable,
                                                      GAsyncReadyCallback  callback,
                                                      gpointer             user_data);
@@ -45,6 +36,8 @@ const char       *rill_provider_get_api_key         (RillProvider        *self);
 gboolean          rill_provider_get_key_from_environment (RillProvider   *self);
 SoupSession      *rill_provider_get_session         (RillProvider        *self);
 
+/* Fails with a RILL_ERROR (an HTTP status, a list we cannot read, an
+ * invalid address) or with the network's own error. */
 void              rill_provider_list_models_async   (RillProvider        *self,
                                                      GCancellable        *cancellable,
                                                      GAsyncReadyCallback  callback,

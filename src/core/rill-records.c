@@ -116,13 +116,13 @@ rill_message_get_property (GObject *object, guint prop_id, GValue *value, GParam
       g_value_set_int64 (value, self->id);
       break;
     case MESSAGE_PROP_ROLE:
-      g_value_set_string (value, rill_role_to_string (self->role));
+      g_value_set_enum (value, self->role);
       break;
     case MESSAGE_PROP_CONTENT:
       g_value_set_string (value, self->content);
       break;
     case MESSAGE_PROP_STATUS:
-      g_value_set_string (value, rill_status_to_string (self->status));
+      g_value_set_enum (value, self->status);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -140,11 +140,13 @@ rill_message_class_init (RillMessageClass *klass)
   message_props[MESSAGE_PROP_ID] =
     g_param_spec_int64 ("id", NULL, NULL, 0, G_MAXINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   message_props[MESSAGE_PROP_ROLE] =
-    g_param_spec_string ("role", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+    g_param_spec_enum ("role", NULL, NULL, RILL_TYPE_ROLE, RILL_ROLE_SYSTEM,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   message_props[MESSAGE_PROP_CONTENT] =
     g_param_spec_string ("content", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   message_props[MESSAGE_PROP_STATUS] =
-    g_param_spec_string ("status", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+    g_param_spec_enum ("status", NULL, NULL, RILL_TYPE_STATUS, RILL_STATUS_STREAMING,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, MESSAGE_N_PROPS, message_props);
 }
 

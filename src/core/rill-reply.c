@@ -61,7 +61,7 @@ struct _RillReply
   gboolean request_checkpointed;
 
   RillStatus status;
-  char *error;
+  GError *failure;             /* RILL_ERROR, or the store's error at begin */
   GError *store_error;
   gboolean started;
   gboolean ending;
@@ -148,7 +148,7 @@ rill_reply_finalize (GObject *object)
   g_clear_pointer (&self->history, json_node_unref);
   g_free (self->model);
   g_free (self->request_json);
-  g_free (self->error);
+  g_clear_error (&self->failure);
   g_clear_error (&self->store_error);
   G_OBJECT_CLASS (rill_reply_parent_class)->finalize (object);
 }
@@ -221,7 +221,7 @@ build_final (RillReply *self)
   final->status = self->status;
   final->content = g_strndup (content->str, content->len);
   final->reasoning = g_strndup (reasoning->str, reasoning->len);
-  final->error = g_strdup (self->error);
+  final->error = self->failure ? g_strdup (self->failure->message) : NULL;
   final->model = g_strdup (model ? model : self->model);
   final->finish_reason = g_strdup (rill_stream_parser_get_finish_reason (self->parser));
   final->usage_json = g_strdup (rill_stream_parser_get_usage_json (self->parser));
@@ -253,16 +253,21 @@ drain_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Takes @failure, which a failed reply must have and no other may. */
 static void
-finish (RillReply *self, RillStatus status, const char *error)
+finish (RillReply *self, RillStatus status, GError *failure)
 {
   g_assert (status != RILL_STATUS_STREAMING);
+  g_assert ((status == RILL_STATUS_FAILED) == (failure != NULL));
 
   if (self->ending)
-    return;
+    {
+      g_clear_error (&failure);
+      return;
+    }
   self->ending = TRUE;
   self->status = status;
-  self->error = g_strdup (error);
+  self->failure = failure;
 
   if (self->deadline != NULL)
     {
@@ -299,14 +304,42 @@ rill_reply_stop (RillReply *self)
 }
 
 static void
-fail_with_error (RillReply *self, const char *what, const GError *error)
+fail (RillReply *self, RillError code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+fail (RillReply *self, RillError code, const char *format, ...)
 {
-  g_autofree char *message = NULL;
+  va_list args;
+  GError *failure;
 
   if (self->ending)
     return;
-  message = g_strdup_printf ("%s: %s", what, error->message);
-  finish (self, RILL_STATUS_FAILED, message);
+  va_start (args, format);
+  failure = g_error_new_valist (RILL_ERROR, code, format, args);
+  va_end (args);
+  finish (self, RILL_STATUS_FAILED, failure);
+}
+
+/* The code for an error of the network or of the provider: the provider's
+ * own codes are kept; what libsoup could not parse is not a server we
+ * understand; anything else kept the connection from working. */
+static RillError
+code_of (const GError *error)
+{
+  if (error->domain == RILL_ERROR)
+    return error->code;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return RILL_ERROR_TIMEOUT;
+  if (g_error_matches (error, SOUP_SESSION_ERROR, SOUP_SESSION_ERROR_PARSING)
+      || g_error_matches (error, SOUP_SESSION_ERROR, SOUP_SESSION_ERROR_ENCODING))
+    return RILL_ERROR_INVALID;
+  return RILL_ERROR_CONNECTION;
+}
+
+static void
+fail_with_error (RillReply *self, const char *what, const GError *error)
+{
+  fail (self, code_of (error), "%s: %s", what, error->message);
 }
 
 /* Time limits */
@@ -323,16 +356,14 @@ static gboolean
 deadline_cb (gpointer user_data)
 {
   RillReply *self = user_data;
-  g_autofree char *message = NULL;
   guint timeout_ms = self->body ? self->options.idle_timeout_ms : self->options.connect_timeout_ms;
   double seconds = timeout_ms / 1000.0;
 
   if (self->body != NULL)
-    message = g_strdup_printf ("The server sent nothing for %g seconds", seconds);
+    fail (self, RILL_ERROR_TIMEOUT, "The server sent nothing for %g seconds", seconds);
   else
-    message = g_strdup_printf ("The server at %s did not answer within %g seconds",
-                               rill_provider_get_base_url (self->provider), seconds);
-  finish (self, RILL_STATUS_FAILED, message);
+    fail (self, RILL_ERROR_TIMEOUT, "The server at %s did not answer within %g seconds",
+          rill_provider_get_base_url (self->provider), seconds);
   return G_SOURCE_REMOVE;
 }
 
@@ -382,31 +413,35 @@ checkpoint_cb (gpointer user_data)
 static void read_next (RillReply *self);
 
 static void
+fail_with_parser_error (RillReply *self)
+{
+  fail (self, rill_stream_parser_is_malformed (self->parser) ? RILL_ERROR_INVALID : RILL_ERROR_SERVER_SAID,
+        "The server reported an error: %s", rill_stream_parser_get_error (self->parser));
+}
+
+static void
 end_of_body (RillReply *self)
 {
   if (self->error_body != NULL)
     {
+      guint status = soup_message_get_status (self->message);
       g_autofree char *message =
-        rill_provider_describe_http_error (soup_message_get_status (self->message),
+        rill_provider_describe_http_error (status,
                                            soup_message_get_reason_phrase (self->message),
                                            (const char *) self->error_body->data,
                                            self->error_body->len);
-      finish (self, RILL_STATUS_FAILED, message);
+      fail (self, rill_error_from_http_status (status), "%s", message);
       return;
     }
 
   rill_stream_parser_end (self->parser);
   if (rill_stream_parser_get_error (self->parser) != NULL)
-    {
-      g_autofree char *message = g_strdup_printf ("The server reported an error: %s",
-                                                  rill_stream_parser_get_error (self->parser));
-      finish (self, RILL_STATUS_FAILED, message);
-    }
+    fail_with_parser_error (self);
   else if (rill_stream_parser_has_finished (self->parser))
     finish (self, RILL_STATUS_COMPLETE, NULL);
   else
-    finish (self, RILL_STATUS_FAILED,
-            "The server closed the connection before the reply was finished");
+    fail (self, RILL_ERROR_CONNECTION,
+          "The server closed the connection before the reply was finished");
 }
 
 /* Takes @len bytes at @data, or the @error a read ended with when @len is
@@ -450,9 +485,7 @@ handle_read (RillReply *self, const char *data, gssize len, const GError *error)
 
   if (rill_stream_parser_get_error (self->parser) != NULL)
     {
-      g_autofree char *message = g_strdup_printf ("The server reported an error: %s",
-                                                  rill_stream_parser_get_error (self->parser));
-      finish (self, RILL_STATUS_FAILED, message);
+      fail_with_parser_error (self);
       return FALSE;
     }
   /* After [DONE] or done: true the answer is whole: finish now, without
@@ -592,9 +625,8 @@ send_request (RillReply *self)
                                                   self->options.temperature, &self->request_json);
   if (self->message == NULL)
     {
-      g_autofree char *message = g_strdup_printf ("“%s” is not a valid server address",
-                                                  rill_provider_get_base_url (self->provider));
-      finish (self, RILL_STATUS_FAILED, message);
+      fail (self, RILL_ERROR_ADDRESS, "“%s” is not a valid server address",
+            rill_provider_get_base_url (self->provider));
       return;
     }
   push_deadline (self, self->options.connect_timeout_ms);
@@ -618,7 +650,7 @@ models_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (models[0] == NULL)
     {
-      finish (self, RILL_STATUS_FAILED, "The server offers no models");
+      fail (self, RILL_ERROR_NO_MODEL, "The server offers no models");
       return;
     }
   self->model = g_strdup (models[0]);
@@ -635,9 +667,11 @@ begin_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (context == NULL)
     {
-      /* Not even the user's message could be saved: say so; nothing is
-       * sent that could not be kept. */
-      fail_with_error (self, "Could not save the message", error);
+      /* Not even the user's message could be saved: say so, with the
+       * store's own code; nothing is sent that could not be kept. */
+      finish (self, RILL_STATUS_FAILED,
+              g_error_new (error->domain, error->code, "Could not save the message: %s",
+                           error->message));
       return;
     }
 
@@ -724,7 +758,13 @@ rill_reply_get_reasoning (RillReply *self)
 const char *
 rill_reply_get_error (RillReply *self)
 {
-  return self->error;
+  return self->failure ? self->failure->message : NULL;
+}
+
+const GError *
+rill_reply_get_failure (RillReply *self)
+{
+  return self->failure;
 }
 
 const char *

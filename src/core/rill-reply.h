@@ -55,7 +55,12 @@ RillStatus     rill_reply_get_status           (RillReply              *self);
 gboolean       rill_reply_is_finished          (RillReply              *self);
 const GString *rill_reply_get_content          (RillReply              *self);
 const GString *rill_reply_get_reasoning        (RillReply              *self);
+/* Why a failed reply failed, in words, as stored; NULL unless it failed. */
 const char    *rill_reply_get_error            (RillReply              *self);
+/* The same as an error to decide on: a RILL_ERROR code (the key, a rate
+ * limit, a timeout…), or the store's RILL_STORE_ERROR when not even the
+ * user's message could be saved. Its message is rill_reply_get_error(). */
+const GError  *rill_reply_get_failure          (RillReply              *self);
 const char    *rill_reply_get_model            (RillReply              *self);
 const char    *rill_reply_get_finish_reason    (RillReply              *self);
 /* The final write failed (disk full, read-only…); the text is still here. */

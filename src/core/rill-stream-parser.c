@@ -28,6 +28,7 @@ struct _RillStreamParser
   char *model;
   char *finish_reason;
   char *error;
+  gboolean malformed;          /* the error is ours, not the server's */
   char *usage_json;
   gint64 prompt_tokens;
   gint64 completion_tokens;
@@ -752,6 +753,14 @@ set_error (RillStreamParser *self, char *message)
   g_free (message);
 }
 
+static void
+set_malformed (RillStreamParser *self, char *message)
+{
+  if (self->error == NULL)
+    self->malformed = TRUE;
+  set_error (self, message);
+}
+
 static JsonObject *
 parse_object (RillStreamParser *self, const char *data, gsize len)
 {
@@ -767,14 +776,14 @@ parse_object (RillStreamParser *self, const char *data, gsize len)
   if (!json_parser_load_from_data (self->json, data, len, &error))
     {
       g_autofree char *start = g_utf8_make_valid (data, MIN (len, 120));
-      set_error (self, g_strdup_printf ("The server sent something that is not JSON: %s", start));
+      set_malformed (self, g_strdup_printf ("The server sent something that is not JSON: %s", start));
       return NULL;
     }
   root = json_parser_get_root (self->json);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_autofree char *start = g_utf8_make_valid (data, MIN (len, 120));
-      set_error (self, g_strdup_printf ("The server sent an unexpected event: %s", start));
+      set_malformed (self, g_strdup_printf ("The server sent an unexpected event: %s", start));
       return NULL;
     }
   return json_node_get_object (root);
@@ -1047,6 +1056,12 @@ const char *
 rill_stream_parser_get_error (RillStreamParser *self)
 {
   return self->error;
+}
+
+gboolean
+rill_stream_parser_is_malformed (RillStreamParser *self)
+{
+  return self->malformed;
 }
 
 gboolean

@@ -31,6 +31,9 @@ const char       *rill_stream_parser_get_model    (RillStreamParser  *self);
 const char       *rill_stream_parser_get_finish_reason (RillStreamParser *self);
 /* The server's error, in its words, from an error event or line. */
 const char       *rill_stream_parser_get_error    (RillStreamParser  *self);
+/* TRUE when that error is the parser's own: the server sent something
+ * that is not an event it understands, rather than an error. */
+gboolean          rill_stream_parser_is_malformed (RillStreamParser  *self);
 /* [DONE] or Ollama's done: true. */
 gboolean          rill_stream_parser_is_done      (RillStreamParser  *self);
 /* The server finished the reply: done, or a finish reason was given. */

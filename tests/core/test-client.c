@@ -185,6 +185,7 @@ test_normal (Fixture *f, gconstpointer data)
   rill_test_script_send (script, sse, -1, 0);
   w = run_reply (f, script);
   assert_stored (f, w, RILL_STATUS_COMPLETE, expected, NULL);
+  g_assert_null (rill_reply_get_failure (w->reply));
 
   message = stored_reply (f, w);
   g_assert_cmpstr (rill_message_get_finish_reason (message), ==, "stop");
@@ -303,6 +304,8 @@ test_error_event (Fixture *f, gconstpointer data)
   w = run_reply (f, script);
   assert_stored (f, w, RILL_STATUS_FAILED, "The question \"",
                  "The server had an error while processing your request.");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_SERVER_SAID);
+  g_assert_cmpstr (rill_reply_get_failure (w->reply)->message, ==, rill_reply_get_error (w->reply));
   watch_free (w);
 }
 
@@ -356,29 +359,42 @@ test_connection_reset (Fixture *f, gconstpointer data)
 {
   /* Whether the reset reaches libsoup as an error or as an early end of the
    * body depends on timing; both must fail the reply, keeping its text. */
-  watch_free (run_partial (f, rill_test_script_reset, RILL_STATUS_FAILED,
-                           "connection was lost|closed the connection before the reply was finished"));
+  Watch *w = run_partial (f, rill_test_script_reset, RILL_STATUS_FAILED,
+                          "connection was lost|closed the connection before the reply was finished");
+
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_CONNECTION);
+  watch_free (w);
 }
 
 static void
 test_close_mid_body (Fixture *f, gconstpointer data)
 {
-  watch_free (run_partial (f, rill_test_script_close, RILL_STATUS_FAILED,
-                           "connection was lost|closed the connection before the reply was finished"));
+  Watch *w = run_partial (f, rill_test_script_close, RILL_STATUS_FAILED,
+                          "connection was lost|closed the connection before the reply was finished");
+
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_CONNECTION);
+  watch_free (w);
 }
 
 static void
 test_clean_close_without_end (Fixture *f, gconstpointer data)
 {
-  watch_free (run_partial (f, rill_test_script_end, RILL_STATUS_FAILED,
-                           "closed the connection before the reply was finished"));
+  Watch *w = run_partial (f, rill_test_script_end, RILL_STATUS_FAILED,
+                          "closed the connection before the reply was finished");
+
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_CONNECTION);
+  watch_free (w);
 }
 
 static void
 test_silent_server (Fixture *f, gconstpointer data)
 {
+  Watch *w;
+
   f->options.idle_timeout_ms = 300;
-  watch_free (run_partial (f, rill_test_script_hang, RILL_STATUS_FAILED, "sent nothing for 0.3 seconds"));
+  w = run_partial (f, rill_test_script_hang, RILL_STATUS_FAILED, "sent nothing for 0.3 seconds");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_TIMEOUT);
+  watch_free (w);
 }
 
 static void
@@ -392,6 +408,7 @@ test_no_headers (Fixture *f, gconstpointer data)
   f->options.connect_timeout_ms = 300;
   w = run_reply (f, script);
   assert_stored (f, w, RILL_STATUS_FAILED, "", "did not answer within 0.3 seconds");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_TIMEOUT);
   watch_free (w);
 }
 
@@ -411,19 +428,33 @@ test_refused (Fixture *f, gconstpointer data)
   w = start_reply (f, f->conversation_id, "hello");
   test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
   assert_stored (f, w, RILL_STATUS_FAILED, "", "Could not reach");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_CONNECTION);
   watch_free (w);
 }
 
 static void
 test_http_error (Fixture *f, guint status, const char *body, const char *expected)
 {
+  /* The code the window decides on: the key, a wait, or the server. */
+  static const struct { guint status; gint code; } codes[] = {
+    { 401, RILL_ERROR_UNAUTHORIZED }, { 429, RILL_ERROR_RATE_LIMITED }, { 500, RILL_ERROR_SERVER_ERROR },
+  };
   RillTestScript *script = rill_test_script_new (status, "application/json");
   g_autoptr(GPtrArray) messages = NULL;
+  gboolean coded = FALSE;
   Watch *w;
 
   rill_test_script_send (script, body, -1, 0);
   w = run_reply (f, script);
   assert_stored (f, w, RILL_STATUS_FAILED, "", expected);
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    if (codes[i].status == status)
+      {
+        g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, codes[i].code);
+        coded = TRUE;
+      }
+  g_assert_true (coded);
+  g_assert_cmpstr (rill_reply_get_failure (w->reply)->message, ==, rill_reply_get_error (w->reply));
   /* The user's message was committed before the request went out. */
   messages = rill_store_list_messages (f->store, f->conversation_id, NULL);
   g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "hello");
@@ -513,6 +544,7 @@ test_stop (Fixture *f, gconstpointer data)
   rill_test_server_open_gate (f->server, "rest");
   test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
   assert_stored (f, w, RILL_STATUS_STOPPED, "Stop me here", NULL);
+  g_assert_null (rill_reply_get_failure (w->reply));
   g_assert_cmpuint (w->n_finished, ==, 1);
   watch_free (w);
 }
@@ -603,6 +635,7 @@ test_error_then_stop (Fixture *f, gconstpointer data)
   test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
   g_assert_cmpuint (w->n_finished, ==, 1);
   assert_stored (f, w, RILL_STATUS_FAILED, "", "overloaded");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_SERVER_ERROR);
   watch_free (w);
 }
 
@@ -694,6 +727,7 @@ test_ollama_error_line (Fixture *f, gconstpointer data)
   w = start_reply (f, f->conversation_id, "hello");
   test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
   assert_stored (f, w, RILL_STATUS_FAILED, " Yes.", "an error was encountered while running the model");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_SERVER_SAID);
   watch_free (w);
 }
 
@@ -734,6 +768,8 @@ test_malformed_event (Fixture *f, gconstpointer data)
   rill_test_script_hang (script);
   w = run_reply (f, script);
   assert_stored (f, w, RILL_STATUS_FAILED, "kept", "not JSON");
+  /* Not something the server said: something we could not read. */
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_INVALID);
   watch_free (w);
 }
 
