@@ -3,7 +3,8 @@
  * The first half is what a reply and the tests use: the reply's
  * transactions and the counters that prove where SQLite runs. The second
  * half is shared by the store's own files only (rill-store.c, -schema.c,
- * -writer.c, -search.c, -reply.c): the struct and the writer's job queue. */
+ * -writer.c, -search.c, -reply.c): the struct, the writer's job queue and
+ * the change signals a committed write queues. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -99,6 +100,7 @@ struct _RillStore
   char *path;
   char *set_aside_path;
   guint n_recovered;
+  GMainContext *main_context;  /* the opener's: where signals are emitted */
 
   /* Owned by the opening thread. */
   sqlite3 *reader;
@@ -154,6 +156,21 @@ void              _rill_store_push_job           (RillStore           *self,
 void              _rill_store_return_write_error (GTask               *task,
                                                   sqlite3             *db,
                                                   GError              *error);
+
+/* rill-store.c: the change signals. */
+typedef enum
+{
+  RILL_STORE_CONVERSATION_ADDED,
+  RILL_STORE_CONVERSATION_CHANGED,
+  RILL_STORE_CONVERSATION_DELETED,
+} RillStoreChange;
+
+/* For a job, once its write committed: queues the signal for the store's
+ * main context. Call it before returning the job's task, so that the
+ * signal comes before the write's callback. */
+void              _rill_store_queue_change       (RillStore           *self,
+                                                  RillStoreChange      change,
+                                                  gint64               conversation_id);
 
 /* Rows as records; the columns must come in this order. */
 #define RILL_STORE_MESSAGE_COLUMNS \

@@ -6,7 +6,8 @@
  * new (content = content || ?) with synchronous=NORMAL: they are safe
  * against the app crashing, and cheap. The final write carries the whole
  * text and the ending and commits with synchronous=FULL, so a reply shown
- * as finished survives a power cut. */
+ * as finished survives a power cut. Begin and the final write tell the
+ * window through "conversation-changed"; checkpoints tell nobody. */
 
 #include "rill-store-private.h"
 
@@ -223,6 +224,9 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
       return _rill_store_return_write_error (task, db, error);
     }
 
+  /* A new message, and perhaps a title: the conversation also moved to
+   * the top of the list. */
+  _rill_store_queue_change (self, RILL_STORE_CONVERSATION_CHANGED, args->rows->conversation_id);
   g_task_return_pointer (task, g_steal_pointer (&context),
                          (GDestroyNotify) rill_reply_context_free);
 }
@@ -418,6 +422,7 @@ finalize_job (RillStore *self, GTask *task, gpointer data)
       goto fail;
     }
   sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+  _rill_store_queue_change (self, RILL_STORE_CONVERSATION_CHANGED, args->rows->conversation_id);
   g_task_return_boolean (task, TRUE);
   return;
 

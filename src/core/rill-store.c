@@ -1,5 +1,5 @@
-/* The history database: opening it, the plain reads and the edits the
- * window makes.
+/* The history database: opening it, its change signals, the plain reads
+ * and the edits the window makes.
  *
  * Two connections to one WAL-mode file: the "reader", used on the thread
  * that opened the store for short queries, and the "writer", owned by one
@@ -8,7 +8,15 @@
  * SQLite or fsync. The rest lives beside this file: the SQL helpers in
  * rill-sqlite.c, the schema and its migrations in rill-store-schema.c,
  * search in rill-store-search.c and a reply's transactions in
- * rill-store-reply.c. */
+ * rill-store-reply.c.
+ *
+ * Change signals: a job whose write committed queues one idle source in the
+ * opener's main context, which emits the signal there, so a handler reading
+ * through the reader connection sees the write. It is queued before the job
+ * returns its task, and both are default-priority idles in that context, so
+ * the signal comes first: a view has the new row before the caller's
+ * callback runs. The source holds only a weak reference: a pending signal
+ * never keeps the store, and its writer thread, alive. */
 
 #include "rill-store-private.h"
 
@@ -16,6 +24,16 @@
 #include <glib/gstdio.h>
 
 #include "rill-records-private.h"
+
+enum
+{
+  CONVERSATION_ADDED,
+  CONVERSATION_CHANGED,
+  CONVERSATION_DELETED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (RillStore, rill_store, G_TYPE_OBJECT)
 G_DEFINE_QUARK (rill-store-error-quark, rill_store_error)
@@ -146,6 +164,7 @@ rill_store_open (const char *path, GError **error)
   if (!recover_interrupted (self, error))
     return NULL;
 
+  self->main_context = g_main_context_ref_thread_default ();
   rill_sqlite_trace (self->reader, &self->reader_trace, NULL);
   _rill_store_writer_start (self);
 
@@ -188,6 +207,56 @@ _rill_store_get_misplaced_writes (RillStore *self)
   return rill_sqlite_trace_get (&self->writer_trace);
 }
 
+/* Change signals */
+
+typedef struct
+{
+  GWeakRef store;
+  RillStoreChange change;
+  gint64 conversation_id;
+} Change;
+
+static void
+change_free (Change *change)
+{
+  g_weak_ref_clear (&change->store);
+  g_free (change);
+}
+
+static gboolean
+emit_change_cb (gpointer data)
+{
+  Change *change = data;
+  g_autoptr(RillStore) self = g_weak_ref_get (&change->store);
+  static const guint signal_of[] = {
+    [RILL_STORE_CONVERSATION_ADDED] = CONVERSATION_ADDED,
+    [RILL_STORE_CONVERSATION_CHANGED] = CONVERSATION_CHANGED,
+    [RILL_STORE_CONVERSATION_DELETED] = CONVERSATION_DELETED,
+  };
+
+  if (self != NULL)
+    g_signal_emit (self, signals[signal_of[change->change]], 0, change->conversation_id);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_rill_store_queue_change (RillStore *self, RillStoreChange change, gint64 conversation_id)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+  Change *data = g_new0 (Change, 1);
+
+  g_assert (g_thread_self () == self->thread);
+
+  g_weak_ref_init (&data->store, self);
+  data->change = change;
+  data->conversation_id = conversation_id;
+  /* The priority GTask uses to return a result, so the order holds. */
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, emit_change_cb, data, (GDestroyNotify) change_free);
+  g_source_set_static_name (source, "[rill] store change");
+  g_source_attach (source, self->main_context);
+}
+
 static void
 rill_store_dispose (GObject *object)
 {
@@ -204,6 +273,7 @@ rill_store_finalize (GObject *object)
   RillStore *self = RILL_STORE (object);
 
   close_connections (self);
+  g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_pointer (&self->jobs, g_async_queue_unref);
   g_clear_pointer (&self->checkpoint_timings, g_array_unref);
   g_mutex_clear (&self->timings_lock);
@@ -219,6 +289,32 @@ rill_store_class_init (RillStoreClass *klass)
 
   object_class->dispose = rill_store_dispose;
   object_class->finalize = rill_store_finalize;
+
+  /**
+   * RillStore::conversation-added:
+   * @conversation_id: the new conversation
+   *
+   * A conversation was created, and committed.
+   */
+  signals[CONVERSATION_ADDED] =
+    g_signal_new ("conversation-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+  /**
+   * RillStore::conversation-changed:
+   * @conversation_id: the conversation
+   *
+   * Its title, model or system prompt, or its messages, changed.
+   */
+  signals[CONVERSATION_CHANGED] =
+    g_signal_new ("conversation-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+  /**
+   * RillStore::conversation-deleted:
+   * @conversation_id: the conversation, which is gone with its messages
+   */
+  signals[CONVERSATION_DELETED] =
+    g_signal_new ("conversation-deleted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
 }
 
 static void
@@ -361,6 +457,8 @@ typedef struct
   const char *doing;
   gint64 id;
   char *value;
+  RillStoreChange change;
+  gboolean id_is_message;  /* ?1 is a message; the change is its conversation's */
 } WriteArgs;
 
 static void
@@ -371,7 +469,11 @@ write_args_free (WriteArgs *args)
 }
 
 static WriteArgs *
-write_args_new (const char *sql, const char *doing, gint64 id, const char *value)
+write_args_new (const char      *sql,
+                const char      *doing,
+                gint64           id,
+                const char      *value,
+                RillStoreChange  change)
 {
   WriteArgs *args = g_new0 (WriteArgs, 1);
 
@@ -379,6 +481,7 @@ write_args_new (const char *sql, const char *doing, gint64 id, const char *value
   args->doing = doing;
   args->id = id;
   args->value = g_strdup (value);
+  args->change = change;
   return args;
 }
 
@@ -389,6 +492,7 @@ create_conversation_job (RillStore *self, GTask *task, gpointer data)
   g_autoptr(sqlite3_stmt) stmt = NULL;
   GError *error = NULL;
   gint64 now = _rill_store_now_ms ();
+  gint64 id;
 
   if (!(stmt = rill_sqlite_prepare (self->writer,
                                     "INSERT INTO conversations (title, title_from_user, created_at,"
@@ -399,7 +503,9 @@ create_conversation_job (RillStore *self, GTask *task, gpointer data)
   sqlite3_bind_int64 (stmt, 3, now);
   if (!rill_sqlite_step_done (self->writer, stmt, "save to", &error))
     return _rill_store_return_write_error (task, self->writer, error);
-  g_task_return_int (task, sqlite3_last_insert_rowid (self->writer));
+  id = sqlite3_last_insert_rowid (self->writer);
+  _rill_store_queue_change (self, RILL_STORE_CONVERSATION_ADDED, id);
+  g_task_return_int (task, id);
 }
 
 void
@@ -414,7 +520,7 @@ rill_store_create_conversation_async (RillStore           *self,
   _rill_store_push_job (self, create_conversation_job,
                         _rill_store_new_task (self, cancellable, callback, user_data,
                                               rill_store_create_conversation_async),
-                        write_args_new (NULL, NULL, 0, title),
+                        write_args_new (NULL, NULL, 0, title, RILL_STORE_CONVERSATION_ADDED),
                         (GDestroyNotify) write_args_free);
 }
 
@@ -425,14 +531,42 @@ rill_store_create_conversation_finish (RillStore *self, GAsyncResult *result, GE
   return g_task_propagate_int (G_TASK (result), error);
 }
 
-/* One statement on one row: the edits the window makes. */
+/* The conversation of @message_id, or 0 when there is no such message. A
+ * message never moves to another conversation, so the id read here is the
+ * one the write that follows changes, if that write finds the message. */
+static gboolean
+conversation_of_message (sqlite3 *db, gint64 message_id, gint64 *conversation_id, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  if (!(stmt = rill_sqlite_prepare (db, "SELECT conversation_id FROM messages WHERE id = ?1",
+                                    "read", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, message_id);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      rill_sqlite_set_error (error, db, rc, "read");
+      return FALSE;
+    }
+  *conversation_id = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+  return TRUE;
+}
+
+/* One statement on one row: the edits the window makes. Each commits on
+ * its own (autocommit), so the change is told once the statement is done. */
 static void
 write_job (RillStore *self, GTask *task, gpointer data)
 {
   WriteArgs *args = data;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   GError *error = NULL;
+  gint64 conversation_id = args->id;
 
+  if (args->id_is_message
+      && !conversation_of_message (self->writer, args->id, &conversation_id, &error))
+    return _rill_store_return_write_error (task, self->writer, error);
   if (!(stmt = rill_sqlite_prepare (self->writer, args->sql, args->doing, &error)))
     return _rill_store_return_write_error (task, self->writer, error);
   sqlite3_bind_int64 (stmt, 1, args->id);
@@ -440,6 +574,9 @@ write_job (RillStore *self, GTask *task, gpointer data)
     rill_sqlite_bind_text (stmt, 2, args->value, -1);
   if (!rill_sqlite_step_done (self->writer, stmt, args->doing, &error))
     return _rill_store_return_write_error (task, self->writer, error);
+  /* A write that found no row changed nothing anyone shows. */
+  if (sqlite3_changes (self->writer) > 0)
+    _rill_store_queue_change (self, args->change, conversation_id);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -475,7 +612,8 @@ rill_store_update_conversation_async (RillStore             *self,
   g_return_if_fail (RILL_IS_STORE (self));
   g_return_if_fail (field <= RILL_CONVERSATION_SYSTEM_PROMPT);
 
-  push_write (self, write_args_new (statements[field], "save to", conversation_id, value),
+  push_write (self, write_args_new (statements[field], "save to", conversation_id, value,
+                                    RILL_STORE_CONVERSATION_CHANGED),
               cancellable, callback, user_data, rill_store_update_conversation_async);
 }
 
@@ -489,7 +627,7 @@ rill_store_delete_conversation_async (RillStore           *self,
   g_return_if_fail (RILL_IS_STORE (self));
 
   push_write (self, write_args_new ("DELETE FROM conversations WHERE id = ?1", "delete from",
-                                    conversation_id, NULL),
+                                    conversation_id, NULL, RILL_STORE_CONVERSATION_DELETED),
               cancellable, callback, user_data, rill_store_delete_conversation_async);
 }
 
@@ -500,12 +638,15 @@ rill_store_truncate_conversation_async (RillStore           *self,
                                         GAsyncReadyCallback  callback,
                                         gpointer             user_data)
 {
+  WriteArgs *args;
+
   g_return_if_fail (RILL_IS_STORE (self));
 
-  push_write (self, write_args_new ("DELETE FROM messages WHERE id >= ?1 AND conversation_id ="
-                                    " (SELECT conversation_id FROM messages WHERE id = ?1)",
-                                    "delete from", from_message_id, NULL),
-              cancellable, callback, user_data, rill_store_truncate_conversation_async);
+  args = write_args_new ("DELETE FROM messages WHERE id >= ?1 AND conversation_id ="
+                         " (SELECT conversation_id FROM messages WHERE id = ?1)",
+                         "delete from", from_message_id, NULL, RILL_STORE_CONVERSATION_CHANGED);
+  args->id_is_message = TRUE;
+  push_write (self, args, cancellable, callback, user_data, rill_store_truncate_conversation_async);
 }
 
 gboolean
