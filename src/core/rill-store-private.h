@@ -1,7 +1,15 @@
+/* rill-store-private.h: the store's internals.
+ *
+ * The first half is what a reply and the tests use: the reply's
+ * transactions and the counters that prove where SQLite runs. The second
+ * half is shared by the store's own files only (rill-store.c, -schema.c,
+ * -writer.c, -search.c, -reply.c): the struct, the writer's job queue and
+ * the change signals a committed write queues. */
 #pragma once
 
 #include <json-glib/json-glib.h>
 
+#include "rill-sqlite.h"
 #include "rill-store.h"
 
 G_BEGIN_DECLS
@@ -81,5 +89,95 @@ guint             _rill_store_get_misplaced_writes  (RillStore      *self);
 
 /* Checkpoint commit durations in microseconds, for benchmarks. */
 GArray           *_rill_store_take_checkpoint_timings (RillStore      *self);
+
+/* Shared by the store's own files. */
+
+struct _RillStore
+{
+  GObject parent_instance;
+
+  /* Set at open, then read-only. */
+  char *path;
+  char *set_aside_path;
+  guint n_recovered;
+  GMainContext *main_context;  /* the opener's: where signals are emitted */
+
+  /* Owned by the opening thread. */
+  sqlite3 *reader;
+  RillSqliteTrace reader_trace;
+
+  /* Owned by the writer thread, which runs the jobs in queue order. */
+  sqlite3 *writer;
+  RillSqliteTrace writer_trace;
+  GThread *thread;
+  GAsyncQueue *jobs;
+
+  /* Filled by the writer, taken by benchmarks. */
+  GMutex timings_lock;
+  GArray *checkpoint_timings;
+};
+
+/* Times in the database are milliseconds since the Unix epoch. */
+static inline gint64
+_rill_store_now_ms (void)
+{
+  return g_get_real_time () / 1000;
+}
+
+/* rill-store-schema.c: creates the tables or brings them up to date. */
+gboolean          _rill_store_migrate            (sqlite3             *db,
+                                                  GError             **error);
+
+/* rill-store-search.c: what search needs on the reader connection. */
+gboolean          _rill_store_search_prepare     (sqlite3             *reader,
+                                                  GError             **error);
+
+/* rill-store-writer.c: the writer thread. A job runs there, in queue
+ * order, and returns @task (NULL when nobody waits for it); GTask delivers
+ * the result in the caller's main context. */
+typedef void (*RillStoreJobFunc) (RillStore *self, GTask *task, gpointer data);
+
+void              _rill_store_writer_start       (RillStore           *self);
+/* From dispose: ends the thread once the jobs before are done. */
+void              _rill_store_writer_stop        (RillStore           *self);
+
+GTask            *_rill_store_new_task           (RillStore           *self,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data,
+                                                  gpointer             source_tag);
+void              _rill_store_push_job           (RillStore           *self,
+                                                  RillStoreJobFunc     func,
+                                                  GTask               *task,
+                                                  gpointer             data,
+                                                  GDestroyNotify       data_free);
+/* Rolls back, drops synchronous back to NORMAL and returns @error on @task
+ * (or warns when there is no task); takes @error. */
+void              _rill_store_return_write_error (GTask               *task,
+                                                  sqlite3             *db,
+                                                  GError              *error);
+
+/* rill-store.c: the change signals. */
+typedef enum
+{
+  RILL_STORE_CONVERSATION_ADDED,
+  RILL_STORE_CONVERSATION_CHANGED,
+  RILL_STORE_CONVERSATION_DELETED,
+} RillStoreChange;
+
+/* For a job, once its write committed: queues the signal for the store's
+ * main context. Call it before returning the job's task, so that the
+ * signal comes before the write's callback. */
+void              _rill_store_queue_change       (RillStore           *self,
+                                                  RillStoreChange      change,
+                                                  gint64               conversation_id);
+
+/* Rows as records; the columns must come in this order. */
+#define RILL_STORE_MESSAGE_COLUMNS \
+  "m.id, m.conversation_id, m.role, m.content, m.reasoning, m.status, m.error, m.model," \
+  " m.finish_reason, m.request, m.usage, m.prompt_tokens, m.completion_tokens," \
+  " m.created_at, m.finished_at"
+
+RillMessage      *_rill_store_message_from_row   (sqlite3_stmt        *stmt);
 
 G_END_DECLS

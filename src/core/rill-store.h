@@ -2,7 +2,24 @@
  *
  * Reads run on the caller's thread (the main thread: they are short, and in
  * WAL mode never wait for a writer). Every write goes to one writer thread
- * with its own connection, so the main loop never waits on SQLite or fsync. */
+ * with its own connection, so the main loop never waits on SQLite or fsync.
+ *
+ * Signals, so that views follow the database instead of being told to
+ * reload. Each carries the conversation's id (gint64) and is emitted in the
+ * main context that was the thread default when the store was opened,
+ * after the write it reports committed: a read in the handler sees it. It
+ * comes before that write's callback when the callback runs in the same
+ * context. A write that fails, or finds no row to change, emits nothing.
+ *
+ * "conversation-added": rill_store_create_conversation_async().
+ * "conversation-changed": rill_store_update_conversation_async() (title,
+ *   model, system prompt), rill_store_truncate_conversation_async(), and a
+ *   reply's start (its messages; the first one titles the conversation and
+ *   moves it to the top) and its final write, but not its checkpoints.
+ * "conversation-deleted": rill_store_delete_conversation_async().
+ *
+ * A signal still pending when the last reference to the store goes is not
+ * emitted. */
 #pragma once
 
 #include <gio/gio.h>
@@ -42,7 +59,8 @@ guint        rill_store_get_n_recovered      (RillStore           *self);
 const char  *rill_store_get_set_aside_path   (RillStore           *self);
 
 /* Waits, at most @timeout_ms, until every write queued so far is committed.
- * For quitting and tests; never while a reply streams. */
+ * For quitting and tests; never while a reply streams. Their signals may
+ * still wait for the main context. */
 gboolean     rill_store_sync                 (RillStore           *self,
                                               guint                timeout_ms);
 

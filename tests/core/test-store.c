@@ -1,9 +1,11 @@
 /* The store on a real SQLite file: schema and its names, recovery of
- * interrupted replies, a damaged file set aside, search, conversation edits. */
+ * interrupted replies, a damaged file set aside, search, conversation edits
+ * and the signals that tell of them. */
 
 #include <string.h>
 
 #include "test-util.h"
+#include "rill-store-private.h"
 
 typedef struct
 {
@@ -54,6 +56,127 @@ sql (const char *path, const char *statement)
   if (sqlite3_exec (db, statement, NULL, NULL, &message) != SQLITE_OK)
     g_error ("%s: %s", statement, message);
   sqlite3_close (db);
+}
+
+/* What the change handlers saw, each read back through the store as the
+ * handler ran: the proof that a signal comes after its commit. */
+typedef struct
+{
+  GThread *main_thread;
+  const gboolean *write_done;  /* the callback of the write in flight */
+  guint added;
+  guint changed;
+  guint deleted;
+  gint64 id;
+  RillConversation *conversation;  /* NULL when the store had no such row */
+  GPtrArray *messages;
+  gint64 top_id;                   /* the conversation listed first */
+} Changes;
+
+static void
+changes_record (Changes *changes, RillStore *store, gint64 id)
+{
+  g_autoptr(GPtrArray) top = NULL;
+
+  g_assert_true (g_thread_self () == changes->main_thread);
+  /* Before the callback of the write that caused it. */
+  g_assert_false (*changes->write_done);
+  changes->id = id;
+  g_clear_object (&changes->conversation);
+  g_clear_pointer (&changes->messages, g_ptr_array_unref);
+  changes->conversation = rill_store_get_conversation (store, id, NULL);
+  changes->messages = rill_store_list_messages (store, id, NULL);
+  top = rill_store_list_conversations (store, 0, 1, NULL);
+  changes->top_id = top->len > 0 ? rill_conversation_get_id (g_ptr_array_index (top, 0)) : 0;
+}
+
+static void
+conversation_added_cb (RillStore *store, gint64 id, Changes *changes)
+{
+  changes->added++;
+  changes_record (changes, store, id);
+}
+
+static void
+conversation_changed_cb (RillStore *store, gint64 id, Changes *changes)
+{
+  changes->changed++;
+  changes_record (changes, store, id);
+}
+
+static void
+conversation_deleted_cb (RillStore *store, gint64 id, Changes *changes)
+{
+  changes->deleted++;
+  changes_record (changes, store, id);
+}
+
+static void
+changes_watch (Changes *changes, RillStore *store, const gboolean *write_done)
+{
+  changes->main_thread = g_thread_self ();
+  changes->write_done = write_done;
+  g_signal_connect (store, "conversation-added", G_CALLBACK (conversation_added_cb), changes);
+  g_signal_connect (store, "conversation-changed", G_CALLBACK (conversation_changed_cb), changes);
+  g_signal_connect (store, "conversation-deleted", G_CALLBACK (conversation_deleted_cb), changes);
+}
+
+static void
+changes_clear (Changes *changes)
+{
+  g_clear_object (&changes->conversation);
+  g_clear_pointer (&changes->messages, g_ptr_array_unref);
+}
+
+static void
+changes_expect (Changes *changes, guint added, guint changed, guint deleted)
+{
+  g_assert_cmpuint (changes->added, ==, added);
+  g_assert_cmpuint (changes->changed, ==, changed);
+  g_assert_cmpuint (changes->deleted, ==, deleted);
+}
+
+/* Waits for a write's callback, then for the writer to be idle, then runs
+ * whatever the main context still has, so a late or second signal would be
+ * counted. */
+static void
+settle (RillStore *store, TestResult *r, const char *what)
+{
+  test_wait_for (&r->done, 10000, what);
+  g_assert_true (rill_store_sync (store, 10000));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+test_begin_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TestResult *r = data;
+  g_autoptr(RillReplyContext) context = NULL;
+
+  context = _rill_store_begin_reply_finish (RILL_STORE (source), result, &r->error);
+  r->done = TRUE;
+}
+
+static void
+test_finalize_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TestResult *r = data;
+
+  _rill_store_finalize_finish (RILL_STORE (source), result, &r->error);
+  r->done = TRUE;
+}
+
+static RillReplyFinal *
+final_new (RillStatus status, const char *content)
+{
+  RillReplyFinal *final = g_new0 (RillReplyFinal, 1);
+
+  final->status = status;
+  final->content = g_strdup (content);
+  final->prompt_tokens = -1;
+  final->completion_tokens = -1;
+  return final;
 }
 
 static void
@@ -410,6 +533,240 @@ test_locked_database (Fixture *f, gconstpointer data)
   close_store (store);
 }
 
+/* Each edit the window makes is told once, after it committed. */
+static void
+test_signals_edits (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  TestResult r = { 0 };
+  Changes changes = { 0 };
+  g_autofree char *insert = NULL;
+  gint64 id;
+
+  changes_watch (&changes, store, &r.done);
+
+  rill_store_create_conversation_async (store, "first", NULL, test_create_conversation_cb, &r);
+  settle (store, &r, "create");
+  g_assert_no_error (r.error);
+  id = r.id;
+  changes_expect (&changes, 1, 0, 0);
+  g_assert_cmpint (changes.id, ==, id);
+  g_assert_nonnull (changes.conversation);
+  g_assert_cmpstr (rill_conversation_get_title (changes.conversation), ==, "first");
+
+  r = (TestResult) { 0 };
+  rill_store_update_conversation_async (store, id, RILL_CONVERSATION_TITLE, "Renamed", NULL,
+                                        test_write_cb, &r);
+  settle (store, &r, "rename");
+  g_assert_no_error (r.error);
+  changes_expect (&changes, 1, 1, 0);
+  g_assert_cmpint (changes.id, ==, id);
+  g_assert_cmpstr (rill_conversation_get_title (changes.conversation), ==, "Renamed");
+
+  r = (TestResult) { 0 };
+  rill_store_update_conversation_async (store, id, RILL_CONVERSATION_MODEL, "llama3", NULL,
+                                        test_write_cb, &r);
+  settle (store, &r, "model");
+  changes_expect (&changes, 1, 2, 0);
+  g_assert_cmpstr (rill_conversation_get_model (changes.conversation), ==, "llama3");
+
+  r = (TestResult) { 0 };
+  rill_store_update_conversation_async (store, id, RILL_CONVERSATION_SYSTEM_PROMPT, "Be brief",
+                                        NULL, test_write_cb, &r);
+  settle (store, &r, "system prompt");
+  changes_expect (&changes, 1, 3, 0);
+  g_assert_cmpstr (rill_conversation_get_system_prompt (changes.conversation), ==, "Be brief");
+
+  insert = g_strdup_printf ("INSERT INTO messages (id, conversation_id, role, content, status,"
+                            " created_at) VALUES (10, %" G_GINT64_FORMAT ", 'user', 'one',"
+                            " 'complete', 1), (11, %" G_GINT64_FORMAT ", 'assistant', 'two',"
+                            " 'complete', 2);", id, id);
+  sql (f->path, insert);
+  r = (TestResult) { 0 };
+  rill_store_truncate_conversation_async (store, 11, NULL, test_write_cb, &r);
+  settle (store, &r, "truncate");
+  g_assert_no_error (r.error);
+  changes_expect (&changes, 1, 4, 0);
+  g_assert_cmpint (changes.id, ==, id);
+  g_assert_cmpuint (changes.messages->len, ==, 1);
+
+  /* Writes that find no row change nothing, and say nothing. */
+  r = (TestResult) { 0 };
+  rill_store_update_conversation_async (store, id + 100, RILL_CONVERSATION_TITLE, "none", NULL,
+                                        test_write_cb, &r);
+  settle (store, &r, "rename of nothing");
+  r = (TestResult) { 0 };
+  rill_store_truncate_conversation_async (store, 999, NULL, test_write_cb, &r);
+  settle (store, &r, "truncate of nothing");
+  r = (TestResult) { 0 };
+  rill_store_delete_conversation_async (store, id + 100, NULL, test_write_cb, &r);
+  settle (store, &r, "delete of nothing");
+  g_assert_no_error (r.error);
+  changes_expect (&changes, 1, 4, 0);
+
+  r = (TestResult) { 0 };
+  rill_store_delete_conversation_async (store, id, NULL, test_write_cb, &r);
+  settle (store, &r, "delete");
+  g_assert_no_error (r.error);
+  changes_expect (&changes, 1, 4, 1);
+  g_assert_cmpint (changes.id, ==, id);
+  g_assert_null (changes.conversation);
+  g_assert_cmpuint (changes.messages->len, ==, 0);
+
+  changes_clear (&changes);
+  close_store (store);
+}
+
+/* A reply's start and its final write each tell of the conversation once;
+ * its checkpoints do not. */
+static void
+test_signals_reply (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  gint64 older = test_create_conversation (store, NULL);
+  gint64 newer = test_create_conversation (store, "newer");
+  RillReplyRows *rows = g_atomic_rc_box_new0 (RillReplyRows);
+  TestResult r = { 0 };
+  Changes changes = { 0 };
+  RillMessage *reply;
+
+  /* An hour apart, so the order cannot depend on the clock's resolution. */
+  sql (f->path, "UPDATE conversations SET updated_at = updated_at - 7200000 WHERE id = 1;"
+                "UPDATE conversations SET updated_at = updated_at - 3600000 WHERE id = 2;");
+  g_assert_cmpint (older, ==, 1);
+  g_assert_cmpint (newer, ==, 2);
+  {
+    g_autoptr(GPtrArray) top = rill_store_list_conversations (store, 0, 1, NULL);
+    g_assert_cmpint (rill_conversation_get_id (g_ptr_array_index (top, 0)), ==, newer);
+  }
+  changes_watch (&changes, store, &r.done);
+  rows->conversation_id = older;
+
+  _rill_store_begin_reply_async (store, rows, "What is a trigram?\nAsking for a friend", NULL, 0,
+                                 test_begin_cb, &r);
+  settle (store, &r, "begin");
+  g_assert_no_error (r.error);
+  changes_expect (&changes, 0, 1, 0);
+  g_assert_cmpint (changes.id, ==, older);
+  /* The first message titled it and moved it above the newer one. */
+  g_assert_cmpstr (rill_conversation_get_title (changes.conversation), ==, "What is a trigram?");
+  g_assert_cmpint (changes.top_id, ==, older);
+  g_assert_cmpint (changes.top_id, !=, newer);
+  g_assert_cmpuint (changes.messages->len, ==, 2);
+  reply = g_ptr_array_index (changes.messages, 1);
+  g_assert_cmpint (rill_message_get_status (reply), ==, RILL_STATUS_STREAMING);
+
+  _rill_store_checkpoint (store, rows, "Three", 5, "", 0, NULL);
+  g_assert_true (rill_store_sync (store, 10000));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  changes_expect (&changes, 0, 1, 0);
+
+  r = (TestResult) { 0 };
+  _rill_store_finalize_async (store, rows, final_new (RILL_STATUS_COMPLETE, "Three in a row."),
+                              test_finalize_cb, &r);
+  settle (store, &r, "finalize");
+  g_assert_no_error (r.error);
+  changes_expect (&changes, 0, 2, 0);
+  g_assert_cmpint (changes.id, ==, older);
+  reply = g_ptr_array_index (changes.messages, 1);
+  g_assert_cmpint (rill_message_get_status (reply), ==, RILL_STATUS_COMPLETE);
+  g_assert_cmpstr (rill_message_get_content (reply), ==, "Three in a row.");
+
+  g_atomic_rc_box_release (rows);
+  changes_clear (&changes);
+  close_store (store);
+}
+
+/* Every write refused by SQLite: each fails, rolls back and tells nobody.
+ * The triggers are another tool's, on the real file. */
+static void
+test_signals_failed_writes (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  gint64 id = test_create_conversation (store, "kept");
+  RillReplyRows *rows = g_atomic_rc_box_new0 (RillReplyRows);
+  RillReplyRows *second = g_atomic_rc_box_new0 (RillReplyRows);
+  TestResult r = { 0 };
+  Changes changes = { 0 };
+
+  rows->conversation_id = id;
+  second->conversation_id = id;
+  _rill_store_begin_reply_async (store, rows, "question", NULL, 0, test_begin_cb, &r);
+  test_wait_for (&r.done, 10000, "begin");
+  g_assert_no_error (r.error);
+
+  changes_watch (&changes, store, &r.done);
+  sql (f->path,
+       "CREATE TRIGGER refuse_1 BEFORE INSERT ON conversations BEGIN SELECT RAISE (ABORT, 'no'); END;"
+       "CREATE TRIGGER refuse_2 BEFORE UPDATE ON conversations BEGIN SELECT RAISE (ABORT, 'no'); END;"
+       "CREATE TRIGGER refuse_3 BEFORE DELETE ON conversations BEGIN SELECT RAISE (ABORT, 'no'); END;"
+       "CREATE TRIGGER refuse_4 BEFORE INSERT ON messages BEGIN SELECT RAISE (ABORT, 'no'); END;"
+       "CREATE TRIGGER refuse_5 BEFORE UPDATE ON messages BEGIN SELECT RAISE (ABORT, 'no'); END;"
+       "CREATE TRIGGER refuse_6 BEFORE DELETE ON messages BEGIN SELECT RAISE (ABORT, 'no'); END;");
+
+  r = (TestResult) { 0 };
+  rill_store_create_conversation_async (store, "refused", NULL, test_create_conversation_cb, &r);
+  settle (store, &r, "refused create");
+  g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED);
+  g_clear_error (&r.error);
+
+  r = (TestResult) { 0 };
+  rill_store_update_conversation_async (store, id, RILL_CONVERSATION_TITLE, "refused", NULL,
+                                        test_write_cb, &r);
+  settle (store, &r, "refused rename");
+  g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED);
+  g_clear_error (&r.error);
+
+  r = (TestResult) { 0 };
+  rill_store_truncate_conversation_async (store, rows->user_message_id, NULL, test_write_cb, &r);
+  settle (store, &r, "refused truncate");
+  g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED);
+  g_clear_error (&r.error);
+
+  r = (TestResult) { 0 };
+  rill_store_delete_conversation_async (store, id, NULL, test_write_cb, &r);
+  settle (store, &r, "refused delete");
+  g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED);
+  g_clear_error (&r.error);
+
+  r = (TestResult) { 0 };
+  _rill_store_begin_reply_async (store, second, "refused", NULL, 0, test_begin_cb, &r);
+  settle (store, &r, "refused begin");
+  g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED);
+  g_clear_error (&r.error);
+
+  r = (TestResult) { 0 };
+  _rill_store_finalize_async (store, rows, final_new (RILL_STATUS_COMPLETE, "refused"),
+                              test_finalize_cb, &r);
+  settle (store, &r, "refused finalize");
+  g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED);
+  g_clear_error (&r.error);
+
+  changes_expect (&changes, 0, 0, 0);
+  {
+    g_autoptr(RillConversation) kept = rill_store_get_conversation (store, id, NULL);
+    g_autoptr(GPtrArray) messages = rill_store_list_messages (store, id, NULL);
+
+    g_assert_cmpstr (rill_conversation_get_title (kept), ==, "kept");
+    g_assert_cmpuint (messages->len, ==, 2);
+  }
+
+  /* And the same write, allowed, is told. */
+  sql (f->path, "DROP TRIGGER refuse_2");
+  r = (TestResult) { 0 };
+  rill_store_update_conversation_async (store, id, RILL_CONVERSATION_TITLE, "allowed", NULL,
+                                        test_write_cb, &r);
+  settle (store, &r, "allowed rename");
+  g_assert_no_error (r.error);
+  changes_expect (&changes, 0, 1, 0);
+
+  g_atomic_rc_box_release (rows);
+  g_atomic_rc_box_release (second);
+  changes_clear (&changes);
+  close_store (store);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -425,6 +782,9 @@ main (int argc, char **argv)
   ADD ("migration-from-v1", test_migration_from_v1);
   ADD ("conversation-edits", test_conversation_edits);
   ADD ("locked-database", test_locked_database);
+  ADD ("signals-edits", test_signals_edits);
+  ADD ("signals-reply", test_signals_reply);
+  ADD ("signals-failed-writes", test_signals_failed_writes);
 #undef ADD
   return g_test_run ();
 }
