@@ -51,7 +51,6 @@ enum {
   EDIT,
   REGENERATE,
   CONTINUE,
-  REPLY_STARTED,
   REPLY_FINISHED,
   N_SIGNALS
 };
@@ -97,13 +96,11 @@ rill_conversation_view_get_streaming (RillConversationView *self)
          rill_reply_get_conversation_id (self->reply) == self->conversation_id;
 }
 
-void
-rill_conversation_view_refresh_title (RillConversationView *self)
+static void
+refresh_title (RillConversationView *self)
 {
   g_autoptr(RillConversation) conversation = NULL;
   const char *title = NULL;
-
-  g_return_if_fail (RILL_IS_CONVERSATION_VIEW (self));
 
   if (self->conversation_id != 0 && get_store (self) != NULL)
     conversation = rill_store_get_conversation (get_store (self), self->conversation_id, NULL);
@@ -408,7 +405,7 @@ rill_conversation_view_open (RillConversationView  *self,
       append_row (self, row);
     }
 
-  rill_conversation_view_refresh_title (self);
+  refresh_title (self);
   update_page (self);
 
   if (message_id != 0)
@@ -429,10 +426,6 @@ reply_started_cb (RillConversationView *self,
 {
   if (reply == self->reply && self->reply_user_row != NULL)
     rill_message_row_set_message_id (self->reply_user_row, rill_reply_get_user_message_id (reply));
-  /* The store titled the conversation from this message. */
-  if (rill_reply_get_conversation_id (reply) == self->conversation_id)
-    rill_conversation_view_refresh_title (self);
-  g_signal_emit (self, signals[REPLY_STARTED], 0, reply);
 }
 
 static void
@@ -527,6 +520,16 @@ _rill_conversation_view_is_scrolling (RillConversationView *self)
 
 /* GObject */
 
+/* A rename, or the title the store gives a conversation from its first
+ * message, here or in another window. */
+static void
+conversation_changed_cb (RillConversationView *self,
+                         gint64                conversation_id)
+{
+  if (conversation_id == self->conversation_id)
+    refresh_title (self);
+}
+
 static void
 set_session (RillConversationView *self,
              RillSession          *session)
@@ -542,6 +545,9 @@ set_session (RillConversationView *self,
                                self, G_CONNECT_SWAPPED);
       g_signal_connect_object (session, "notify::provider-status", G_CALLBACK (update_welcome),
                                self, G_CONNECT_SWAPPED);
+      if (rill_session_get_store (session) != NULL)
+        g_signal_connect_object (rill_session_get_store (session), "conversation-changed",
+                                 G_CALLBACK (conversation_changed_cb), self, G_CONNECT_SWAPPED);
     }
   update_welcome (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
@@ -662,8 +668,6 @@ rill_conversation_view_class_init (RillConversationViewClass *klass)
                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_MESSAGE_ROW);
   signals[CONTINUE] = g_signal_new ("continue", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                     0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_MESSAGE_ROW);
-  signals[REPLY_STARTED] = g_signal_new ("reply-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_REPLY);
   signals[REPLY_FINISHED] = g_signal_new ("reply-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_REPLY);
 

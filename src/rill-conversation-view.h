@@ -12,10 +12,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RillConversationView, rill_conversation_view, RILL, CONVERSATION_VIEW, AdwBin)
 
 /* Properties: "session"; read-only "conversation-id" (0 for a new one),
- * "title", "reply" (the reply streaming, here or in a conversation looked
+ * "title" (follows renames through the store's signals), "reply" (the reply streaming, here or in a conversation looked
  * at before) and "streaming" (it streams in the conversation shown).
  * Signals, from the rows: "edit", "regenerate", "continue" (RillMessageRow
- * *row); from the reply: "reply-started", "reply-finished" (RillReply *). */
+ * *row); from the reply: "reply-finished" (RillReply *). */
 
 /* Shows @conversation_id (0: a new, empty one), scrolled to @message_id or,
  * for 0, to the end. Rows of the reply still streaming there are kept. */
@@ -25,8 +25,6 @@ gboolean        rill_conversation_view_open             (RillConversationView *s
                                                          GError              **error);
 gint64          rill_conversation_view_get_conversation_id (RillConversationView *self);
 const char     *rill_conversation_view_get_title        (RillConversationView *self);
-/* Reads the title again, after a rename. */
-void            rill_conversation_view_refresh_title    (RillConversationView *self);
 
 RillReply      *rill_conversation_view_get_reply        (RillConversationView *self);
 gboolean        rill_conversation_view_get_streaming    (RillConversationView *self);

@@ -83,11 +83,11 @@ update_page (RillSidebar *self)
                                       ? "conversations" : "no-conversations");
 }
 
-void
-rill_sidebar_reload (RillSidebar *self)
+/* The store says when a conversation was added, changed (titled, moved to
+ * the top by a reply) or deleted, by this window or another. */
+static void
+reload (RillSidebar *self)
 {
-  g_return_if_fail (RILL_IS_SIDEBAR (self));
-
   if (self->conversations == NULL)
     return;
   rill_conversation_list_reload (self->conversations);
@@ -428,7 +428,12 @@ set_session (RillSidebar *self,
 
   store = get_store (self);
   if (store != NULL)
-    self->conversations = rill_conversation_list_new (store);
+    {
+      self->conversations = rill_conversation_list_new (store);
+      g_signal_connect_object (store, "conversation-added", G_CALLBACK (reload), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (store, "conversation-changed", G_CALLBACK (reload), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (store, "conversation-deleted", G_CALLBACK (reload), self, G_CONNECT_SWAPPED);
+    }
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->conversations));
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   update_page (self);

@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RillSidebar, rill_sidebar, RILL, SIDEBAR, GtkBox)
 
 /* Properties: "session", "conversation-id" (the one shown, selected in the
- * list). Signals: "conversation-activated (gint64 conversation_id, gint64
+ * list); the list follows the store's change signals. Signals: "conversation-activated (gint64 conversation_id, gint64
  * message_id)" (message_id 0: the end), "add-toast (AdwToast *toast)". */
 void        rill_sidebar_set_conversation_id  (RillSidebar *self,
                                                gint64       conversation_id);
@@ -20,8 +20,6 @@ void        rill_sidebar_search               (RillSidebar *self,
                                                const char  *query);
 /* Focuses the search entry with its text selected. */
 void        rill_sidebar_focus_search         (RillSidebar *self);
-/* Reads the conversations again. */
-void        rill_sidebar_reload               (RillSidebar *self);
 /* Hides one conversation until it is deleted or shown again (undo). */
 void        rill_sidebar_hide_conversation    (RillSidebar *self,
                                                gint64       conversation_id);

@@ -144,12 +144,9 @@ renamed_cb (GObject      *object,
   g_autoptr(RillWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  /* The list and the title read the new title only once the writer
-   * committed it. */
+  /* The list and the title follow the store's "conversation-changed". */
   if (!rill_store_write_finish (RILL_STORE (object), result, &error))
     _rill_window_show_banner (self, error->message);
-  rill_sidebar_reload (self->sidebar);
-  rill_conversation_view_refresh_title (self->conversation_view);
 }
 
 static void
@@ -232,7 +229,6 @@ delete_cb (GObject      *object,
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         _rill_window_show_banner (self, error->message);
     }
-  rill_sidebar_reload (self->sidebar);
 }
 
 static void

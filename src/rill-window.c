@@ -165,15 +165,6 @@ model_chosen_cb (RillWindow *self,
 /* Replies */
 
 static void
-reply_started_cb (RillWindow *self,
-                  RillReply  *reply)
-{
-  /* The store titled the conversation from this message and moved it to the
-   * top. */
-  rill_sidebar_reload (self->sidebar);
-}
-
-static void
 reply_finished_cb (RillWindow *self,
                    RillReply  *reply)
 {
@@ -188,7 +179,6 @@ reply_finished_cb (RillWindow *self,
     _rill_window_show_banner (self, rill_reply_get_error (reply));
 
   _rill_window_update_actions (self);
-  rill_sidebar_reload (self->sidebar);
 }
 
 static void
@@ -257,7 +247,6 @@ create_conversation_cb (GObject      *object,
     rill_store_update_conversation_async (RILL_STORE (object), id, RILL_CONVERSATION_MODEL,
                                           self->pending_model, NULL, NULL, NULL);
   start_reply (self, id, text);
-  rill_sidebar_reload (self->sidebar);
 }
 
 void
@@ -590,7 +579,6 @@ rill_window_class_init (RillWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, edit_cb);
   gtk_widget_class_bind_template_callback (widget_class, regenerate_cb);
   gtk_widget_class_bind_template_callback (widget_class, continue_cb);
-  gtk_widget_class_bind_template_callback (widget_class, reply_started_cb);
   gtk_widget_class_bind_template_callback (widget_class, reply_finished_cb);
   gtk_widget_class_bind_template_callback (widget_class, streaming_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, send_cb);

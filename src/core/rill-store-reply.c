@@ -73,8 +73,8 @@ title_from_text (const char *text)
 }
 
 static gboolean
-insert_message (sqlite3 *db, gint64 conversation_id, const char *role, const char *content,
-                const char *status, gint64 *id, GError **error)
+insert_message (sqlite3 *db, gint64 conversation_id, RillRole role, const char *content,
+                RillStatus status, gint64 *id, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
@@ -85,9 +85,9 @@ insert_message (sqlite3 *db, gint64 conversation_id, const char *role, const cha
                                     "save to", error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, conversation_id);
-  rill_sqlite_bind_text (stmt, 2, role, -1);
+  rill_sqlite_bind_text (stmt, 2, rill_role_to_string (role), -1);
   rill_sqlite_bind_text (stmt, 3, content, -1);
-  rill_sqlite_bind_text (stmt, 4, status, -1);
+  rill_sqlite_bind_text (stmt, 4, rill_status_to_string (status), -1);
   sqlite3_bind_int64 (stmt, 5, _rill_store_now_ms ());
   if (!rill_sqlite_step_done (db, stmt, "save to", error))
     return FALSE;
@@ -133,7 +133,7 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
     {
       JsonObject *turn = json_object_new ();
 
-      json_object_set_string_member (turn, "role", "system");
+      json_object_set_string_member (turn, "role", rill_role_to_string (RILL_ROLE_SYSTEM));
       json_object_set_string_member (turn, "content", system_prompt);
       json_array_add_object_element (messages, turn);
     }
@@ -143,7 +143,7 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
       JsonObject *turn = g_ptr_array_index (turns, i - 1);
 
       if (json_array_get_length (messages) == (system_prompt && *system_prompt ? 1 : 0)
-          && g_strcmp0 (json_object_get_string_member (turn, "role"), "assistant") == 0)
+          && g_strcmp0 (json_object_get_string_member (turn, "role"), rill_role_to_string (RILL_ROLE_ASSISTANT)) == 0)
         continue;
       json_array_add_object_element (messages, json_object_ref (turn));
     }
@@ -191,11 +191,11 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
   needs_title = sqlite3_column_int (conversation, 2);
 
   if (args->user_text != NULL
-      && !insert_message (db, args->rows->conversation_id, "user", args->user_text, "complete",
-                          &args->rows->user_message_id, &error))
+      && !insert_message (db, args->rows->conversation_id, RILL_ROLE_USER, args->user_text,
+                          RILL_STATUS_COMPLETE, &args->rows->user_message_id, &error))
     return _rill_store_return_write_error (task, db, error);
-  if (!insert_message (db, args->rows->conversation_id, "assistant", "", "streaming",
-                       &args->rows->assistant_message_id, &error))
+  if (!insert_message (db, args->rows->conversation_id, RILL_ROLE_ASSISTANT, "",
+                       RILL_STATUS_STREAMING, &args->rows->assistant_message_id, &error))
     return _rill_store_return_write_error (task, db, error);
 
   if (needs_title && args->user_text != NULL)
