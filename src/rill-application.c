@@ -13,18 +13,14 @@
 #include "rill-preferences-window.h"
 #include "rill-secret-keyring.h"
 #include "rill-window.h"
-#ifdef HAVE_SEARCH_PROVIDER
-# include "rill-search-provider.h"
-#endif
+#include "rill-search-provider.h"
 
 struct _RillApplication
 {
   AdwApplication      parent_instance;
 
   RillSession        *session;
-#ifdef HAVE_SEARCH_PROVIDER
   RillSearchProvider *search_provider;
-#endif
   guint               signal_sources[3];
   guint               quitting : 1;
 };
@@ -219,7 +215,6 @@ rill_application_activate (GApplication *app)
   gtk_window_present (window);
 }
 
-#ifdef HAVE_SEARCH_PROVIDER
 static void
 activate_message_cb (RillApplication *self,
                      gint64           conversation_id,
@@ -248,7 +243,6 @@ launch_search_cb (RillApplication  *self,
   if (RILL_IS_WINDOW (window))
     rill_window_search (RILL_WINDOW (window), query);
 }
-#endif
 
 static gboolean
 rill_application_dbus_register (GApplication     *app,
@@ -256,14 +250,11 @@ rill_application_dbus_register (GApplication     *app,
                                 const char       *object_path,
                                 GError          **error)
 {
-#ifdef HAVE_SEARCH_PROVIDER
   RillApplication *self = RILL_APPLICATION (app);
-#endif
 
   if (!G_APPLICATION_CLASS (rill_application_parent_class)->dbus_register (app, connection, object_path, error))
     return FALSE;
 
-#ifdef HAVE_SEARCH_PROVIDER
   /* dbus_register runs before startup, so the search provider opens the
    * store it needs here; startup then shares the same one. */
   if (rill_session_open_store (self->session))
@@ -280,7 +271,6 @@ rill_application_dbus_register (GApplication     *app,
       if (!rill_search_provider_export (self->search_provider, connection, path, &local_error))
         g_warning ("Could not export the search provider: %s", local_error->message);
     }
-#endif
 
   return TRUE;
 }
@@ -290,7 +280,6 @@ rill_application_dbus_unregister (GApplication    *app,
                                   GDBusConnection *connection,
                                   const char      *object_path)
 {
-#ifdef HAVE_SEARCH_PROVIDER
   RillApplication *self = RILL_APPLICATION (app);
 
   if (self->search_provider != NULL)
@@ -298,7 +287,6 @@ rill_application_dbus_unregister (GApplication    *app,
       rill_search_provider_unexport (self->search_provider);
       g_clear_object (&self->search_provider);
     }
-#endif
 
   G_APPLICATION_CLASS (rill_application_parent_class)->dbus_unregister (app, connection, object_path);
 }
@@ -308,9 +296,7 @@ rill_application_finalize (GObject *object)
 {
   RillApplication *self = RILL_APPLICATION (object);
 
-#ifdef HAVE_SEARCH_PROVIDER
   g_clear_object (&self->search_provider);
-#endif
   g_clear_object (&self->session);
 
   G_OBJECT_CLASS (rill_application_parent_class)->finalize (object);
