@@ -17,7 +17,8 @@
 #include "rill-search-provider.h"
 
 #include <glib/gi18n.h>
-#include <string.h>
+
+#include "rill-snippet.h"
 
 /* The Shell shows a handful of results per provider; more conversations
  * than this are never looked at. Messages are fetched with headroom so
@@ -25,11 +26,6 @@
  * others. */
 #define MAX_CONVERSATIONS 20
 #define MAX_MESSAGES 400
-
-/* Characters of context kept before the first match in a description, and
- * the description's whole length. */
-#define SNIPPET_LEAD 30
-#define SNIPPET_LENGTH 120
 
 #define SEARCH_PROVIDER_PATH_SUFFIX "/SearchProvider"
 
@@ -112,90 +108,6 @@ get_interface_info (void)
   return info;
 }
 
-/* Lower-cased UCS-4, for matching terms the way SQLite's LIKE does:
- * case-insensitively. (LIKE only folds ASCII; folding more here costs
- * nothing and only moves a snippet to a better place.) */
-static gunichar *
-to_lower_ucs4 (const char *text,
-               glong      *n_chars)
-{
-  gunichar *chars = g_utf8_to_ucs4_fast (text, -1, n_chars);
-
-  for (glong i = 0; i < *n_chars; i++)
-    chars[i] = g_unichar_tolower (chars[i]);
-  return chars;
-}
-
-/* Where the first term occurs in @content, in characters, or -1. */
-static glong
-find_first_match (const gunichar  *content,
-                  glong            n_content,
-                  const char     **terms)
-{
-  glong first = -1;
-
-  for (guint t = 0; terms[t] != NULL; t++)
-    {
-      g_autofree gunichar *term = NULL;
-      glong n_term;
-
-      if (terms[t][0] == '\0')
-        continue;
-      term = to_lower_ucs4 (terms[t], &n_term);
-      for (glong i = 0; i + n_term <= n_content && (first < 0 || i < first); i++)
-        if (memcmp (content + i, term, n_term * sizeof (gunichar)) == 0)
-          {
-            first = i;
-            break;
-          }
-    }
-
-  return first;
-}
-
-/* A line of the message around its first match, whitespace collapsed, with
- * an ellipsis where text was cut. */
-static char *
-make_snippet (const char  *content,
-              const char **terms)
-{
-  g_autofree gunichar *chars = NULL;
-  g_autofree gunichar *lower = NULL;
-  g_autoptr(GString) snippet = NULL;
-  glong n_chars, start, end, match;
-  gboolean in_space = FALSE;
-
-  chars = g_utf8_to_ucs4_fast (content, -1, &n_chars);
-  lower = to_lower_ucs4 (content, &n_chars);
-  match = find_first_match (lower, n_chars, terms);
-
-  start = match > SNIPPET_LEAD ? match - SNIPPET_LEAD : 0;
-  end = MIN (n_chars, start + SNIPPET_LENGTH);
-  /* Near the end, show more of what came before instead of a short line. */
-  if (end - start < SNIPPET_LENGTH)
-    start = MAX (0, end - SNIPPET_LENGTH);
-
-  snippet = g_string_new (start > 0 ? "…" : "");
-  for (glong i = start; i < end; i++)
-    {
-      if (g_unichar_isspace (chars[i]))
-        {
-          if (!in_space && snippet->len > 0)
-            g_string_append_c (snippet, ' ');
-          in_space = TRUE;
-        }
-      else
-        {
-          g_string_append_unichar (snippet, chars[i]);
-          in_space = FALSE;
-        }
-    }
-  if (end < n_chars)
-    g_string_append (snippet, "…");
-
-  return g_string_free (g_steal_pointer (&snippet), FALSE);
-}
-
 static char *
 join_terms (const char **terms)
 {
@@ -269,6 +181,7 @@ get_result_metas (RillSearchProvider  *self,
 {
   g_autoptr(GIcon) icon = g_themed_icon_new (APP_ID);
   g_autoptr(GVariant) serialized_icon = g_icon_serialize (icon);
+  g_autofree char *query = join_terms (terms);
   GVariantBuilder builder;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
@@ -297,7 +210,8 @@ get_result_metas (RillSearchProvider  *self,
       title = rill_conversation_get_title (conversation);
       if (title == NULL || title[0] == '\0')
         title = _("Untitled Conversation");
-      description = make_snippet (rill_message_get_content (message), terms);
+      /* Plain text: the Shell shows the description as it is. */
+      description = rill_snippet_make (rill_message_get_content (message), query, NULL, NULL);
 
       g_variant_builder_open (&builder, G_VARIANT_TYPE ("a{sv}"));
       g_variant_builder_add (&builder, "{sv}", "id", g_variant_new_string (identifiers[i]));
