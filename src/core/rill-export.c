@@ -1,0 +1,111 @@
+/* rill-export.c
+ *
+ * Markdown is for people: headings for who spoke, the thinking quoted above
+ * the answer, and a line in italics under a reply that did not complete,
+ * with its error, so a stopped answer is never mistaken for a whole one.
+ * JSON is for tools: the stored text unchanged, and the status as the word
+ * the database holds, not its translation. */
+
+#include "rill-export.h"
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+
+char *
+rill_export_markdown (RillConversation *conversation,
+                      GPtrArray        *messages)
+{
+  GString *out;
+
+  g_return_val_if_fail (RILL_IS_CONVERSATION (conversation), NULL);
+  g_return_val_if_fail (messages != NULL, NULL);
+
+  out = g_string_new (NULL);
+  g_string_append_printf (out, "# %s\n\n", rill_conversation_get_title (conversation));
+  for (guint i = 0; i < messages->len; i++)
+    {
+      RillMessage *message = g_ptr_array_index (messages, i);
+      RillRole role = rill_message_get_role (message);
+      const char *status = rill_status_describe_inline (rill_message_get_status (message));
+      const char *reasoning = rill_message_get_reasoning (message);
+
+      if (role == RILL_ROLE_USER)
+        g_string_append_printf (out, "## %s\n\n", _("You"));
+      else if (role == RILL_ROLE_SYSTEM)
+        g_string_append_printf (out, "## %s\n\n", _("System"));
+      else
+        g_string_append_printf (out, "## %s\n\n",
+                                rill_message_get_model (message) ? rill_message_get_model (message) : _("Assistant"));
+      if (reasoning != NULL && *reasoning != '\0')
+        {
+          g_autofree char *quoted = NULL;
+          g_auto(GStrv) lines = g_strsplit (reasoning, "\n", -1);
+
+          quoted = g_strjoinv ("\n> ", lines);
+          g_string_append_printf (out, "> **%s**\n>\n> %s\n\n", _("Thinking"), quoted);
+        }
+      g_string_append (out, rill_message_get_content (message));
+      g_string_append (out, "\n\n");
+      if (status != NULL && role == RILL_ROLE_ASSISTANT)
+        {
+          const char *error = rill_message_get_error (message);
+
+          g_string_append_printf (out, "*(%s%s%s)*\n\n", status,
+                                  error && *error ? ": " : "", error && *error ? error : "");
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+rill_export_json (RillConversation *conversation,
+                  GPtrArray        *messages)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonGenerator) generator = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (RILL_IS_CONVERSATION (conversation), NULL);
+  g_return_val_if_fail (messages != NULL, NULL);
+
+  builder = json_builder_new ();
+  generator = json_generator_new ();
+
+  /* Absent values are left out rather than written as null. */
+#define ADD_STRING(key, value) \
+  G_STMT_START { if ((value) != NULL) { json_builder_set_member_name (builder, key); \
+                                        json_builder_add_string_value (builder, value); } } G_STMT_END
+
+  json_builder_begin_object (builder);
+  ADD_STRING ("title", rill_conversation_get_title (conversation));
+  ADD_STRING ("model", rill_conversation_get_model (conversation));
+  ADD_STRING ("system_prompt", rill_conversation_get_system_prompt (conversation));
+  json_builder_set_member_name (builder, "created_at");
+  json_builder_add_int_value (builder, rill_conversation_get_created_at (conversation));
+  json_builder_set_member_name (builder, "messages");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      RillMessage *message = g_ptr_array_index (messages, i);
+
+      json_builder_begin_object (builder);
+      ADD_STRING ("role", rill_role_to_string (rill_message_get_role (message)));
+      ADD_STRING ("content", rill_message_get_content (message));
+      if (rill_message_get_reasoning (message) && *rill_message_get_reasoning (message))
+        ADD_STRING ("reasoning", rill_message_get_reasoning (message));
+      ADD_STRING ("status", rill_status_to_string (rill_message_get_status (message)));
+      ADD_STRING ("error", rill_message_get_error (message));
+      ADD_STRING ("model", rill_message_get_model (message));
+      json_builder_set_member_name (builder, "created_at");
+      json_builder_add_int_value (builder, rill_message_get_created_at (message));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+#undef ADD_STRING
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  return json_generator_to_data (generator, NULL);
+}

@@ -1,0 +1,19 @@
+/* rill-export.h: a conversation as a file of its own, in Markdown (to read)
+ * or JSON (for other tools: the field names and status words are the
+ * store's). */
+#pragma once
+
+#include <glib.h>
+
+#include "rill-records.h"
+
+G_BEGIN_DECLS
+
+/* @messages holds the conversation's RillMessage objects in order, as
+ * rill_store_list_messages() returns them. Both return a new string. */
+char *rill_export_markdown (RillConversation *conversation,
+                            GPtrArray        *messages);
+char *rill_export_json     (RillConversation *conversation,
+                            GPtrArray        *messages);
+
+G_END_DECLS
