@@ -9,8 +9,8 @@
 #include <glib/gi18n.h>
 
 #include "rill-conversation-list.h"
-#include "rill-markdown.h"
 #include "rill-sidebar-private.h"
+#include "rill-snippet.h"
 
 struct _RillSidebar
 {
@@ -220,73 +220,6 @@ result_setup_cb (GtkSignalListItemFactory *factory,
   gtk_list_item_set_child (item, box);
 }
 
-/* The words of a message on one line: no Markdown, one space for any run of
- * spaces and line breaks. */
-static char *
-snippet_text (const char *content)
-{
-  g_autofree char *plain = rill_markdown_to_plain (content, -1);
-  GString *out = g_string_sized_new (strlen (plain));
-
-  for (const char *p = plain; *p; p++)
-    if (g_ascii_isspace (*p))
-      {
-        if (out->len > 0 && out->str[out->len - 1] != ' ')
-          g_string_append_c (out, ' ');
-      }
-    else
-      g_string_append_c (out, *p);
-  return g_string_free (out, FALSE);
-}
-
-/* A piece of the message around the first match, with the match in bold. */
-static char *
-make_snippet (const char *markdown,
-              const char *query)
-{
-  g_autofree char *content = snippet_text (markdown);
-  const char *match = NULL;
-  const char *start;
-  GString *out = g_string_new (NULL);
-  g_autofree char *before = NULL;
-  g_autofree char *found = NULL;
-  g_autofree char *after = NULL;
-  gsize qlen = strlen (query);
-
-  if (qlen > 0)
-    {
-      g_autofree char *lower_content = g_utf8_strdown (content, -1);
-      g_autofree char *lower_query = g_utf8_strdown (query, -1);
-      const char *hit = strlen (lower_content) == strlen (content) ? strstr (lower_content, lower_query) : NULL;
-
-      if (hit != NULL && strlen (lower_query) == qlen)
-        match = content + (hit - lower_content);
-    }
-
-  if (match == NULL)
-    {
-      g_autofree char *head = g_utf8_substring (content, 0, MIN (g_utf8_strlen (content, -1), 120));
-      g_autofree char *escaped = g_markup_escape_text (head, -1);
-
-      g_string_append (out, escaped);
-    }
-  else
-    {
-      glong offset = g_utf8_pointer_to_offset (content, match);
-
-      start = g_utf8_offset_to_pointer (content, MAX (0, offset - 30));
-      before = g_markup_escape_text (start, match - start);
-      found = g_markup_escape_text (match, qlen);
-      after = g_markup_escape_text (match + qlen, MIN (strlen (match + qlen), 240));
-      if (start != content)
-        g_string_append (out, "…");
-      g_string_append_printf (out, "%s<b>%s</b>%s", before, found, after);
-    }
-
-  g_strdelimit (out->str, "\n\r\t", ' ');
-  return g_string_free (out, FALSE);
-}
-
 static void
 result_bind_cb (GtkSignalListItemFactory *factory,
                 GtkListItem              *item,
@@ -297,15 +230,19 @@ result_bind_cb (GtkSignalListItemFactory *factory,
   GtkWidget *title = gtk_widget_get_first_child (box);
   GtkWidget *snippet = gtk_widget_get_next_sibling (title);
   const char *query = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
-  g_autofree char *markup = make_snippet (rill_message_get_content (message), query);
+  gsize start, end;
+  g_autofree char *text = rill_snippet_make (rill_message_get_content (message), query, &start, &end);
+  g_autofree char *before = g_markup_escape_text (text, start);
+  g_autofree char *match = g_markup_escape_text (text + start, end - start);
+  g_autofree char *after = g_markup_escape_text (text + end, -1);
+  g_autofree char *markup = NULL;
 
+  /* Every piece is escaped, and the match is whole characters: the markup
+   * is well formed whatever the server sent. */
+  markup = start == end ? g_strconcat (before, after, NULL)
+                        : g_strconcat (before, "<b>", match, "</b>", after, NULL);
   gtk_label_set_text (GTK_LABEL (title), result_title (self, message));
-  /* A cut inside a character or an entity can't happen (both come from the
-   * escaper), but the content is the server's: check before showing. */
-  if (pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, NULL))
-    gtk_label_set_markup (GTK_LABEL (snippet), markup);
-  else
-    gtk_label_set_text (GTK_LABEL (snippet), rill_message_get_content (message));
+  gtk_label_set_markup (GTK_LABEL (snippet), markup);
 }
 
 static void

@@ -3,8 +3,8 @@
  * rill_window_install_accels), and listed in rill-shortcuts-window.ui. */
 
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
 
+#include "rill-export.h"
 #include "rill-window-private.h"
 
 static void
@@ -296,108 +296,6 @@ delete_action (GtkWidget  *widget,
 
 /* Export */
 
-static const char *
-status_words (RillStatus status)
-{
-  switch (status)
-    {
-    case RILL_STATUS_STOPPED: return _("stopped");
-    case RILL_STATUS_FAILED: return _("failed");
-    case RILL_STATUS_INTERRUPTED: return _("interrupted");
-    case RILL_STATUS_STREAMING: return _("streaming");
-    case RILL_STATUS_COMPLETE:
-    default: return NULL;
-    }
-}
-
-static char *
-export_markdown (RillConversation *conversation,
-                 GPtrArray        *messages)
-{
-  GString *out = g_string_new (NULL);
-
-  g_string_append_printf (out, "# %s\n\n", rill_conversation_get_title (conversation));
-  for (guint i = 0; i < messages->len; i++)
-    {
-      RillMessage *message = g_ptr_array_index (messages, i);
-      RillRole role = rill_message_get_role (message);
-      const char *status = status_words (rill_message_get_status (message));
-      const char *reasoning = rill_message_get_reasoning (message);
-
-      if (role == RILL_ROLE_USER)
-        g_string_append_printf (out, "## %s\n\n", _("You"));
-      else if (role == RILL_ROLE_SYSTEM)
-        g_string_append_printf (out, "## %s\n\n", _("System"));
-      else
-        g_string_append_printf (out, "## %s\n\n",
-                                rill_message_get_model (message) ? rill_message_get_model (message) : _("Assistant"));
-      if (reasoning != NULL && *reasoning != '\0')
-        {
-          g_autofree char *quoted = NULL;
-          g_auto(GStrv) lines = g_strsplit (reasoning, "\n", -1);
-
-          quoted = g_strjoinv ("\n> ", lines);
-          g_string_append_printf (out, "> **%s**\n>\n> %s\n\n", _("Thinking"), quoted);
-        }
-      g_string_append (out, rill_message_get_content (message));
-      g_string_append (out, "\n\n");
-      if (status != NULL && role == RILL_ROLE_ASSISTANT)
-        {
-          const char *error = rill_message_get_error (message);
-
-          g_string_append_printf (out, "*(%s%s%s)*\n\n", status,
-                                  error && *error ? ": " : "", error && *error ? error : "");
-        }
-    }
-  return g_string_free (out, FALSE);
-}
-
-static char *
-export_json (RillConversation *conversation,
-             GPtrArray        *messages)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-
-#define ADD_STRING(key, value) \
-  G_STMT_START { if ((value) != NULL) { json_builder_set_member_name (builder, key); \
-                                        json_builder_add_string_value (builder, value); } } G_STMT_END
-
-  json_builder_begin_object (builder);
-  ADD_STRING ("title", rill_conversation_get_title (conversation));
-  ADD_STRING ("model", rill_conversation_get_model (conversation));
-  ADD_STRING ("system_prompt", rill_conversation_get_system_prompt (conversation));
-  json_builder_set_member_name (builder, "created_at");
-  json_builder_add_int_value (builder, rill_conversation_get_created_at (conversation));
-  json_builder_set_member_name (builder, "messages");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < messages->len; i++)
-    {
-      RillMessage *message = g_ptr_array_index (messages, i);
-
-      json_builder_begin_object (builder);
-      ADD_STRING ("role", rill_role_to_string (rill_message_get_role (message)));
-      ADD_STRING ("content", rill_message_get_content (message));
-      if (rill_message_get_reasoning (message) && *rill_message_get_reasoning (message))
-        ADD_STRING ("reasoning", rill_message_get_reasoning (message));
-      ADD_STRING ("status", rill_status_to_string (rill_message_get_status (message)));
-      ADD_STRING ("error", rill_message_get_error (message));
-      ADD_STRING ("model", rill_message_get_model (message));
-      json_builder_set_member_name (builder, "created_at");
-      json_builder_add_int_value (builder, rill_message_get_created_at (message));
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-#undef ADD_STRING
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  return json_generator_to_data (generator, NULL);
-}
-
 static void
 export_written_cb (GObject      *object,
                    GAsyncResult *result,
@@ -457,7 +355,7 @@ export_response_cb (GtkNativeDialog *chooser,
       goto out;
     }
 
-  text = request->json ? export_json (conversation, messages) : export_markdown (conversation, messages);
+  text = request->json ? rill_export_json (conversation, messages) : rill_export_markdown (conversation, messages);
   bytes = g_bytes_new_take (text, strlen (text));
   g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
                                        self->cancellable, export_written_cb, g_object_ref (self));
