@@ -1,65 +1,50 @@
-/* main.c: i18n, a readable error when the settings schema is missing, run. */
+/* main.c: i18n, a readable error when the settings schema is missing, run.
+ *
+ * Built twice. `rill` is installed and knows only the installed paths
+ * (config.h). `rill-uninstalled` is the same file built with the paths where
+ * this build tree compiles the schema and the catalogues, so it runs from
+ * the build tree with both (build-aux/rill-dev run); it is never installed,
+ * so no build path reaches the installed program. GLib and gettext read no
+ * environment variable for the catalogue directory, which is why this is a
+ * second program rather than a variable the installed one would honour. */
 
 #include <glib/gi18n.h>
 #include <locale.h>
 
 #include "rill-application.h"
 
+#ifdef RILL_UNINSTALLED_LOCALEDIR
+# define RILL_LOCALEDIR RILL_UNINSTALLED_LOCALEDIR
+#else
+# define RILL_LOCALEDIR LOCALEDIR
+#endif
+
 /* GSettings aborts with a terse message when the schema is missing, which is
- * what a person sees running the binary from the build tree. Use the schema
- * compiled in the build tree when that is where we run from, and otherwise
- * say plainly what to do. */
+ * what a person sees running the binary from the build tree: say plainly
+ * what to do instead. */
 static gboolean
 ensure_schema (void)
 {
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  GSettingsSchemaSource *source;
   g_autoptr(GSettingsSchema) schema = NULL;
-  g_autofree char *compiled = NULL;
 
+#ifdef RILL_UNINSTALLED_SCHEMADIR
+  /* The schema this build compiled, unless the caller chose a directory.
+   * Must be set before the default schema source is first read, which is
+   * why this runs before the application (or any thread) exists. */
+  g_setenv ("GSETTINGS_SCHEMA_DIR", RILL_UNINSTALLED_SCHEMADIR, FALSE);
+#endif
+
+  source = g_settings_schema_source_get_default ();
   if (source != NULL &&
       (schema = g_settings_schema_source_lookup (source, "io.github.rill.Rill", TRUE)) != NULL)
     return TRUE;
-
-#ifdef BUILD_DATADIR
-  compiled = g_build_filename (BUILD_DATADIR, "gschemas.compiled", NULL);
-  if (g_getenv ("GSETTINGS_SCHEMA_DIR") == NULL &&
-      g_file_test (compiled, G_FILE_TEST_EXISTS))
-    {
-      g_autoptr(GSettingsSchemaSource) local = NULL;
-
-      local = g_settings_schema_source_new_from_directory (BUILD_DATADIR, source, FALSE, NULL);
-      if (local != NULL &&
-          (schema = g_settings_schema_source_lookup (local, "io.github.rill.Rill", FALSE)) != NULL)
-        {
-          /* Must be set before the first GSettings is made, which is why
-           * this runs before the application exists. */
-          g_setenv ("GSETTINGS_SCHEMA_DIR", BUILD_DATADIR, TRUE);
-          return TRUE;
-        }
-    }
-#endif
 
   g_printerr (_("Rill cannot start: the settings schema “%s” is not installed.\n"
                 "Install Rill (meson install), or run it from the build tree with\n"
                 "  GSETTINGS_SCHEMA_DIR=_build/data _build/src/rill\n"),
               "io.github.rill.Rill");
   return FALSE;
-}
-
-/* The catalogues the build tree compiled, when this is the build tree's
- * binary: run uninstalled, Rill speaks the translations it was built with. */
-static const char *
-locale_dir (void)
-{
-#if defined(BUILD_BINDIR) && defined(BUILD_LOCALEDIR)
-  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *dir = exe ? g_path_get_dirname (exe) : NULL;
-
-  if (dir != NULL && g_str_equal (dir, BUILD_BINDIR) &&
-      g_file_test (BUILD_LOCALEDIR, G_FILE_TEST_IS_DIR))
-    return BUILD_LOCALEDIR;
-#endif
-  return LOCALEDIR;
 }
 
 int
@@ -69,7 +54,7 @@ main (int   argc,
   g_autoptr(RillApplication) app = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, locale_dir ());
+  bindtextdomain (GETTEXT_PACKAGE, RILL_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

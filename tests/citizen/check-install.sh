@@ -3,11 +3,14 @@
 # where GNOME looks for it: desktop file, metainfo, schema, icons, the
 # translation, the Shell's search provider and the D-Bus service.
 #
-# Usage: check-install.sh MESON BUILD_ROOT PREFIX DATADIR LOCALEDIR BINDIR
+# No installed file names the build tree or the source tree: those paths
+# belong to rill-uninstalled, which is not installed.
+#
+# Usage: check-install.sh MESON BUILD_ROOT PREFIX DATADIR LOCALEDIR BINDIR SOURCE_ROOT
 set -eu
 export LC_ALL=C
 
-meson=$1 builddir=$2 prefix=$3 datadir=$4 localedir=$5 bindir=$6
+meson=$1 builddir=$2 prefix=$3 datadir=$4 localedir=$5 bindir=$6 srcdir=$7
 app_id=io.github.rill.Rill
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
@@ -73,6 +76,15 @@ grep -q "^DesktopId=$app_id.desktop\$" "$ini" || fail "search provider names ano
 grep -q "^BusName=$app_id\$" "$ini" || fail "search provider names another bus name"
 grep -q "^Name=$app_id\$" "$service" || fail "D-Bus service owns another name"
 grep -q "^Exec=${bin#"$dest"}/rill --gapplication-service\$" "$service" || fail "D-Bus service runs something else"
+
+for root in "$builddir" "$srcdir"; do
+  for f in $(grep -r -l -a -F -- "$root" "$dest" || true); do
+    fail "${f#"$dest"} names the path $root"
+  done
+done
+if [ -e "$bin/rill-uninstalled" ]; then
+  fail "rill-uninstalled is installed"
+fi
 
 echo "# installed:"
 (cd "$dest" && find . -type f | sort | sed 's|^\.|# |')

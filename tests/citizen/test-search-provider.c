@@ -6,12 +6,12 @@
  * reply machinery), so the test writes rows with SQLite directly, the way
  * a finished reply leaves them; the store's triggers index them. */
 
-#include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
 
 #include "rill-search-provider.h"
 #include "rill-store.h"
+#include "rill-test-support.h"
 
 typedef struct
 {
@@ -31,37 +31,6 @@ typedef struct
   char **launched_terms;
   guint32 launched_timestamp;
 } Fixture;
-
-typedef struct
-{
-  GMainLoop *loop;
-  GAsyncResult *result;
-} Wait;
-
-static void
-wait_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Wait *wait = user_data;
-
-  wait->result = g_object_ref (result);
-  g_main_loop_quit (wait->loop);
-}
-
-static gint64
-create_conversation (Fixture *f, const char *title)
-{
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  g_autoptr(GError) error = NULL;
-  Wait wait = { loop, NULL };
-  gint64 id;
-
-  rill_store_create_conversation_async (f->store, title, NULL, wait_cb, &wait);
-  g_main_loop_run (loop);
-  id = rill_store_create_conversation_finish (f->store, wait.result, &error);
-  g_assert_no_error (error);
-  g_object_unref (wait.result);
-  return id;
-}
 
 static gint64
 add_message (sqlite3 *db, gint64 conversation_id, const char *role, const char *content)
@@ -118,15 +87,14 @@ fixture_set_up (Fixture *f, gconstpointer data)
   g_autoptr(GVariant) reply = NULL;
   sqlite3 *db;
 
-  f->dir = g_dir_make_tmp ("rill-search-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->dir = test_make_tmpdir ();
   db_path = g_build_filename (f->dir, "rill", "history.db", NULL);
   f->store = rill_store_open (db_path, &error);
   g_assert_no_error (error);
 
-  f->travel = create_conversation (f, "杭州旅行计划");
-  f->rust = create_conversation (f, "Rust lifetimes");
-  f->untitled = create_conversation (f, NULL);
+  f->travel = test_create_conversation (f->store, "杭州旅行计划");
+  f->rust = test_create_conversation (f->store, "Rust lifetimes");
+  f->untitled = test_create_conversation (f->store, NULL);
 
   g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
   sqlite3_busy_timeout (db, 5000);
@@ -212,21 +180,7 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   g_clear_object (&f->bus);
   g_assert_finalize_object (f->store);
   g_strfreev (f->launched_terms);
-
-  /* history.db, its -wal and -shm, and the directories. */
-  {
-    g_autofree char *rill_dir = g_build_filename (f->dir, "rill", NULL);
-    g_autoptr(GDir) d = g_dir_open (rill_dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name (d)))
-      {
-        g_autofree char *path = g_build_filename (rill_dir, name, NULL);
-        g_unlink (path);
-      }
-    g_rmdir (rill_dir);
-    g_rmdir (f->dir);
-  }
+  test_rm_rf (f->dir);
   g_free (f->dir);
 }
 
@@ -235,16 +189,12 @@ fixture_tear_down (Fixture *f, gconstpointer data)
 static GVariant *
 call (Fixture *f, const char *method, GVariant *parameters, GError **error)
 {
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  Wait wait = { loop, NULL };
-  GVariant *reply;
+  g_autoptr(GAsyncResult) result = NULL;
 
   g_dbus_proxy_call (f->proxy, method, parameters, G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
-                     wait_cb, &wait);
-  g_main_loop_run (loop);
-  reply = g_dbus_proxy_call_finish (f->proxy, wait.result, error);
-  g_object_unref (wait.result);
-  return reply;
+                     test_async_result_cb, &result);
+  test_wait_result (&result, 10000, method);
+  return g_dbus_proxy_call_finish (f->proxy, result, error);
 }
 
 static char *

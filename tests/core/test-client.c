@@ -8,7 +8,8 @@
 #include <unistd.h>
 #include <string.h>
 
-#include "test-util.h"
+#include "rill-test-server.h"
+#include "rill-test-support.h"
 
 #define CHAT "/v1/chat/completions"
 #define WAIT_MS 20000

@@ -4,7 +4,7 @@
  * of the list equal to the model. */
 
 #include "rill-conversation-list.h"
-#include "test-util.h"
+#include "rill-test-support.h"
 
 #define N_CONVERSATIONS 150   /* two full pages of 64 and a part */
 

@@ -8,7 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rill-export.h"
-#include "test-util.h"
+#include "rill-test-support.h"
 
 #define CHAT "/v1/chat/completions"
 #define WAIT_MS 20000

@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-#include "test-util.h"
+#include "rill-test-server.h"
+#include "rill-test-support.h"
 
 static const char *
 streams_dir (void)

@@ -3,7 +3,8 @@
 
 #include <json-glib/json-glib.h>
 
-#include "test-util.h"
+#include "rill-test-server.h"
+#include "rill-test-support.h"
 
 #define CHAT "/v1/chat/completions"
 

@@ -2,9 +2,10 @@
  * interrupted replies, a damaged file set aside, search, conversation edits
  * and the signals that tell of them. */
 
+#include <sqlite3.h>
 #include <string.h>
 
-#include "test-util.h"
+#include "rill-test-support.h"
 #include "rill-store-private.h"
 
 typedef struct

@@ -2,9 +2,10 @@
  * back, the words written as the database and GSettings hold them, what an
  * unknown word reads as, and the error codes of HTTP statuses. */
 
+#include <sqlite3.h>
 #include <string.h>
 
-#include "test-util.h"
+#include "rill-test-support.h"
 
 /* The contract, spelled out here and not taken from the enums: these are
  * the words in history.db and in the "servers" setting. */

@@ -12,7 +12,8 @@
 #include <signal.h>
 #include <string.h>
 
-#include "../core/test-util.h"
+#include "rill-test-server.h"
+#include "rill-test-support.h"
 
 #define CHAT "/v1/chat/completions"
 #define CHECKPOINT_MS 250

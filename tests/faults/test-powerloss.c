@@ -4,9 +4,11 @@
  * reported started, must be on disk exactly as they were shown. The plug is
  * pulled at a different moment in each run. */
 
+#include <glib/gstdio.h>
 #include <string.h>
 
-#include "../core/test-util.h"
+#include "rill-test-server.h"
+#include "rill-test-support.h"
 #include "fault-vfs.h"
 
 #define CHAT "/v1/chat/completions"

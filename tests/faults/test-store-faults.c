@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-#include "../core/test-util.h"
+#include "rill-test-server.h"
+#include "rill-test-support.h"
 #include "rill-store-private.h"
 #include "fault-vfs.h"
 

@@ -1,28 +1,25 @@
-/* Shared by the core tests: a temporary data dir with a real store, and
- * waiting on events with a deadline instead of sleeping. */
-#pragma once
+/* rill-test-support.c: see rill-test-support.h. */
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
-#include "rill-core.h"
-#include "rill-test-server.h"
-
-typedef gboolean (*TestCondition) (gpointer data);
+#include "rill-test-support.h"
 
 static gboolean
-test_tick_cb (gpointer data)
+tick_cb (gpointer data)
 {
   *(gboolean *) data = TRUE;
   return G_SOURCE_REMOVE;
 }
 
-/* Iterates the main context until @condition holds. A short wake-up timer
- * keeps the loop turning for conditions that change on another thread (the
- * writer) or in another process; the deadline guards against hangs and is
- * never the thing waited for. */
-static inline void
-test_wait_until (TestCondition condition, gpointer data, guint timeout_ms, const char *what)
+/* A short wake-up timer keeps the loop turning for conditions that change
+ * on another thread (the store's writer) or in another process, which
+ * wake no source of this context. */
+void
+test_wait_until (TestCondition  condition,
+                 gpointer       data,
+                 guint          timeout_ms,
+                 const char    *what)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
@@ -33,26 +30,54 @@ test_wait_until (TestCondition condition, gpointer data, guint timeout_ms, const
 
       if (g_get_monotonic_time () > deadline)
         g_error ("timed out waiting for %s", what);
-      id = g_timeout_add (10, test_tick_cb, &tick);
+      id = g_timeout_add (10, tick_cb, &tick);
       g_main_context_iteration (NULL, TRUE);
       if (!tick)
         g_source_remove (id);
     }
 }
 
-static inline gboolean
-test_flag_is_set (gpointer data)
+static gboolean
+flag_is_set (gpointer data)
 {
   return *(const gboolean *) data;
 }
 
-static inline void
-test_wait_for (const gboolean *flag, guint timeout_ms, const char *what)
+void
+test_wait_for (const gboolean *flag,
+               guint           timeout_ms,
+               const char     *what)
 {
-  test_wait_until (test_flag_is_set, (gpointer) flag, timeout_ms, what);
+  test_wait_until (flag_is_set, (gpointer) flag, timeout_ms, what);
 }
 
-static inline char *
+void
+test_async_result_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      data)
+{
+  GAsyncResult **slot = data;
+
+  g_assert_null (*slot);
+  *slot = g_object_ref (result);
+}
+
+static gboolean
+result_is_set (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+GAsyncResult *
+test_wait_result (GAsyncResult **result,
+                  guint          timeout_ms,
+                  const char    *what)
+{
+  test_wait_until (result_is_set, result, timeout_ms, what);
+  return *result;
+}
+
+char *
 test_make_tmpdir (void)
 {
   g_autoptr(GError) error = NULL;
@@ -62,7 +87,7 @@ test_make_tmpdir (void)
   return dir;
 }
 
-static inline void
+void
 test_rm_rf (const char *path)
 {
   g_autoptr(GFile) file = g_file_new_for_path (path);
@@ -74,6 +99,7 @@ test_rm_rf (const char *path)
   while (children && (info = g_file_enumerator_next_file (children, NULL, NULL)))
     {
       g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
+
       if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
         test_rm_rf (child);
       else
@@ -83,15 +109,10 @@ test_rm_rf (const char *path)
   g_rmdir (path);
 }
 
-typedef struct
-{
-  gboolean done;
-  gint64 id;
-  GError *error;
-} TestResult;
-
-static inline void
-test_create_conversation_cb (GObject *source, GAsyncResult *result, gpointer data)
+void
+test_create_conversation_cb (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      data)
 {
   TestResult *r = data;
 
@@ -99,8 +120,9 @@ test_create_conversation_cb (GObject *source, GAsyncResult *result, gpointer dat
   r->done = TRUE;
 }
 
-static inline gint64
-test_create_conversation (RillStore *store, const char *title)
+gint64
+test_create_conversation (RillStore  *store,
+                          const char *title)
 {
   TestResult r = { 0 };
 
@@ -111,8 +133,10 @@ test_create_conversation (RillStore *store, const char *title)
   return r.id;
 }
 
-static inline void
-test_write_cb (GObject *source, GAsyncResult *result, gpointer data)
+void
+test_write_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
 {
   TestResult *r = data;
 
@@ -120,10 +144,9 @@ test_write_cb (GObject *source, GAsyncResult *result, gpointer data)
   r->done = TRUE;
 }
 
-/* Runs a query on its own connection, as another tool would; NULL when it
- * cannot (yet): the file may be half created by another process. */
-static inline char *
-test_sql_try_text (const char *db_path, const char *sql)
+char *
+test_sql_try_text (const char *db_path,
+                   const char *sql)
 {
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
@@ -141,8 +164,9 @@ test_sql_try_text (const char *db_path, const char *sql)
   return text;
 }
 
-static inline char *
-test_sql_text (const char *db_path, const char *sql)
+char *
+test_sql_text (const char *db_path,
+               const char *sql)
 {
   char *text = test_sql_try_text (db_path, sql);
 
