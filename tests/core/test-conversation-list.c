@@ -3,6 +3,8 @@
  * through items-changed, with positions and counts that leave a view's copy
  * of the list equal to the model. */
 
+#include <sqlite3.h>
+
 #include "rill-conversation-list.h"
 #include "rill-test-support.h"
 

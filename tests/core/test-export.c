@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rill-export.h"
+#include "rill-test-server.h"
 #include "rill-test-support.h"
 
 #define CHAT "/v1/chat/completions"

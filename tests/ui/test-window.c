@@ -12,6 +12,7 @@
 
 #include "rill-application.h"
 #include "rill-test-server.h"
+#include "rill-test-support.h"
 #include "rill-block-column.h"
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
@@ -31,30 +32,15 @@ typedef struct
 
 static Fixture fx;
 
-/* Waiting */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
+/* Waiting: the main context turns until the condition holds, with a
+ * deadline that fails the test (rill-test-support). */
 
 static void
-wait_until (Condition   condition,
-            gpointer    data,
-            const char *what)
+wait_until (TestCondition  condition,
+            gpointer       data,
+            const char    *what)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (TIMEOUT_S, timeout_cb, &timed_out);
-
-  while (!condition (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("Timed out waiting until %s", what);
-  g_source_remove (id);
+  test_wait_until (condition, data, TIMEOUT_S * 1000, what);
 }
 
 static gboolean
