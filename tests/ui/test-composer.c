@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "rill-composer-private.h"
+#include "rill-test-support.h"
 
 typedef struct
 {
@@ -30,8 +31,7 @@ fixture_set_up (Fixture       *f,
   g_signal_connect (f->composer, "send", G_CALLBACK (count_cb), &f->sent);
   g_signal_connect (f->composer, "stop", G_CALLBACK (count_cb), &f->stopped);
   gtk_window_present (f->window);
-  while (!gtk_widget_get_mapped (GTK_WIDGET (f->composer)))
-    g_main_context_iteration (NULL, TRUE);
+  test_wait_until ((TestCondition) gtk_widget_get_mapped, f->composer, 20000, "the composer on screen");
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include "rill-model-picker.h"
 #include "rill-test-server.h"
+#include "rill-test-support.h"
 
 typedef struct
 {
@@ -64,17 +65,27 @@ dropdown (Fixture *f)
   return GTK_DROP_DOWN (adw_bin_get_child (ADW_BIN (f->picker)));
 }
 
+typedef struct
+{
+  Fixture *f;
+  guint    n;
+} Listed;
+
+static gboolean
+models_listed (gpointer data)
+{
+  Listed *listed = data;
+
+  return g_list_model_get_n_items (gtk_drop_down_get_model (dropdown (listed->f))) >= listed->n;
+}
+
 static void
 wait_for_models (Fixture *f,
                  guint    n)
 {
-  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  Listed listed = { f, n };
 
-  while (g_list_model_get_n_items (gtk_drop_down_get_model (dropdown (f))) < n)
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, TRUE);
-    }
+  test_wait_until (models_listed, &listed, 20000, "the models listed");
 }
 
 /* Hidden with nothing listed; the first model once the server answers. */
