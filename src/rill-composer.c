@@ -128,13 +128,6 @@ rill_composer_get_editing_message_id (RillComposer *self)
   return self->editing_message_id;
 }
 
-gboolean
-rill_composer_get_busy (RillComposer *self)
-{
-  g_return_val_if_fail (RILL_IS_COMPOSER (self), FALSE);
-  return self->busy;
-}
-
 void
 rill_composer_set_busy (RillComposer *self,
                         gboolean      busy)

@@ -23,7 +23,6 @@ void     rill_composer_edit                   (RillComposer *self,
 void     rill_composer_cancel_edit            (RillComposer *self,
                                                gboolean      clear_text);
 gint64   rill_composer_get_editing_message_id (RillComposer *self);
-gboolean rill_composer_get_busy               (RillComposer *self);
 void     rill_composer_set_busy               (RillComposer *self,
                                                gboolean      busy);
 void     rill_composer_set_can_send           (RillComposer *self,

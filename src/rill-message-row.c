@@ -14,7 +14,7 @@
 
 #include "rill-block-column.h"
 #include "rill-markdown.h"
-#include "rill-message-row.h"
+#include "rill-message-row-private.h"
 
 struct _RillMessageRow
 {
@@ -865,7 +865,7 @@ rill_message_row_get_source (RillMessageRow *self)
 }
 
 char *
-rill_message_row_dup_shown_text (RillMessageRow *self)
+_rill_message_row_dup_shown_text (RillMessageRow *self)
 {
   GtkTextBuffer *buffer;
   GtkTextIter start, end;
@@ -880,17 +880,10 @@ rill_message_row_dup_shown_text (RillMessageRow *self)
 }
 
 GtkTextBuffer *
-rill_message_row_get_tail_buffer (RillMessageRow *self)
+_rill_message_row_get_tail_buffer (RillMessageRow *self)
 {
   g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
   return gtk_text_view_get_buffer (self->tail_view);
-}
-
-GtkTextBuffer *
-rill_message_row_get_reasoning_buffer (RillMessageRow *self)
-{
-  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
-  return gtk_text_view_get_buffer (self->reasoning_view);
 }
 
 void
@@ -903,7 +896,7 @@ rill_message_row_set_is_last (RillMessageRow *self,
 }
 
 GtkButton *
-rill_message_row_get_problem_button (RillMessageRow *self)
+_rill_message_row_get_problem_button (RillMessageRow *self)
 {
   g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
   if (!gtk_widget_get_visible (GTK_WIDGET (self->problem_box)) ||
@@ -913,7 +906,7 @@ rill_message_row_get_problem_button (RillMessageRow *self)
 }
 
 gboolean
-rill_message_row_is_drawn (RillMessageRow *self)
+_rill_message_row_is_drawn (RillMessageRow *self)
 {
   g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), FALSE);
   return rill_block_column_is_drawn (RILL_BLOCK_COLUMN (self->blocks_box));

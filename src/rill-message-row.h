@@ -28,17 +28,6 @@ void            rill_message_row_set_message_id   (RillMessageRow *self,
                                                    gint64          message_id);
 /* The text as received, exactly. */
 const char     *rill_message_row_get_source       (RillMessageRow *self);
-/* What is on screen, as text: finished blocks and the live tail. Equal to
- * the source once the row caught up; for tests. */
-char           *rill_message_row_dup_shown_text   (RillMessageRow *self);
-/* Whether every block in the scrolled window's view is laid out and drawn,
- * not waiting as a placeholder. */
-gboolean        rill_message_row_is_drawn          (RillMessageRow *self);
-GtkTextBuffer  *rill_message_row_get_tail_buffer  (RillMessageRow *self);
-GtkTextBuffer  *rill_message_row_get_reasoning_buffer (RillMessageRow *self);
-/* The button under a reply that did not complete (Retry or Continue), or
- * NULL when it is not shown; for tests. */
-GtkButton      *rill_message_row_get_problem_button (RillMessageRow *self);
 /* The last row offers to regenerate, to retry what failed and to continue
  * what was stopped or interrupted. */
 void            rill_message_row_set_is_last      (RillMessageRow *self,

@@ -775,12 +775,6 @@ rill_reply_get_model (RillReply *self)
   return answered ? answered : self->model;
 }
 
-const char *
-rill_reply_get_finish_reason (RillReply *self)
-{
-  return rill_stream_parser_get_finish_reason (self->parser);
-}
-
 const GError *
 rill_reply_get_store_error (RillReply *self)
 {

@@ -62,7 +62,6 @@ const char    *rill_reply_get_error            (RillReply              *self);
  * user's message could be saved. Its message is rill_reply_get_error(). */
 const GError  *rill_reply_get_failure          (RillReply              *self);
 const char    *rill_reply_get_model            (RillReply              *self);
-const char    *rill_reply_get_finish_reason    (RillReply              *self);
 /* The final write failed (disk full, read-only…); the text is still here. */
 const GError  *rill_reply_get_store_error      (RillReply              *self);
 

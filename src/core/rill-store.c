@@ -177,12 +177,6 @@ rill_store_default_path (void)
   return g_build_filename (g_get_user_data_dir (), "rill", "history.db", NULL);
 }
 
-const char *
-rill_store_get_path (RillStore *self)
-{
-  return self->path;
-}
-
 guint
 rill_store_get_n_recovered (RillStore *self)
 {

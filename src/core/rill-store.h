@@ -53,7 +53,6 @@ char        *rill_store_default_path         (void);
  * database or is corrupt is renamed aside and a new one is started. */
 RillStore   *rill_store_open                 (const char          *path,
                                               GError             **error);
-const char  *rill_store_get_path             (RillStore           *self);
 guint        rill_store_get_n_recovered      (RillStore           *self);
 /* Where a damaged file was moved at open, or NULL. */
 const char  *rill_store_get_set_aside_path   (RillStore           *self);

@@ -35,6 +35,7 @@
 #include "rill-test-server.h"
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
+#include "rill-message-row-private.h"
 #include "rill-sidebar-private.h"
 #include "rill-window-private.h"
 
@@ -612,7 +613,7 @@ run_window_stream (const char *key, RillTestScript *script, const char *expected
   (void) end;
 
   row = rill_conversation_view_get_last_row (rig.window->conversation_view, RILL_ROLE_ASSISTANT);
-  shown = rill_message_row_dup_shown_text (row);
+  shown = _rill_message_row_dup_shown_text (row);
   if (g_strcmp0 (shown, expected_text) != 0)
     g_error ("%s: the window shows %zu bytes, the reply has %zu", key, strlen (shown), strlen (expected_text));
 }
@@ -665,8 +666,8 @@ burst_painted (gpointer data)
       if (burst->visible_us == 0 && (row = rill_conversation_view_get_last_row (rig.window->conversation_view, RILL_ROLE_ASSISTANT)) != NULL &&
           strlen (rill_message_row_get_source (row)) == burst->expected_len)
         {
-          g_autofree char *shown = rill_message_row_dup_shown_text (row);
-          if (g_str_equal (shown, burst->expected) && rill_message_row_is_drawn (row))
+          g_autofree char *shown = _rill_message_row_dup_shown_text (row);
+          if (g_str_equal (shown, burst->expected) && _rill_message_row_is_drawn (row))
             burst->visible_us = g_get_monotonic_time ();
         }
       return;
@@ -674,8 +675,8 @@ burst_painted (gpointer data)
   row = _rill_conversation_view_get_reply_row (rig.window->conversation_view);
   if (strlen (rill_message_row_get_source (row)) == burst->expected_len)
     {
-      g_autofree char *shown = rill_message_row_dup_shown_text (row);
-      if (g_str_equal (shown, burst->expected) && rill_message_row_is_drawn (row))
+      g_autofree char *shown = _rill_message_row_dup_shown_text (row);
+      if (g_str_equal (shown, burst->expected) && _rill_message_row_is_drawn (row))
         burst->visible_us = g_get_monotonic_time ();
     }
 }

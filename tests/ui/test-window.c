@@ -16,6 +16,7 @@
 #include "rill-block-column.h"
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
+#include "rill-message-row-private.h"
 #include "rill-sidebar-private.h"
 #include "rill-window-private.h"
 
@@ -74,7 +75,7 @@ static gboolean
 row_shows_text (gpointer data)
 {
   RillMessageRow *row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
-  g_autofree char *shown = row ? rill_message_row_dup_shown_text (row) : NULL;
+  g_autofree char *shown = row ? _rill_message_row_dup_shown_text (row) : NULL;
 
   return shown != NULL && g_str_has_prefix (shown, data);
 }
@@ -273,7 +274,7 @@ test_send_with_return (void)
   wait_until (last_row_done, NULL, "the reply finished");
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
   g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_COMPLETE);
-  shown = rill_message_row_dup_shown_text (row);
+  shown = _rill_message_row_dup_shown_text (row);
   g_assert_cmpstr (shown, ==, expected);
   g_assert_cmpstr (rill_message_row_get_source (row), ==, expected);
 
@@ -344,7 +345,7 @@ stop_scenario (void (*stop) (void))
 
   wait_until (last_row_done, NULL, "the stopped reply is committed");
   g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_STOPPED);
-  shown = rill_message_row_dup_shown_text (row);
+  shown = _rill_message_row_dup_shown_text (row);
   g_assert_cmpstr (shown, ==, "Hello world");
 
   store = open_db ();
@@ -533,7 +534,7 @@ test_error_banner (void)
   /* A failed reply offers to ask again, not to continue. */
   wait_until (has_no_reply, NULL, "the window is idle");
   {
-    GtkButton *button = rill_message_row_get_problem_button (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+    GtkButton *button = _rill_message_row_get_problem_button (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
 
     g_assert_nonnull (button);
     g_assert_cmpstr (gtk_button_get_label (button), ==, "_Retry");
@@ -568,7 +569,7 @@ test_error_mid_stream (void)
   type_and_return ("Hi");
   wait_until (last_row_done, NULL, "the reply failed");
 
-  shown = rill_message_row_dup_shown_text (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+  shown = _rill_message_row_dup_shown_text (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
   g_assert_cmpstr (shown, ==, "Partial answer");
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
 
@@ -665,7 +666,7 @@ test_offline_reopen (void)
   g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
 
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
-  shown = rill_message_row_dup_shown_text (row);
+  shown = _rill_message_row_dup_shown_text (row);
   g_assert_cmpstr (shown, ==, "Stored while online");
   g_assert_cmpstr (rill_message_row_get_source (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER)),
                    ==, "Remember this");
@@ -732,7 +733,7 @@ test_continue (void)
   wait_until (last_row_done, NULL, "the stopped reply is committed");
   g_assert_cmpint (rill_message_row_get_status (stopped), ==, RILL_STATUS_STOPPED);
 
-  button = rill_message_row_get_problem_button (stopped);
+  button = _rill_message_row_get_problem_button (stopped);
   g_assert_nonnull (button);
   g_assert_cmpstr (gtk_button_get_label (button), ==, "_Continue");
   g_assert_nonnull (gtk_widget_get_tooltip_text (GTK_WIDGET (button)));
@@ -751,7 +752,7 @@ test_continue (void)
   /* The stopped reply stays, on screen and stored, the new one after it;
    * only the last offers anything. */
   g_assert_true (gtk_widget_get_parent (GTK_WIDGET (stopped)) == GTK_WIDGET (_rill_conversation_view_get_messages_box (fx.window->conversation_view)));
-  g_assert_null (rill_message_row_get_problem_button (stopped));
+  g_assert_null (_rill_message_row_get_problem_button (stopped));
   g_object_unref (stopped);
   store = open_db ();
   messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
@@ -870,7 +871,7 @@ no_placeholders (gpointer data)
 static gboolean
 row_drawn (gpointer data)
 {
-  return rill_message_row_is_drawn (data);
+  return _rill_message_row_is_drawn (data);
 }
 
 static void
@@ -904,11 +905,11 @@ test_long_reply_blocks (void)
   wait_until (last_row_done, NULL, "the long reply finished");
 
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
-  shown = rill_message_row_dup_shown_text (row);
+  shown = _rill_message_row_dup_shown_text (row);
   g_assert_true (g_str_equal (shown, expected));
 
   /* Drawn as many blocks, with nothing left in the live tail. */
-  tail = rill_message_row_get_tail_buffer (row);
+  tail = _rill_message_row_get_tail_buffer (row);
   g_assert_cmpint (gtk_text_buffer_get_char_count (tail), ==, 0);
   wait_until (no_placeholders, row, "every block is laid out");
   n_blocks = count_blocks (row);
@@ -924,7 +925,7 @@ test_long_reply_blocks (void)
   g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
   g_clear_pointer (&shown, g_free);
-  shown = rill_message_row_dup_shown_text (row);
+  shown = _rill_message_row_dup_shown_text (row);
   g_assert_true (g_str_equal (shown, expected));
   g_assert_cmpuint (count_placeholders (row), >, 0);
   wait_until (row_drawn, row, "the blocks in view are drawn");

@@ -1,0 +1,20 @@
+/* rill-message-row-private.h: what the tests and the window benchmark
+ * read of a row. */
+#pragma once
+
+#include "rill-message-row.h"
+
+G_BEGIN_DECLS
+
+/* What is on screen, as text: finished blocks and the live tail. Equal to
+ * the source once the row caught up; for tests. */
+char           *_rill_message_row_dup_shown_text  (RillMessageRow *self);
+/* Whether every block in the scrolled window's view is laid out and drawn,
+ * not waiting as a placeholder. */
+gboolean        _rill_message_row_is_drawn         (RillMessageRow *self);
+GtkTextBuffer  *_rill_message_row_get_tail_buffer (RillMessageRow *self);
+/* The button under a reply that did not complete (Retry or Continue), or
+ * NULL when it is not shown; for tests. */
+GtkButton      *_rill_message_row_get_problem_button (RillMessageRow *self);
+
+G_END_DECLS
