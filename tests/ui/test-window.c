@@ -832,6 +832,51 @@ test_delete_and_undo (void)
   wait_until (conversation_count_is, GUINT_TO_POINTER (0), "the conversation is deleted");
 }
 
+typedef struct
+{
+  RillWindow *other;
+  const char *title;
+} Renamed;
+
+static gboolean
+renamed_everywhere (gpointer data)
+{
+  Renamed *renamed = data;
+  g_autoptr(RillConversation) listed =
+    g_list_model_get_item (rill_sidebar_get_conversations (renamed->other->sidebar), 0);
+
+  return g_strcmp0 (adw_window_title_get_title (fx.window->window_title), renamed->title) == 0 &&
+         listed != NULL && g_strcmp0 (rill_conversation_get_title (listed), renamed->title) == 0;
+}
+
+/* A change written to the store shows in every window, without being told:
+ * the title of the window showing it and the other window's list. */
+static void
+test_follows_store (void)
+{
+  const char *tokens[] = { "Answer", NULL };
+  RillStore *store;
+  Renamed renamed = { NULL, "Renamed 改名" };
+
+  setup ();
+  route_tokens (tokens, 0);
+  type_and_return ("First title");
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_cmpstr (adw_window_title_get_title (fx.window->window_title), ==, "First title");
+
+  g_action_group_activate_action (G_ACTION_GROUP (fx.app), "new-window", NULL);
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (fx.app)); l != NULL; l = l->next)
+    if (l->data != fx.window)
+      renamed.other = l->data;
+  g_assert_nonnull (renamed.other);
+
+  store = rill_session_get_store (rill_application_get_session (fx.app));
+  rill_store_update_conversation_async (store, _rill_window_get_conversation_id (fx.window),
+                                        RILL_CONVERSATION_TITLE, renamed.title, NULL, NULL, NULL);
+  wait_until (renamed_everywhere, &renamed, "both windows show the new title");
+}
+
 static GtkWidget *
 blocks_of (RillMessageRow *row)
 {
@@ -973,6 +1018,7 @@ main (int   argc,
   g_test_add_func ("/window/edit-and-resend", test_edit_and_resend);
   g_test_add_func ("/window/delete-and-undo", test_delete_and_undo);
   g_test_add_func ("/window/long-reply-blocks", test_long_reply_blocks);
+  g_test_add_func ("/window/follows-store", test_follows_store);
 
   return g_test_run ();
 }
