@@ -67,6 +67,18 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+enum {
+  PROP_0,
+  PROP_ROLE,
+  PROP_STATUS,
+  PROP_MODEL,
+  PROP_ERROR,
+  PROP_IS_LAST,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 static void
 copy_text (GtkWidget  *widget,
            const char *text)
@@ -484,77 +496,158 @@ update_reasoning (RillMessageRow *self,
   gtk_widget_set_visible (GTK_WIDGET (self->thinking_expander), TRUE);
 }
 
-static void
-update_chrome (RillMessageRow *self)
+/* What the header, the actions and the problem box show follows the row's
+ * properties (role, status, model, error, is-last) through the bindings in
+ * rill-message-row.ui; these are their closures. The first argument is the
+ * row, which they do not need. */
+
+static gboolean
+is_streaming (RillRole   role,
+              RillStatus status)
 {
-  const char *status = rill_status_describe (self->status);
-  gboolean streaming = self->status == RILL_STATUS_STREAMING && self->role == RILL_ROLE_ASSISTANT;
-  gboolean assistant = self->role == RILL_ROLE_ASSISTANT;
+  return role == RILL_ROLE_ASSISTANT && status == RILL_STATUS_STREAMING;
+}
 
-  if (self->role == RILL_ROLE_USER)
-    gtk_label_set_text (self->author_label, _("You"));
-  else if (self->role == RILL_ROLE_SYSTEM)
-    gtk_label_set_text (self->author_label, _("System"));
-  else
-    gtk_label_set_text (self->author_label, self->model && *self->model ? self->model : _("Assistant"));
+static char *
+author_text (gpointer    row,
+             RillRole    role,
+             const char *model)
+{
+  if (role == RILL_ROLE_USER)
+    return g_strdup (_("You"));
+  if (role == RILL_ROLE_SYSTEM)
+    return g_strdup (_("System"));
+  return g_strdup (model && *model ? model : _("Assistant"));
+}
 
-  gtk_label_set_text (self->status_label, status ? status : "");
-  if (self->status == RILL_STATUS_FAILED)
-    gtk_widget_add_css_class (GTK_WIDGET (self->status_label), "error");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "error");
-  gtk_widget_set_visible (GTK_WIDGET (self->status_label), assistant && status != NULL);
-  gtk_spinner_set_spinning (self->spinner, streaming);
-  gtk_widget_set_visible (GTK_WIDGET (self->spinner), streaming);
+static char *
+status_text (gpointer   row,
+             RillStatus status)
+{
+  const char *words = rill_status_describe (status);
 
-  if (assistant && !streaming && self->status != RILL_STATUS_COMPLETE)
+  return g_strdup (words ? words : "");
+}
+
+static gboolean
+status_shown (gpointer   row,
+              RillRole   role,
+              RillStatus status)
+{
+  return role == RILL_ROLE_ASSISTANT && rill_status_describe (status) != NULL;
+}
+
+static gboolean
+streaming (gpointer   row,
+           RillRole   role,
+           RillStatus status)
+{
+  return is_streaming (role, status);
+}
+
+static gboolean
+not_streaming (gpointer   row,
+               RillRole   role,
+               RillStatus status)
+{
+  return !is_streaming (role, status);
+}
+
+static gboolean
+can_edit (gpointer   row,
+          RillRole   role,
+          RillStatus status)
+{
+  return role == RILL_ROLE_USER;
+}
+
+static gboolean
+can_regenerate (gpointer   row,
+                RillRole   role,
+                RillStatus status,
+                gboolean   is_last)
+{
+  return role == RILL_ROLE_ASSISTANT && is_last && status == RILL_STATUS_COMPLETE;
+}
+
+/* A reply that did not complete says so under its text. */
+static gboolean
+has_problem (gpointer   row,
+             RillRole   role,
+             RillStatus status)
+{
+  return role == RILL_ROLE_ASSISTANT && status != RILL_STATUS_STREAMING && status != RILL_STATUS_COMPLETE;
+}
+
+static char *
+problem_text (gpointer    row,
+              RillStatus  status,
+              const char *error)
+{
+  if (status == RILL_STATUS_FAILED)
+    return g_strdup (error && *error ? error : _("The reply failed."));
+  if (status == RILL_STATUS_STOPPED)
+    return g_strdup (_("Stopped before the end. What arrived is kept."));
+  return g_strdup (_("Rill was closed while this reply arrived. What arrived is kept."));
+}
+
+/* A failed reply is asked again; one that was cut short is carried on from
+ * what arrived, which the request sends back as history. */
+static char *
+retry_label (gpointer   row,
+             RillStatus status)
+{
+  return g_strdup (status == RILL_STATUS_FAILED ? _("_Retry") : _("_Continue"));
+}
+
+static char *
+retry_tooltip (gpointer   row,
+               RillStatus status)
+{
+  return g_strdup (status == RILL_STATUS_FAILED ? _("Ask for This Reply Again")
+                                                : _("Ask the Model to Carry On From Here"));
+}
+
+/* Style classes cannot be bound. */
+static void
+update_style (RillMessageRow *self)
+{
+  gboolean failed = self->status == RILL_STATUS_FAILED;
+
+  if (failed)
     {
-      g_autofree char *text = NULL;
-
-      if (self->status == RILL_STATUS_FAILED)
-        text = g_strdup (self->error && *self->error ? self->error : _("The reply failed."));
-      else if (self->status == RILL_STATUS_STOPPED)
-        text = g_strdup (_("Stopped before the end. What arrived is kept."));
-      else
-        text = g_strdup (_("Rill was closed while this reply arrived. What arrived is kept."));
-      gtk_label_set_text (self->problem_label, text);
-      gtk_widget_set_visible (GTK_WIDGET (self->problem_box), TRUE);
-      /* A failed reply is asked again; one that was cut short is carried
-       * on from what arrived, which the request sends back as history. */
-      if (self->status == RILL_STATUS_FAILED)
-        {
-          gtk_button_set_label (self->retry_button, _("_Retry"));
-          gtk_widget_set_tooltip_text (GTK_WIDGET (self->retry_button), _("Ask for This Reply Again"));
-        }
-      else
-        {
-          gtk_button_set_label (self->retry_button, _("_Continue"));
-          gtk_widget_set_tooltip_text (GTK_WIDGET (self->retry_button), _("Ask the Model to Carry On From Here"));
-        }
-      gtk_widget_set_visible (GTK_WIDGET (self->retry_button), self->is_last);
-      if (self->status == RILL_STATUS_FAILED)
-        gtk_widget_add_css_class (GTK_WIDGET (self->problem_box), "error");
-      else
-        gtk_widget_remove_css_class (GTK_WIDGET (self->problem_box), "error");
+      gtk_widget_add_css_class (GTK_WIDGET (self->status_label), "error");
+      gtk_widget_add_css_class (GTK_WIDGET (self->problem_box), "error");
     }
   else
-    gtk_widget_set_visible (GTK_WIDGET (self->problem_box), FALSE);
-
-  gtk_widget_set_visible (GTK_WIDGET (self->edit_button), self->role == RILL_ROLE_USER && !streaming);
-  gtk_widget_set_visible (GTK_WIDGET (self->regenerate_button),
-                          assistant && self->is_last && !streaming && self->status == RILL_STATUS_COMPLETE);
-  gtk_widget_set_visible (GTK_WIDGET (self->copy_button), !streaming);
-
-  if (assistant)
     {
-      gtk_widget_add_css_class (GTK_WIDGET (self), "assistant");
-      gtk_widget_remove_css_class (GTK_WIDGET (self), "user");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "error");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->problem_box), "error");
     }
-  else
-    {
-      gtk_widget_add_css_class (GTK_WIDGET (self), "user");
-      gtk_widget_remove_css_class (GTK_WIDGET (self), "assistant");
-    }
+}
+
+static void
+set_status (RillMessageRow *self,
+            RillStatus      status)
+{
+  if (self->status == status)
+    return;
+  self->status = status;
+  update_style (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
+}
+
+static void
+set_string (RillMessageRow  *self,
+            char           **field,
+            const char      *value,
+            guint            prop_id)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
 static void
@@ -568,12 +661,8 @@ sync_from_reply (RillMessageRow *self,
   if (reasoning != NULL)
     update_reasoning (self, reasoning->str, reasoning->len);
   update_text (self, content->str, content->len, at_end);
-  if (model != NULL && g_strcmp0 (model, self->model) != 0)
-    {
-      g_free (self->model);
-      self->model = g_strdup (model);
-      update_chrome (self);
-    }
+  if (model != NULL)
+    set_string (self, &self->model, model, PROP_MODEL);
 }
 
 static gboolean
@@ -624,15 +713,18 @@ reply_finished_cb (RillMessageRow *self,
   sync_from_reply (self, TRUE);
 
   self->message_id = rill_reply_get_message_id (reply);
-  self->status = rill_reply_get_status (reply);
-  g_free (self->error);
   if (store_error != NULL)
-    self->error = g_strdup_printf (_("This reply could not be saved: %s"), store_error->message);
+    {
+      g_autofree char *error = g_strdup_printf (_("This reply could not be saved: %s"), store_error->message);
+
+      set_string (self, &self->error, error, PROP_ERROR);
+    }
   else
-    self->error = g_strdup (rill_reply_get_error (reply));
-  if (store_error != NULL && self->status == RILL_STATUS_COMPLETE)
-    self->status = RILL_STATUS_FAILED;
-  update_chrome (self);
+    set_string (self, &self->error, rill_reply_get_error (reply), PROP_ERROR);
+  if (store_error != NULL && rill_reply_get_status (reply) == RILL_STATUS_COMPLETE)
+    set_status (self, RILL_STATUS_FAILED);
+  else
+    set_status (self, rill_reply_get_status (reply));
 
   g_signal_handlers_disconnect_by_data (reply, self);
   g_clear_object (&self->reply);
@@ -647,11 +739,10 @@ rill_message_row_attach_reply (RillMessageRow *self,
   g_return_if_fail (self->reply == NULL);
 
   self->reply = g_object_ref (reply);
-  self->status = RILL_STATUS_STREAMING;
+  set_status (self, RILL_STATUS_STREAMING);
   g_signal_connect_object (reply, "started", G_CALLBACK (reply_started_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (reply, "changed", G_CALLBACK (reply_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (reply, "finished", G_CALLBACK (reply_finished_cb), self, G_CONNECT_SWAPPED);
-  update_chrome (self);
 
   if (rill_reply_is_finished (reply))
     reply_finished_cb (self, reply);
@@ -722,13 +813,95 @@ rill_message_row_finalize (GObject *object)
 }
 
 static void
+rill_message_row_constructed (GObject *object)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (object);
+
+  G_OBJECT_CLASS (rill_message_row_parent_class)->constructed (object);
+
+  gtk_widget_add_css_class (GTK_WIDGET (self), self->role == RILL_ROLE_ASSISTANT ? "assistant" : "user");
+  update_style (self);
+}
+
+static void
+rill_message_row_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (object);
+
+  switch (prop_id)
+    {
+    case PROP_ROLE:
+      g_value_set_enum (value, self->role);
+      break;
+    case PROP_STATUS:
+      g_value_set_enum (value, self->status);
+      break;
+    case PROP_MODEL:
+      g_value_set_string (value, self->model);
+      break;
+    case PROP_ERROR:
+      g_value_set_string (value, self->error);
+      break;
+    case PROP_IS_LAST:
+      g_value_set_boolean (value, self->is_last);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_message_row_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (object);
+
+  switch (prop_id)
+    {
+    case PROP_ROLE:
+      self->role = g_value_get_enum (value);
+      break;
+    case PROP_IS_LAST:
+      rill_message_row_set_is_last (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 rill_message_row_class_init (RillMessageRowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
+  object_class->constructed = rill_message_row_constructed;
   object_class->dispose = rill_message_row_dispose;
   object_class->finalize = rill_message_row_finalize;
+  object_class->get_property = rill_message_row_get_property;
+  object_class->set_property = rill_message_row_set_property;
+
+  properties[PROP_ROLE] =
+    g_param_spec_enum ("role", NULL, NULL, RILL_TYPE_ROLE, RILL_ROLE_USER,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATUS] =
+    g_param_spec_enum ("status", NULL, NULL, RILL_TYPE_STATUS, RILL_STATUS_COMPLETE,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_MODEL] =
+    g_param_spec_string ("model", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_ERROR] =
+    g_param_spec_string ("error", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_IS_LAST] =
+    g_param_spec_boolean ("is-last", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_EDIT] = g_signal_new ("edit", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -759,6 +932,17 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, copy_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, realize_block_cb);
+  gtk_widget_class_bind_template_callback (widget_class, author_text);
+  gtk_widget_class_bind_template_callback (widget_class, status_text);
+  gtk_widget_class_bind_template_callback (widget_class, status_shown);
+  gtk_widget_class_bind_template_callback (widget_class, streaming);
+  gtk_widget_class_bind_template_callback (widget_class, not_streaming);
+  gtk_widget_class_bind_template_callback (widget_class, can_edit);
+  gtk_widget_class_bind_template_callback (widget_class, can_regenerate);
+  gtk_widget_class_bind_template_callback (widget_class, has_problem);
+  gtk_widget_class_bind_template_callback (widget_class, problem_text);
+  gtk_widget_class_bind_template_callback (widget_class, retry_label);
+  gtk_widget_class_bind_template_callback (widget_class, retry_tooltip);
 }
 
 static void
@@ -776,11 +960,7 @@ rill_message_row_init (RillMessageRow *self)
 RillMessageRow *
 rill_message_row_new (RillRole role)
 {
-  RillMessageRow *self = g_object_new (RILL_TYPE_MESSAGE_ROW, NULL);
-
-  self->role = role;
-  update_chrome (self);
-  return self;
+  return g_object_new (RILL_TYPE_MESSAGE_ROW, "role", role, NULL);
 }
 
 RillMessageRow *
@@ -794,9 +974,9 @@ rill_message_row_new_for_message (RillMessage *message)
 
   self = rill_message_row_new (rill_message_get_role (message));
   self->message_id = rill_message_get_id (message);
-  self->status = rill_message_get_status (message);
-  self->model = g_strdup (rill_message_get_model (message));
-  self->error = g_strdup (rill_message_get_error (message));
+  set_status (self, rill_message_get_status (message));
+  set_string (self, &self->model, rill_message_get_model (message), PROP_MODEL);
+  set_string (self, &self->error, rill_message_get_error (message), PROP_ERROR);
 
   content = rill_message_get_content (message);
   reasoning = rill_message_get_reasoning (message);
@@ -806,7 +986,6 @@ rill_message_row_new_for_message (RillMessage *message)
     update_text (self, content ? content : "", content ? strlen (content) : 0, TRUE);
   else
     rill_message_row_set_text (self, content ? content : "");
-  update_chrome (self);
   return self;
 }
 
@@ -891,8 +1070,12 @@ rill_message_row_set_is_last (RillMessageRow *self,
                               gboolean        is_last)
 {
   g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
-  self->is_last = !!is_last;
-  update_chrome (self);
+
+  is_last = !!is_last;
+  if (self->is_last == is_last)
+    return;
+  self->is_last = is_last;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IS_LAST]);
 }
 
 GtkButton *

@@ -173,3 +173,17 @@ test_sql_text (const char *db_path,
   g_assert_nonnull (text);
   return text;
 }
+
+void
+test_sql_exec (const char *db_path,
+               const char *sql)
+{
+  sqlite3 *db = NULL;
+  char *message = NULL;
+
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
+    g_error ("%s: %s", sql, message);
+  sqlite3_close (db);
+}

@@ -71,5 +71,9 @@ char         *test_sql_try_text            (const char     *db_path,
                                             const char     *sql);
 char         *test_sql_text                (const char     *db_path,
                                             const char     *sql);
+/* Runs @sql on a connection of its own, as another tool would write the
+ * file; fails the test when SQLite refuses it. */
+void          test_sql_exec                (const char     *db_path,
+                                            const char     *sql);
 
 G_END_DECLS
