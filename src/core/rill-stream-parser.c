@@ -15,6 +15,7 @@
 
 #include "rill-ndjson-decoder.h"
 #include "rill-sse-decoder.h"
+#include "rill-stream-parser-private.h"
 
 struct _RillStreamParser
 {
@@ -126,11 +127,8 @@ set_string (char **field, const char *value)
  * common shapes (no error, usage or timings object, no error event, Ollama
  * lines that are not the done line); anything else returns FALSE before any
  * change and takes the json-glib path below, so what a reply becomes is the
- * same either way. */
-
-/* For the fuzzers' differential check: parsers created while this is set
- * use json-glib for every event. */
-gboolean _rill_stream_parser_no_fast_path = FALSE;
+ * same either way. The fuzzers check that, against parsers made with
+ * RILL_STREAM_PARSER_JSON_GLIB_ONLY (rill-stream-parser-private.h). */
 
 #define FAST_MAX_DEPTH 32
 #define FAST_MAX_CHOICES 8
@@ -965,6 +963,13 @@ ollama_line (const char *line, gsize len, gpointer user_data)
 RillStreamParser *
 rill_stream_parser_new (RillProviderKind kind)
 {
+  return _rill_stream_parser_new_with_flags (kind, RILL_STREAM_PARSER_DEFAULT);
+}
+
+RillStreamParser *
+_rill_stream_parser_new_with_flags (RillProviderKind      kind,
+                                    RillStreamParserFlags flags)
+{
   RillStreamParser *self = g_new0 (RillStreamParser, 1);
 
   self->kind = kind;
@@ -977,7 +982,7 @@ rill_stream_parser_new (RillProviderKind kind)
   self->reasoning = g_string_new (NULL);
   self->prompt_tokens = -1;
   self->completion_tokens = -1;
-  self->fast_path = !_rill_stream_parser_no_fast_path;
+  self->fast_path = (flags & RILL_STREAM_PARSER_JSON_GLIB_ONLY) == 0;
   self->scratch = g_string_new (NULL);
   return self;
 }

@@ -1,13 +1,15 @@
-/* Events to a reply: the shapes real servers send, fed in every split. */
+/* Events to a reply: the shapes real servers send, fed in every split, read
+ * both by the fast path (with json-glib for what it refuses) and by
+ * json-glib alone. */
 
 #include <string.h>
 
-#include "rill-stream-parser.h"
+#include "rill-stream-parser-private.h"
 
 static RillStreamParser *
-parse (RillProviderKind kind, const char *input, gsize piece)
+parse_with (RillStreamParserFlags flags, RillProviderKind kind, const char *input, gsize piece)
 {
-  RillStreamParser *parser = rill_stream_parser_new (kind);
+  RillStreamParser *parser = _rill_stream_parser_new_with_flags (kind, flags);
   gsize n = strlen (input);
 
   if (piece == 0)
@@ -16,6 +18,12 @@ parse (RillProviderKind kind, const char *input, gsize piece)
     rill_stream_parser_feed (parser, input + at, MIN (piece, n - at));
   rill_stream_parser_end (parser);
   return parser;
+}
+
+static RillStreamParser *
+parse (RillProviderKind kind, const char *input, gsize piece)
+{
+  return parse_with (RILL_STREAM_PARSER_DEFAULT, kind, input, piece);
 }
 
 static const char *openai_stream =
@@ -30,11 +38,13 @@ static const char *openai_stream =
   "data: {\"choices\":[{\"delta\":{\"content\":\"after done\"}}]}\n\n";
 
 static void
-test_openai_shapes (void)
+test_openai_shapes (gconstpointer data)
 {
+  RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
+
   for (gsize piece = 0; piece < 40; piece++)
     {
-      g_autoptr(RillStreamParser) p = parse (RILL_PROVIDER_OPENAI, openai_stream, piece);
+      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OPENAI, openai_stream, piece);
 
       g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "héllo 世界");
       g_assert_cmpstr (rill_stream_parser_get_reasoning (p)->str, ==, "think more");
@@ -82,8 +92,9 @@ test_invalid_utf8_repaired (void)
 }
 
 static void
-test_ollama_shapes (void)
+test_ollama_shapes (gconstpointer data)
 {
+  RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
   const char *chat =
     "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"hmm \"},\"done\":false}\n"
     "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"done\":false}\n"
@@ -96,8 +107,8 @@ test_ollama_shapes (void)
 
   for (gsize piece = 1; piece < 30; piece += 3)
     {
-      g_autoptr(RillStreamParser) p = parse (RILL_PROVIDER_OLLAMA, chat, piece);
-      g_autoptr(RillStreamParser) g = parse (RILL_PROVIDER_OLLAMA, generate, piece);
+      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OLLAMA, chat, piece);
+      g_autoptr(RillStreamParser) g = parse_with (flags, RILL_PROVIDER_OLLAMA, generate, piece);
 
       g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "Hi there");
       g_assert_cmpstr (rill_stream_parser_get_reasoning (p)->str, ==, "hmm ");
@@ -134,10 +145,16 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/parser/openai-shapes", test_openai_shapes);
+  g_test_add_data_func ("/parser/openai-shapes", GUINT_TO_POINTER (RILL_STREAM_PARSER_DEFAULT),
+                        test_openai_shapes);
+  g_test_add_data_func ("/parser/openai-shapes/json-glib-only",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY), test_openai_shapes);
   g_test_add_func ("/parser/openai-error-shapes", test_openai_error_shapes);
   g_test_add_func ("/parser/invalid-utf8-repaired", test_invalid_utf8_repaired);
-  g_test_add_func ("/parser/ollama-shapes", test_ollama_shapes);
+  g_test_add_data_func ("/parser/ollama-shapes", GUINT_TO_POINTER (RILL_STREAM_PARSER_DEFAULT),
+                        test_ollama_shapes);
+  g_test_add_data_func ("/parser/ollama-shapes/json-glib-only",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY), test_ollama_shapes);
   g_test_add_func ("/parser/error-bodies", test_error_bodies);
   return g_test_run ();
 }

@@ -10,11 +10,7 @@
 
 #include "rill-ndjson-decoder.h"
 #include "rill-sse-decoder.h"
-#include "rill-stream-parser.h"
-
-/* rill-stream-parser.c: parsers created while set read every event with
- * json-glib, the reference for its fast path. */
-extern gboolean _rill_stream_parser_no_fast_path;
+#include "rill-stream-parser-private.h"
 
 #define CHECK(cond, ...)                                        \
   G_STMT_START {                                                \
@@ -312,9 +308,9 @@ parse_with (RillProviderKind kind, const uint8_t *data, size_t size, FeedMode mo
   RillStreamParser *p;
   char *result;
 
-  _rill_stream_parser_no_fast_path = !fast;
-  p = rill_stream_parser_new (kind);
-  _rill_stream_parser_no_fast_path = FALSE;
+  /* json-glib for every event is the reference for the fast path. */
+  p = _rill_stream_parser_new_with_flags (kind, fast ? RILL_STREAM_PARSER_DEFAULT
+                                                     : RILL_STREAM_PARSER_JSON_GLIB_ONLY);
   feed (p, parser_feed, data, size, mode);
   rill_stream_parser_end (p);
   result = describe (p);
