@@ -6,13 +6,21 @@
  * (vLLM continuous usage); reasoning as delta.reasoning_content (DeepSeek,
  * llama.cpp) or delta.reasoning (Ollama /v1, OpenRouter); llama.cpp's
  * "timings"; {"error": …} in the middle of a stream (OpenAI, OpenRouter,
- * Ollama). Text that is not valid UTF-8 is repaired before it is kept. */
+ * Ollama). Text that is not valid UTF-8 is repaired before it is kept.
+ *
+ * Each event is read one of two ways: the common chunk shapes by the strict
+ * scanner in rill-chunk-scanner.c, straight from the bytes, and anything it
+ * refuses by json-glib. Both fold into the reply the same way, and the
+ * fuzzers check that they agree, using a parser made with
+ * RILL_STREAM_PARSER_JSON_GLIB_ONLY (rill-stream-parser-private.h) as the
+ * reference. */
 
 #include "rill-stream-parser.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "rill-chunk-scanner.h"
 #include "rill-ndjson-decoder.h"
 #include "rill-sse-decoder.h"
 #include "rill-stream-parser-private.h"
@@ -36,8 +44,8 @@ struct _RillStreamParser
   guint n_events;
   gboolean done;
   gboolean grew;
-  gboolean fast_path;
-  GString *scratch;
+  gboolean fast_path;           /* the chunk scanner first, json-glib after */
+  GString *scratch;             /* unescaped model or finish reason */
 };
 
 static const char *
@@ -115,583 +123,66 @@ set_string (char **field, const char *value)
     *field = g_strdup (value);
 }
 
-/* The fast path.
- *
- * Nearly every event is one token in the same shape: a flat chunk object
- * with choices[0].delta.content. Building a json-glib tree for it costs more
- * than everything else the client does with the token, so a small scanner
- * reads the fields that matter straight from the bytes. It accepts only a
- * strict subset of JSON it knows json-glib reads the same way (valid UTF-8,
- * standard escapes, no lone surrogates or \u0000, plain numbers, no
- * duplicated fields of interest, nothing nested deeply) and only the
- * common shapes (no error, usage or timings object, no error event, Ollama
- * lines that are not the done line); anything else returns FALSE before any
- * change and takes the json-glib path below, so what a reply becomes is the
- * same either way. The fuzzers check that, against parsers made with
- * RILL_STREAM_PARSER_JSON_GLIB_ONLY (rill-stream-parser-private.h). */
-
-#define FAST_MAX_DEPTH 32
-#define FAST_MAX_CHOICES 8
-
-typedef struct
-{
-  const char *p;
-  const char *end;
-} Scan;
-
-typedef struct
-{
-  const char *start;   /* NULL: absent or not a string */
-  gsize len;
-  gboolean escaped;
-} Span;
-
-typedef struct
-{
-  Span reasoning_content;
-  Span reasoning;
-  Span content;
-  guint seen;
-} FastDelta;
-
-typedef struct
-{
-  gint64 index;
-  gboolean has_delta;
-  gboolean has_message;
-  FastDelta delta;
-  FastDelta message;
-  Span finish_reason;
-  guint seen;
-} FastChoice;
-
-typedef struct
-{
-  Span model;
-  FastChoice choices[FAST_MAX_CHOICES];
-  guint n_choices;
-  /* Ollama */
-  gboolean has_message;
-  FastDelta message;   /* thinking in reasoning, content in content */
-  Span thinking;
-  Span response;
-  guint seen;
-} FastEvent;
-
-typedef gboolean (*FastMemberFunc) (Scan *s, const char *key, gsize key_len, gpointer data, int depth);
-
-static gboolean fast_skip_value (Scan *s, int depth);
-
-static inline void
-fast_ws (Scan *s)
-{
-  while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\t'))
-    s->p++;
-}
-
-static inline int
-fast_hex (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-static inline gboolean
-fast_hex4 (const char *p, const char *end, gunichar *out)
-{
-  gunichar c = 0;
-
-  if (end - p < 4)
-    return FALSE;
-  for (int i = 0; i < 4; i++)
-    {
-      int h = fast_hex (p[i]);
-      if (h < 0)
-        return FALSE;
-      c = (c << 4) | h;
-    }
-  *out = c;
-  return TRUE;
-}
-
-/* At a '"'. */
-static gboolean
-fast_string (Scan *s, Span *span)
-{
-  const char *p = s->p + 1;
-  const char *end = s->end;
-  gboolean escaped = FALSE;
-
-  span->start = p;
-  for (;;)
-    {
-      gunichar c, low;
-
-      while (p < end && (guchar) *p >= 0x20 && *p != '"' && *p != '\\')
-        p++;
-      if (p >= end || (guchar) *p < 0x20)
-        return FALSE;
-      if (*p == '"')
-        break;
-      escaped = TRUE;
-      if (++p >= end)
-        return FALSE;
-      switch (*p)
-        {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-          p++;
-          break;
-        case 'u':
-          if (!fast_hex4 (p + 1, end, &c) || c == 0 || (c >= 0xDC00 && c <= 0xDFFF))
-            return FALSE;
-          p += 5;
-          if (c >= 0xD800 && c <= 0xDBFF)
-            {
-              if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
-                  || !fast_hex4 (p + 2, end, &low) || low < 0xDC00 || low > 0xDFFF)
-                return FALSE;
-              p += 6;
-            }
-          break;
-        default:
-          return FALSE;
-        }
-    }
-  span->len = p - span->start;
-  span->escaped = escaped;
-  s->p = p + 1;
-  return TRUE;
-}
-
-/* Appends a string checked by fast_string, unescaped. */
-static void
-fast_unescape (GString *to, const Span *span)
-{
-  const char *p = span->start;
-  const char *end = span->start + span->len;
-
-  if (!span->escaped)
-    {
-      g_string_append_len (to, p, span->len);
-      return;
-    }
-  while (p < end)
-    {
-      const char *backslash = memchr (p, '\\', end - p);
-      gunichar c = 0, low = 0xDC00;
-
-      if (backslash == NULL)
-        {
-          g_string_append_len (to, p, end - p);
-          return;
-        }
-      g_string_append_len (to, p, backslash - p);
-      p = backslash + 1;
-      switch (*p++)
-        {
-        case 'b': g_string_append_c (to, '\b'); break;
-        case 'f': g_string_append_c (to, '\f'); break;
-        case 'n': g_string_append_c (to, '\n'); break;
-        case 'r': g_string_append_c (to, '\r'); break;
-        case 't': g_string_append_c (to, '\t'); break;
-        case 'u':
-          fast_hex4 (p, end, &c);
-          p += 4;
-          if (c >= 0xD800 && c <= 0xDBFF)
-            {
-              fast_hex4 (p + 2, end, &low);
-              p += 6;
-              c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
-            }
-          g_string_append_unichar (to, c);
-          break;
-        default: /* '"', '\\', '/' */
-          g_string_append_c (to, p[-1]);
-          break;
-        }
-    }
-}
-
-/* Plain JSON numbers only; @index gets an integer's value, and a number
- * with a fraction fails when @index is asked for. */
-static gboolean
-fast_number (Scan *s, gint64 *index)
-{
-  const char *p = s->p;
-  const char *end = s->end;
-  gboolean negative = FALSE;
-  const char *digits;
-  gint64 value = 0;
-
-  if (p < end && *p == '-')
-    {
-      negative = TRUE;
-      p++;
-    }
-  digits = p;
-  if (p >= end || !g_ascii_isdigit (*p))
-    return FALSE;
-  if (*p == '0')
-    p++;
-  else
-    while (p < end && g_ascii_isdigit (*p))
-      {
-        /* Long numbers are json-glib's to judge (and would overflow). */
-        if (p - digits >= 18)
-          return FALSE;
-        value = value * 10 + (*p++ - '0');
-      }
-  if (p < end && g_ascii_isdigit (*p))
-    return FALSE;
-  if (p < end && *p == '.')
-    {
-      if (index != NULL)
-        return FALSE;
-      p++;
-      if (p >= end || !g_ascii_isdigit (*p))
-        return FALSE;
-      while (p < end && g_ascii_isdigit (*p))
-        p++;
-    }
-  if (p < end && (*p == 'e' || *p == 'E'))
-    return FALSE;
-  if (index != NULL)
-    *index = negative ? -value : value;
-  s->p = p;
-  return TRUE;
-}
-
-static gboolean
-fast_literal (Scan *s, const char *word, gsize len)
-{
-  if ((gsize) (s->end - s->p) < len || memcmp (s->p, word, len) != 0)
-    return FALSE;
-  s->p += len;
-  /* "nullx" and the like are not for us to judge. */
-  return s->p == s->end || (*s->p != '\0' && strchr (" \t\n,}]", *s->p) != NULL);
-}
-
-static gboolean
-fast_object (Scan *s, FastMemberFunc func, gpointer data, int depth)
-{
-  if (depth > FAST_MAX_DEPTH || s->p >= s->end || *s->p != '{')
-    return FALSE;
-  s->p++;
-  fast_ws (s);
-  if (s->p < s->end && *s->p == '}')
-    {
-      s->p++;
-      return TRUE;
-    }
-  for (;;)
-    {
-      Span key;
-
-      if (s->p >= s->end || *s->p != '"' || !fast_string (s, &key) || key.escaped)
-        return FALSE;
-      fast_ws (s);
-      if (s->p >= s->end || *s->p != ':')
-        return FALSE;
-      s->p++;
-      fast_ws (s);
-      if (func != NULL ? !func (s, key.start, key.len, data, depth + 1) : !fast_skip_value (s, depth + 1))
-        return FALSE;
-      fast_ws (s);
-      if (s->p >= s->end)
-        return FALSE;
-      if (*s->p == '}')
-        {
-          s->p++;
-          return TRUE;
-        }
-      if (*s->p != ',')
-        return FALSE;
-      s->p++;
-      fast_ws (s);
-    }
-}
-
-typedef gboolean (*FastElementFunc) (Scan *s, gpointer data, int depth);
-
-static gboolean
-fast_array (Scan *s, FastElementFunc func, gpointer data, int depth)
-{
-  if (depth > FAST_MAX_DEPTH || s->p >= s->end || *s->p != '[')
-    return FALSE;
-  s->p++;
-  fast_ws (s);
-  if (s->p < s->end && *s->p == ']')
-    {
-      s->p++;
-      return TRUE;
-    }
-  for (;;)
-    {
-      if (func != NULL ? !func (s, data, depth + 1) : !fast_skip_value (s, depth + 1))
-        return FALSE;
-      fast_ws (s);
-      if (s->p >= s->end)
-        return FALSE;
-      if (*s->p == ']')
-        {
-          s->p++;
-          return TRUE;
-        }
-      if (*s->p != ',')
-        return FALSE;
-      s->p++;
-      fast_ws (s);
-    }
-}
-
-static gboolean
-fast_skip_value (Scan *s, int depth)
-{
-  Span ignored;
-
-  if (s->p >= s->end)
-    return FALSE;
-  switch (*s->p)
-    {
-    case '{': return fast_object (s, NULL, NULL, depth);
-    case '[': return fast_array (s, NULL, NULL, depth);
-    case '"': return fast_string (s, &ignored);
-    case 't': return fast_literal (s, "true", 4);
-    case 'f': return fast_literal (s, "false", 5);
-    case 'n': return fast_literal (s, "null", 4);
-    default: return fast_number (s, NULL);
-    }
-}
-
-/* A string is kept; any other value is read past, as member_string() would
- * ignore it. */
-static gboolean
-fast_string_member (Scan *s, Span *span, int depth)
-{
-  if (s->p < s->end && *s->p == '"')
-    return fast_string (s, span);
-  span->start = NULL;
-  return fast_skip_value (s, depth);
-}
-
-/* Marks @bit seen; a field given twice is left to json-glib. */
-static inline gboolean
-fast_once (guint *seen, guint bit)
-{
-  if (*seen & bit)
-    return FALSE;
-  *seen |= bit;
-  return TRUE;
-}
-
-#define KEY_IS(name) (key_len == sizeof (name) - 1 && memcmp (key, name, key_len) == 0)
-
-/* choices[].delta or choices[].message */
-static gboolean
-fast_delta_member (Scan *s, const char *key, gsize key_len, gpointer data, int depth)
-{
-  FastDelta *d = data;
-
-  if (KEY_IS ("content"))
-    return fast_once (&d->seen, 1 << 0) && fast_string_member (s, &d->content, depth);
-  if (KEY_IS ("reasoning_content"))
-    return fast_once (&d->seen, 1 << 1) && fast_string_member (s, &d->reasoning_content, depth);
-  if (KEY_IS ("reasoning"))
-    return fast_once (&d->seen, 1 << 2) && fast_string_member (s, &d->reasoning, depth);
-  return fast_skip_value (s, depth);
-}
-
-/* Ollama's message: thinking goes in reasoning. */
-static gboolean
-fast_message_member (Scan *s, const char *key, gsize key_len, gpointer data, int depth)
-{
-  FastDelta *d = data;
-
-  if (KEY_IS ("content"))
-    return fast_once (&d->seen, 1 << 0) && fast_string_member (s, &d->content, depth);
-  if (KEY_IS ("thinking"))
-    return fast_once (&d->seen, 1 << 2) && fast_string_member (s, &d->reasoning, depth);
-  return fast_skip_value (s, depth);
-}
-
-static gboolean
-fast_choice_member (Scan *s, const char *key, gsize key_len, gpointer data, int depth)
-{
-  FastChoice *c = data;
-
-  if (KEY_IS ("index"))
-    {
-      if (!fast_once (&c->seen, 1 << 0))
-        return FALSE;
-      if (s->p < s->end && (*s->p == '-' || g_ascii_isdigit (*s->p)))
-        return fast_number (s, &c->index);
-      return fast_skip_value (s, depth);
-    }
-  if (KEY_IS ("delta") || KEY_IS ("message"))
-    {
-      gboolean is_delta = KEY_IS ("delta");
-
-      if (!fast_once (&c->seen, is_delta ? 1 << 1 : 1 << 2))
-        return FALSE;
-      if (s->p < s->end && *s->p == '{')
-        {
-          *(is_delta ? &c->has_delta : &c->has_message) = TRUE;
-          return fast_object (s, fast_delta_member, is_delta ? &c->delta : &c->message, depth);
-        }
-      return fast_skip_value (s, depth);
-    }
-  if (KEY_IS ("finish_reason"))
-    return fast_once (&c->seen, 1 << 3) && fast_string_member (s, &c->finish_reason, depth);
-  return fast_skip_value (s, depth);
-}
-
-static gboolean
-fast_choice_element (Scan *s, gpointer data, int depth)
-{
-  FastEvent *e = data;
-  FastChoice *c;
-
-  if (s->p >= s->end || *s->p != '{')
-    return fast_skip_value (s, depth);
-  if (e->n_choices == FAST_MAX_CHOICES)
-    return FALSE;
-  c = &e->choices[e->n_choices++];
-  c->index = -1;
-  return fast_object (s, fast_choice_member, c, depth);
-}
-
-/* Fields whose presence as anything but null sends the event to json-glib. */
-static gboolean
-fast_null_only (Scan *s, int depth)
-{
-  return fast_literal (s, "null", 4);
-}
-
-static gboolean
-fast_openai_member (Scan *s, const char *key, gsize key_len, gpointer data, int depth)
-{
-  FastEvent *e = data;
-
-  if (KEY_IS ("model"))
-    return fast_once (&e->seen, 1 << 0) && fast_string_member (s, &e->model, depth);
-  if (KEY_IS ("choices"))
-    {
-      if (!fast_once (&e->seen, 1 << 1))
-        return FALSE;
-      if (s->p < s->end && *s->p == '[')
-        return fast_array (s, fast_choice_element, e, depth);
-      return fast_skip_value (s, depth);
-    }
-  if (KEY_IS ("error"))
-    return fast_once (&e->seen, 1 << 2) && fast_null_only (s, depth);
-  /* An object here is rare (once a stream) and needs json-glib anyway. */
-  if (KEY_IS ("usage") || KEY_IS ("timings"))
-    return fast_once (&e->seen, KEY_IS ("usage") ? 1 << 3 : 1 << 4)
-           && (s->p >= s->end || *s->p != '{') && fast_skip_value (s, depth);
-  return fast_skip_value (s, depth);
-}
-
-static gboolean
-fast_ollama_member (Scan *s, const char *key, gsize key_len, gpointer data, int depth)
-{
-  FastEvent *e = data;
-
-  if (KEY_IS ("model"))
-    return fast_once (&e->seen, 1 << 0) && fast_string_member (s, &e->model, depth);
-  if (KEY_IS ("message"))
-    {
-      if (!fast_once (&e->seen, 1 << 1))
-        return FALSE;
-      if (s->p < s->end && *s->p == '{')
-        {
-          e->has_message = TRUE;
-          return fast_object (s, fast_message_member, &e->message, depth);
-        }
-      return fast_skip_value (s, depth);
-    }
-  if (KEY_IS ("error"))
-    return fast_once (&e->seen, 1 << 2) && fast_null_only (s, depth);
-  if (KEY_IS ("thinking"))
-    return fast_once (&e->seen, 1 << 3) && fast_string_member (s, &e->thinking, depth);
-  if (KEY_IS ("response"))
-    return fast_once (&e->seen, 1 << 4) && fast_string_member (s, &e->response, depth);
-  /* Only done: false is ours; the done line carries the counters. */
-  if (KEY_IS ("done"))
-    return fast_once (&e->seen, 1 << 5) && fast_literal (s, "false", 5);
-  return fast_skip_value (s, depth);
-}
-
-#undef KEY_IS
-
-static gboolean
-fast_scan (const char *data, gsize len, FastMemberFunc func, FastEvent *e)
-{
-  Scan s = { data, data + len };
-
-  if (len == 0 || data[0] != '{' || !g_utf8_validate_len (data, len, NULL))
-    return FALSE;
-  memset (e, 0, sizeof *e);
-  if (!fast_object (&s, func, e, 0))
-    return FALSE;
-  fast_ws (&s);
-  return s.p == s.end;
-}
+/* The fast path: nearly every event is one token in the same shape, which
+ * rill-chunk-scanner.c reads straight from the bytes. It refuses anything
+ * unusual before any change is made here, and the event then takes the
+ * json-glib path below, so what a reply becomes is the same either way. */
 
 static void
-fast_append (RillStreamParser *self, GString *to, const Span *span)
+fast_append (RillStreamParser *self, GString *to, const RillChunkString *string)
 {
-  if (span->start == NULL || span->len == 0)
+  if (string->start == NULL || string->len == 0)
     return;
-  fast_unescape (to, span);
+  rill_chunk_string_append (to, string);
   self->grew = TRUE;
 }
 
 static void
-fast_set_string (RillStreamParser *self, char **field, const Span *span)
+fast_set_string (RillStreamParser *self, char **field, const RillChunkString *string)
 {
-  if (span->start == NULL || span->len == 0)
+  if (string->start == NULL || string->len == 0)
     return;
-  if (!span->escaped)
+  if (!string->escaped)
     {
-      if (*field != NULL && strlen (*field) == span->len && memcmp (*field, span->start, span->len) == 0)
+      if (*field != NULL && strlen (*field) == string->len
+          && memcmp (*field, string->start, string->len) == 0)
         return;
       g_free (*field);
-      *field = g_strndup (span->start, span->len);
+      *field = g_strndup (string->start, string->len);
       return;
     }
   g_string_truncate (self->scratch, 0);
-  fast_unescape (self->scratch, span);
+  rill_chunk_string_append (self->scratch, string);
   set_string (field, self->scratch->str);
+}
+
+static void
+fast_append_text (RillStreamParser *self, const RillChunkText *text)
+{
+  fast_append (self, self->reasoning, &text->reasoning_content);
+  fast_append (self, self->reasoning, &text->reasoning);
+  fast_append (self, self->content, &text->content);
 }
 
 static gboolean
 fast_openai_event (RillStreamParser *self, const char *data, gsize len)
 {
-  FastEvent event;
-  FastEvent *e = &event;
+  RillChunkOpenai chunk;
 
-  if (!fast_scan (data, len, fast_openai_member, e))
+  if (!rill_chunk_scan_openai (data, len, &chunk))
     return FALSE;
-  fast_set_string (self, &self->model, &e->model);
-  for (guint i = 0; i < e->n_choices; i++)
+  fast_set_string (self, &self->model, &chunk.model);
+  for (guint i = 0; i < chunk.n_choices; i++)
     {
-      FastChoice *c = &e->choices[i];
-      FastDelta *d = c->has_delta ? &c->delta : c->has_message ? &c->message : NULL;
+      const RillChunkChoice *choice = &chunk.choices[i];
 
-      if (c->index > 0)
+      if (choice->index > 0)
         continue;
-      if (d != NULL)
-        {
-          fast_append (self, self->reasoning, &d->reasoning_content);
-          fast_append (self, self->reasoning, &d->reasoning);
-          fast_append (self, self->content, &d->content);
-        }
-      fast_set_string (self, &self->finish_reason, &c->finish_reason);
+      if (choice->delta.present)
+        fast_append_text (self, &choice->delta);
+      else if (choice->message.present)
+        fast_append_text (self, &choice->message);
+      fast_set_string (self, &self->finish_reason, &choice->finish_reason);
     }
   return TRUE;
 }
@@ -699,19 +190,15 @@ fast_openai_event (RillStreamParser *self, const char *data, gsize len)
 static gboolean
 fast_ollama_line (RillStreamParser *self, const char *line, gsize len)
 {
-  FastEvent event;
-  FastEvent *e = &event;
+  RillChunkOllama chunk;
 
-  if (!fast_scan (line, len, fast_ollama_member, e))
+  if (!rill_chunk_scan_ollama (line, len, &chunk))
     return FALSE;
-  fast_set_string (self, &self->model, &e->model);
-  if (e->has_message)
-    {
-      fast_append (self, self->reasoning, &e->message.reasoning);
-      fast_append (self, self->content, &e->message.content);
-    }
-  fast_append (self, self->reasoning, &e->thinking);
-  fast_append (self, self->content, &e->response);
+  fast_set_string (self, &self->model, &chunk.model);
+  if (chunk.message.present)
+    fast_append_text (self, &chunk.message);
+  fast_append (self, self->reasoning, &chunk.thinking);
+  fast_append (self, self->content, &chunk.response);
   return TRUE;
 }
 

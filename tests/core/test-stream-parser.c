@@ -1,9 +1,11 @@
 /* Events to a reply: the shapes real servers send, fed in every split, read
- * both by the fast path (with json-glib for what it refuses) and by
- * json-glib alone. */
+ * both by the chunk scanner (with json-glib for what it refuses) and by
+ * json-glib alone; and what the chunk scanner takes and what it leaves to
+ * json-glib. */
 
 #include <string.h>
 
+#include "rill-chunk-scanner.h"
 #include "rill-stream-parser-private.h"
 
 static RillStreamParser *
@@ -141,6 +143,151 @@ test_error_bodies (void)
     }
 }
 
+/* The chunk scanner */
+
+static char *
+unescaped (const RillChunkString *string)
+{
+  GString *out = g_string_new (NULL);
+
+  g_assert_nonnull (string->start);
+  rill_chunk_string_append (out, string);
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_scanner_reads_common_shapes (void)
+{
+  const char *event =
+    "{\"id\":\"c\",\"model\":\"m\\/1\",\"created\":1727346168,\"choices\":[{\"index\":0,"
+    "\"delta\":{\"content\":\"a\\n\\u00e9\\ud83d\\ude00\",\"reasoning_content\":7},\"logprobs\":null,"
+    "\"finish_reason\":null},{\"index\":1,\"delta\":\"x\",\"message\":{\"reasoning\":\"r\"},"
+    "\"finish_reason\":\"stop\"}],\"usage\":null}";
+  const char *line =
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\",\"thinking\":\"hm\"},"
+    "\"thinking\":\"t\",\"response\":\"r\",\"done\":false}";
+  RillChunkOpenai o;
+  RillChunkOllama l;
+  g_autofree char *model = NULL, *content = NULL, *reasoning = NULL, *finish = NULL;
+  g_autofree char *ollama_content = NULL, *ollama_thinking = NULL;
+
+  g_assert_true (rill_chunk_scan_openai (event, strlen (event), &o));
+  g_assert_cmpstr ((model = unescaped (&o.model)), ==, "m/1");
+  g_assert_cmpuint (o.n_choices, ==, 2);
+  g_assert_cmpint (o.choices[0].index, ==, 0);
+  g_assert_true (o.choices[0].delta.present);
+  g_assert_false (o.choices[0].message.present);
+  g_assert_cmpstr ((content = unescaped (&o.choices[0].delta.content)), ==, "a\né😀");
+  g_assert_null (o.choices[0].delta.reasoning_content.start);   /* not a string */
+  g_assert_null (o.choices[0].finish_reason.start);
+  g_assert_cmpint (o.choices[1].index, ==, 1);
+  g_assert_false (o.choices[1].delta.present);                   /* not an object */
+  g_assert_true (o.choices[1].message.present);
+  g_assert_cmpstr ((reasoning = unescaped (&o.choices[1].message.reasoning)), ==, "r");
+  g_assert_cmpstr ((finish = unescaped (&o.choices[1].finish_reason)), ==, "stop");
+
+  g_assert_true (rill_chunk_scan_ollama (line, strlen (line), &l));
+  g_assert_true (l.message.present);
+  g_assert_cmpstr ((ollama_content = unescaped (&l.message.content)), ==, "Hi");
+  g_assert_cmpstr ((ollama_thinking = unescaped (&l.message.reasoning)), ==, "hm");
+  g_assert_null (l.message.reasoning_content.start);
+  g_assert_cmpint (l.thinking.len, ==, 1);
+  g_assert_cmpint (l.response.len, ==, 1);
+}
+
+/* Each rule of rill-chunk-scanner.h, with a near twin that is read. */
+static void
+test_scanner_leaves_the_rest_to_json_glib (void)
+{
+  static const struct { RillProviderKind kind; const char *chunk; gboolean read; } cases[] = {
+    { RILL_PROVIDER_OPENAI, "{}", TRUE },
+    { RILL_PROVIDER_OPENAI, "", FALSE },
+    { RILL_PROVIDER_OPENAI, "[]", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[]} \n\t", TRUE },
+    { RILL_PROVIDER_OPENAI, " {\"choices\":[]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[]}\r", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[]}{}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"a\":1,}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\xC3\xA9\"}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\xC3\x28\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"id\":\"\xC3\x28\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"\xC3\xA9\":\"\xE4\xB8\x96\xF0\x9F\x91\x8B\xEF\xBF\xBF\"}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"\xC3\":1}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":\"\xC0\x80\"}", FALSE },              /* overlong */
+    { RILL_PROVIDER_OPENAI, "{\"x\":\"\xE0\x9F\xBF\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":\"\xED\xA0\x80\"}", FALSE },          /* a surrogate */
+    { RILL_PROVIDER_OPENAI, "{\"x\":\"\xF4\x90\x80\x80\"}", FALSE },      /* past U+10FFFF */
+    { RILL_PROVIDER_OPENAI, "{\"x\":\"\xE4\xB8\"}", FALSE },              /* cut short */
+    { RILL_PROVIDER_OPENAI, "{\"x\":\"\xBF\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":1\xC3\xA9}", FALSE },                 /* outside a string */
+    { RILL_PROVIDER_OPENAI, "{\"x\":1}\xC3\xA9", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"a\tb\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\x\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\u0001\"}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\u0000\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\ud83d\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\ude00\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"mod\\u0065l\":\"m\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":-0.25}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":1e3}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":01}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":123456789012345678}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":1234567890123456789}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"index\":\"0\"}]}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"index\":0.0}]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":[true,false,null]}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"x\":nullx}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"id\":1,\"id\":2}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"a\",\"model\":\"b\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\"}}]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{},{},{},{},{},{},{},{},1,\"x\"]}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{},{},{},{},{},{},{},{},{}]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"error\":null,\"usage\":null,\"timings\":null}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"error\":{\"message\":\"e\"}}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"error\":\"e\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"usage\":{}}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"timings\":{}}", FALSE },
+    { RILL_PROVIDER_OLLAMA, "{\"done\":false,\"usage\":{}}", TRUE },
+    { RILL_PROVIDER_OLLAMA, "{\"done\":true}", FALSE },
+    { RILL_PROVIDER_OLLAMA, "{\"done\":false,\"done\":false}", FALSE },
+    { RILL_PROVIDER_OLLAMA, "{\"error\":null}", TRUE },
+    { RILL_PROVIDER_OLLAMA, "{\"error\":\"e\"}", FALSE },
+    { RILL_PROVIDER_OLLAMA, "{\"message\":{\"thinking\":\"a\",\"thinking\":\"b\"}}", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize len = strlen (cases[i].chunk);
+      RillChunkOpenai o;
+      RillChunkOllama l;
+      gboolean read = cases[i].kind == RILL_PROVIDER_OPENAI
+                      ? rill_chunk_scan_openai (cases[i].chunk, len, &o)
+                      : rill_chunk_scan_ollama (cases[i].chunk, len, &l);
+
+      if (read != cases[i].read)
+        g_error ("%s was %s", cases[i].chunk, read ? "read" : "refused");
+    }
+}
+
+/* Up to 32 arrays or objects nest inside the chunk's object; deeper is
+ * json-glib's. */
+static void
+test_scanner_depth (void)
+{
+  for (guint depth = 30; depth <= 34; depth++)
+    {
+      g_autoptr(GString) chunk = g_string_new ("{\"x\":");
+      RillChunkOpenai o;
+
+      for (guint i = 0; i < depth; i++)
+        g_string_append_c (chunk, '[');
+      for (guint i = 0; i < depth; i++)
+        g_string_append_c (chunk, ']');
+      g_string_append_c (chunk, '}');
+      g_assert_cmpint (rill_chunk_scan_openai (chunk->str, chunk->len, &o), ==, depth <= 32);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -156,5 +303,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/parser/ollama-shapes/json-glib-only",
                         GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY), test_ollama_shapes);
   g_test_add_func ("/parser/error-bodies", test_error_bodies);
+  g_test_add_func ("/chunk-scanner/reads-common-shapes", test_scanner_reads_common_shapes);
+  g_test_add_func ("/chunk-scanner/leaves-the-rest-to-json-glib", test_scanner_leaves_the_rest_to_json_glib);
+  g_test_add_func ("/chunk-scanner/depth", test_scanner_depth);
   return g_test_run ();
 }
