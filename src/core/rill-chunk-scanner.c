@@ -90,6 +90,44 @@ hex4 (const char *p, const char *end, gunichar *out)
   return TRUE;
 }
 
+/* The length of the UTF-8 sequence at @p (a byte of 0x80 or more), or 0 when
+ * it is not one g_utf8_validate() accepts: no overlong form, no surrogate,
+ * nothing past U+10FFFF. */
+static inline gsize
+utf8_sequence (const char *p, const char *end)
+{
+  const guchar *u = (const guchar *) p;
+  guchar low = 0x80, high = 0xBF;
+  gsize n;
+
+  if (u[0] >= 0xC2 && u[0] <= 0xDF)
+    n = 2;
+  else if (u[0] >= 0xE0 && u[0] <= 0xEF)
+    {
+      n = 3;
+      if (u[0] == 0xE0)
+        low = 0xA0;
+      else if (u[0] == 0xED)
+        high = 0x9F;
+    }
+  else if (u[0] >= 0xF0 && u[0] <= 0xF4)
+    {
+      n = 4;
+      if (u[0] == 0xF0)
+        low = 0x90;
+      else if (u[0] == 0xF4)
+        high = 0x8F;
+    }
+  else
+    return 0;
+  if ((gsize) (end - p) < n || u[1] < low || u[1] > high)
+    return 0;
+  for (gsize i = 2; i < n; i++)
+    if ((u[i] & 0xC0) != 0x80)
+      return 0;
+  return n;
+}
+
 /* At a '"'. \u0000 and lone surrogates are refused: json-glib reads them its
  * own way (a lone surrogate becomes bytes that are not UTF-8, which the
  * parser then repairs), and matching that here is not worth it. */
@@ -105,10 +143,20 @@ scan_string (Scan *s, RillChunkString *string)
     {
       gunichar c, low;
 
-      while (p < end && (guchar) *p >= 0x20 && *p != '"' && *p != '\\')
+      /* Printable ASCII in one comparison: this loop is most of the work. */
+      while (p < end && (guchar) *p - 0x20u < 0x60u && *p != '"' && *p != '\\')
         p++;
       if (p >= end || (guchar) *p < 0x20)
         return FALSE;
+      if ((guchar) *p >= 0x80)
+        {
+          gsize n = utf8_sequence (p, end);
+
+          if (n == 0)
+            return FALSE;
+          p += n;
+          continue;
+        }
       if (*p == '"')
         break;
       escaped = TRUE;
@@ -196,8 +244,16 @@ scan_literal (Scan *s, const char *word, gsize len)
   if ((gsize) (s->end - s->p) < len || memcmp (s->p, word, len) != 0)
     return FALSE;
   s->p += len;
+  if (s->p == s->end)
+    return TRUE;
   /* "nullx" and the like are not for us to judge. */
-  return s->p == s->end || (*s->p != '\0' && strchr (" \t\n,}]", *s->p) != NULL);
+  switch (*s->p)
+    {
+    case ' ': case '\t': case '\n': case ',': case '}': case ']':
+      return TRUE;
+    default:
+      return FALSE;
+    }
 }
 
 /* Member names are short, and memcmp() with a length known only at run time
@@ -514,7 +570,10 @@ scan_chunk (const char *data, gsize len, const Shape *shape, gpointer chunk)
 {
   Scan s = { data, data + len };
 
-  if (len == 0 || data[0] != '{' || !g_utf8_validate_len (data, len, NULL))
+  /* No pass of g_utf8_validate() first, which cost as much as the scan:
+   * outside strings only ASCII matches the grammar, and scan_string() checks
+   * the UTF-8 inside them, so a chunk that is not UTF-8 is still refused. */
+  if (len == 0 || data[0] != '{')
     return FALSE;
   if (!scan_object (&s, shape, chunk, 0))
     return FALSE;
