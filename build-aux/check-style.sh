@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Checks that the C sources under src/ and tests/ are formatted as
 # .clang-format says, and names each place that is not. Only files under
 # version control are checked: generated sources live in the build

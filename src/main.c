@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* main.c: i18n, a readable error when the settings schema is missing, run.
  *
  * Built twice. `rill` is installed and knows only the installed paths

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-application.c
  *
  * Thin on purpose: the session holds the state every window shares (the

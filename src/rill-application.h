@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-application.h: the lifecycle, and the actions that are not a
  * window's. The state every window shares is the session. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-block-column.c
  *
  * Two costs grow with a reply's length, and this box bounds both.

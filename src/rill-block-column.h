@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-block-column.h: a vertical box of a reply's blocks that draws only
  * the blocks in view and lays out, lazily, blocks that arrive out of view. */
 #pragma once

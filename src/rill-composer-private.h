@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-composer-private.h: the composer's parts, for the tests. */
 #pragma once
 

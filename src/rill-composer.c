@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-composer.c
  *
  * Return sends and Shift+Return starts a new line, except while an input

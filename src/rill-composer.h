@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-composer.h: where the person writes: the message, Send and Stop,
  * and the notice while a message is being edited. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-conversation-view-private.h: the view's parts, for the tests and
  * the window benchmark. */
 #pragma once

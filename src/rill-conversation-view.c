@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-conversation-view.c
  *
  * Opening a conversation reads its rows from the store (a short read on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-conversation-view.h: one conversation's messages, and its live reply. */
 #pragma once
 

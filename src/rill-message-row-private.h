@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-message-row-private.h: what the tests and the window benchmark
  * read of a row. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-message-row.c
  *
  * A reply is drawn as blocks (rill-markdown.h): each finished block is a

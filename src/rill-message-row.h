@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-message-row.h: one message of the conversation, stored or streaming. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-model-picker.c
  *
  * The models come from the session's provider, asked again whenever the

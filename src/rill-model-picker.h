@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-model-picker.h: the model drop-down in the header bar. */
 #pragma once
 

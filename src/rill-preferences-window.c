@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-preferences-window.c
  *
  * The reply settings are bound to the session's properties, which are bound

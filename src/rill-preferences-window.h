@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-preferences-window.h: the server, and how replies are asked for. */
 #pragma once
 

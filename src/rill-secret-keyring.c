@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-secret-keyring.c: the session's keys, in the Secret Service.
  *
  * A thin adapter: rill-secret.c holds the schema and the libsecret calls,

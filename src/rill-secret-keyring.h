@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-secret-keyring.h: RillKeyring over the desktop keyring (libsecret). */
 #pragma once
 

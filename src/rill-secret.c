@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* API keys in the keyring.
  *
  * The items use a schema of Rill's own, so `secret-tool search xdg:schema

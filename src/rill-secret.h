@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-secret.h: API keys in the keyring (libsecret), never on disk in
  * clear, never in the database or GSettings. Keys are stored per server id
  * (the id in the "servers" GSettings key). */

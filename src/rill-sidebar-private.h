@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-sidebar-private.h: the sidebar's parts, for the tests. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-sidebar.c
  *
  * The list of conversations is a lazy model over the store (ten thousand

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-sidebar.h: the conversations, and search over every message. */
 #pragma once
 

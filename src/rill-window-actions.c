@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-window-actions.c: what the window's menus, buttons and shortcuts do.
  * The accelerators are in the table at the end (set on the application by
  * rill_window_install_accels), and listed in rill-shortcuts-window.ui. */

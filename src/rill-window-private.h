@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-window-private.h: shared between rill-window.c, rill-window-actions.c
  * and the tests. The window holds the layout and coordinates its pages:
  * each page owns its own state. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-window.c
  *
  * The window lays out its pages (the sidebar, the conversation view, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-chunk-scanner.c: a strict JSON scanner for the common chunk shapes.
  *
  * One recursive-descent walk over the bytes, allocating nothing. Each object

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-chunk-scanner.h: the common chunk shapes, read straight from the bytes.
  *
  * Nearly every event of a streamed reply is one token in the same shape, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-conversation-list.c
  *
  * Ten thousand conversations must open at once, so nothing is read up

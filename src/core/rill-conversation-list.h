@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-conversation-list.h: the store's conversations as a lazy GListModel. */
 #pragma once
 

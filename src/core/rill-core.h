@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-core.h: everything the window and the tests use from the core. */
 #pragma once
 

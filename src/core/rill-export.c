@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-export.c
  *
  * Markdown is for people: headings for who spoke, the thinking quoted above

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-export.h: a conversation as a file of its own, in Markdown (to read)
  * or JSON (for other tools: the field names and status words are the
  * store's). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-keyring.c: dispatch to whoever keeps the keys. */
 
 #include "rill-keyring.h"

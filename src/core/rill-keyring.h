@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-keyring.h: where API keys are kept, as the core sees it.
  *
  * The core never links libsecret (it is a desktop dependency, and the tests

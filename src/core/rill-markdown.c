@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-markdown.c
  *
  * Not a full CommonMark parser: what chat replies use, drawn the way people

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-markdown.h: how a reply is cut into blocks and drawn.
  *
  * The stored text is never touched: blocks are only a way to draw it, so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-ndjson-decoder.h: incremental newline-delimited JSON splitter. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-provider.h: one LLM server, OpenAI-compatible or Ollama native. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "rill-records-private.h"
 
 G_DEFINE_FINAL_TYPE (RillConversation, rill_conversation, G_TYPE_OBJECT)

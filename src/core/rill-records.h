@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-records.h: rows of the store as GObjects, for GListModel and tests. */
 #pragma once
 

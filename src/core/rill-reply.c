@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A reply's life: begin (rows committed) → model known → request sent →
  * headers → body read in a loop, fed to the stream parser → finish().
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-reply.h: one assistant reply, from request to its final, durable row.
  *
  * A reply commits the user's message and its own row (status "streaming")

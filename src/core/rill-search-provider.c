@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* GNOME Shell search provider.
  *
  * The Shell finds us through data/io.github.rill.Rill.search-provider.ini,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-search-provider.h: org.gnome.Shell.SearchProvider2 over the store's
  * full-text index. Result ids are "MESSAGE_ID"; activating one emits
  * "activate-message" so the application opens that conversation there. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-session.c
  *
  * Which server to talk to is decided here, once for every window: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-session.h: the state every window shares.
  *
  * One session per process: the history store, the servers the person

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-snippet.c
  *
  * Matching folds both sides one character at a time (case folding, then

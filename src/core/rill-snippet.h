@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-snippet.h: the line a search result shows, cut around what was
  * searched for. One function for the window's results (which bold the
  * match with markup) and the Shell's (which show plain text). */

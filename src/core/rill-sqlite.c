@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* SQLite with GErrors.
  *
  * Every failure is worded "Could not <doing> the history database: <why>",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-sqlite.h: SQLite with GErrors, private to the core.
  *
  * What every part of the store needs from SQLite and nothing about Rill's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* An incremental decoder for text/event-stream, following the WHATWG
  * EventSource parsing rules: lines end in CRLF, LF or CR; a leading BOM is
  * dropped; ':' lines are comments; data: lines are joined with '\n'; a blank

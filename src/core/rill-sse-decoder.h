@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-sse-decoder.h: incremental text/event-stream decoder (WHATWG rules). */
 #pragma once
 

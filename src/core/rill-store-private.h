@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-store-private.h: the store's internals.
  *
  * The first half is what a reply and the tests use: the reply's

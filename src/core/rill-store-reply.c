@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A reply's transactions, all on the writer thread and in queue order.
  *
  * Begin commits the user's message and the assistant row ("streaming") in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The history database's schema and its migrations.
  *
  * The table, column, index and trigger names are a contract with other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Full-text search over every message.
  *
  * messages_fts is an FTS5 table with the trigram tokenizer: it matches any

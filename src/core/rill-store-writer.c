@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The writer thread.
  *
  * One thread owns the writer connection and runs a FIFO queue of jobs, so

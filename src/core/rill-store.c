@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The history database: opening it, its change signals, the plain reads
  * and the edits the window makes.
  *

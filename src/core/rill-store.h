@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-store.h: the history database.
  *
  * Reads run on the caller's thread (the main thread: they are short, and in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-stream-parser-private.h: for the tests and fuzzers, not the client. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Folds OpenAI-compatible SSE events and Ollama NDJSON lines into one reply.
  *
  * Shapes seen from real servers and handled here: chunks with an empty

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-stream-parser.h: a reply's bytes in, its text and ending out.
  *
  * One parser per reply: it owns the framing decoder (SSE for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The words live in one place, the enums' nicks (see rill-types.h); the
  * classes are looked up once and kept, since rows are read by the
  * thousand. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-types.h: the words other tools rely on (status, role, provider kind)
  * and the codes a failed request is told apart by.
  *

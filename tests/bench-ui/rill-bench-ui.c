@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-bench-ui: the window's frame budgets, measured on the real RillWindow
  * against an in-process SoupServer on 127.0.0.1, under Xvfb with
  * GSK_RENDERER=cairo.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-bench: the numbers behind Rill's streaming and history budgets.
  *
  * Every row is measured in the same run, side by side with its baseline, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What can be checked of the Flatpak manifest without network to build it:
  * it parses, names the app id, the command and the GNOME runtime, builds
  * this tree with meson, and asks for no permission beyond those Rill uses,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Installs the build into a staging directory and checks that everything is
 # where GNOME looks for it: desktop file, metainfo, schema, icons, the
 # translation, the Shell's search provider and the D-Bus service.

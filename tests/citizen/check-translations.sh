@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Fails when a translatable string is missing, untranslated or fuzzy in any
 # language of po/LINGUAS, when a catalogue does not compile, or when a
 # source file with translatable strings is missing from po/POTFILES.in.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The two programs built from src/main.c. rill-uninstalled runs from the
 # build tree with this build's schema and translations and nothing set up
 # for it; rill, which knows only installed paths, says in words what to do

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Runs a command against a real gnome-keyring-daemon on a private D-Bus
 # session bus, with its keyrings in a throwaway directory, so a test never
 # touches the user's own keyring.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The GNOME Shell search provider over a real bus: a private dbus-daemon
  * (GTestDBus), the provider exported where the installed .ini file says,
  * and the Shell's side played by a GDBusProxy on a second connection.

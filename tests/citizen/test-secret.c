@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* API keys against a real gnome-keyring-daemon: run by run-with-keyring.sh
  * on a private session bus. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The streaming path end to end: the real libsoup client against a real
  * HTTP server on 127.0.0.1, into a real SQLite file. Every test ends a
  * stream one way and compares the stored row with what the server sent,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-conversation-list.c: the lazy list of conversations over a real
  * store file holding more than two pages of them. Every change must be told
  * through items-changed, with positions and counts that leave a view's copy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-export.c: a conversation written by real replies (the libsoup client
  * against the test server, into a real SQLite file), exported as Markdown
  * and as JSON. The Markdown is compared whole; the JSON is parsed back and

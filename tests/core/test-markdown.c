@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-markdown.c: blocks cover the text exactly, in any growth pattern. */
 
 #include <string.h>

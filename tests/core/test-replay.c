@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Replays the streams recorded from real servers in ../shared/streams/
  * (RILL_STREAMS_DIR) through the parser in random splits and through the
  * real client and store, and compares with the texts SOURCES.md gives in

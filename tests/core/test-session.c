@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-session.c: the session against real GSettings (the memory backend),
  * a real store file and the real client talking to the test server. */
 

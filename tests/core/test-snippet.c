@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-snippet.c: the line a search result shows. Each case checks the
  * whole text and the exact byte range of the match, which the window wraps
  * in <b> and the Shell ignores. */

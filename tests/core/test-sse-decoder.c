@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The SSE decoder against the WHATWG EventSource parsing rules, and the
  * NDJSON splitter: the same events whatever the split of the bytes. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The store on a real SQLite file: schema and its names, recovery of
  * interrupted replies, a damaged file set aside, search, conversation edits
  * and the signals that tell of them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Events to a reply: the shapes real servers send, fed in every split, read
  * both by the chunk scanner (with json-glib for what it refuses) and by
  * json-glib alone; and what the chunk scanner takes and what it leaves to

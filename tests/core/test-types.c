@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The words and codes of rill-types.h: every enum value to its word and
  * back, the words written as the database and GSettings hold them, what an
  * unknown word reads as, and the error codes of HTTP statuses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fault-vfs.h: an SQLite VFS for fault tests.
  *
  * It wraps the default unix VFS. Writes are kept in memory until the file

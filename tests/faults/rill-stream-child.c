@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Streams one reply into a database until it is killed. Used by
  * test-crash: argv = DB_PATH BASE_URL. Prints "started" once the rows are
  * committed and the request is on its way. */

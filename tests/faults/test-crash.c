@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* kill -9 in the middle of a stream, many times, at random moments.
  *
  * A child process streams a reply at about 2,000 tokens a second into a

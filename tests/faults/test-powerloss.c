@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The machine dies mid-stream: every write not yet followed by an fsync is
  * lost (fault-vfs.c keeps them in a pretend page cache). Checkpoints may be
  * lost that way, but a reply reported finished, and a user's message

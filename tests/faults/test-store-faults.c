@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The database going wrong under a streaming reply: a full disk, a disk
  * that turned read-only, a data folder that cannot be created. The reply's
  * text stays with the reply, the failure is reported in words, and nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Invariants of the stream decoders, for the fuzzers and their regression
  * test. See fuzz-checks.h. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The fuzzers' checks, shared by the libFuzzer targets (clang) and the
  * regression replay test (any compiler). Each returns 0 and aborts on a
  * broken invariant, so libFuzzer keeps the input as a crash.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: see fuzz-checks.c for what is checked. */
 #include "fuzz-checks.h"
 

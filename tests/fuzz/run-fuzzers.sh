@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Builds the libFuzzer targets in a clang build dir of their own and runs
 # each for SECONDS with its seed corpus, plus the recorded real streams
 # ($RILL_STREAMS_DIR, or ../shared/streams next to the checkout) when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A scripted HTTP server on 127.0.0.1; see rill-test-server.h.
  *
  * Responses use chunked encoding. Each step runs once the previous chunk

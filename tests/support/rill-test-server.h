@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-test-server.h: a real HTTP server on 127.0.0.1 for the tests.
  *
  * A SoupServer in the test process, answering each path with a script:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-test-support.c: see rill-test-support.h. */
 
 #include <glib/gstdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-test-support.h: what the tests share, besides the test server.
  *
  * Waiting on events with a deadline instead of sleeping, a temporary data

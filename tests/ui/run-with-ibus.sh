@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # run-with-ibus.sh TEST [ARGS...]
 # run-with-ibus.sh --skip REASON
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-composer-ibus.c: the composer with a real Chinese input method.
  *
  * run-with-ibus.sh starts a private IBus daemon with the libpinyin engine

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-composer.c: the real composer widget, in a real window under Xvfb.
  * Keys go through its own key controller, as GTK hands them over. */
 

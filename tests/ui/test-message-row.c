@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-message-row.c: what a row shows for each kind of stored message, on
  * the real widget: the header, the actions and the problem box follow the
  * row's properties through the bindings of its template. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-model-picker.c: the real picker, listing the models of a real
  * server on 127.0.0.1 through the session's provider. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-window.c: the real window, against a real HTTP server on 127.0.0.1.
  *
  * Each scenario runs in its own process (see meson.build) with its own
