@@ -128,7 +128,7 @@ typedef struct
 } RenameRequest;
 
 static void
-rename_request_free (gpointer data,
+rename_request_free (gpointer  data,
                      GClosure *closure)
 {
   RenameRequest *request = data;
@@ -322,7 +322,7 @@ typedef struct
 } ExportRequest;
 
 static void
-export_request_free (gpointer data,
+export_request_free (gpointer  data,
                      GClosure *closure)
 {
   ExportRequest *request = data;

@@ -34,17 +34,17 @@ typedef gboolean (*MemberFunc) (Scan *s, const Member *member, guint8 *base, int
 
 struct _Member
 {
-  const char *name;
-  gsize len;
-  MemberFunc read;
-  gsize offset;         /* of the field it fills, in the struct at base */
+  const char  *name;
+  gsize        len;
+  MemberFunc   read;
+  gsize        offset;  /* of the field it fills, in the struct at base */
   const Shape *shape;   /* the members of the object it holds, if it does */
 };
 
 struct _Shape
 {
   const Member *members;
-  guint n_members;      /* at most 32: each has a bit in scan_object()'s seen */
+  guint         n_members; /* at most 32: each has a bit in scan_object()'s seen */
 };
 
 typedef gboolean (*ElementFunc) (Scan *s, gpointer data, int depth);
@@ -456,7 +456,7 @@ read_text (Scan *s, const Member *member, guint8 *base, int depth)
 typedef struct
 {
   RillChunkOpenai *chunk;
-  const Shape *shape;
+  const Shape     *shape;
 } Choices;
 
 static gboolean

@@ -46,14 +46,14 @@ G_BEGIN_DECLS
 typedef struct
 {
   const char *start;
-  gsize len;
-  gboolean escaped;
+  gsize       len;
+  gboolean    escaped;
 } RillChunkString;
 
 /* An OpenAI choice's "delta" or "message", or Ollama's "message". */
 typedef struct
 {
-  gboolean present;                   /* the member was an object */
+  gboolean        present;            /* the member was an object */
   RillChunkString content;
   RillChunkString reasoning_content;  /* DeepSeek, llama.cpp */
   RillChunkString reasoning;          /* Ollama /v1, OpenRouter; Ollama's message.thinking */
@@ -61,9 +61,9 @@ typedef struct
 
 typedef struct
 {
-  gint64 index;                       /* -1 when absent or not an integer */
-  RillChunkText delta;
-  RillChunkText message;
+  gint64          index;              /* -1 when absent or not an integer */
+  RillChunkText   delta;
+  RillChunkText   message;
   RillChunkString finish_reason;
 } RillChunkChoice;
 
@@ -71,7 +71,7 @@ typedef struct
 typedef struct
 {
   RillChunkString model;
-  guint n_choices;                    /* the elements of "choices" that are objects */
+  guint           n_choices;          /* the elements of "choices" that are objects */
   RillChunkChoice choices[RILL_CHUNK_MAX_CHOICES];
 } RillChunkOpenai;
 
@@ -80,7 +80,7 @@ typedef struct
 typedef struct
 {
   RillChunkString model;
-  RillChunkText message;              /* thinking in reasoning */
+  RillChunkText   message;            /* thinking in reasoning */
   RillChunkString thinking;
   RillChunkString response;
 } RillChunkOllama;

@@ -46,7 +46,7 @@ rill_keyring_store_key_async (RillKeyring         *self,
   g_return_if_fail (server_id != NULL && api_key != NULL);
 
   RILL_KEYRING_GET_IFACE (self)->store_key_async (self, server_id, label, api_key,
-                                                   cancellable, callback, user_data);
+                                                  cancellable, callback, user_data);
 }
 
 gboolean

@@ -334,13 +334,13 @@ find_run (const char *p,
 static void render_inline (GString *out, gboolean plain, const char *p, const char *end);
 
 static gboolean
-wrap_span (GString    *out,
-           gboolean    plain,
-           const char *p,
-           const char *end,
-           const char *marker,
-           const char *open,
-           const char *close,
+wrap_span (GString     *out,
+           gboolean     plain,
+           const char  *p,
+           const char  *end,
+           const char  *marker,
+           const char  *open,
+           const char  *close,
            const char **next)
 {
   gsize n = strlen (marker);

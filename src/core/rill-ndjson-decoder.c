@@ -6,8 +6,8 @@
 struct _RillNdjsonDecoder
 {
   RillNdjsonLineFunc func;
-  gpointer user_data;
-  GString *line;
+  gpointer           user_data;
+  GString           *line;
 };
 
 RillNdjsonDecoder *

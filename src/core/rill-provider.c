@@ -13,10 +13,10 @@ struct _RillProvider
   GObject parent_instance;
 
   RillProviderKind kind;
-  char *base_url;
-  char *api_key;
-  gboolean key_from_environment;
-  SoupSession *session;
+  char            *base_url;
+  char            *api_key;
+  gboolean         key_from_environment;
+  SoupSession     *session;
 };
 
 G_DEFINE_FINAL_TYPE (RillProvider, rill_provider, G_TYPE_OBJECT)
@@ -389,8 +389,8 @@ rill_provider_list_models_finish (RillProvider *self, GAsyncResult *result, GErr
 typedef struct
 {
   GPtrArray *candidates;   /* RillProvider, in order of preference */
-  guint8 *answered;        /* 0 not yet, 1 with models, 2 not at all */
-  gboolean returned;
+  guint8    *answered;     /* 0 not yet, 1 with models, 2 not at all */
+  gboolean   returned;
 } Discovery;
 
 static void
@@ -429,7 +429,7 @@ discover_finish_if_done (GTask *task)
 typedef struct
 {
   GTask *task;
-  guint index;
+  guint  index;
 } Probe;
 
 static void

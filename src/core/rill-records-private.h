@@ -9,32 +9,32 @@ G_BEGIN_DECLS
 struct _RillConversation
 {
   GObject parent_instance;
-  gint64 id;
-  char *title;
-  char *model;
-  char *system_prompt;
-  gint64 created_at;
-  gint64 updated_at;
+  gint64  id;
+  char   *title;
+  char   *model;
+  char   *system_prompt;
+  gint64  created_at;
+  gint64  updated_at;
 };
 
 struct _RillMessage
 {
-  GObject parent_instance;
-  gint64 id;
-  gint64 conversation_id;
-  RillRole role;
+  GObject    parent_instance;
+  gint64     id;
+  gint64     conversation_id;
+  RillRole   role;
   RillStatus status;
-  char *content;
-  char *reasoning;
-  char *error;
-  char *model;
-  char *finish_reason;
-  char *request;
-  char *usage;
-  gint64 prompt_tokens;
-  gint64 completion_tokens;
-  gint64 created_at;
-  gint64 finished_at;
+  char      *content;
+  char      *reasoning;
+  char      *error;
+  char      *model;
+  char      *finish_reason;
+  char      *request;
+  char      *usage;
+  gint64     prompt_tokens;
+  gint64     completion_tokens;
+  gint64     created_at;
+  gint64     finished_at;
 };
 
 G_END_DECLS

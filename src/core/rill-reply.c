@@ -34,39 +34,39 @@ struct _RillReply
 {
   GObject parent_instance;
 
-  RillStore *store;
-  RillProvider *provider;
+  RillStore       *store;
+  RillProvider    *provider;
   RillReplyOptions options;
-  char *user_text;
-  RillReplyRows *rows;
+  char            *user_text;
+  RillReplyRows   *rows;
 
-  GCancellable *cancellable;
-  gulong cancelled_id;
-  SoupMessage *message;
-  GInputStream *body;
-  GByteArray *error_body;      /* set when the server answered with an error */
+  GCancellable     *cancellable;
+  gulong            cancelled_id;
+  SoupMessage      *message;
+  GInputStream     *body;
+  GByteArray       *error_body; /* set when the server answered with an error */
   RillStreamParser *parser;
-  JsonNode *history;
-  char *model;
-  char *request_json;
+  JsonNode         *history;
+  char             *model;
+  char             *request_json;
 
   GSource *deadline;
-  guint checkpoint_id;
-  guint drain_id;
-  guint resume_idle_id;
-  guint resume_timeout_id;
-  char *read_buffer;
+  guint    checkpoint_id;
+  guint    drain_id;
+  guint    resume_idle_id;
+  guint    resume_timeout_id;
+  char    *read_buffer;
   gboolean draining;
-  gsize checkpointed_content;
-  gsize checkpointed_reasoning;
+  gsize    checkpointed_content;
+  gsize    checkpointed_reasoning;
   gboolean request_checkpointed;
 
   RillStatus status;
-  GError *failure;             /* RILL_ERROR, or the store's error at begin */
-  GError *store_error;
-  gboolean started;
-  gboolean ending;
-  gboolean finished;
+  GError    *failure;          /* RILL_ERROR, or the store's error at begin */
+  GError    *store_error;
+  gboolean   started;
+  gboolean   ending;
+  gboolean   finished;
 };
 
 G_DEFINE_FINAL_TYPE (RillReply, rill_reply, G_TYPE_OBJECT)
@@ -664,7 +664,7 @@ begin_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(RillReply) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(RillReplyContext) context = _rill_store_begin_reply_finish (RILL_STORE (source),
-                                                                          result, &error);
+                                                                        result, &error);
 
   if (context == NULL)
     {

@@ -20,13 +20,13 @@ typedef struct
 {
   char *model;                 /* NULL: the conversation's, else default_model,
                                 * else the first model the server lists */
-  char *default_model;
-  char *system_prompt;         /* NULL: the conversation's */
+  char  *default_model;
+  char  *system_prompt;        /* NULL: the conversation's */
   double temperature;          /* < 0: the server's default */
-  guint history_limit;         /* most recent messages sent; 0 for all */
-  guint connect_timeout_ms;    /* until the response headers arrive */
-  guint idle_timeout_ms;       /* silence allowed while streaming */
-  guint checkpoint_interval_ms;
+  guint  history_limit;        /* most recent messages sent; 0 for all */
+  guint  connect_timeout_ms;   /* until the response headers arrive */
+  guint  idle_timeout_ms;      /* silence allowed while streaming */
+  guint  checkpoint_interval_ms;
 } RillReplyOptions;
 
 void rill_reply_options_init  (RillReplyOptions *options);

@@ -63,12 +63,12 @@ struct _RillSearchProvider
   GObject parent_instance;
 
   /* owned */
-  RillStore *store;
+  RillStore       *store;
   GDBusConnection *connection;
   /* The Shell sends no terms with GetResultMetas; snippets are cut around
    * the terms of the latest search. */
   char **last_terms;
-  guint registration_id;
+  guint  registration_id;
 };
 
 G_DEFINE_FINAL_TYPE (RillSearchProvider, rill_search_provider, G_TYPE_OBJECT)

@@ -80,7 +80,7 @@ gpointer      rill_sqlite_first_row        (sqlite3            *db,
  * @trace must outlive it; @owner is borrowed and only compared. */
 typedef struct
 {
-  guint statements;     /* atomic */
+  guint    statements;  /* atomic */
   GThread *owner;
 } RillSqliteTrace;
 

@@ -12,14 +12,14 @@
 struct _RillSseDecoder
 {
   RillSseEventFunc func;
-  gpointer user_data;
+  gpointer         user_data;
 
   GString *line;        /* a line not yet ended */
   GString *data;        /* data: values, each followed by '\n' */
   GString *event_type;
   GString *last_id;
-  guint skip_lf : 1;    /* the previous byte was a CR ending a line */
-  guint seen_first_line : 1;
+  guint    skip_lf : 1; /* the previous byte was a CR ending a line */
+  guint    seen_first_line : 1;
 };
 
 RillSseDecoder *

@@ -29,7 +29,7 @@ typedef struct
 typedef struct
 {
   JsonNode *messages;          /* the history to send, with the system prompt */
-  char *conversation_model;
+  char     *conversation_model;
 } RillReplyContext;
 
 void              rill_reply_context_free (RillReplyContext *context);
@@ -38,15 +38,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RillReplyContext, rill_reply_context_free)
 typedef struct
 {
   RillStatus status;
-  char *content;
-  char *reasoning;
-  char *error;
-  char *model;
-  char *finish_reason;
-  char *usage_json;
-  char *request_json;
-  gint64 prompt_tokens;
-  gint64 completion_tokens;
+  char      *content;
+  char      *reasoning;
+  char      *error;
+  char      *model;
+  char      *finish_reason;
+  char      *usage_json;
+  char      *request_json;
+  gint64     prompt_tokens;
+  gint64     completion_tokens;
 } RillReplyFinal;
 
 void              rill_reply_final_free (RillReplyFinal *final);
@@ -98,23 +98,23 @@ struct _RillStore
   GObject parent_instance;
 
   /* Set at open, then read-only. */
-  char *path;
-  char *set_aside_path;
-  guint n_recovered;
+  char         *path;
+  char         *set_aside_path;
+  guint         n_recovered;
   GMainContext *main_context;  /* the opener's: where signals are emitted */
 
   /* Owned by the opening thread. */
-  sqlite3 *reader;
+  sqlite3        *reader;
   RillSqliteTrace reader_trace;
 
   /* Owned by the writer thread, which runs the jobs in queue order. */
-  sqlite3 *writer;
+  sqlite3        *writer;
   RillSqliteTrace writer_trace;
-  GThread *thread;
-  GAsyncQueue *jobs;
+  GThread        *thread;
+  GAsyncQueue    *jobs;
 
   /* Filled by the writer, taken by benchmarks. */
-  GMutex timings_lock;
+  GMutex  timings_lock;
   GArray *checkpoint_timings;
 };
 

@@ -42,9 +42,9 @@ rill_reply_final_free (RillReplyFinal *final)
 typedef struct
 {
   RillReplyRows *rows;
-  char *user_text;
-  char *system_prompt;
-  guint history_limit;
+  char          *user_text;
+  char          *system_prompt;
+  guint          history_limit;
 } BeginArgs;
 
 static void
@@ -262,11 +262,11 @@ _rill_store_begin_reply_finish (RillStore *self, GAsyncResult *result, GError **
 typedef struct
 {
   RillReplyRows *rows;
-  char *content;
-  gsize content_len;
-  char *reasoning;
-  gsize reasoning_len;
-  char *request_json;
+  char          *content;
+  gsize          content_len;
+  char          *reasoning;
+  gsize          reasoning_len;
+  char          *request_json;
 } CheckpointArgs;
 
 static void
@@ -319,13 +319,13 @@ checkpoint_job (RillStore *self, GTask *task, gpointer data)
 }
 
 void
-_rill_store_checkpoint (RillStore   *self,
+_rill_store_checkpoint (RillStore     *self,
                         RillReplyRows *rows,
-                        const char  *content_tail,
-                        gsize        content_len,
-                        const char  *reasoning_tail,
-                        gsize        reasoning_len,
-                        const char  *request_json)
+                        const char    *content_tail,
+                        gsize          content_len,
+                        const char    *reasoning_tail,
+                        gsize          reasoning_len,
+                        const char    *request_json)
 {
   CheckpointArgs *args = g_new0 (CheckpointArgs, 1);
 
@@ -352,7 +352,7 @@ _rill_store_take_checkpoint_timings (RillStore *self)
 
 typedef struct
 {
-  RillReplyRows *rows;
+  RillReplyRows  *rows;
   RillReplyFinal *final;
 } FinalizeArgs;
 

@@ -131,7 +131,7 @@ search_rare_term (RillStore  *self,
                       "  AND lower(substr(content, -2)) >= ?3 AND lower(substr(content, -2)) < ?4");
   if (one_char)
     g_string_append (sql, " UNION SELECT id FROM messages WHERE status != 'streaming'"
-                          "  AND lower(substr(content, -1)) = ?3");
+                     "  AND lower(substr(content, -1)) = ?3");
   g_string_append (sql, ") AND m.status != 'streaming'");
   for (guint i = 0; i < short_terms->len; i++)
     g_string_append_printf (sql, " AND m.content LIKE ?%u ESCAPE '\\'", i + 5);

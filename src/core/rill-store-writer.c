@@ -17,10 +17,10 @@
 typedef struct
 {
   RillStoreJobFunc func;
-  RillStore *store;     /* a job keeps the store, and so the writer, alive */
-  GTask *task;          /* NULL for checkpoints, whose caller does not wait */
-  gpointer data;
-  GDestroyNotify data_free;
+  RillStore       *store; /* a job keeps the store, and so the writer, alive */
+  GTask           *task; /* NULL for checkpoints, whose caller does not wait */
+  gpointer         data;
+  GDestroyNotify   data_free;
 } Job;
 
 static void
@@ -131,10 +131,10 @@ _rill_store_writer_stop (RillStore *self)
 
 typedef struct
 {
-  GMutex lock;
-  GCond cond;
+  GMutex   lock;
+  GCond    cond;
   gboolean reached;
-  gint ref_count;
+  gint     ref_count;
 } Barrier;
 
 static void

@@ -206,9 +206,9 @@ _rill_store_get_misplaced_writes (RillStore *self)
 
 typedef struct
 {
-  GWeakRef store;
+  GWeakRef        store;
   RillStoreChange change;
-  gint64 conversation_id;
+  gint64          conversation_id;
 } Change;
 
 static void
@@ -448,12 +448,12 @@ rill_store_get_message (RillStore *self, gint64 message_id, GError **error)
 
 typedef struct
 {
-  const char *sql;      /* ?1 is the id, ?2 the value */
-  const char *doing;
-  gint64 id;
-  char *value;
+  const char     *sql;  /* ?1 is the id, ?2 the value */
+  const char     *doing;
+  gint64          id;
+  char           *value;
   RillStoreChange change;
-  gboolean id_is_message;  /* ?1 is a message; the change is its conversation's */
+  gboolean        id_is_message; /* ?1 is a message; the change is its conversation's */
 } WriteArgs;
 
 static void

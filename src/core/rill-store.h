@@ -70,9 +70,9 @@ GPtrArray   *rill_store_list_conversations   (RillStore           *self,
                                               guint                offset,
                                               guint                limit,
                                               GError             **error);
-RillConversation *rill_store_get_conversation (RillStore          *self,
-                                              gint64               conversation_id,
-                                              GError             **error);
+RillConversation *rill_store_get_conversation (RillStore           *self,
+                                               gint64               conversation_id,
+                                               GError             **error);
 GPtrArray   *rill_store_list_messages        (RillStore           *self,
                                               gint64               conversation_id,
                                               GError             **error);
@@ -103,13 +103,13 @@ typedef enum {
 } RillConversationField;
 
 /* @value NULL clears the field. */
-void         rill_store_update_conversation_async  (RillStore           *self,
-                                                    gint64               conversation_id,
+void         rill_store_update_conversation_async  (RillStore            *self,
+                                                    gint64                conversation_id,
                                                     RillConversationField field,
-                                                    const char          *value,
-                                                    GCancellable        *cancellable,
-                                                    GAsyncReadyCallback  callback,
-                                                    gpointer             user_data);
+                                                    const char           *value,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
 void         rill_store_delete_conversation_async  (RillStore           *self,
                                                     gint64               conversation_id,
                                                     GCancellable        *cancellable,
@@ -117,11 +117,11 @@ void         rill_store_delete_conversation_async  (RillStore           *self,
                                                     gpointer             user_data);
 /* Deletes @from_message_id and every later message of its conversation
  * (editing a message, regenerating a reply). */
-void         rill_store_truncate_conversation_async (RillStore          *self,
-                                                    gint64               from_message_id,
-                                                    GCancellable        *cancellable,
-                                                    GAsyncReadyCallback  callback,
-                                                    gpointer             user_data);
+void         rill_store_truncate_conversation_async (RillStore           *self,
+                                                     gint64               from_message_id,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
 /* For update, delete and truncate. */
 gboolean     rill_store_write_finish               (RillStore           *self,
                                                     GAsyncResult        *result,

@@ -28,21 +28,21 @@
 
 struct _RillStreamParser
 {
-  RillProviderKind kind;
-  RillSseDecoder *sse;
+  RillProviderKind   kind;
+  RillSseDecoder    *sse;
   RillNdjsonDecoder *ndjson;
-  JsonParser *json;
+  JsonParser        *json;
 
   GString *content;
   GString *reasoning;
-  char *model;
-  char *finish_reason;
-  char *error;
+  char    *model;
+  char    *finish_reason;
+  char    *error;
   gboolean malformed;          /* the error is ours, not the server's */
-  char *usage_json;
-  gint64 prompt_tokens;
-  gint64 completion_tokens;
-  guint n_events;
+  char    *usage_json;
+  gint64   prompt_tokens;
+  gint64   completion_tokens;
+  guint    n_events;
   gboolean done;
   gboolean grew;
   gboolean fast_path;           /* the chunk scanner first, json-glib after */

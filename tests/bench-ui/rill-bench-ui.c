@@ -61,7 +61,7 @@ static gint64 process_start_us;
 typedef struct
 {
   double median, p99, max;
-  guint n;
+  guint  n;
 } Stats;
 
 static int
@@ -125,15 +125,15 @@ wait_until (Condition condition, gpointer data, guint timeout_s)
 
 typedef struct
 {
-  GArray  *intervals;  /* ms */
-  gint64   last;
-  gboolean on;
-  gulong   handler;
-  guint    keep_alive;
-  GtkWidget *widget;
+  GArray        *intervals; /* ms */
+  gint64         last;
+  gboolean       on;
+  gulong         handler;
+  guint          keep_alive;
+  GtkWidget     *widget;
   GdkFrameClock *clock;
   /* Called at each after-paint, for the burst's "visible" moment. */
-  void   (*painted) (gpointer data);
+  void   (*painted)(gpointer data);
   gpointer painted_data;
 } Frames;
 
@@ -220,7 +220,7 @@ static void
 append_sse_token (GString *out, const char *token)
 {
   g_string_append (out, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"bench-model\","
-                        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+                   "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
   for (const char *p = token; *p; p++)
     if (*p == '"' || *p == '\\')
       g_string_append_printf (out, "\\%c", *p);
@@ -303,7 +303,7 @@ static ServerThread st;
 
 typedef struct
 {
-  void   (*func) (gpointer data);
+  void   (*func)(gpointer data);
   gpointer data;
   gboolean done;
 } Call;
@@ -322,7 +322,7 @@ call_cb (gpointer user_data)
 }
 
 static void
-server_call (void (*func) (gpointer data), gpointer data)
+server_call (void (*func)(gpointer data), gpointer data)
 {
   Call call = { func, data, FALSE };
 
@@ -546,45 +546,45 @@ run_baseline (const char *key, const char **pieces, guint n_pieces, double rate)
   if (g_getenv ("RILL_BENCH_NO_BASELINE") != NULL)
     return;
   {
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *scroller = gtk_scrolled_window_new ();
-  GtkWidget *view = gtk_text_view_new ();
-  int width, height;
-  Frames frames;
-  Feed feed = { 0 };
+    GtkWidget *window = gtk_window_new ();
+    GtkWidget *scroller = gtk_scrolled_window_new ();
+    GtkWidget *view = gtk_text_view_new ();
+    int width, height;
+    Frames frames;
+    Feed feed = { 0 };
 
-  gtk_window_get_default_size (GTK_WINDOW (rig.window), &width, &height);
-  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
-  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
-  gtk_text_view_set_editable (GTK_TEXT_VIEW (view), FALSE);
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), view);
-  gtk_window_set_child (GTK_WINDOW (window), scroller);
-  gtk_window_present (GTK_WINDOW (window));
-  gtk_widget_realize (window);
-  rig.first_frame_us = 0;
-  g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint", G_CALLBACK (first_paint_cb), NULL);
-  wait_until (first_frame_done, NULL, 30);
+    gtk_window_get_default_size (GTK_WINDOW (rig.window), &width, &height);
+    gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+    gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
+    gtk_text_view_set_editable (GTK_TEXT_VIEW (view), FALSE);
+    gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), view);
+    gtk_window_set_child (GTK_WINDOW (window), scroller);
+    gtk_window_present (GTK_WINDOW (window));
+    gtk_widget_realize (window);
+    rig.first_frame_us = 0;
+    g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint", G_CALLBACK (first_paint_cb), NULL);
+    wait_until (first_frame_done, NULL, 30);
 
-  feed.buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
-  feed.view = GTK_TEXT_VIEW (view);
-  feed.pieces = pieces;
-  feed.n_pieces = n_pieces;
-  feed.rate = rate;
-  frames_watch (&frames, window);
-  frames_start (&frames);
-  feed.start = g_get_monotonic_time ();
-  /* Below the frame clock's priority, as GDK's own idle work is: the feed
-   * must not keep the view from drawing what it was given. */
-  g_timeout_add_full (G_PRIORITY_DEFAULT_IDLE, 1, feed_cb, &feed, NULL);
-  wait_until (feed_done, &feed, 600);
-  /* The last insert on screen. */
-  rig.first_frame_us = 0;
-  wait_until (first_frame_done, NULL, 600);
-  frames_stop (&frames);
-  result_stats (key, frames.intervals);
-  frames_clear (&frames);
-  gtk_window_destroy (GTK_WINDOW (window));
+    feed.buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
+    feed.view = GTK_TEXT_VIEW (view);
+    feed.pieces = pieces;
+    feed.n_pieces = n_pieces;
+    feed.rate = rate;
+    frames_watch (&frames, window);
+    frames_start (&frames);
+    feed.start = g_get_monotonic_time ();
+    /* Below the frame clock's priority, as GDK's own idle work is: the feed
+     * must not keep the view from drawing what it was given. */
+    g_timeout_add_full (G_PRIORITY_DEFAULT_IDLE, 1, feed_cb, &feed, NULL);
+    wait_until (feed_done, &feed, 600);
+    /* The last insert on screen. */
+    rig.first_frame_us = 0;
+    wait_until (first_frame_done, NULL, 600);
+    frames_stop (&frames);
+    result_stats (key, frames.intervals);
+    frames_clear (&frames);
+    gtk_window_destroy (GTK_WINDOW (window));
   }
 }
 

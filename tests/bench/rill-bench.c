@@ -57,7 +57,7 @@ static gboolean any_miss = FALSE;
 typedef struct
 {
   double median, p99, max;
-  guint n;
+  guint  n;
 } Stats;
 
 static int
@@ -241,9 +241,9 @@ json_quote (const char *text)
 
 typedef struct
 {
-  char *bytes;
-  gsize len;
-  char *expected;
+  char   *bytes;
+  gsize   len;
+  char   *expected;
   GArray *pieces;     /* gsize lengths, random 1–16 KiB */
 } Stream;
 
@@ -352,7 +352,7 @@ run_parser (RillProviderKind kind, const Stream *s)
 typedef struct
 {
   GString *content;
-  gsize n_nodes;
+  gsize    n_nodes;
 } Naive;
 
 static void walk_node (JsonNode *node, Naive *n);
@@ -504,7 +504,7 @@ bench_decode_one (const char *name, RillProviderKind kind, const Stream *s)
              correct ? verdict (st.median <= 100.0 * opt_events / 20000 && st.p99 <= 100.0 * opt_events / 20000)
                      : verdict (FALSE));
   print_row ("", "baseline: JsonParser/event", sb, "ms", "", g_strdup_printf (st.median <= sb.median ? "parser %.1fx faster" : "parser %.1fx slower",
-                                                       st.median <= sb.median ? sb.median / st.median : st.median / sb.median));
+                                                                              st.median <= sb.median ? sb.median / st.median : st.median / sb.median));
   if (ins->len)
     {
       print_row ("", "RillStreamParser (Minstr)", stats_of (ins), "M", "", "");
@@ -561,8 +561,8 @@ wait_for (const gboolean *flag, guint timeout_ms, const char *what)
 typedef struct
 {
   gboolean done;
-  gint64 id;
-  GError *error;
+  gint64   id;
+  GError  *error;
 } Result;
 
 static void
@@ -767,8 +767,8 @@ bench_checkpoints (void)
 typedef struct
 {
   RillTestServer *server;
-  gsize total;
-  double last_write_ms;
+  gsize           total;
+  double          last_write_ms;
 } LastWrite;
 
 /* Looks at the server after every main-loop dispatch: prepare runs at the
@@ -806,7 +806,7 @@ static GSourceFuncs watch_funcs = { watch_prepare, watch_check, watch_dispatch, 
 typedef struct
 {
   gboolean finished;
-  double finished_ms;
+  double   finished_ms;
 } Finish;
 
 static void
@@ -818,11 +818,11 @@ on_finished (RillReply *reply, Finish *f)
 
 typedef struct
 {
-  char *dir;
-  char *path;
-  RillStore *store;
+  char           *dir;
+  char           *path;
+  RillStore      *store;
   RillTestServer *server;
-  RillProvider *provider;
+  RillProvider   *provider;
 } Rig;
 
 static void

@@ -42,7 +42,7 @@ test_identity (void)
 
   /* flatpak-builder accepts "id" and the older "app-id". */
   app_id = json_object_get_string_member_with_default (manifest, "app-id",
-             json_object_get_string_member_with_default (manifest, "id", NULL));
+                                                       json_object_get_string_member_with_default (manifest, "id", NULL));
   g_assert_cmpstr (app_id, ==, "io.github.rill.Rill");
   g_assert_cmpstr (json_object_get_string_member_with_default (manifest, "command", NULL), ==, "rill");
   g_assert_cmpstr (json_object_get_string_member_with_default (manifest, "runtime", NULL), ==, "org.gnome.Platform");

@@ -16,20 +16,20 @@
 
 typedef struct
 {
-  char *dir;
-  RillStore *store;
-  GTestDBus *bus;
-  GDBusConnection *server;
-  GDBusConnection *client;
+  char               *dir;
+  RillStore          *store;
+  GTestDBus          *bus;
+  GDBusConnection    *server;
+  GDBusConnection    *client;
   RillSearchProvider *provider;
-  GDBusProxy *proxy;
+  GDBusProxy         *proxy;
 
   gint64 travel, rust, untitled;      /* conversations */
   gint64 travel_q, travel_a, rust_q, rust_a, untitled_q, long_a;  /* messages */
 
-  gint64 activated_conversation, activated_message;
+  gint64  activated_conversation, activated_message;
   guint32 activated_timestamp;
-  char **launched_terms;
+  char  **launched_terms;
   guint32 launched_timestamp;
 } Fixture;
 

@@ -9,7 +9,7 @@
 
 typedef struct
 {
-  GMainLoop *loop;
+  GMainLoop    *loop;
   GAsyncResult *result;
 } Wait;
 

@@ -17,12 +17,12 @@
 
 typedef struct
 {
-  char *dir;
-  char *db_path;
-  RillStore *store;
-  RillTestServer *server;
-  RillProvider *provider;
-  gint64 conversation_id;
+  char            *dir;
+  char            *db_path;
+  RillStore       *store;
+  RillTestServer  *server;
+  RillProvider    *provider;
+  gint64           conversation_id;
   RillReplyOptions options;
 } Fixture;
 
@@ -61,9 +61,9 @@ fixture_teardown (Fixture *f, gconstpointer data)
 typedef struct
 {
   RillReply *reply;
-  guint n_finished;
-  guint n_started;
-  gboolean finished;
+  guint      n_finished;
+  guint      n_started;
+  gboolean   finished;
 } Watch;
 
 static void
@@ -314,7 +314,7 @@ test_error_event (Fixture *f, gconstpointer data)
 typedef struct
 {
   RillReply *reply;
-  gsize len;
+  gsize      len;
 } ContentLength;
 
 static gboolean
@@ -328,7 +328,7 @@ content_reached (gpointer data)
 /* Sends @tokens, waits until the client has all of them, then ends the
  * stream with @ending (so what is stored is exactly what was sent). */
 static Watch *
-run_partial (Fixture *f, void (*ending) (RillTestScript *), RillStatus status, const char *error_part)
+run_partial (Fixture *f, void (*ending)(RillTestScript *), RillStatus status, const char *error_part)
 {
   const char * const tokens[] = { "Partial ", "answer, ", "cut ", "here", NULL };
   g_autofree char *sse = rill_test_openai_sse (tokens, NULL, FALSE);
@@ -972,7 +972,7 @@ child_main (const char *db_path, const char *base_url)
 typedef struct
 {
   const char *db_path;
-  gsize min_len;
+  gsize       min_len;
 } CheckpointWait;
 
 static gboolean

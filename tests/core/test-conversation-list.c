@@ -18,11 +18,11 @@ typedef struct
 
 typedef struct
 {
-  char *dir;
-  char *path;
-  RillStore *store;
+  char                 *dir;
+  char                 *path;
+  RillStore            *store;
   RillConversationList *list;
-  GArray *changes;
+  GArray               *changes;
   /* What a view would hold: the ids, kept up to date from items-changed
    * alone. */
   GArray *mirror;
@@ -114,7 +114,7 @@ setup (Fixture *f, gconstpointer data)
    * updated at N ms, so the list runs from N_CONVERSATIONS down to 1. */
   for (guint i = 1; i <= N_CONVERSATIONS; i++)
     g_string_append_printf (sql, "INSERT INTO conversations (id, title, created_at, updated_at)"
-                                 " VALUES (%u, 'Conversation %u', %u, %u);", i, i, i, i);
+                            " VALUES (%u, 'Conversation %u', %u, %u);", i, i, i, i);
   g_string_append (sql, "COMMIT;");
   g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
   sqlite3_busy_timeout (db, 5000);

@@ -38,13 +38,13 @@ static const char failed_sse[] =
 
 typedef struct
 {
-  char *dir;
-  char *db_path;
-  RillStore *store;
-  RillTestServer *server;
-  RillProvider *provider;
+  char            *dir;
+  char            *db_path;
+  RillStore       *store;
+  RillTestServer  *server;
+  RillProvider    *provider;
   RillReplyOptions options;
-  gint64 conversation_id;
+  gint64           conversation_id;
 } Fixture;
 
 static void

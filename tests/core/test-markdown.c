@@ -114,12 +114,12 @@ test_plain (void)
                                                    "snake_case_name 中文 <b>", -1);
 
   g_assert_cmpstr (plain, ==, "A heading\n"
-                              "first item\n"
-                              "second item\n"
-                              "quoted code and a link\n"
-                              "def hello():\n"
-                              "    print('hi')\n"
-                              "snake_case_name 中文 <b>");
+                   "first item\n"
+                   "second item\n"
+                   "quoted code and a link\n"
+                   "def hello():\n"
+                   "    print('hi')\n"
+                   "snake_case_name 中文 <b>");
 }
 
 int

@@ -64,15 +64,15 @@ sql (const char *path, const char *statement)
  * handler ran: the proof that a signal comes after its commit. */
 typedef struct
 {
-  GThread *main_thread;
-  const gboolean *write_done;  /* the callback of the write in flight */
-  guint added;
-  guint changed;
-  guint deleted;
-  gint64 id;
+  GThread          *main_thread;
+  const gboolean   *write_done; /* the callback of the write in flight */
+  guint             added;
+  guint             changed;
+  guint             deleted;
+  gint64            id;
   RillConversation *conversation;  /* NULL when the store had no such row */
-  GPtrArray *messages;
-  gint64 top_id;                   /* the conversation listed first */
+  GPtrArray        *messages;
+  gint64            top_id;        /* the conversation listed first */
 } Changes;
 
 static void
@@ -379,7 +379,7 @@ like_scan (const char *path, const char *term, guint limit)
   g_string_append_c (pattern, '%');
   g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT id FROM messages WHERE status != 'streaming'"
-                                           " AND content LIKE ?1 ESCAPE '\\' ORDER BY id DESC LIMIT ?2",
+                                       " AND content LIKE ?1 ESCAPE '\\' ORDER BY id DESC LIMIT ?2",
                                        -1, &stmt, NULL), ==, SQLITE_OK);
   sqlite3_bind_text (stmt, 1, pattern->str, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int (stmt, 2, limit);
@@ -423,11 +423,11 @@ test_search_short_terms (Fixture *f, gconstpointer data)
       char *quoted = sqlite3_mprintf ("%Q", contents[i]);
 
       g_string_append_printf (insert, "INSERT INTO messages (conversation_id, role, content, status, created_at)"
-                                      " VALUES (1, 'assistant', %s, 'complete', %u);", quoted, 3000 + i);
+                              " VALUES (1, 'assistant', %s, 'complete', %u);", quoted, 3000 + i);
       sqlite3_free (quoted);
     }
   g_string_append (insert, "INSERT INTO messages (conversation_id, role, content, status, created_at)"
-                           " VALUES (1, 'assistant', 'still streaming q xq 猫', 'streaming', 9000);");
+                   " VALUES (1, 'assistant', 'still streaming q xq 猫', 'streaming', 9000);");
   sql (f->path, insert->str);
 
   for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
@@ -634,7 +634,7 @@ test_signals_reply (Fixture *f, gconstpointer data)
 
   /* An hour apart, so the order cannot depend on the clock's resolution. */
   sql (f->path, "UPDATE conversations SET updated_at = updated_at - 7200000 WHERE id = 1;"
-                "UPDATE conversations SET updated_at = updated_at - 3600000 WHERE id = 2;");
+       "UPDATE conversations SET updated_at = updated_at - 3600000 WHERE id = 2;");
   g_assert_cmpint (older, ==, 1);
   g_assert_cmpint (newer, ==, 2);
   {

@@ -7,25 +7,25 @@
 typedef struct
 {
   sqlite3_int64 offset;
-  int len;
-  guint8 *data;
+  int           len;
+  guint8       *data;
 } PendingWrite;
 
 /* The page cache is per file, not per handle: two connections to one
  * database see each other's unsynced writes, as they would on a real OS. */
 typedef struct
 {
-  char *path;
+  char      *path;
   GPtrArray *pending;     /* PendingWrite, in order */
-  int n_handles;
+  int        n_handles;
 } CachedFile;
 
 typedef struct
 {
-  sqlite3_file base;
+  sqlite3_file  base;
   sqlite3_file *real;
-  CachedFile *cache;
-  GPtrArray *pending;     /* cache->pending */
+  CachedFile   *cache;
+  GPtrArray    *pending;  /* cache->pending */
 } FaultFile;
 
 static GHashTable *caches;  /* path → CachedFile */

@@ -24,8 +24,8 @@
 typedef struct
 {
   GDataInputStream *out;
-  gboolean started;
-  gboolean exited;
+  gboolean          started;
+  gboolean          exited;
 } Child;
 
 static void

@@ -18,13 +18,13 @@
 typedef struct
 {
   RillReply *reply;
-  gboolean started;
-  gboolean finished;
-  char *content;        /* as shown when it finished */
+  gboolean   started;
+  gboolean   finished;
+  char      *content;   /* as shown when it finished */
   RillStatus status;
-  gint64 message_id;
-  gint64 user_message_id;
-  guint index;
+  gint64     message_id;
+  gint64     user_message_id;
+  guint      index;
 } Turn;
 
 static void

@@ -24,51 +24,51 @@ typedef enum {
 typedef struct
 {
   StepKind kind;
-  GBytes *bytes;      /* STEP_SEND: one chunk */
-  char *gate;         /* STEP_GATE */
-  guint interval_us;  /* STEP_PACE */
+  GBytes  *bytes;     /* STEP_SEND: one chunk */
+  char    *gate;      /* STEP_GATE */
+  guint    interval_us; /* STEP_PACE */
 } Step;
 
 struct _RillTestScript
 {
-  guint status;
-  char *content_type;
+  guint      status;
+  char      *content_type;
   GPtrArray *steps;
-  gboolean has_ending;
+  gboolean   has_ending;
 };
 
 typedef struct
 {
-  char *body;
+  char               *body;
   SoupMessageHeaders *headers;
-  guint count;
-  gsize bytes_sent;
-  GArray *timeline;
+  guint               count;
+  gsize               bytes_sent;
+  GArray             *timeline;
 } RouteLog;
 
 typedef struct
 {
-  RillTestServer *server;
+  RillTestServer    *server;
   SoupServerMessage *message;
-  RillTestScript *script;
-  RouteLog *log;
-  guint next_step;
-  guint interval_us;
-  GSource *timer;
-  const char *waiting_gate;
-  gboolean done;
-  gboolean finished;
+  RillTestScript    *script;
+  RouteLog          *log;
+  guint              next_step;
+  guint              interval_us;
+  GSource           *timer;
+  const char        *waiting_gate;
+  gboolean           done;
+  gboolean           finished;
 } Run;
 
 struct _RillTestServer
 {
   SoupServer *soup;
-  char *url;
+  char       *url;
   GHashTable *routes;     /* path → RillTestScript */
   GHashTable *logs;       /* path → RouteLog */
   GHashTable *open_gates; /* name set */
-  GPtrArray *runs;
-  guint prune_id;
+  GPtrArray  *runs;
+  guint       prune_id;
 };
 
 static void run_next (Run *run);

@@ -31,8 +31,8 @@ void            rill_test_server_open_gate         (RillTestServer *self,
 const char     *rill_test_server_get_request_body  (RillTestServer *self,
                                                     const char     *path);
 const char     *rill_test_server_get_request_header (RillTestServer *self,
-                                                    const char     *path,
-                                                    const char     *header);
+                                                     const char     *path,
+                                                     const char     *header);
 guint           rill_test_server_get_request_count (RillTestServer *self,
                                                     const char     *path);
 /* Bytes of body written so far on @path's last response. */
@@ -42,7 +42,7 @@ gsize           rill_test_server_get_bytes_sent    (RillTestServer *self,
 typedef struct
 {
   gint64 time_us;   /* g_get_monotonic_time () once the chunk was written */
-  gsize bytes;      /* body bytes written so far */
+  gsize  bytes;     /* body bytes written so far */
 } RillTestTimelinePoint;
 
 /* One point per chunk written on @path's last response. */
@@ -71,11 +71,11 @@ void            rill_test_script_close             (RillTestScript *self);
 /* An OpenAI-compatible stream of @tokens: role chunk, one chunk a token,
  * a finish_reason chunk, a usage chunk, and [DONE] when @with_done. */
 char           *rill_test_openai_sse               (const char * const *tokens,
-                                                    const char     *model,
-                                                    gboolean        with_done);
+                                                    const char         *model,
+                                                    gboolean            with_done);
 /* An Ollama /api/chat NDJSON stream of @tokens ending with done: true. */
 char           *rill_test_ollama_ndjson            (const char * const *tokens,
-                                                    const char     *model);
+                                                    const char         *model);
 /* Concatenation of @tokens. */
 char           *rill_test_join_tokens              (const char * const *tokens);
 

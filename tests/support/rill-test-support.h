@@ -48,8 +48,8 @@ void          test_rm_rf                   (const char     *path);
 typedef struct
 {
   gboolean done;
-  gint64 id;
-  GError *error;
+  gint64   id;
+  GError  *error;
 } TestResult;
 
 /* Creates a conversation through the store, as the window does. */

@@ -154,7 +154,7 @@ test_stopped (Fixture       *f,
   rill_message_row_set_is_last (row, TRUE);
   text = shown (row);
   g_assert_cmpstr (text, ==, "llama3|Stopped|[Copy]|Stopped before the end. What arrived is kept.|"
-                             "[Ask the Model to Carry On From Here]|");
+                   "[Ask the Model to Carry On From Here]|");
 }
 
 static void

@@ -319,7 +319,7 @@ test_shift_return (void)
 /* Sends, waits until "Hello world" is on screen (the server holds the rest
  * at a gate), ends the reply with @stop, and checks screen and database. */
 static void
-stop_scenario (void (*stop) (void))
+stop_scenario (void (*stop)(void))
 {
   gsize before_gate;
   g_autoptr(RillStore) store = NULL;
