@@ -119,7 +119,8 @@ about_action (GSimpleAction *action,
                         "version", PACKAGE_VERSION,
                         "license-type", GTK_LICENSE_GPL_3_0,
                         "developers", developers,
-                        "comments", _("Chat with language models, on your computer or a server you choose"),
+                        "comments", _("Chat with language models, on your computer "
+                                      "or a server you choose"),
                         NULL);
   gtk_window_present (GTK_WINDOW (about));
 }
@@ -157,9 +158,11 @@ rill_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (rill_application_parent_class)->startup (app);
 
-  g_action_map_add_action_entries (G_ACTION_MAP (self), app_entries, G_N_ELEMENTS (app_entries), self);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_entries,
+                                   G_N_ELEMENTS (app_entries), self);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
-    gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action, accels[i].accels);
+    gtk_application_set_accels_for_action (GTK_APPLICATION (self),
+                                           accels[i].action, accels[i].accels);
   rill_window_install_accels (GTK_APPLICATION (self));
 
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
@@ -253,7 +256,8 @@ rill_application_dbus_register (GApplication     *app,
 {
   RillApplication *self = RILL_APPLICATION (app);
 
-  if (!G_APPLICATION_CLASS (rill_application_parent_class)->dbus_register (app, connection, object_path, error))
+  if (!G_APPLICATION_CLASS (rill_application_parent_class)->dbus_register (app, connection,
+                                                                           object_path, error))
     return FALSE;
 
   /* dbus_register runs before startup, so the search provider opens the
@@ -289,7 +293,8 @@ rill_application_dbus_unregister (GApplication    *app,
       g_clear_object (&self->search_provider);
     }
 
-  G_APPLICATION_CLASS (rill_application_parent_class)->dbus_unregister (app, connection, object_path);
+  G_APPLICATION_CLASS (rill_application_parent_class)->dbus_unregister (app, connection,
+                                                                        object_path);
 }
 
 static void

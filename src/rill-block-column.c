@@ -24,7 +24,8 @@
 /* Placeholder */
 
 #define RILL_TYPE_BLOCK_PLACEHOLDER (rill_block_placeholder_get_type ())
-G_DECLARE_FINAL_TYPE (RillBlockPlaceholder, rill_block_placeholder, RILL, BLOCK_PLACEHOLDER, GtkWidget)
+G_DECLARE_FINAL_TYPE (RillBlockPlaceholder, rill_block_placeholder,
+                      RILL, BLOCK_PLACEHOLDER, GtkWidget)
 
 struct _RillBlockPlaceholder
 {
@@ -53,8 +54,9 @@ rill_block_placeholder_measure (GtkWidget      *widget,
 
   *minimum = *natural = 0;
   if (orientation == GTK_ORIENTATION_VERTICAL && RILL_IS_BLOCK_COLUMN (column))
-    *minimum = *natural = rill_block_column_estimate_height (RILL_BLOCK_COLUMN (column), self->n_chars,
-                                                             self->n_lines, self->monospace);
+    *minimum = *natural = rill_block_column_estimate_height (RILL_BLOCK_COLUMN (column),
+                                                             self->n_chars, self->n_lines,
+                                                             self->monospace);
 }
 
 static void
@@ -138,7 +140,8 @@ static void
 measure_fonts (RillBlockColumn *self)
 {
   PangoContext *context = gtk_widget_get_pango_context (GTK_WIDGET (self));
-  g_autoptr(PangoFontDescription) mono = pango_font_description_copy (pango_context_get_font_description (context));
+  g_autoptr(PangoFontDescription) mono =
+    pango_font_description_copy (pango_context_get_font_description (context));
   PangoFontMetrics *metrics;
 
   if (self->char_width > 0)
@@ -255,11 +258,13 @@ rill_block_column_replace (RillBlockColumn *self,
                           &after_height, NULL, NULL, NULL);
       if (after_height != before_height)
         {
-          double value = gtk_adjustment_get_value (self->vadjustment) + after_height - before_height;
+          double value = gtk_adjustment_get_value (self->vadjustment)
+                         + after_height - before_height;
 
           /* The adjustment learns its new upper bound at the next layout. */
           gtk_adjustment_set_upper (self->vadjustment,
-                                    gtk_adjustment_get_upper (self->vadjustment) + after_height - before_height);
+                                    gtk_adjustment_get_upper (self->vadjustment)
+                                    + after_height - before_height);
           gtk_adjustment_set_value (self->vadjustment, value);
         }
     }
@@ -330,7 +335,8 @@ rill_block_column_snapshot (GtkWidget   *widget,
          child != NULL && self->near_view_id == 0;
          child = gtk_widget_get_next_sibling (child))
       if (RILL_IS_BLOCK_PLACEHOLDER (child) && meets (child, widget, &near))
-        self->near_view_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 25, realize_near_view_cb, self, NULL);
+        self->near_view_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 25,
+                                              realize_near_view_cb, self, NULL);
 
   for (GtkWidget *child = gtk_widget_get_first_child (widget);
        child != NULL;
@@ -385,7 +391,9 @@ rill_block_column_root (GtkWidget *widget)
 
   GTK_WIDGET_CLASS (rill_block_column_parent_class)->root (widget);
   scroller = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
-  set_vadjustment (self, scroller ? gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)) : NULL);
+  set_vadjustment (self,
+                   scroller ? gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller))
+                            : NULL);
 }
 
 static void
@@ -418,8 +426,8 @@ rill_block_column_class_init (RillBlockColumnClass *klass)
   widget_class->unroot = rill_block_column_unroot;
 
   signals[SIGNAL_REALIZE_BLOCK] =
-    g_signal_new ("realize-block", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, GTK_TYPE_WIDGET);
+    g_signal_new ("realize-block", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, GTK_TYPE_WIDGET);
 }
 
 static void

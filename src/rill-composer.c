@@ -55,10 +55,13 @@ update_button (RillComposer *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "composer.send", self->can_send && !self->busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "composer.stop", self->busy);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "composer.cancel-edit", self->editing_message_id != 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "composer.cancel-edit",
+                                 self->editing_message_id != 0);
 
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), self->busy ? "composer.stop" : "composer.send");
-  gtk_button_set_icon_name (self->send_button, self->busy ? "media-playback-stop-symbolic" : "go-up-symbolic");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button),
+                                  self->busy ? "composer.stop" : "composer.send");
+  gtk_button_set_icon_name (self->send_button,
+                            self->busy ? "media-playback-stop-symbolic" : "go-up-symbolic");
   gtk_widget_set_tooltip_text (button, self->busy ? _("Stop") : _("Send"));
   gtk_widget_remove_css_class (button, self->busy ? "suggested-action" : "destructive-action");
   gtk_widget_add_css_class (button, self->busy ? "destructive-action" : "suggested-action");
@@ -326,7 +329,8 @@ rill_composer_init (RillComposer *self)
    * while the input method composes. */
   keys = gtk_event_controller_key_new ();
   gtk_event_controller_set_name (keys, "rill-composer-keys");
-  g_signal_connect_object (keys, "key-pressed", G_CALLBACK (key_pressed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (keys, "key-pressed", G_CALLBACK (key_pressed_cb),
+                           self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (self->text_view), keys);
 
   update_button (self);

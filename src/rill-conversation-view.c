@@ -217,7 +217,8 @@ update_welcome (RillConversationView *self)
     description = g_strdup (rill_session_get_provider_status (self->session));
   adw_status_page_set_description (self->welcome_page, description);
   gtk_widget_set_visible (GTK_WIDGET (self->add_server_button),
-                          self->session != NULL && rill_session_get_provider (self->session) == NULL);
+                          self->session != NULL &&
+                          rill_session_get_provider (self->session) == NULL);
 }
 
 static void
@@ -246,7 +247,8 @@ append_row (RillConversationView *self,
             RillMessageRow       *row)
 {
   g_signal_connect_object (row, "edit", G_CALLBACK (row_edit_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (row, "regenerate", G_CALLBACK (row_regenerate_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (row, "regenerate", G_CALLBACK (row_regenerate_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (row, "retry", G_CALLBACK (row_regenerate_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (row, "continue", G_CALLBACK (row_continue_cb), self, G_CONNECT_SWAPPED);
   gtk_box_append (self->messages_box, GTK_WIDGET (row));
@@ -296,7 +298,8 @@ follow_end (RillConversationView *self)
   GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->scroller);
 
   if (self->follow_end)
-    gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj));
+    gtk_adjustment_set_value (adj,
+                              gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj));
 }
 
 static void
@@ -335,7 +338,8 @@ scroll_tick_cb (GtkWidget     *widget,
       GtkWidget *clamp = gtk_widget_get_parent (GTK_WIDGET (self->messages_box));
       graphene_point_t in_clamp;
 
-      if (gtk_widget_compute_point (GTK_WIDGET (row), clamp, &GRAPHENE_POINT_INIT (0, 0), &in_clamp))
+      if (gtk_widget_compute_point (GTK_WIDGET (row), clamp,
+                                    &GRAPHENE_POINT_INIT (0, 0), &in_clamp))
         point = in_clamp;
       self->follow_end = FALSE;
       gtk_adjustment_set_value (adj, MAX (0, point.y - 12));
@@ -364,7 +368,8 @@ scroll_to_message (RillConversationView *self,
   self->scroll_frames = 0;
   self->follow_end = FALSE;
   if (self->scroll_tick_id == 0)
-    self->scroll_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_tick_cb, NULL, NULL);
+    self->scroll_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_tick_cb,
+                                                         NULL, NULL);
 }
 
 /* Opening */
@@ -467,8 +472,10 @@ rill_conversation_view_start_reply (RillConversationView *self,
   append_row (self, reply_row);
   set_reply (self, reply, user_row, reply_row);
 
-  g_signal_connect_object (reply, "started", G_CALLBACK (reply_started_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (reply, "finished", G_CALLBACK (reply_finished_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (reply, "started", G_CALLBACK (reply_started_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (reply, "finished", G_CALLBACK (reply_finished_cb),
+                           self, G_CONNECT_SWAPPED);
 
   self->follow_end = TRUE;
   follow_end (self);
@@ -669,10 +676,12 @@ rill_conversation_view_class_init (RillConversationViewClass *klass)
                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_MESSAGE_ROW);
   signals[CONTINUE] = g_signal_new ("continue", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                     0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_MESSAGE_ROW);
-  signals[REPLY_FINISHED] = g_signal_new ("reply-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, RILL_TYPE_REPLY);
+  signals[REPLY_FINISHED] = g_signal_new ("reply-finished", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 1, RILL_TYPE_REPLY);
 
-  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-conversation-view.ui");
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_PREFIX "/rill-conversation-view.ui");
   gtk_widget_class_bind_template_child (widget_class, RillConversationView, stack);
   gtk_widget_class_bind_template_child (widget_class, RillConversationView, welcome_page);
   gtk_widget_class_bind_template_child (widget_class, RillConversationView, add_server_button);
@@ -690,7 +699,10 @@ rill_conversation_view_init (RillConversationView *self)
   self->title = g_strdup (_("New Conversation"));
 
   adj = gtk_scrolled_window_get_vadjustment (self->scroller);
-  g_signal_connect_object (adj, "notify::upper", G_CALLBACK (adjustment_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (adj, "notify::page-size", G_CALLBACK (adjustment_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (adj, "value-changed", G_CALLBACK (adjustment_value_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (adj, "notify::upper", G_CALLBACK (adjustment_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (adj, "notify::page-size", G_CALLBACK (adjustment_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (adj, "value-changed", G_CALLBACK (adjustment_value_changed_cb),
+                           self, G_CONNECT_SWAPPED);
 }

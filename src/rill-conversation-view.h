@@ -13,8 +13,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RillConversationView, rill_conversation_view, RILL, CONVERSATION_VIEW, AdwBin)
 
 /* Properties: "session"; read-only "conversation-id" (0 for a new one),
- * "title" (follows renames through the store's signals), "reply" (the reply streaming, here or in a conversation looked
- * at before) and "streaming" (it streams in the conversation shown).
+ * "title" (follows renames through the store's signals), "reply" (the reply
+ * streaming, here or in a conversation looked at before) and "streaming" (it
+ * streams in the conversation shown).
  * Signals, from the rows: "edit", "regenerate", "continue" (RillMessageRow
  * *row); from the reply: "reply-finished" (RillReply *). */
 

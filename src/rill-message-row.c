@@ -105,8 +105,10 @@ code_scroll_cb (GtkEventControllerScroll *controller,
                 gpointer                  user_data)
 {
   GtkWidget *block = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
-  GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
-  GtkWidget *conversation = gtk_widget_get_ancestor (gtk_widget_get_parent (block), GTK_TYPE_SCROLLED_WINDOW);
+  GdkModifierType state =
+    gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+  GtkWidget *conversation = gtk_widget_get_ancestor (gtk_widget_get_parent (block),
+                                                     GTK_TYPE_SCROLLED_WINDOW);
   GtkAdjustment *adjustment;
   /* GTK's own factor for touchpad deltas. */
   double step = 2.5;
@@ -158,7 +160,8 @@ make_code_block (const char *code,
   gtk_widget_add_css_class (label, "code");
   g_signal_connect_object (copy, "clicked", G_CALLBACK (copy_code_cb), label, 0);
 
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller),
+                                  GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
   gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), label);
 
@@ -313,7 +316,8 @@ realize_block_cb (RillMessageRow *self,
 {
   RillMarkdownBlock *block = rill_block_column_get_placeholder_data (placeholder);
 
-  rill_block_column_replace (RILL_BLOCK_COLUMN (self->blocks_box), placeholder, make_block (self, block));
+  rill_block_column_replace (RILL_BLOCK_COLUMN (self->blocks_box), placeholder,
+                             make_block (self, block));
 }
 
 /* What a block's height is estimated from (rill_block_column_estimate_height). */
@@ -328,7 +332,9 @@ measure_block (RillMessageRow          *self,
 
   *n_chars = g_utf8_strlen (text, len);
   *n_lines = 1;
-  for (const char *p = memchr (text, '\n', len); p != NULL; p = memchr (p + 1, '\n', text + len - p - 1))
+  for (const char *p = memchr (text, '\n', len);
+       p != NULL;
+       p = memchr (p + 1, '\n', text + len - p - 1))
     (*n_lines)++;
 }
 
@@ -393,7 +399,8 @@ add_blocks (RillMessageRow *self,
           guint n_chars, n_lines;
 
           measure_block (self, block, &n_chars, &n_lines);
-          widget = rill_block_column_add_placeholder (column, GTK_WIDGET (self->tail_view), n_chars, n_lines,
+          widget = rill_block_column_add_placeholder (column, GTK_WIDGET (self->tail_view),
+                                                      n_chars, n_lines,
                                                       block->kind == RILL_BLOCK_CODE,
                                                       g_memdup2 (block, sizeof *block), free_block);
           block->language = NULL;   /* now the placeholder's */
@@ -577,7 +584,8 @@ has_problem (gpointer   row,
              RillRole   role,
              RillStatus status)
 {
-  return role == RILL_ROLE_ASSISTANT && status != RILL_STATUS_STREAMING && status != RILL_STATUS_COMPLETE;
+  return role == RILL_ROLE_ASSISTANT &&
+         status != RILL_STATUS_STREAMING && status != RILL_STATUS_COMPLETE;
 }
 
 static char *
@@ -716,7 +724,8 @@ reply_finished_cb (RillMessageRow *self,
   self->message_id = rill_reply_get_message_id (reply);
   if (store_error != NULL)
     {
-      g_autofree char *error = g_strdup_printf (_("This reply could not be saved: %s"), store_error->message);
+      g_autofree char *error = g_strdup_printf (_("This reply could not be saved: %s"),
+                                                store_error->message);
 
       set_string (self, &self->error, error, PROP_ERROR);
     }
@@ -741,9 +750,12 @@ rill_message_row_attach_reply (RillMessageRow *self,
 
   self->reply = g_object_ref (reply);
   set_status (self, RILL_STATUS_STREAMING);
-  g_signal_connect_object (reply, "started", G_CALLBACK (reply_started_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (reply, "changed", G_CALLBACK (reply_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (reply, "finished", G_CALLBACK (reply_finished_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (reply, "started", G_CALLBACK (reply_started_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (reply, "changed", G_CALLBACK (reply_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (reply, "finished", G_CALLBACK (reply_finished_cb),
+                           self, G_CONNECT_SWAPPED);
 
   if (rill_reply_is_finished (reply))
     reply_finished_cb (self, reply);
@@ -820,7 +832,8 @@ rill_message_row_constructed (GObject *object)
 
   G_OBJECT_CLASS (rill_message_row_parent_class)->constructed (object);
 
-  gtk_widget_add_css_class (GTK_WIDGET (self), self->role == RILL_ROLE_ASSISTANT ? "assistant" : "user");
+  gtk_widget_add_css_class (GTK_WIDGET (self),
+                            self->role == RILL_ROLE_ASSISTANT ? "assistant" : "user");
   update_style (self);
 }
 
@@ -906,15 +919,17 @@ rill_message_row_class_init (RillMessageRowClass *klass)
 
   signals[SIGNAL_EDIT] = g_signal_new ("edit", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_REGENERATE] = g_signal_new ("regenerate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                             0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_REGENERATE] = g_signal_new ("regenerate", G_TYPE_FROM_CLASS (klass),
+                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                             G_TYPE_NONE, 0);
   signals[SIGNAL_RETRY] = g_signal_new ("retry", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_CONTINUE] = g_signal_new ("continue", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   g_type_ensure (RILL_TYPE_BLOCK_COLUMN);
-  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-message-row.ui");
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_PREFIX "/rill-message-row.ui");
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, author_label);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, status_label);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, spinner);
@@ -1000,7 +1015,8 @@ rill_message_row_set_text (RillMessageRow *self,
   g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
 
   /* What people type is shown as typed, not as markdown. */
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->blocks_box))) != GTK_WIDGET (self->tail_view))
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->blocks_box)))
+         != GTK_WIDGET (self->tail_view))
     gtk_box_remove (self->blocks_box, child);
   g_string_assign (self->source, text);
   self->committed = self->source->len;

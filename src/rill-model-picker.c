@@ -136,7 +136,8 @@ provider_changed_cb (RillModelPicker *self)
   if (provider == NULL)
     return;
   self->cancellable = g_cancellable_new ();
-  rill_provider_list_models_async (provider, self->cancellable, list_models_cb, g_object_ref (self));
+  rill_provider_list_models_async (provider, self->cancellable,
+                                   list_models_cb, g_object_ref (self));
 }
 
 static void
@@ -295,10 +296,12 @@ rill_model_picker_class_init (RillModelPickerClass *klass)
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[MODEL_CHOSEN] = g_signal_new ("model-chosen", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[MODEL_CHOSEN] = g_signal_new ("model-chosen", G_TYPE_FROM_CLASS (klass),
+                                        G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                        G_TYPE_NONE, 1, G_TYPE_STRING);
 
-  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-model-picker.ui");
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_PREFIX "/rill-model-picker.ui");
   gtk_widget_class_bind_template_child (widget_class, RillModelPicker, dropdown);
   gtk_widget_class_bind_template_callback (widget_class, selected_cb);
 }

@@ -94,8 +94,8 @@ key_stored_cb (GObject      *object,
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          g_autofree char *text = g_strdup_printf (_("The key could not be saved in the keyring: %s"),
-                                                   error->message);
+          g_autofree char *text =
+            g_strdup_printf (_("The key could not be saved in the keyring: %s"), error->message);
           adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (text));
         }
       return;
@@ -106,7 +106,8 @@ key_stored_cb (GObject      *object,
 static void
 save_server_cb (RillPreferencesWindow *self)
 {
-  g_autofree char *url = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->url_row))));
+  g_autofree char *url =
+    g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->url_row))));
   const char *key = gtk_editable_get_text (GTK_EDITABLE (self->key_row));
   RillKeyring *keyring = rill_session_get_keyring (self->session);
   g_autoptr(RillServer) server = NULL;
@@ -130,11 +131,13 @@ save_server_cb (RillPreferencesWindow *self)
         }
       else
         adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                          adw_toast_new (_("This build cannot use the keyring; the key was not saved.")));
+                                          adw_toast_new (_("This build cannot use the keyring; "
+                                                           "the key was not saved.")));
       gtk_editable_set_text (GTK_EDITABLE (self->key_row), "");
     }
 
-  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (_("Server saved")));
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                    adw_toast_new (_("Server saved")));
 }
 
 static void
@@ -148,9 +151,11 @@ rill_preferences_window_constructed (GObject *object)
   g_assert (RILL_IS_SESSION (self->session));
   g_object_bind_property (self->session, "default-model", self->default_model_row, "text", both);
   g_object_bind_property (self->session, "system-prompt", self->system_prompt_row, "text", both);
-  g_object_bind_property (self->session, "temperature", self->temperature_adjustment, "value", both);
+  g_object_bind_property (self->session, "temperature",
+                          self->temperature_adjustment, "value", both);
   g_object_bind_property (self->session, "history-limit", self->history_adjustment, "value", both);
-  g_object_bind_property (self->session, "connect-timeout", self->connect_adjustment, "value", both);
+  g_object_bind_property (self->session, "connect-timeout",
+                          self->connect_adjustment, "value", both);
   g_object_bind_property (self->session, "idle-timeout", self->idle_adjustment, "value", both);
 
   load_server (self);
@@ -235,14 +240,16 @@ rill_preferences_window_class_init (RillPreferencesWindowClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-preferences-window.ui");
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_PREFIX "/rill-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, server_group);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, kind_row);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, url_row);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, key_row);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, default_model_row);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, system_prompt_row);
-  gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, temperature_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow,
+                                        temperature_adjustment);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, history_adjustment);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, connect_adjustment);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, idle_adjustment);

@@ -9,7 +9,8 @@
 G_BEGIN_DECLS
 
 #define RILL_TYPE_PREFERENCES_WINDOW (rill_preferences_window_get_type ())
-G_DECLARE_FINAL_TYPE (RillPreferencesWindow, rill_preferences_window, RILL, PREFERENCES_WINDOW, AdwPreferencesWindow)
+G_DECLARE_FINAL_TYPE (RillPreferencesWindow, rill_preferences_window,
+                      RILL, PREFERENCES_WINDOW, AdwPreferencesWindow)
 
 RillPreferencesWindow *rill_preferences_window_new (RillSession *session);
 

@@ -81,7 +81,8 @@ rill_secret_store_key_finish (GAsyncResult  *result,
                               GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rill_secret_store_key_async, FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rill_secret_store_key_async,
+                        FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }
@@ -128,7 +129,8 @@ rill_secret_lookup_key_finish (GAsyncResult  *result,
                                GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rill_secret_lookup_key_async, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rill_secret_lookup_key_async,
+                        NULL);
 
   /* libsecret's string is plain g_malloc memory (secret_password_free only
    * wipes it first), so the caller may g_free() it. */
@@ -177,7 +179,8 @@ rill_secret_clear_key_finish (GAsyncResult  *result,
                               GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rill_secret_clear_key_async, FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rill_secret_clear_key_async,
+                        FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

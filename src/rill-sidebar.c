@@ -78,10 +78,14 @@ update_page (RillSidebar *self)
                                       g_list_model_get_n_items (G_LIST_MODEL (self->results)) > 0
                                       ? "results" : "no-results");
   else
-    gtk_stack_set_visible_child_name (self->stack,
-                                      self->conversations != NULL &&
-                                      g_list_model_get_n_items (G_LIST_MODEL (self->conversations)) > 0
-                                      ? "conversations" : "no-conversations");
+    {
+      gboolean any_conversations =
+        self->conversations != NULL &&
+        g_list_model_get_n_items (G_LIST_MODEL (self->conversations)) > 0;
+
+      gtk_stack_set_visible_child_name (self->stack,
+                                        any_conversations ? "conversations" : "no-conversations");
+    }
 }
 
 /* The store says when a conversation was added, changed (titled, moved to
@@ -172,7 +176,8 @@ conversation_activate_cb (RillSidebar *self,
     return;
   conversation = g_list_model_get_item (G_LIST_MODEL (self->conversations), position);
   if (conversation != NULL)
-    g_signal_emit (self, signals[CONVERSATION_ACTIVATED], 0, rill_conversation_get_id (conversation), (gint64) 0);
+    g_signal_emit (self, signals[CONVERSATION_ACTIVATED], 0,
+                   rill_conversation_get_id (conversation), (gint64) 0);
 }
 
 /* Search */
@@ -186,7 +191,8 @@ result_title (RillSidebar *self,
 
   if (title == NULL)
     {
-      g_autoptr(RillConversation) conversation = rill_store_get_conversation (get_store (self), id, NULL);
+      g_autoptr(RillConversation) conversation =
+        rill_store_get_conversation (get_store (self), id, NULL);
       gint64 *key = g_new (gint64, 1);
 
       *key = id;
@@ -232,7 +238,8 @@ result_bind_cb (GtkSignalListItemFactory *factory,
   GtkWidget *snippet = gtk_widget_get_next_sibling (title);
   const char *query = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
   gsize start, end;
-  g_autofree char *text = rill_snippet_make (rill_message_get_content (message), query, &start, &end);
+  g_autofree char *text = rill_snippet_make (rill_message_get_content (message), query,
+                                             &start, &end);
   g_autofree char *before = g_markup_escape_text (text, start);
   g_autofree char *match = g_markup_escape_text (text + start, end - start);
   g_autofree char *after = g_markup_escape_text (text + end, -1);
@@ -368,9 +375,12 @@ set_session (RillSidebar *self,
   if (store != NULL)
     {
       self->conversations = rill_conversation_list_new (store);
-      g_signal_connect_object (store, "conversation-added", G_CALLBACK (reload), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (store, "conversation-changed", G_CALLBACK (reload), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (store, "conversation-deleted", G_CALLBACK (reload), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (store, "conversation-added", G_CALLBACK (reload),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (store, "conversation-changed", G_CALLBACK (reload),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (store, "conversation-deleted", G_CALLBACK (reload),
+                               self, G_CONNECT_SWAPPED);
     }
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->conversations));
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
@@ -485,6 +495,7 @@ rill_sidebar_init (RillSidebar *self)
 {
   g_autoptr(GtkListItemFactory) conversation_factory = gtk_signal_list_item_factory_new ();
   g_autoptr(GtkListItemFactory) result_factory = gtk_signal_list_item_factory_new ();
+  GtkNoSelection *results_selection;
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -499,14 +510,15 @@ rill_sidebar_init (RillSidebar *self)
   g_signal_connect (conversation_factory, "bind", G_CALLBACK (conversation_bind_cb), NULL);
   gtk_list_view_set_factory (self->conversation_view, conversation_factory);
 
-  gtk_list_view_set_model (self->results_view,
-                           GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->results)))));
+  results_selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->results)));
+  gtk_list_view_set_model (self->results_view, GTK_SELECTION_MODEL (results_selection));
   g_signal_connect (result_factory, "setup", G_CALLBACK (result_setup_cb), NULL);
   g_signal_connect_object (result_factory, "bind", G_CALLBACK (result_bind_cb), self, 0);
   gtk_list_view_set_factory (self->results_view, result_factory);
 
   /* Typing in the conversation list searches. */
-  gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self->conversation_view));
+  gtk_search_entry_set_key_capture_widget (self->search_entry,
+                                           GTK_WIDGET (self->conversation_view));
 
   update_page (self);
 }

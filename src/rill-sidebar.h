@@ -12,8 +12,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RillSidebar, rill_sidebar, RILL, SIDEBAR, GtkBox)
 
 /* Properties: "session", "conversation-id" (the one shown, selected in the
- * list); the list follows the store's change signals. Signals: "conversation-activated (gint64 conversation_id, gint64
- * message_id)" (message_id 0: the end), "add-toast (AdwToast *toast)". */
+ * list); the list follows the store's change signals. Signals:
+ * "conversation-activated (gint64 conversation_id, gint64 message_id)"
+ * (message_id 0: the end), "add-toast (AdwToast *toast)". */
 void        rill_sidebar_set_conversation_id  (RillSidebar *self,
                                                gint64       conversation_id);
 /* Searches for @query now, shows the results and focuses the entry. */

@@ -86,7 +86,8 @@ regenerate_action (GtkWidget  *widget,
                    GVariant   *param)
 {
   RillWindow *self = RILL_WINDOW (widget);
-  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_ASSISTANT);
+  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view,
+                                                             RILL_ROLE_ASSISTANT);
 
   if (row != NULL && gtk_widget_get_next_sibling (GTK_WIDGET (row)) == NULL)
     _rill_window_regenerate_from (self, row);
@@ -98,7 +99,8 @@ copy_last_action (GtkWidget  *widget,
                   GVariant   *param)
 {
   RillWindow *self = RILL_WINDOW (widget);
-  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_ASSISTANT);
+  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view,
+                                                             RILL_ROLE_ASSISTANT);
 
   if (row == NULL)
     return;
@@ -112,7 +114,8 @@ edit_last_action (GtkWidget  *widget,
                   GVariant   *param)
 {
   RillWindow *self = RILL_WINDOW (widget);
-  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_USER);
+  RillMessageRow *row = rill_conversation_view_get_last_row (self->conversation_view,
+                                                             RILL_ROLE_USER);
 
   if (row != NULL)
     _rill_window_edit (self, row);
@@ -164,7 +167,8 @@ rename_response_cb (AdwMessageDialog *dialog,
   title = g_strstrip (g_strdup (gtk_editable_get_text (request->entry)));
   if (*title == '\0')
     return;
-  rill_store_update_conversation_async (store, request->conversation_id, RILL_CONVERSATION_TITLE, title,
+  rill_store_update_conversation_async (store, request->conversation_id,
+                                        RILL_CONVERSATION_TITLE, title,
                                         NULL, renamed_cb, g_object_ref (self));
   if (request->conversation_id == _rill_window_get_conversation_id (self))
     adw_window_title_set_title (self->window_title, title);
@@ -192,13 +196,15 @@ rename_action (GtkWidget  *widget,
 
   dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Rename Conversation"), NULL);
   entry = gtk_entry_new ();
-  gtk_editable_set_text (GTK_EDITABLE (entry), rill_conversation_view_get_title (self->conversation_view));
+  gtk_editable_set_text (GTK_EDITABLE (entry),
+                         rill_conversation_view_get_title (self->conversation_view));
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "cancel", _("_Cancel"),
                                     "rename", _("_Rename"),
                                     NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "rename", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "rename",
+                                              ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "rename");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
 
@@ -349,14 +355,17 @@ export_response_cb (GtkNativeDialog *chooser,
       (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) == NULL)
     goto out;
 
-  if ((conversation = rill_store_get_conversation (store, request->conversation_id, &error)) == NULL ||
-      (messages = rill_store_list_messages (store, request->conversation_id, &error)) == NULL)
+  if ((conversation = rill_store_get_conversation (store, request->conversation_id,
+                                                   &error)) == NULL ||
+      (messages = rill_store_list_messages (store, request->conversation_id,
+                                            &error)) == NULL)
     {
       _rill_window_show_banner (self, error->message);
       goto out;
     }
 
-  text = request->json ? rill_export_json (conversation, messages) : rill_export_markdown (conversation, messages);
+  text = request->json ? rill_export_json (conversation, messages)
+                       : rill_export_markdown (conversation, messages);
   bytes = g_bytes_new_take (text, strlen (text));
   g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
                                        self->cancellable, export_written_cb, g_object_ref (self));
@@ -419,14 +428,17 @@ void
 _rill_window_update_actions (RillWindow *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
-  gboolean has_conversation = _rill_window_get_conversation_id (self) != 0 && _rill_window_get_store (self) != NULL;
+  gboolean has_conversation = _rill_window_get_conversation_id (self) != 0 &&
+                              _rill_window_get_store (self) != NULL;
   gboolean streaming_here = rill_conversation_view_get_streaming (self->conversation_view);
-  RillMessageRow *last_reply = rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_ASSISTANT);
+  RillMessageRow *last_reply = rill_conversation_view_get_last_row (self->conversation_view,
+                                                                    RILL_ROLE_ASSISTANT);
   gboolean can_regenerate = last_reply != NULL && !streaming_here &&
                             gtk_widget_get_next_sibling (GTK_WIDGET (last_reply)) == NULL &&
                             rill_message_row_get_message_id (last_reply) != 0;
+  gboolean has_reply = rill_conversation_view_get_reply (self->conversation_view) != NULL;
 
-  gtk_widget_action_set_enabled (widget, "win.stop", rill_conversation_view_get_reply (self->conversation_view) != NULL);
+  gtk_widget_action_set_enabled (widget, "win.stop", has_reply);
   gtk_widget_action_set_enabled (widget, "win.send", !streaming_here && !self->creating);
   gtk_widget_action_set_enabled (widget, "win.rename-conversation", has_conversation);
   gtk_widget_action_set_enabled (widget, "win.delete-conversation", has_conversation);
@@ -436,7 +448,8 @@ _rill_window_update_actions (RillWindow *self)
   gtk_widget_action_set_enabled (widget, "win.copy-last", last_reply != NULL);
   gtk_widget_action_set_enabled (widget, "win.edit-last",
                                  !streaming_here &&
-                                 rill_conversation_view_get_last_row (self->conversation_view, RILL_ROLE_USER) != NULL);
+                                 rill_conversation_view_get_last_row (self->conversation_view,
+                                                                      RILL_ROLE_USER) != NULL);
   gtk_widget_action_set_enabled (widget, "win.dismiss-banner",
                                  gtk_revealer_get_reveal_child (self->banner_revealer));
 }
@@ -470,7 +483,8 @@ rill_window_install_accels (GtkApplication *application)
   g_return_if_fail (GTK_IS_APPLICATION (application));
 
   for (guint i = 0; i < G_N_ELEMENTS (window_accels); i++)
-    gtk_application_set_accels_for_action (application, window_accels[i].action, window_accels[i].accels);
+    gtk_application_set_accels_for_action (application, window_accels[i].action,
+                                           window_accels[i].accels);
 }
 
 void
@@ -480,7 +494,8 @@ _rill_window_class_actions_init (RillWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.send", NULL, send_action);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
-  gtk_widget_class_install_action (widget_class, "win.new-conversation", NULL, new_conversation_action);
+  gtk_widget_class_install_action (widget_class, "win.new-conversation", NULL,
+                                   new_conversation_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.focus-composer", NULL, focus_composer_action);
@@ -491,7 +506,8 @@ _rill_window_class_actions_init (RillWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.edit-last", NULL, edit_last_action);
   gtk_widget_class_install_action (widget_class, "win.rename-conversation", NULL, rename_action);
   gtk_widget_class_install_action (widget_class, "win.delete-conversation", NULL, delete_action);
-  gtk_widget_class_install_action (widget_class, "win.export-markdown", NULL, export_markdown_action);
+  gtk_widget_class_install_action (widget_class, "win.export-markdown", NULL,
+                                   export_markdown_action);
   gtk_widget_class_install_action (widget_class, "win.export-json", NULL, export_json_action);
 
   /* Escape is not an application accelerator: those are handled before the

@@ -159,8 +159,8 @@ model_chosen_cb (RillWindow *self,
   g_free (self->pending_model);
   self->pending_model = g_strdup (model);
   if (id != 0 && _rill_window_get_store (self) != NULL)
-    rill_store_update_conversation_async (_rill_window_get_store (self), id, RILL_CONVERSATION_MODEL,
-                                          model, NULL, NULL, NULL);
+    rill_store_update_conversation_async (_rill_window_get_store (self), id,
+                                          RILL_CONVERSATION_MODEL, model, NULL, NULL, NULL);
 }
 
 /* Replies */
@@ -173,7 +173,8 @@ reply_finished_cb (RillWindow *self,
 
   if (store_error != NULL)
     {
-      g_autofree char *text = g_strdup_printf (_("The reply could not be saved: %s"), store_error->message);
+      g_autofree char *text = g_strdup_printf (_("The reply could not be saved: %s"),
+                                               store_error->message);
       _rill_window_show_banner (self, text);
     }
   else if (rill_reply_get_status (reply) == RILL_STATUS_FAILED)
@@ -237,7 +238,8 @@ create_conversation_cb (GObject      *object,
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          _rill_window_show_banner (self, error ? error->message : _("Could not start a conversation."));
+          _rill_window_show_banner (self, error ? error->message
+                                                : _("Could not start a conversation."));
           /* Give the words back rather than lose them. */
           rill_composer_set_text (self->composer, text);
         }
@@ -277,12 +279,14 @@ _rill_window_send (RillWindow *self)
   gint64 editing = rill_composer_get_editing_message_id (self->composer);
   RillStore *store = _rill_window_get_store (self);
 
-  if (*stripped == '\0' || self->creating || rill_conversation_view_get_streaming (self->conversation_view))
+  if (*stripped == '\0' || self->creating ||
+      rill_conversation_view_get_streaming (self->conversation_view))
     return;
 
   if (store == NULL)
     {
-      _rill_window_show_banner (self, _("The history could not be opened, so nothing can be sent."));
+      _rill_window_show_banner (self,
+                                _("The history could not be opened, so nothing can be sent."));
       return;
     }
   if (rill_session_get_provider (self->session) == NULL)
@@ -340,7 +344,8 @@ _rill_window_regenerate_from (RillWindow     *self,
 void
 _rill_window_continue (RillWindow *self)
 {
-  if (_rill_window_get_conversation_id (self) == 0 || _rill_window_get_store (self) == NULL || self->creating)
+  if (_rill_window_get_conversation_id (self) == 0 ||
+      _rill_window_get_store (self) == NULL || self->creating)
     return;
   _rill_window_stop (self);
   start_reply (self, _rill_window_get_conversation_id (self), NULL);
@@ -431,7 +436,8 @@ show_startup_notices (RillWindow *self)
   if ((aside = rill_store_get_set_aside_path (store)) != NULL)
     {
       g_autofree char *text =
-        g_strdup_printf (_("The history database was damaged. It was moved to %s and a new one was started."),
+        g_strdup_printf (_("The history database was damaged. "
+                           "It was moved to %s and a new one was started."),
                          aside);
       _rill_window_show_banner (self, text);
     }
@@ -440,8 +446,10 @@ show_startup_notices (RillWindow *self)
     {
       g_autofree char *text =
         g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                      "%u reply was cut short when Rill last ended; what arrived is kept",
-                                      "%u replies were cut short when Rill last ended; what arrived is kept",
+                                      "%u reply was cut short when Rill last ended; "
+                                      "what arrived is kept",
+                                      "%u replies were cut short when Rill last ended; "
+                                      "what arrived is kept",
                                       recovered),
                          recovered);
       _rill_window_toast (self, text);
@@ -461,7 +469,8 @@ rill_window_constructed (GObject *object)
 
   /* The pages follow the window's session. */
   g_object_bind_property (self, "session", self->sidebar, "session", G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "session", self->conversation_view, "session", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "session", self->conversation_view, "session",
+                          G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "session", self->model_picker, "session", G_BINDING_SYNC_CREATE);
 
   gtk_window_set_default_size (GTK_WINDOW (self),
@@ -470,8 +479,8 @@ rill_window_constructed (GObject *object)
   if (g_settings_get_boolean (settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
 
-  g_signal_connect_object (self->session, "notify::provider", G_CALLBACK (_rill_window_update_actions),
-                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::provider",
+                           G_CALLBACK (_rill_window_update_actions), self, G_CONNECT_SWAPPED);
 
   _rill_window_update_actions (self);
   show_startup_notices (self);

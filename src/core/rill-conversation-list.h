@@ -9,7 +9,8 @@
 G_BEGIN_DECLS
 
 #define RILL_TYPE_CONVERSATION_LIST (rill_conversation_list_get_type ())
-G_DECLARE_FINAL_TYPE (RillConversationList, rill_conversation_list, RILL, CONVERSATION_LIST, GObject)
+G_DECLARE_FINAL_TYPE (RillConversationList, rill_conversation_list,
+                      RILL, CONVERSATION_LIST, GObject)
 
 RillConversationList *rill_conversation_list_new      (RillStore            *store);
 /* Reads the count again and forgets the pages read so far. */

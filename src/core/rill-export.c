@@ -36,7 +36,8 @@ rill_export_markdown (RillConversation *conversation,
         g_string_append_printf (out, "## %s\n\n", _("System"));
       else
         g_string_append_printf (out, "## %s\n\n",
-                                rill_message_get_model (message) ? rill_message_get_model (message) : _("Assistant"));
+                                rill_message_get_model (message) ? rill_message_get_model (message)
+                                                                 : _("Assistant"));
       if (reasoning != NULL && *reasoning != '\0')
         {
           g_autofree char *quoted = NULL;
@@ -74,8 +75,13 @@ rill_export_json (RillConversation *conversation,
 
   /* Absent values are left out rather than written as null. */
 #define ADD_STRING(key, value) \
-  G_STMT_START { if ((value) != NULL) { json_builder_set_member_name (builder, key); \
-                                        json_builder_add_string_value (builder, value); } } G_STMT_END
+  G_STMT_START { \
+    if ((value) != NULL) \
+      { \
+        json_builder_set_member_name (builder, key); \
+        json_builder_add_string_value (builder, value); \
+      } \
+  } G_STMT_END
 
   json_builder_begin_object (builder);
   ADD_STRING ("title", rill_conversation_get_title (conversation));

@@ -20,7 +20,8 @@ rill_keyring_lookup_key_async (RillKeyring         *self,
   g_return_if_fail (RILL_IS_KEYRING (self));
   g_return_if_fail (server_id != NULL);
 
-  RILL_KEYRING_GET_IFACE (self)->lookup_key_async (self, server_id, cancellable, callback, user_data);
+  RILL_KEYRING_GET_IFACE (self)->lookup_key_async (self, server_id,
+                                                   cancellable, callback, user_data);
 }
 
 char *

@@ -166,7 +166,8 @@ code_block (RillMarkdownSplitter *splitter,
 
   if (at_end)
     {
-      block->code_end = is_closing_fence (splitter, text + pos, text + len) && pos < len ? pos : len;
+      block->code_end = is_closing_fence (splitter, text + pos, text + len) && pos < len
+                        ? pos : len;
       block->end = len;
       block->language = g_steal_pointer (&splitter->language);
       splitter->in_fence = FALSE;
@@ -219,7 +220,8 @@ rill_markdown_next_block (RillMarkdownSplitter *splitter,
     {
       if (at_end)
         {
-          block->kind = is_heading (text + pos, text + len) ? RILL_BLOCK_HEADING : RILL_BLOCK_PARAGRAPH;
+          block->kind = is_heading (text + pos, text + len) ? RILL_BLOCK_HEADING
+                                                            : RILL_BLOCK_PARAGRAPH;
           block->end = len;
           return TRUE;
         }
@@ -409,9 +411,12 @@ render_inline (GString    *out,
           continue;
         }
 
-      if ((g_str_has_prefix (p, "**") && wrap_span (out, plain, p, end, "**", "<b>", "</b>", &next)) ||
-          (word_start && g_str_has_prefix (p, "__") && wrap_span (out, plain, p, end, "__", "<b>", "</b>", &next)) ||
-          (g_str_has_prefix (p, "~~") && wrap_span (out, plain, p, end, "~~", "<s>", "</s>", &next)) ||
+      if ((g_str_has_prefix (p, "**") &&
+           wrap_span (out, plain, p, end, "**", "<b>", "</b>", &next)) ||
+          (word_start && g_str_has_prefix (p, "__") &&
+           wrap_span (out, plain, p, end, "__", "<b>", "</b>", &next)) ||
+          (g_str_has_prefix (p, "~~") &&
+           wrap_span (out, plain, p, end, "~~", "<s>", "</s>", &next)) ||
           (*p == '*' && wrap_span (out, plain, p, end, "*", "<i>", "</i>", &next)) ||
           (*p == '_' && word_start && wrap_span (out, plain, p, end, "_", "<i>", "</i>", &next)))
         {
@@ -446,7 +451,8 @@ render_inline (GString    *out,
         {
           const char *q = p;
 
-          while (q < end && !g_ascii_isspace (*q) && *q != '<' && *q != '>' && *q != ')' && *q != '"')
+          while (q < end && !g_ascii_isspace (*q) &&
+                 *q != '<' && *q != '>' && *q != ')' && *q != '"')
             q++;
           while (q > p && strchr (".,;:!?'", q[-1]) != NULL)
             q--;
@@ -550,7 +556,8 @@ rill_markdown_to_pango (const char    *text,
         p++, level++;
       while (p < end && *p == ' ')
         p++;
-      g_string_append_printf (out, "<span size=\"%s\" weight=\"bold\">", sizes[CLAMP (level, 1, 6) - 1]);
+      g_string_append_printf (out, "<span size=\"%s\" weight=\"bold\">",
+                              sizes[CLAMP (level, 1, 6) - 1]);
       render_inline (out, FALSE, p, end);
       g_string_append (out, "</span>");
       return g_string_free (out, FALSE);

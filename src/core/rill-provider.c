@@ -177,7 +177,10 @@ status_phrase (guint status, const char *reason)
 }
 
 char *
-rill_provider_describe_http_error (guint status, const char *reason, const char *body, gsize body_len)
+rill_provider_describe_http_error (guint       status,
+                                   const char *reason,
+                                   const char *body,
+                                   gsize       body_len)
 {
   g_autofree char *message = body ? rill_error_message_from_json (body, body_len) : NULL;
   const char *phrase = status_phrase (status, reason);
@@ -306,9 +309,10 @@ parse_models (RillProviderKind kind, GBytes *bytes, GError **error)
 
       if (!JSON_NODE_HOLDS_OBJECT (item))
         continue;
-      name = json_object_get_string_member_with_default (json_node_get_object (item),
-                                                         kind == RILL_PROVIDER_OLLAMA ? "name" : "id",
-                                                         NULL);
+      name =
+        json_object_get_string_member_with_default (json_node_get_object (item),
+                                                    kind == RILL_PROVIDER_OLLAMA ? "name" : "id",
+                                                    NULL);
       if (name != NULL && *name)
         g_strv_builder_add (names, name);
     }
@@ -337,9 +341,10 @@ list_models_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       gsize len;
       const char *body = g_bytes_get_data (bytes, &len);
-      g_autofree char *why = rill_provider_describe_http_error (status,
-                                                                soup_message_get_reason_phrase (message),
-                                                                body, len);
+      g_autofree char *why =
+        rill_provider_describe_http_error (status,
+                                           soup_message_get_reason_phrase (message),
+                                           body, len);
       g_task_return_new_error (task, RILL_ERROR, rill_error_from_http_status (status), "%s", why);
       return;
     }

@@ -69,13 +69,15 @@ rill_conversation_class_init (RillConversationClass *klass)
   object_class->get_property = rill_conversation_get_property;
 
   conversation_props[CONVERSATION_PROP_ID] =
-    g_param_spec_int64 ("id", NULL, NULL, 0, G_MAXINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+    g_param_spec_int64 ("id", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   conversation_props[CONVERSATION_PROP_TITLE] =
     g_param_spec_string ("title", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   conversation_props[CONVERSATION_PROP_MODEL] =
     g_param_spec_string ("model", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   conversation_props[CONVERSATION_PROP_UPDATED_AT] =
-    g_param_spec_int64 ("updated-at", NULL, NULL, 0, G_MAXINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+    g_param_spec_int64 ("updated-at", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, CONVERSATION_N_PROPS, conversation_props);
 }
 
@@ -87,7 +89,13 @@ rill_conversation_init (RillConversation *self)
 gint64 rill_conversation_get_id (RillConversation *self) { return self->id; }
 const char *rill_conversation_get_title (RillConversation *self) { return self->title; }
 const char *rill_conversation_get_model (RillConversation *self) { return self->model; }
-const char *rill_conversation_get_system_prompt (RillConversation *self) { return self->system_prompt; }
+
+const char *
+rill_conversation_get_system_prompt (RillConversation *self)
+{
+  return self->system_prompt;
+}
+
 gint64 rill_conversation_get_created_at (RillConversation *self) { return self->created_at; }
 gint64 rill_conversation_get_updated_at (RillConversation *self) { return self->updated_at; }
 
@@ -139,7 +147,8 @@ rill_message_class_init (RillMessageClass *klass)
   object_class->get_property = rill_message_get_property;
 
   message_props[MESSAGE_PROP_ID] =
-    g_param_spec_int64 ("id", NULL, NULL, 0, G_MAXINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+    g_param_spec_int64 ("id", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   message_props[MESSAGE_PROP_ROLE] =
     g_param_spec_enum ("role", NULL, NULL, RILL_TYPE_ROLE, RILL_ROLE_SYSTEM,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -161,8 +170,19 @@ rill_message_init (RillMessage *self)
 gint64 rill_message_get_id (RillMessage *self) { return self->id; }
 gint64 rill_message_get_conversation_id (RillMessage *self) { return self->conversation_id; }
 RillRole rill_message_get_role (RillMessage *self) { return self->role; }
-const char *rill_message_get_content (RillMessage *self) { return self->content ? self->content : ""; }
-const char *rill_message_get_reasoning (RillMessage *self) { return self->reasoning ? self->reasoning : ""; }
+
+const char *
+rill_message_get_content (RillMessage *self)
+{
+  return self->content ? self->content : "";
+}
+
+const char *
+rill_message_get_reasoning (RillMessage *self)
+{
+  return self->reasoning ? self->reasoning : "";
+}
+
 RillStatus rill_message_get_status (RillMessage *self) { return self->status; }
 const char *rill_message_get_error (RillMessage *self) { return self->error; }
 const char *rill_message_get_model (RillMessage *self) { return self->model; }

@@ -416,7 +416,8 @@ static void read_next (RillReply *self);
 static void
 fail_with_parser_error (RillReply *self)
 {
-  fail (self, rill_stream_parser_is_malformed (self->parser) ? RILL_ERROR_INVALID : RILL_ERROR_SERVER_SAID,
+  fail (self, rill_stream_parser_is_malformed (self->parser) ? RILL_ERROR_INVALID
+                                                             : RILL_ERROR_SERVER_SAID,
         "The server reported an error: %s", rill_stream_parser_get_error (self->parser));
 }
 
@@ -566,7 +567,8 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(RillReply) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  g_autoptr(GBytes) bytes =
+    g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
   gsize len = 0;
   const char *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
 

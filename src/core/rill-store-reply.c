@@ -144,7 +144,8 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
       JsonObject *turn = g_ptr_array_index (turns, i - 1);
 
       if (json_array_get_length (messages) == (system_prompt && *system_prompt ? 1 : 0)
-          && g_strcmp0 (json_object_get_string_member (turn, "role"), rill_role_to_string (RILL_ROLE_ASSISTANT)) == 0)
+          && g_strcmp0 (json_object_get_string_member (turn, "role"),
+                        rill_role_to_string (RILL_ROLE_ASSISTANT)) == 0)
         continue;
       json_array_add_object_element (messages, json_object_ref (turn));
     }

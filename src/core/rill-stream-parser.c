@@ -262,7 +262,8 @@ parse_object (RillStreamParser *self, const char *data, gsize len)
   if (!json_parser_load_from_data (self->json, data, len, &error))
     {
       g_autofree char *start = g_utf8_make_valid (data, MIN (len, 120));
-      set_malformed (self, g_strdup_printf ("The server sent something that is not JSON: %s", start));
+      set_malformed (self, g_strdup_printf ("The server sent something that is not JSON: %s",
+                                            start));
       return NULL;
     }
   root = json_parser_get_root (self->json);
