@@ -495,7 +495,7 @@ rill_sidebar_init (RillSidebar *self)
 {
   g_autoptr(GtkListItemFactory) conversation_factory = gtk_signal_list_item_factory_new ();
   g_autoptr(GtkListItemFactory) result_factory = gtk_signal_list_item_factory_new ();
-  GtkNoSelection *results_selection;
+  g_autoptr(GtkNoSelection) results_selection = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
