@@ -77,6 +77,7 @@ wanted_model (RillWindow *self)
   g_autoptr(RillConversation) conversation = NULL;
   gint64 id = _rill_window_get_conversation_id (self);
   const char *model = NULL;
+  char *default_model = NULL;
 
   if (id != 0 && _rill_window_get_store (self) != NULL)
     conversation = rill_store_get_conversation (_rill_window_get_store (self), id, NULL);
@@ -86,7 +87,8 @@ wanted_model (RillWindow *self)
     model = self->pending_model;
   if (model != NULL && *model != '\0')
     return g_strdup (model);
-  return g_settings_get_string (rill_session_get_settings (self->session), "default-model");
+  g_object_get (self->session, "default-model", &default_model, NULL);
+  return default_model;
 }
 
 void
