@@ -15,6 +15,7 @@ struct _RillConversation
   char   *system_prompt;
   gint64  created_at;
   gint64  updated_at;
+  char   *uid;
 };
 
 struct _RillMessage
@@ -35,6 +36,8 @@ struct _RillMessage
   gint64     completion_tokens;
   gint64     created_at;
   gint64     finished_at;
+  gint64     parent_id;  /* 0 for the first message */
+  char      *uid;
 };
 
 G_END_DECLS

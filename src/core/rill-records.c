@@ -33,6 +33,7 @@ rill_conversation_finalize (GObject *object)
   g_free (self->title);
   g_free (self->model);
   g_free (self->system_prompt);
+  g_free (self->uid);
   G_OBJECT_CLASS (rill_conversation_parent_class)->finalize (object);
 }
 
@@ -98,6 +99,7 @@ rill_conversation_get_system_prompt (RillConversation *self)
 
 gint64 rill_conversation_get_created_at (RillConversation *self) { return self->created_at; }
 gint64 rill_conversation_get_updated_at (RillConversation *self) { return self->updated_at; }
+const char *rill_conversation_get_uid (RillConversation *self) { return self->uid; }
 
 static void
 rill_message_finalize (GObject *object)
@@ -111,6 +113,7 @@ rill_message_finalize (GObject *object)
   g_free (self->finish_reason);
   g_free (self->request);
   g_free (self->usage);
+  g_free (self->uid);
   G_OBJECT_CLASS (rill_message_parent_class)->finalize (object);
 }
 
@@ -193,3 +196,5 @@ gint64 rill_message_get_prompt_tokens (RillMessage *self) { return self->prompt_
 gint64 rill_message_get_completion_tokens (RillMessage *self) { return self->completion_tokens; }
 gint64 rill_message_get_created_at (RillMessage *self) { return self->created_at; }
 gint64 rill_message_get_finished_at (RillMessage *self) { return self->finished_at; }
+gint64 rill_message_get_parent_id (RillMessage *self) { return self->parent_id; }
+const char *rill_message_get_uid (RillMessage *self) { return self->uid; }

@@ -21,6 +21,8 @@ const char *rill_conversation_get_model         (RillConversation *self);
 const char *rill_conversation_get_system_prompt (RillConversation *self);
 gint64      rill_conversation_get_created_at    (RillConversation *self);
 gint64      rill_conversation_get_updated_at    (RillConversation *self);
+/* 32 lowercase hex digits, the same on every copy of the history. */
+const char *rill_conversation_get_uid           (RillConversation *self);
 
 gint64      rill_message_get_id                 (RillMessage      *self);
 gint64      rill_message_get_conversation_id    (RillMessage      *self);
@@ -37,5 +39,8 @@ gint64      rill_message_get_prompt_tokens      (RillMessage      *self);
 gint64      rill_message_get_completion_tokens  (RillMessage      *self);
 gint64      rill_message_get_created_at         (RillMessage      *self);
 gint64      rill_message_get_finished_at        (RillMessage      *self);
+/* The message this one follows, 0 for the first of its conversation. */
+gint64      rill_message_get_parent_id          (RillMessage      *self);
+const char *rill_message_get_uid                (RillMessage      *self);
 
 G_END_DECLS
