@@ -91,6 +91,13 @@ guint             _rill_store_get_misplaced_writes  (RillStore      *self);
 /* Checkpoint commit durations in microseconds, for benchmarks. */
 GArray           *_rill_store_take_checkpoint_timings (RillStore      *self);
 
+/* For tests: creates or upgrades the database at @path only as far as
+ * schema @version, with the very steps an open runs, as an older Rill
+ * left it. */
+gboolean          _rill_store_create_at_version  (const char          *path,
+                                                  int                  version,
+                                                  GError             **error);
+
 /* Shared by the store's own files. */
 
 struct _RillStore
@@ -125,9 +132,22 @@ _rill_store_now_ms (void)
   return g_get_real_time () / 1000;
 }
 
-/* rill-store-schema.c: creates the tables or brings them up to date. */
+/* rill-store-schema.c: creates the tables or brings them up to date,
+ * copying the file at @path first when it has tables to upgrade. */
 gboolean          _rill_store_migrate            (sqlite3             *db,
+                                                  const char          *path,
                                                   GError             **error);
+/* As far as @version only. */
+gboolean          _rill_store_migrate_to         (sqlite3             *db,
+                                                  const char          *path,
+                                                  int                  version,
+                                                  GError             **error);
+/* "<path>.before-v<version>", where an upgrade from @version copies it. */
+char             *_rill_store_copy_path          (const char          *path,
+                                                  int                  version);
+/* Deletes all but the @keep copies from the latest upgrades. */
+void              _rill_store_prune_copies       (const char          *path,
+                                                  guint                keep);
 
 /* rill-store-search.c: what search needs on the reader connection. */
 gboolean          _rill_store_search_prepare     (sqlite3             *reader,
@@ -177,7 +197,7 @@ void              _rill_store_queue_change       (RillStore           *self,
 #define RILL_STORE_MESSAGE_COLUMNS \
   "m.id, m.conversation_id, m.role, m.content, m.reasoning, m.status, m.error, m.model," \
   " m.finish_reason, m.request, m.usage, m.prompt_tokens, m.completion_tokens," \
-  " m.created_at, m.finished_at"
+  " m.created_at, m.finished_at, m.parent_id, m.uid"
 
 RillMessage      *_rill_store_message_from_row   (sqlite3_stmt        *stmt);
 

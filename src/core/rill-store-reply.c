@@ -73,6 +73,9 @@ title_from_text (const char *text)
   return g_steal_pointer (&line);
 }
 
+/* A new message follows the conversation's last one: the window still
+ * deletes the later messages before regenerating or editing, so the last
+ * message is the one the new message answers or continues. */
 static gboolean
 insert_message (sqlite3 *db, gint64 conversation_id, RillRole role, const char *content,
                 RillStatus status, gint64 *id, GError **error)
@@ -81,8 +84,11 @@ insert_message (sqlite3 *db, gint64 conversation_id, RillRole role, const char *
 
   if (!(stmt = rill_sqlite_prepare (db,
                                     "INSERT INTO messages (conversation_id, role, content, status,"
-                                    " created_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5,"
-                                    " CASE WHEN ?4 = 'streaming' THEN NULL ELSE ?5 END)",
+                                    " created_at, finished_at, parent_id, uid)"
+                                    " VALUES (?1, ?2, ?3, ?4, ?5,"
+                                    " CASE WHEN ?4 = 'streaming' THEN NULL ELSE ?5 END,"
+                                    " (SELECT max(id) FROM messages WHERE conversation_id = ?1),"
+                                    " lower(hex(randomblob(16))))",
                                     "save to", error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, conversation_id);

@@ -6,11 +6,26 @@
  * a database created by an older version must end up exactly like a new
  * one. A change to the schema is a new migration at the end, never an edit
  * of one that shipped. PRAGMA user_version holds the version a database is
- * at; a newer one than this code knows is refused rather than guessed at. */
+ * at; a newer one than this code knows is refused rather than guessed at.
+ *
+ * Upgrading an existing history first writes a consistent copy of it next
+ * to it, "history.db.before-v<N>" (N the version upgraded from; the name is
+ * a contract), and keeps the last two such copies. Then every step runs in
+ * one transaction: if any statement fails, the file is left exactly as it
+ * was and the open fails saying so and where the copy is. A new, empty
+ * database (version 0) runs the same steps, in the same one transaction,
+ * and needs no copy. */
 
 #include "rill-store-private.h"
 
-#define SCHEMA_VERSION 2
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SCHEMA_VERSION 3
 
 static const char *schema_v1[] = {
   "CREATE TABLE conversations ("
@@ -69,23 +84,207 @@ static const char *schema_v2[] = {
   NULL
 };
 
-/* Forward migrations: entry N brings a database from version N to N + 1. */
-static const char **migrations[SCHEMA_VERSION] = { schema_v1, schema_v2 };
+/* Version 3: the conversation becomes a tree, and every row gets an
+ * identity that survives export, import and syncing between computers.
+ *
+ * parent_id is the message a message follows, NULL for the first; existing
+ * messages follow the previous message (by id) of their conversation,
+ * which is what the linear history they were written as meant. It has no
+ * ON DELETE action: a cascade would recurse once per message of a chain,
+ * past SQLite's trigger depth in a long conversation; deleting a message
+ * and its later ones in one statement, as truncating does, satisfies the
+ * key when the statement ends.
+ *
+ * uid is 128 random bits as 32 lowercase hex digits, never changed. ALTER
+ * TABLE cannot add a column whose default is an expression, so the column
+ * allows NULL; the store's own INSERTs set it, and the triggers give one to
+ * a row another tool inserts without it. deleted_at (milliseconds, NULL
+ * when not in the trash) is added now so that the trash needs no migration
+ * of its own. */
+static const char *schema_v3[] = {
+  "ALTER TABLE conversations ADD COLUMN uid TEXT",
+  "ALTER TABLE conversations ADD COLUMN deleted_at INTEGER",
+  "ALTER TABLE messages ADD COLUMN parent_id INTEGER REFERENCES messages (id)",
+  "ALTER TABLE messages ADD COLUMN uid TEXT",
+  "UPDATE conversations SET uid = lower(hex(randomblob(16)))",
+  "UPDATE messages SET uid = lower(hex(randomblob(16))),"
+  "  parent_id = (SELECT max(p.id) FROM messages p"
+  "               WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)",
+  "CREATE UNIQUE INDEX conversations_by_uid ON conversations (uid)",
+  "CREATE UNIQUE INDEX messages_by_uid ON messages (uid)",
+  "CREATE INDEX messages_by_parent ON messages (parent_id)",
+  "CREATE TRIGGER conversations_uid_insert AFTER INSERT ON conversations"
+  "  WHEN new.uid IS NULL BEGIN"
+  "  UPDATE conversations SET uid = lower(hex(randomblob(16))) WHERE id = new.id;"
+  "END",
+  "CREATE TRIGGER messages_uid_insert AFTER INSERT ON messages"
+  "  WHEN new.uid IS NULL BEGIN"
+  "  UPDATE messages SET uid = lower(hex(randomblob(16))) WHERE id = new.id;"
+  "END",
+  NULL
+};
 
-gboolean
-_rill_store_migrate (sqlite3 *db, GError **error)
+/* Forward migrations: entry N brings a database from version N to N + 1. */
+static const char **migrations[SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3 };
+
+/* Copies kept: the one just made and the one before it. */
+#define KEEP_COPIES 2
+
+static int
+read_version (sqlite3 *db, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  int version;
 
   if (!(stmt = rill_sqlite_prepare (db, "PRAGMA user_version", "read", error)))
-    return FALSE;
+    return -1;
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
       rill_sqlite_set_error (error, db, sqlite3_errcode (db), "read");
+      return -1;
+    }
+  return sqlite3_column_int (stmt, 0);
+}
+
+char *
+_rill_store_copy_path (const char *path, int version)
+{
+  return g_strdup_printf ("%s.before-v%d", path, version);
+}
+
+static gboolean
+fsync_path (const char *path)
+{
+  int fd = g_open (path, O_RDONLY, 0);
+  gboolean ok;
+
+  if (fd < 0)
+    return FALSE;
+  ok = fsync (fd) == 0;
+  close (fd);
+  return ok;
+}
+
+/* Writes the copy under a temporary name and renames it into place once it
+ * is on disk, so a copy with the contract name is always whole: a crash
+ * while copying leaves at most the temporary file, which the next try
+ * replaces. VACUUM INTO reads one snapshot, so the copy is consistent even
+ * with a WAL beside the file, and is a compact rollback-journal database
+ * that opens on its own. */
+static gboolean
+write_copy (sqlite3 *db, const char *copy, GError **error)
+{
+  g_autofree char *partial = g_strconcat (copy, ".partial", NULL);
+  g_autofree char *dir = g_path_get_dirname (copy);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_unlink (partial);
+  if (!(stmt = rill_sqlite_prepare (db, "VACUUM INTO ?1", "copy", error)))
+    return FALSE;
+  rill_sqlite_bind_text (stmt, 1, partial, -1);
+  if (!rill_sqlite_step_done (db, stmt, "copy", error))
+    {
+      g_unlink (partial);
       return FALSE;
     }
-  version = sqlite3_column_int (stmt, 0);
+  if (!fsync_path (partial) || g_rename (partial, copy) != 0)
+    {
+      int saved_errno = errno;
+
+      g_unlink (partial);
+      g_set_error (error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
+                   "Could not write %s: %s", copy, g_strerror (saved_errno));
+      return FALSE;
+    }
+  /* The rename is durable once the folder is. */
+  fsync_path (dir);
+  return TRUE;
+}
+
+static int
+compare_versions_desc (gconstpointer a, gconstpointer b)
+{
+  int x = GPOINTER_TO_INT (*(gpointer *) a), y = GPOINTER_TO_INT (*(gpointer *) b);
+
+  return (y > x) - (y < x);
+}
+
+/* Deletes every "<path>.before-v<N>" but the @keep with the highest N: the
+ * most recent upgrades, since versions only go up. Other names, and the
+ * temporary ones, are not ours to judge and are left alone. */
+void
+_rill_store_prune_copies (const char *path, guint keep)
+{
+  g_autofree char *dir_path = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *prefix = g_strconcat (base, ".before-v", NULL);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  g_autoptr(GPtrArray) versions = g_ptr_array_new ();
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      const char *digits = name + strlen (prefix);
+      char *end = NULL;
+      long version;
+
+      if (!g_str_has_prefix (name, prefix) || !g_ascii_isdigit (*digits))
+        continue;
+      errno = 0;
+      version = strtol (digits, &end, 10);
+      if (*end != '\0' || errno != 0 || version > G_MAXINT)
+        continue;
+      g_ptr_array_add (versions, GINT_TO_POINTER ((int) version));
+    }
+  g_ptr_array_sort (versions, compare_versions_desc);
+  for (guint i = keep; i < versions->len; i++)
+    {
+      g_autofree char *copy = _rill_store_copy_path (path,
+                                                     GPOINTER_TO_INT (versions->pdata[i]));
+      static const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+      for (guint j = 0; j < G_N_ELEMENTS (suffixes); j++)
+        {
+          g_autofree char *file = g_strconcat (copy, suffixes[j], NULL);
+          g_unlink (file);
+        }
+    }
+}
+
+/* What the window shows (after "The history could not be opened: "). Not
+ * RILL_STORE_ERROR_CORRUPT even when SQLite said so: the open must not set
+ * the file aside as damaged and start afresh, since the file is as good as
+ * it was before and an older Rill still reads it. */
+static void
+set_upgrade_error (GError **error, GError *cause, const char *copy)
+{
+  int code = cause->code == RILL_STORE_ERROR_CORRUPT ? RILL_STORE_ERROR_FAILED : cause->code;
+
+  if (copy != NULL)
+    g_set_error (error, RILL_STORE_ERROR, code,
+                 "The history could not be upgraded for this version of Rill, so it was left"
+                 " as it was. A copy made before the upgrade is at %s. (%s)",
+                 copy, cause->message);
+  else
+    g_set_error (error, RILL_STORE_ERROR, code,
+                 "The history could not be upgraded for this version of Rill, so it was left"
+                 " as it was: no copy of it could be made first. (%s)",
+                 cause->message);
+  g_error_free (cause);
+}
+
+gboolean
+_rill_store_migrate_to (sqlite3 *db, const char *path, int target, GError **error)
+{
+  g_autofree char *copy = NULL;
+  GError *local_error = NULL;
+  int version;
+
+  g_return_val_if_fail (target <= SCHEMA_VERSION, FALSE);
+
+  if ((version = read_version (db, error)) < 0)
+    return FALSE;
   if (version > SCHEMA_VERSION)
     {
       g_set_error (error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
@@ -93,27 +292,50 @@ _rill_store_migrate (sqlite3 *db, GError **error)
                    version);
       return FALSE;
     }
+  if (version >= target)
+    return TRUE;
 
-  /* One transaction per version, so a migration cut short leaves the
-   * database at the version before it, never half way. */
-  for (; version < SCHEMA_VERSION; version++)
+  /* VACUUM INTO cannot run inside a transaction, so the copy comes first. */
+  if (version > 0)
     {
-      g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %d", version + 1);
-
-      if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "update", error))
-        return FALSE;
-      for (const char **sql = migrations[version]; *sql; sql++)
-        if (!rill_sqlite_exec (db, *sql, "update", error))
-          {
-            rill_sqlite_rollback (db);
-            return FALSE;
-          }
-      if (!rill_sqlite_exec (db, bump, "update", error)
-          || !rill_sqlite_exec (db, "COMMIT", "update", error))
+      copy = _rill_store_copy_path (path, version);
+      if (!write_copy (db, copy, &local_error))
         {
-          rill_sqlite_rollback (db);
+          set_upgrade_error (error, local_error, NULL);
           return FALSE;
         }
+      _rill_store_prune_copies (path, KEEP_COPIES);
     }
+
+  if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "update", &local_error))
+    goto fail;
+  /* Another process may have upgraded it since it was read. */
+  if ((version = read_version (db, &local_error)) < 0)
+    goto fail;
+  for (; version < target; version++)
+    for (const char **sql = migrations[version]; *sql; sql++)
+      if (!rill_sqlite_exec (db, *sql, "update", &local_error))
+        goto fail;
+  {
+    g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %d", version);
+
+    if (!rill_sqlite_exec (db, bump, "update", &local_error)
+        || !rill_sqlite_exec (db, "COMMIT", "update", &local_error))
+      goto fail;
+  }
   return TRUE;
+
+fail:
+  rill_sqlite_rollback (db);
+  if (copy == NULL)
+    g_propagate_error (error, local_error);
+  else
+    set_upgrade_error (error, local_error, copy);
+  return FALSE;
+}
+
+gboolean
+_rill_store_migrate (sqlite3 *db, const char *path, GError **error)
+{
+  return _rill_store_migrate_to (db, path, SCHEMA_VERSION, error);
 }

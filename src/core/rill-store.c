@@ -105,7 +105,8 @@ open_connections (RillStore *self, GError **error)
 {
   if (!(self->writer = rill_sqlite_open (self->path, error)))
     return FALSE;
-  if (!check_readable (self->writer, error) || !_rill_store_migrate (self->writer, error))
+  if (!check_readable (self->writer, error)
+      || !_rill_store_migrate (self->writer, self->path, error))
     return FALSE;
   if (!(self->reader = rill_sqlite_open (self->path, error)))
     return FALSE;
@@ -170,6 +171,21 @@ rill_store_open (const char *path, GError **error)
   _rill_store_writer_start (self);
 
   return g_steal_pointer (&self);
+}
+
+gboolean
+_rill_store_create_at_version (const char *path, int version, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  sqlite3 *db;
+  gboolean ok;
+
+  g_mkdir_with_parents (dir, 0700);
+  if (!(db = rill_sqlite_open (path, error)))
+    return FALSE;
+  ok = check_readable (db, error) && _rill_store_migrate_to (db, path, version, error);
+  sqlite3_close (db);
+  return ok;
 }
 
 char *
@@ -321,7 +337,7 @@ rill_store_init (RillStore *self)
 
 /* Reads */
 
-#define CONVERSATION_COLUMNS "id, title, model, system_prompt, created_at, updated_at"
+#define CONVERSATION_COLUMNS "id, title, model, system_prompt, created_at, updated_at, uid"
 
 static RillConversation *
 conversation_from_row (sqlite3_stmt *stmt)
@@ -334,6 +350,7 @@ conversation_from_row (sqlite3_stmt *stmt)
   conversation->system_prompt = rill_sqlite_column_dup (stmt, 3);
   conversation->created_at = sqlite3_column_int64 (stmt, 4);
   conversation->updated_at = sqlite3_column_int64 (stmt, 5);
+  conversation->uid = rill_sqlite_column_dup (stmt, 6);
   return conversation;
 }
 
@@ -357,6 +374,8 @@ _rill_store_message_from_row (sqlite3_stmt *stmt)
   message->completion_tokens = rill_sqlite_column_int_or (stmt, 12, -1);
   message->created_at = sqlite3_column_int64 (stmt, 13);
   message->finished_at = rill_sqlite_column_int_or (stmt, 14, 0);
+  message->parent_id = rill_sqlite_column_int_or (stmt, 15, 0);
+  message->uid = rill_sqlite_column_dup (stmt, 16);
   return message;
 }
 
@@ -491,7 +510,9 @@ create_conversation_job (RillStore *self, GTask *task, gpointer data)
 
   if (!(stmt = rill_sqlite_prepare (self->writer,
                                     "INSERT INTO conversations (title, title_from_user, created_at,"
-                                    " updated_at) VALUES (?1, ?2, ?3, ?3)", "save to", &error)))
+                                    " updated_at, uid)"
+                                    " VALUES (?1, ?2, ?3, ?3, lower(hex(randomblob(16))))",
+                                    "save to", &error)))
     return _rill_store_return_write_error (task, self->writer, error);
   rill_sqlite_bind_text (stmt, 1, args->value ? args->value : "", -1);
   sqlite3_bind_int (stmt, 2, args->value != NULL);
