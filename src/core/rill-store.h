@@ -51,7 +51,10 @@ char        *rill_store_default_path         (void);
 
 /* Opens (creating and migrating as needed) and marks replies left
  * "streaming" by a process that died as "interrupted". A file that is not a
- * database or is corrupt is renamed aside and a new one is started. */
+ * database or is corrupt is renamed aside and a new one is started. An
+ * older history is first copied to "@path.before-v<N>" (N its schema
+ * version); if the upgrade fails the file is left as it was and the open
+ * fails with words that say where the copy is. */
 RillStore   *rill_store_open                 (const char          *path,
                                               GError             **error);
 guint        rill_store_get_n_recovered      (RillStore           *self);
