@@ -16,6 +16,8 @@
  * database (version 0) runs the same steps, in the same one transaction,
  * and needs no copy. */
 
+#include <glib/gi18n.h>
+
 #include "rill-store-private.h"
 
 #include <errno.h>
@@ -263,13 +265,14 @@ set_upgrade_error (GError **error, GError *cause, const char *copy)
 
   if (copy != NULL)
     g_set_error (error, RILL_STORE_ERROR, code,
-                 "The history could not be upgraded for this version of Rill, so it was left"
-                 " as it was. A copy made before the upgrade is at %s. (%s)",
+                 /* translators: the first %s is a file, the second why */
+                 _("The history could not be upgraded for this version of Rill, so it was left"
+                   " as it was. A copy made before the upgrade is at %s. (%s)"),
                  copy, cause->message);
   else
     g_set_error (error, RILL_STORE_ERROR, code,
-                 "The history could not be upgraded for this version of Rill, so it was left"
-                 " as it was: no copy of it could be made first. (%s)",
+                 _("The history could not be upgraded for this version of Rill, so it was left"
+                   " as it was: no copy of it could be made first. (%s)"),
                  cause->message);
   g_error_free (cause);
 }

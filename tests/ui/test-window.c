@@ -19,6 +19,7 @@
 #include "rill-conversation-view-private.h"
 #include "rill-message-row-private.h"
 #include "rill-sidebar-private.h"
+#include "rill-store-private.h"
 #include "rill-window-private.h"
 
 #define CHAT "/v1/chat/completions"
@@ -642,6 +643,55 @@ test_search_chinese (void)
   g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_stack (fx.window->sidebar)), ==, "no-results");
 }
 
+static char *
+file_checksum (const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, length);
+}
+
+/* An upgrade that fails leaves the history as it was, and the window says
+ * so in words, where the person looks: the banner and the welcome page. */
+static void
+test_upgrade_failed (void)
+{
+  g_autofree char *dir = g_build_filename (fx.data_home, "rill", NULL);
+  g_autofree char *path = g_build_filename (dir, "history.db", NULL);
+  g_autofree char *damaged = g_build_filename (dir, "history.db.damaged", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (_rill_store_create_at_version (path, 2, &error));
+  g_assert_no_error (error);
+  test_sql_exec (path, "INSERT INTO conversations (title, created_at, updated_at)"
+                       " VALUES ('Kept', 1, 1)");
+  /* The upgrade creates this index: a file that has one cannot be upgraded. */
+  test_sql_exec (path, "CREATE INDEX messages_by_parent ON messages (created_at)");
+  before = file_checksum (path);
+
+  g_test_expect_message ("rill-core", G_LOG_LEVEL_WARNING, "Could not open the history: *upgraded*");
+  setup ();
+  g_test_assert_expected_messages ();
+  g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
+  g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "could not be upgraded"));
+  g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "history.db.before-v2"));
+
+  /* Nothing was changed, nothing set aside, nothing can be lost by sending. */
+  after = file_checksum (path);
+  g_assert_cmpstr (after, ==, before);
+  g_assert_false (g_file_test (damaged, G_FILE_TEST_EXISTS));
+  type_and_return ("Hello");
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+  g_clear_pointer (&after, g_free);
+  after = file_checksum (path);
+  g_assert_cmpstr (after, ==, before);
+}
+
 static void
 test_offline_reopen (void)
 {
@@ -1020,6 +1070,7 @@ main (int   argc,
   g_test_add_func ("/window/delete-and-undo", test_delete_and_undo);
   g_test_add_func ("/window/long-reply-blocks", test_long_reply_blocks);
   g_test_add_func ("/window/follows-store", test_follows_store);
+  g_test_add_func ("/window/upgrade-failed", test_upgrade_failed);
 
   return g_test_run ();
 }
