@@ -3,6 +3,9 @@
 # Checks that the C sources under src/ and tests/ are formatted as
 # build-aux/uncrustify.cfg says: names every file that differs, shows the
 # change uncrustify would make to the first few, and fails if any differ.
+# It also fails on any line longer than 100 characters (characters, not
+# bytes: a Chinese test string is 3 bytes a character), naming each as
+# FILE:LINE, since uncrustify does not wrap lines itself.
 # Only files under version control are checked, so generated sources (they
 # live in the build directory) are not. The rules are written for
 # uncrustify 0.72 (Debian 12); other releases format some things otherwise.
@@ -16,14 +19,16 @@
 # (-l C matters: without it uncrustify reads headers as C++.) The diffs
 # printed here apply with `git apply`.
 #
-# Exit status: 0 all formatted, 1 some file differs, 2 uncrustify missing or
-# failed.
+# Exit status: 0 all formatted, 1 some file differs or has a long line,
+# 2 uncrustify missing or failed.
 set -eu
 
 cd "$(dirname "$0")/.."
 
 config=build-aux/uncrustify.cfg
 max_diffs=${RILL_STYLE_DIFFS:-3}
+# .editorconfig's max_line_length; keep the two the same.
+max_columns=100
 
 if ! command -v uncrustify >/dev/null 2>&1; then
   echo "check-style: uncrustify is not installed (apt-get install uncrustify)" >&2
@@ -50,6 +55,7 @@ fi
 checked=0
 differ=0
 shown=0
+long_lines=0
 while IFS= read -r f; do
   case "$f" in
     # Generated sources, should one ever be committed, follow their
@@ -62,6 +68,17 @@ while IFS= read -r f; do
     echo "check-style: uncrustify failed on $f" >&2
     exit 2
   fi
+  # Characters, not bytes: the bytes less the UTF-8 continuation bytes
+  # (10xxxxxx), counted in the C locale because mawk, Debian's awk, counts
+  # bytes whatever the locale.
+  LC_ALL=C awk -v max="$max_columns" -v file="$f" '
+    { n = length ($0) - gsub (/[\200-\277]/, "&") }
+    n > max { printf "%s:%d: line is %d characters, more than %d\n", file, FNR, n, max; found++ }
+    END { exit found > 0 }' "$f" > "$tmp/long" || true
+  if [ -s "$tmp/long" ]; then
+    cat "$tmp/long"
+    long_lines=$((long_lines + $(wc -l < "$tmp/long")))
+  fi
   if cmp -s "$f" "$tmp/out"; then
     continue
   fi
@@ -73,9 +90,15 @@ while IFS= read -r f; do
   fi
 done < "$tmp/files"
 
+status=0
+if [ "$long_lines" -gt 0 ]; then
+  echo "check-style: $long_lines lines are longer than $max_columns characters (.editorconfig's max_line_length); wrap them by hand" >&2
+  status=1
+fi
 if [ "$differ" -gt 0 ]; then
   echo "check-style: $differ of $checked files differ from $config" >&2
   echo "check-style: fix with: uncrustify -l C -c $config --replace --no-backup FILE..." >&2
-  exit 1
+  status=1
 fi
+[ "$status" -eq 0 ] || exit "$status"
 echo "check-style: $checked files formatted as $config says"

@@ -168,7 +168,8 @@ frames_watch (Frames *frames, GtkWidget *toplevel)
   frames->widget = toplevel;
   frames->clock = gtk_widget_get_frame_clock (toplevel);
   g_assert (frames->clock != NULL);
-  frames->handler = g_signal_connect (frames->clock, "after-paint", G_CALLBACK (after_paint_cb), frames);
+  frames->handler = g_signal_connect (frames->clock, "after-paint", G_CALLBACK (after_paint_cb),
+                                      frames);
 }
 
 static void
@@ -219,7 +220,8 @@ token_at (guint i)
 static void
 append_sse_token (GString *out, const char *token)
 {
-  g_string_append (out, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"bench-model\","
+  g_string_append (out, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+                   "\"model\":\"bench-model\","
                    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
   for (const char *p = token; *p; p++)
     if (*p == '"' || *p == '\\')
@@ -438,7 +440,10 @@ start_app (void)
   st.loop = g_main_loop_new (st.context, FALSE);
   st.thread = g_thread_new ("server", server_thread, NULL);
   server_call (new_server_cb, NULL);
-  rill_test_script_send (models, "{\"object\":\"list\",\"data\":[{\"id\":\"bench-model\",\"object\":\"model\"}]}", -1, 0);
+  rill_test_script_send (models,
+                         "{\"object\":\"list\","
+                         "\"data\":[{\"id\":\"bench-model\",\"object\":\"model\"}]}",
+                         -1, 0);
   route ("/v1/models", models);
   url = g_strconcat (rill_test_server_get_url (rig.server), "/v1", NULL);
   g_setenv ("OPENAI_BASE_URL", url, TRUE);
@@ -462,19 +467,23 @@ start_app (void)
 static gboolean
 window_idle (gpointer data)
 {
-  return rill_conversation_view_get_reply (rig.window->conversation_view) == NULL && !rig.window->creating;
+  return rill_conversation_view_get_reply (rig.window->conversation_view) == NULL &&
+         !rig.window->creating;
 }
 
 static gboolean
 reply_going (gpointer data)
 {
-  return rill_conversation_view_get_reply (rig.window->conversation_view) != NULL && bytes_sent () > 0;
+  return rill_conversation_view_get_reply (rig.window->conversation_view) != NULL &&
+         bytes_sent () > 0;
 }
 
 static void
 send_message (const char *text)
 {
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (_rill_composer_get_text_view (rig.window->composer)), text, -1);
+  GtkTextView *text_view = _rill_composer_get_text_view (rig.window->composer);
+
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (text_view), text, -1);
   _rill_window_send (rig.window);
 }
 
@@ -518,7 +527,9 @@ static gboolean
 feed_cb (gpointer data)
 {
   Feed *feed = data;
-  guint due = MIN (feed->n_pieces, (guint) ((g_get_monotonic_time () - feed->start) * feed->rate / G_USEC_PER_SEC));
+  guint due = MIN (feed->n_pieces,
+                   (guint) ((g_get_monotonic_time () - feed->start) * feed->rate
+                            / G_USEC_PER_SEC));
   GtkTextIter end;
 
   if (feed->next >= due)
@@ -557,13 +568,15 @@ run_baseline (const char *key, const char **pieces, guint n_pieces, double rate)
     gtk_window_set_default_size (GTK_WINDOW (window), width, height);
     gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
     gtk_text_view_set_editable (GTK_TEXT_VIEW (view), FALSE);
-    gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER,
+                                    GTK_POLICY_AUTOMATIC);
     gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), view);
     gtk_window_set_child (GTK_WINDOW (window), scroller);
     gtk_window_present (GTK_WINDOW (window));
     gtk_widget_realize (window);
     rig.first_frame_us = 0;
-    g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint", G_CALLBACK (first_paint_cb), NULL);
+    g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint",
+                      G_CALLBACK (first_paint_cb), NULL);
     wait_until (first_frame_done, NULL, 30);
 
     feed.buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
@@ -589,7 +602,8 @@ run_baseline (const char *key, const char **pieces, guint n_pieces, double rate)
 }
 
 static void
-run_window_stream (const char *key, RillTestScript *script, const char *expected_text, double *tok_s, guint n_tokens)
+run_window_stream (const char *key, RillTestScript *script, const char *expected_text,
+                   double *tok_s, guint n_tokens)
 {
   Frames *frames = &rig.frames;
   gint64 start, end;
@@ -616,7 +630,8 @@ run_window_stream (const char *key, RillTestScript *script, const char *expected
   row = rill_conversation_view_get_last_row (rig.window->conversation_view, RILL_ROLE_ASSISTANT);
   shown = _rill_message_row_dup_shown_text (row);
   if (g_strcmp0 (shown, expected_text) != 0)
-    g_error ("%s: the window shows %zu bytes, the reply has %zu", key, strlen (shown), strlen (expected_text));
+    g_error ("%s: the window shows %zu bytes, the reply has %zu", key, strlen (shown),
+             strlen (expected_text));
 }
 
 static void
@@ -662,9 +677,12 @@ burst_painted (gpointer data)
   Burst *burst = data;
   RillMessageRow *row;
 
-  if (burst->visible_us != 0 || _rill_conversation_view_get_reply_row (rig.window->conversation_view) == NULL)
+  if (burst->visible_us != 0 ||
+      _rill_conversation_view_get_reply_row (rig.window->conversation_view) == NULL)
     {
-      if (burst->visible_us == 0 && (row = rill_conversation_view_get_last_row (rig.window->conversation_view, RILL_ROLE_ASSISTANT)) != NULL &&
+      if (burst->visible_us == 0 &&
+          (row = rill_conversation_view_get_last_row (rig.window->conversation_view,
+                                                      RILL_ROLE_ASSISTANT)) != NULL &&
           strlen (rill_message_row_get_source (row)) == burst->expected_len)
         {
           g_autofree char *shown = _rill_message_row_dup_shown_text (row);
@@ -705,8 +723,13 @@ one_burst (guint n_tokens, GArray *intervals)
   send_message ("Burst");
   wait_until (reply_going, NULL, 60);
   if (g_getenv ("RILL_BENCH_TRACE") != NULL)
-    g_signal_connect (rill_message_row_get_reply (_rill_conversation_view_get_reply_row (rig.window->conversation_view)), "changed",
-                      G_CALLBACK (burst_changed_cb), &burst);
+    {
+      RillMessageRow *reply_row =
+        _rill_conversation_view_get_reply_row (rig.window->conversation_view);
+
+      g_signal_connect (rill_message_row_get_reply (reply_row), "changed",
+                        G_CALLBACK (burst_changed_cb), &burst);
+    }
   frames_start (&rig.frames);
   if (!wait_until (burst_visible, &burst, 600))
     g_error ("the burst never showed whole");
@@ -719,8 +742,10 @@ one_burst (guint n_tokens, GArray *intervals)
     server_call (timeline_cb, &t);
   while (t.last_token_us == 0);
   if (g_getenv ("RILL_BENCH_TRACE") != NULL)
-    g_printerr ("burst: first chunk %.3f s, last token %.3f s, last change %.3f s, visible %.3f s\n",
-                burst.first_us / 1e6, t.last_token_us / 1e6, burst.changed_us / 1e6, burst.visible_us / 1e6);
+    g_printerr ("burst: first chunk %.3f s, last token %.3f s, "
+                "last change %.3f s, visible %.3f s\n",
+                burst.first_us / 1e6, t.last_token_us / 1e6,
+                burst.changed_us / 1e6, burst.visible_us / 1e6);
   return (burst.visible_us - t.last_token_us) / 1000.0;
 }
 
@@ -746,15 +771,19 @@ row_long_line (void)
   run_window_stream ("rill", script, text->str, NULL, 0);
   for (gsize i = 0; i < text->len; i += per_chunk * 8)
     g_ptr_array_add (pieces, g_strndup (text->str + i, MIN (per_chunk * 8, text->len - i)));
-  run_baseline ("base", (const char **) pieces->pdata, pieces->len, G_USEC_PER_SEC / (double) PACE_US);
+  run_baseline ("base", (const char **) pieces->pdata, pieces->len,
+                G_USEC_PER_SEC / (double) PACE_US);
 }
 
 static void
 row_startup (void)
 {
+  GListModel *conversations;
+
   start_app ();
   result ("first_frame_ms", (rig.first_frame_us - process_start_us) / 1000.0);
-  result ("conversations", g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (rig.window->sidebar))));
+  conversations = G_LIST_MODEL (rill_sidebar_get_conversations (rig.window->sidebar));
+  result ("conversations", g_list_model_get_n_items (conversations));
 }
 
 static void
@@ -832,7 +861,8 @@ make_history (const char *data_home, guint conversations, guint messages)
     "WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < %u - 1)"
     " INSERT INTO messages (conversation_id, role, content, status, model, created_at, finished_at)"
     " SELECT i %% %u + 1, CASE i / %u %% 2 WHEN 0 THEN 'user' ELSE 'assistant' END,"
-    "  'Message ' || i || ': the river runs past old mills and **quiet gardens**, with `code` and 中文字符 in it.',"
+    "  'Message ' || i || ': the river runs past old mills and **quiet gardens**, "
+    "with `code` and 中文字符 in it.',"
     "  'complete', 'bench-model', 1700000000 + i, 1700000000 + i FROM m;"
     "COMMIT;",
     conversations, messages, conversations, conversations);
@@ -840,7 +870,8 @@ make_history (const char *data_home, guint conversations, guint messages)
     const char *argv[] = { "sqlite3", path, sql, NULL };
     g_autofree char *out = NULL;
 
-    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error) ||
+    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                       &status, &error) ||
         !g_spawn_check_wait_status (status, NULL))
       g_error ("sqlite3: %s %s", error ? error->message : "", err ? err : "");
   }
@@ -920,18 +951,21 @@ wanted (const char *row)
   return g_strv_contains ((const char * const *) rows, row);
 }
 
-#define LINE "-------------------------------------------------------------------------------------------------------------"
+#define LINE \
+  "------------------------------------------------------" \
+  "-------------------------------------------------------"
 
 static void
-print_frames (const char *name, GHashTable *r, const char *who, const char *prefix, const char *budget, int ok)
+print_frames (const char *name, GHashTable *r, const char *who, const char *prefix,
+              const char *budget, int ok)
 {
   g_autofree char *m = g_strconcat (prefix, ".median", NULL);
   g_autofree char *p = g_strconcat (prefix, ".p99", NULL);
   g_autofree char *x = g_strconcat (prefix, ".max", NULL);
   g_autofree char *n = g_strconcat (prefix, ".n", NULL);
 
-  g_print ("%-28s %-18s %8.1f %8.1f %8.1f %7.0f   %-26s %s\n", name, who, get (r, m), get (r, p), get (r, x),
-           get (r, n), budget, ok < 0 ? "" : verdict (ok));
+  g_print ("%-28s %-18s %8.1f %8.1f %8.1f %7.0f   %-26s %s\n", name, who,
+           get (r, m), get (r, p), get (r, x), get (r, n), budget, ok < 0 ? "" : verdict (ok));
 }
 
 static int
@@ -943,9 +977,11 @@ run_all (void)
   g_autofree char *scratch = g_build_filename (root, "scratch", NULL);
   gint64 t;
 
-  g_print ("rill-bench-ui: %.0f s streams, %d-token burst, %d-byte line, %d conversations / %d messages, "
+  g_print ("rill-bench-ui: %.0f s streams, %d-token burst, %d-byte line, "
+           "%d conversations / %d messages, "
            "%d streams; GSK_RENDERER=%s\n",
-           opt_seconds, opt_burst_tokens, opt_long_bytes, opt_conversations, opt_messages, opt_streams,
+           opt_seconds, opt_burst_tokens, opt_long_bytes, opt_conversations, opt_messages,
+           opt_streams,
            g_getenv ("GSK_RENDERER") ? g_getenv ("GSK_RENDERER") : "(default)");
   if (wanted ("startup") || wanted ("memory"))
     {
@@ -990,8 +1026,8 @@ run_all (void)
       make_history (data, 0, 0);
       r = run_child ("burst", data);
       v = get (r, "visible_ms");
-      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", name, "last chunk->shown", v, "", "", "",
-               "<= 100 ms", verdict (v <= 100));
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", name, "last chunk->shown", v,
+               "", "", "", "<= 100 ms", verdict (v <= 100));
       print_frames ("", r, "frame ms meanwhile", "rill", "", -1);
     }
 
@@ -1025,9 +1061,10 @@ run_all (void)
         }
       se = stats_of (e);
       sh = stats_of (h);
-      g_print ("%-28s %-18s %8.1f %8s %8.1f %7u   %-26s %s\n", name, "history", sh.median, "", sh.max, sh.n,
-               "<= 2x empty (median)", verdict (sh.median <= 2 * se.median));
-      g_print ("%-28s %-18s %8.1f %8s %8.1f %7u   %-26s\n", "", "empty", se.median, "", se.max, se.n, "baseline");
+      g_print ("%-28s %-18s %8.1f %8s %8.1f %7u   %-26s %s\n", name, "history", sh.median, "",
+               sh.max, sh.n, "<= 2x empty (median)", verdict (sh.median <= 2 * se.median));
+      g_print ("%-28s %-18s %8.1f %8s %8.1f %7u   %-26s\n", "", "empty", se.median, "", se.max,
+               se.n, "baseline");
     }
 
   if (wanted ("memory"))
@@ -1044,10 +1081,11 @@ run_all (void)
           g_autofree char *k = g_strdup_printf ("rss_%d", i);
           g_string_append_printf (each, "%s%.0f", i > 1 ? " " : "", get (r, k) / 1024);
         }
-      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s\n", "VmRSS MiB", "history open", open, "", "", "", "");
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s\n", "VmRSS MiB", "history open", open,
+               "", "", "", "");
       g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s\n", "", "+1 reply", first, "", "", "", "");
-      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", "", "growth, 10 streams", last - mid, "", "", "",
-               "<= 16 MiB after the 1st", verdict (last - mid <= 16));
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", "", "growth, 10 streams", last - mid,
+               "", "", "", "<= 16 MiB after the 1st", verdict (last - mid <= 16));
       g_print ("%-28s after each stream: %s\n", "", each->str);
       g_string_free (each, TRUE);
     }
@@ -1056,7 +1094,8 @@ run_all (void)
 
   {
     const char *argv[] = { "rm", "-rf", root, NULL };
-    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                  NULL, NULL);
   }
   return any_miss ? 1 : 0;
 }
@@ -1067,17 +1106,22 @@ main (int argc, char *argv[])
   g_autoptr(GOptionContext) context = g_option_context_new ("- Rill's window frame budgets");
   g_autoptr(GError) error = NULL;
   GOptionEntry entries[] = {
-    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "Seconds of each paced stream (10)", "S" },
+    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
+      "Seconds of each paced stream (10)", "S" },
     { "burst-tokens", 0, 0, G_OPTION_ARG_INT, &opt_burst_tokens, "Tokens in a burst (20000)", "N" },
-    { "long-bytes", 0, 0, G_OPTION_ARG_INT, &opt_long_bytes, "Bytes of the line with no newline (2 MiB)", "N" },
-    { "conversations", 0, 0, G_OPTION_ARG_INT, &opt_conversations, "Conversations in the history (10000)", "N" },
+    { "long-bytes", 0, 0, G_OPTION_ARG_INT, &opt_long_bytes,
+      "Bytes of the line with no newline (2 MiB)", "N" },
+    { "conversations", 0, 0, G_OPTION_ARG_INT, &opt_conversations,
+      "Conversations in the history (10000)", "N" },
     { "messages", 0, 0, G_OPTION_ARG_INT, &opt_messages, "Messages in the history (200000)", "N" },
     { "streams", 0, 0, G_OPTION_ARG_INT, &opt_streams, "Successive streams for memory (10)", "N" },
-    { "startup-runs", 0, 0, G_OPTION_ARG_INT, &opt_startup_runs, "Start-ups of each history (3)", "N" },
+    { "startup-runs", 0, 0, G_OPTION_ARG_INT, &opt_startup_runs,
+      "Start-ups of each history (3)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
       "Rows, e.g. burst,startup (stream-2000,stream-5000,burst,long-line,startup,memory)", "ROWS" },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "A fast smoke run with small sizes", NULL },
-    { "row", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_row, "Run one row (the child)", "ROW" },
+    { "row", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_row,
+      "Run one row (the child)", "ROW" },
     { NULL }
   };
 

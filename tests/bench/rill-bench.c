@@ -274,9 +274,12 @@ make_openai_stream (Stream *s, guint n_events, GRand *rand)
   GString *expected = g_string_new (NULL);
 
   g_string_append (out,
-                   "data: {\"id\":\"chatcmpl-ABfw031mOJeYCSHe4yI2ZjOA6kMJL\",\"object\":\"chat.completion.chunk\","
-                   "\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_5050236cbd\","
-                   "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},"
+                   "data: {\"id\":\"chatcmpl-ABfw031mOJeYCSHe4yI2ZjOA6kMJL\","
+                   "\"object\":\"chat.completion.chunk\","
+                   "\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\","
+                   "\"system_fingerprint\":\"fp_5050236cbd\","
+                   "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\","
+                   "\"refusal\":null},"
                    "\"logprobs\":null,\"finish_reason\":null}]}\n\n");
   for (guint i = 1; i + 2 < n_events; i++)
     {
@@ -284,17 +287,24 @@ make_openai_stream (Stream *s, guint n_events, GRand *rand)
       g_autofree char *quoted = json_quote (token);
 
       g_string_append_printf (out,
-                              "data: {\"id\":\"chatcmpl-ABfw031mOJeYCSHe4yI2ZjOA6kMJL\",\"object\":\"chat.completion.chunk\","
-                              "\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_5050236cbd\","
-                              "\"choices\":[{\"index\":0,\"delta\":{\"content\":%s},\"logprobs\":null,\"finish_reason\":null}]}\n\n",
+                              "data: {\"id\":\"chatcmpl-ABfw031mOJeYCSHe4yI2ZjOA6kMJL\","
+                              "\"object\":\"chat.completion.chunk\","
+                              "\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\","
+                              "\"system_fingerprint\":\"fp_5050236cbd\","
+                              "\"choices\":[{\"index\":0,\"delta\":{\"content\":%s},"
+                              "\"logprobs\":null,\"finish_reason\":null}]}\n\n",
                               quoted);
       g_string_append (expected, token);
     }
   g_string_append (out,
-                   "data: {\"id\":\"chatcmpl-ABfw031mOJeYCSHe4yI2ZjOA6kMJL\",\"object\":\"chat.completion.chunk\","
-                   "\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_5050236cbd\","
-                   "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
-                   "\"usage\":{\"prompt_tokens\":17,\"completion_tokens\":19997,\"total_tokens\":20014}}\n\n"
+                   "data: {\"id\":\"chatcmpl-ABfw031mOJeYCSHe4yI2ZjOA6kMJL\","
+                   "\"object\":\"chat.completion.chunk\","
+                   "\"created\":1727346168,\"model\":\"gpt-4o-2024-08-06\","
+                   "\"system_fingerprint\":\"fp_5050236cbd\","
+                   "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,"
+                   "\"finish_reason\":\"stop\"}],"
+                   "\"usage\":{\"prompt_tokens\":17,\"completion_tokens\":19997,"
+                   "\"total_tokens\":20014}}\n\n"
                    "data: [DONE]\n\n");
   s->len = out->len;
   s->bytes = g_string_free (out, FALSE);
@@ -314,15 +324,20 @@ make_ollama_stream (Stream *s, guint n_lines, GRand *rand)
       g_autofree char *quoted = json_quote (token);
 
       g_string_append_printf (out,
-                              "{\"model\":\"llama3\",\"created_at\":\"2024-07-29T07:34:31.424569Z\","
-                              "\"message\":{\"role\":\"assistant\",\"content\":%s},\"done\":false}\n", quoted);
+                              "{\"model\":\"llama3\","
+                              "\"created_at\":\"2024-07-29T07:34:31.424569Z\","
+                              "\"message\":{\"role\":\"assistant\",\"content\":%s},"
+                              "\"done\":false}\n", quoted);
       g_string_append (expected, token);
     }
   g_string_append (out,
                    "{\"model\":\"llama3\",\"created_at\":\"2024-07-29T07:34:35.424569Z\","
-                   "\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":\"stop\",\"done\":true,"
-                   "\"total_duration\":4935886791,\"load_duration\":534986708,\"prompt_eval_count\":26,"
-                   "\"prompt_eval_duration\":107345000,\"eval_count\":19999,\"eval_duration\":4289432000}\n");
+                   "\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+                   "\"done_reason\":\"stop\",\"done\":true,"
+                   "\"total_duration\":4935886791,\"load_duration\":534986708,"
+                   "\"prompt_eval_count\":26,"
+                   "\"prompt_eval_duration\":107345000,\"eval_count\":19999,"
+                   "\"eval_duration\":4289432000}\n");
   s->len = out->len;
   s->bytes = g_string_free (out, FALSE);
   s->expected = g_string_free (expected, FALSE);
@@ -501,10 +516,14 @@ bench_decode_one (const char *name, RillProviderKind kind, const Stream *s)
   st = stats_of (cpu);
   sb = stats_of (cpu_base);
   print_row (row, "RillStreamParser (CPU)", st, "ms", budget,
-             correct ? verdict (st.median <= 100.0 * opt_events / 20000 && st.p99 <= 100.0 * opt_events / 20000)
+             correct ? verdict (st.median <= 100.0 * opt_events / 20000 &&
+                                st.p99 <= 100.0 * opt_events / 20000)
                      : verdict (FALSE));
-  print_row ("", "baseline: JsonParser/event", sb, "ms", "", g_strdup_printf (st.median <= sb.median ? "parser %.1fx faster" : "parser %.1fx slower",
-                                                                              st.median <= sb.median ? sb.median / st.median : st.median / sb.median));
+  print_row ("", "baseline: JsonParser/event", sb, "ms", "",
+             g_strdup_printf (st.median <= sb.median ? "parser %.1fx faster"
+                                                     : "parser %.1fx slower",
+                              st.median <= sb.median ? sb.median / st.median
+                                                     : st.median / sb.median));
   if (ins->len)
     {
       print_row ("", "RillStreamParser (Minstr)", stats_of (ins), "M", "", "");
@@ -589,7 +608,8 @@ static void
 begin_cb (GObject *source, GAsyncResult *result, gpointer data)
 {
   Result *r = data;
-  RillReplyContext *context = _rill_store_begin_reply_finish (RILL_STORE (source), result, &r->error);
+  RillReplyContext *context = _rill_store_begin_reply_finish (RILL_STORE (source), result,
+                                                              &r->error);
 
   g_clear_pointer (&context, rill_reply_context_free);
   r->done = TRUE;
@@ -651,8 +671,10 @@ timed_update (sqlite3 *db, sqlite3_stmt *stmt, gint64 id, const char *text, gsiz
 static gint64
 insert_streaming_row (sqlite3 *db, gint64 conversation_id)
 {
-  g_autofree char *sql = g_strdup_printf ("INSERT INTO messages (conversation_id, role, content, status, created_at)"
-                                          " VALUES (%" G_GINT64_FORMAT ", 'assistant', '', 'streaming', 0)",
+  g_autofree char *sql = g_strdup_printf ("INSERT INTO messages"
+                                          " (conversation_id, role, content, status, created_at)"
+                                          " VALUES (%" G_GINT64_FORMAT ","
+                                          " 'assistant', '', 'streaming', 0)",
                                           conversation_id);
   exec_or_die (db, sql);
   return sqlite3_last_insert_rowid (db);
@@ -745,13 +767,15 @@ bench_checkpoints (void)
     }
 
   {
-    g_autofree char *row = g_strdup_printf ("2. checkpoint commit (%d replies x %d tok)", opt_replies, opt_reply_tokens);
+    g_autofree char *row = g_strdup_printf ("2. checkpoint commit (%d replies x %d tok)",
+                                            opt_replies, opt_reply_tokens);
     g_autofree char *variant = g_strdup_printf ("append tail every %d tok", opt_checkpoint_tokens);
 
     s = stats_of (ours);
-    print_row (row, variant, s, "ms", "med<=1ms p99<=10ms", verdict (s.median <= 1.0 && s.p99 <= 10.0));
-    print_row (g_strdup_printf ("   (final text %.0f KiB)", final_len / 1024.0), "baseline: rewrite whole text",
-               stats_of (rewrite), "ms", "", "");
+    print_row (row, variant, s, "ms", "med<=1ms p99<=10ms",
+               verdict (s.median <= 1.0 && s.p99 <= 10.0));
+    print_row (g_strdup_printf ("   (final text %.0f KiB)", final_len / 1024.0),
+               "baseline: rewrite whole text", stats_of (rewrite), "ms", "", "");
     print_row ("", "baseline: one UPDATE at end", stats_of (at_end), "ms", "", "");
   }
 
@@ -855,7 +879,8 @@ rig_clear (Rig *rig)
 
 /* Runs one reply; returns the reply (finished) and fills @lw. */
 static RillReply *
-rig_reply (Rig *rig, RillTestScript *script, gsize total, guint checkpoint_ms, LastWrite *lw, Finish *fin)
+rig_reply (Rig *rig, RillTestScript *script, gsize total, guint checkpoint_ms, LastWrite *lw,
+           Finish *fin)
 {
   RillReplyOptions options;
   RillReply *reply;
@@ -890,7 +915,9 @@ static gboolean
 stored_exactly (Rig *rig, RillReply *reply, const char *expected)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(RillMessage) message = rill_store_get_message (rig->store, rill_reply_get_message_id (reply), &error);
+  g_autoptr(RillMessage) message = rill_store_get_message (rig->store,
+                                                           rill_reply_get_message_id (reply),
+                                                           &error);
 
   return message != NULL
          && rill_reply_get_status (reply) == RILL_STATUS_COMPLETE
@@ -954,7 +981,8 @@ bench_live_checkpoints (void)
   s = stats_of (commits);
   {
     double seconds = (fin.finished_ms - started) / 1e3;
-    g_autofree char *row = g_strdup_printf ("2b. live %u tok, %.1f s (%.0f tok/s)", n, seconds, n / seconds);
+    g_autofree char *row = g_strdup_printf ("2b. live %u tok, %.1f s (%.0f tok/s)",
+                                            n, seconds, n / seconds);
     print_row (row, "checkpoint every 50 ms", s, "ms", "med<=1ms p99<=10ms",
                verdict (exact && s.n > 0 && s.median <= 1.0 && s.p99 <= 10.0));
   }
@@ -1006,7 +1034,8 @@ bench_burst (void)
       g_object_unref (reply);
     }
   {
-    g_autofree char *row = g_strdup_printf ("4. burst %d tok (%.0f KiB text)", opt_burst_tokens, strlen (expected) / 1024.0);
+    g_autofree char *row = g_strdup_printf ("4. burst %d tok (%.0f KiB text)",
+                                            opt_burst_tokens, strlen (expected) / 1024.0);
     print_row (row, "last server write -> finished", stats_of (latency), "ms",
                "byte-exact", verdict (exact));
     print_row ("", "request -> finished", stats_of (whole), "ms", "", "");
@@ -1051,7 +1080,8 @@ static sqlite3_stmt *
 prepare_proposed (sqlite3 *db, const char *query)
 {
   g_auto(GStrv) terms = g_strsplit_set (query, " \t\n\r", -1);
-  g_autoptr(GString) sql = g_string_new ("SELECT m.id FROM messages_fts f JOIN messages m ON m.id = f.rowid WHERE 1");
+  g_autoptr(GString) sql = g_string_new ("SELECT m.id FROM messages_fts f"
+                                         " JOIN messages m ON m.id = f.rowid WHERE 1");
   g_autoptr(GString) match = g_string_new (NULL);
   g_autoptr(GPtrArray) shorts = g_ptr_array_new_with_free_func (g_free);
   sqlite3_stmt *stmt = NULL;
@@ -1136,8 +1166,10 @@ bench_search (void)
 
   t0 = wall_now_ms ();
   exec_or_die (side, "BEGIN");
-  sqlite3_prepare_v2 (side, "INSERT INTO conversations (title, created_at, updated_at) VALUES (?1, ?2, ?2)", -1, &conv, NULL);
-  sqlite3_prepare_v2 (side, "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+  sqlite3_prepare_v2 (side, "INSERT INTO conversations (title, created_at, updated_at)"
+                      " VALUES (?1, ?2, ?2)", -1, &conv, NULL);
+  sqlite3_prepare_v2 (side, "INSERT INTO messages"
+                      " (conversation_id, role, content, status, created_at)"
                       " VALUES (?1, ?2, ?3, 'complete', ?4)", -1, &msg, NULL);
   for (int c = 0; c < opt_conversations; c++)
     {
@@ -1169,7 +1201,8 @@ bench_search (void)
   printf ("   (search corpus: %d conversations, %d messages, built in %.1f s)\n",
           opt_conversations, n_messages, (wall_now_ms () - t0) / 1e3);
 
-  sqlite3_prepare_v2 (side, "SELECT id FROM messages WHERE content LIKE ?1 ORDER BY id DESC LIMIT 50", -1, &like, NULL);
+  sqlite3_prepare_v2 (side, "SELECT id FROM messages WHERE content LIKE ?1"
+                      " ORDER BY id DESC LIMIT 50", -1, &like, NULL);
   for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
     {
       g_autoptr(GArray) ours = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1222,7 +1255,8 @@ bench_search (void)
         g_autofree char *variant = g_strdup_printf ("rill_store_search (%u hits)", n_found);
         g_autofree char *bvariant = g_strdup_printf ("baseline: LIKE (%u hits)", n_like);
         g_autofree char *result = g_strdup_printf ("%s%s", verdict (ok),
-                                                   ok ? "" : is_short ? " (rare <3-char term: walks every row)"
+                                                   ok ? "" : is_short
+                                                   ? " (rare <3-char term: walks every row)"
                                                    : "");
         if (!ok && is_short)
           short_missed = TRUE;
@@ -1233,8 +1267,10 @@ bench_search (void)
       }
     }
   if (short_missed)
-    printf ("   note: a term under 3 characters cannot use the trigram index; it is checked row by row,\n"
-            "         newest first, so a common one stops at the limit and a rare one walks every message\n");
+    printf ("   note: a term under 3 characters cannot use the trigram index; "
+            "it is checked row by row,\n"
+            "         newest first, so a common one stops at the limit "
+            "and a rare one walks every message\n");
   sqlite3_finalize (like);
   sqlite3_close (side);
   g_clear_object (&store);
@@ -1259,19 +1295,24 @@ main (int argc, char **argv)
     { "events", 0, 0, G_OPTION_ARG_INT, &opt_events, "Events/lines to decode (20000)", "N" },
     { "decode-runs", 0, 0, G_OPTION_ARG_INT, &opt_decode_runs, "Repeats of each decode (21)", "N" },
     { "replies", 0, 0, G_OPTION_ARG_INT, &opt_replies, "Replies checkpointed (10)", "N" },
-    { "reply-tokens", 0, 0, G_OPTION_ARG_INT, &opt_reply_tokens, "Tokens per checkpointed reply (20000)", "N" },
+    { "reply-tokens", 0, 0, G_OPTION_ARG_INT, &opt_reply_tokens,
+      "Tokens per checkpointed reply (20000)", "N" },
     { "checkpoint-tokens", 0, 0, G_OPTION_ARG_INT, &opt_checkpoint_tokens,
       "Tokens between checkpoints (500: 250 ms at 2,000 tok/s)", "N" },
-    { "live-seconds", 0, 0, G_OPTION_ARG_INT, &opt_live_seconds, "Seconds of live 2,000 tok/s stream (3)", "S" },
-    { "conversations", 0, 0, G_OPTION_ARG_INT, &opt_conversations, "Conversations to search (10000)", "N" },
+    { "live-seconds", 0, 0, G_OPTION_ARG_INT, &opt_live_seconds,
+      "Seconds of live 2,000 tok/s stream (3)", "S" },
+    { "conversations", 0, 0, G_OPTION_ARG_INT, &opt_conversations,
+      "Conversations to search (10000)", "N" },
     { "messages", 0, 0, G_OPTION_ARG_INT, &opt_messages, "Messages to search (200000)", "N" },
     { "search-runs", 0, 0, G_OPTION_ARG_INT, &opt_search_runs, "Repeats of each query (11)", "N" },
-    { "burst-tokens", 0, 0, G_OPTION_ARG_INT, &opt_burst_tokens, "Tokens in the burst (20000)", "N" },
+    { "burst-tokens", 0, 0, G_OPTION_ARG_INT, &opt_burst_tokens,
+      "Tokens in the burst (20000)", "N" },
     { "burst-runs", 0, 0, G_OPTION_ARG_INT, &opt_burst_runs, "Bursts (5)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Rows to run, e.g. 1,3 (1,2,2b,3,4)", "ROWS" },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("- Rill's streaming and history benchmarks");
+  g_autoptr(GOptionContext) context =
+    g_option_context_new ("- Rill's streaming and history benchmarks");
   g_autoptr(GError) error = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *date = g_date_time_format (now, "%Y-%m-%d %H:%M");
@@ -1299,7 +1340,8 @@ main (int argc, char **argv)
   if (wanted ("4"))
     bench_burst ();
   if (instr_stop () < 0)
-    printf ("   (instruction counts unavailable here: perf_event_open refused; use valgrind --tool=callgrind)\n");
+    printf ("   (instruction counts unavailable here: perf_event_open refused; "
+            "use valgrind --tool=callgrind)\n");
   /* A miss is a finding for the table, not a failure of the run. */
   printf ("%s\n", any_miss ? "some budgets missed" : "all budgets met");
   return 0;

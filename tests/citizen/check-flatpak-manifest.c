@@ -38,18 +38,23 @@ test_identity (void)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *manifest = load_manifest (parser);
+  const char *id;
   const char *app_id;
+  const char *runtime_version;
 
   /* flatpak-builder accepts "id" and the older "app-id". */
-  app_id = json_object_get_string_member_with_default (manifest, "app-id",
-                                                       json_object_get_string_member_with_default (manifest, "id", NULL));
+  id = json_object_get_string_member_with_default (manifest, "id", NULL);
+  app_id = json_object_get_string_member_with_default (manifest, "app-id", id);
   g_assert_cmpstr (app_id, ==, "io.github.rill.Rill");
-  g_assert_cmpstr (json_object_get_string_member_with_default (manifest, "command", NULL), ==, "rill");
-  g_assert_cmpstr (json_object_get_string_member_with_default (manifest, "runtime", NULL), ==, "org.gnome.Platform");
-  g_assert_cmpstr (json_object_get_string_member_with_default (manifest, "sdk", NULL), ==, "org.gnome.Sdk");
+  g_assert_cmpstr (json_object_get_string_member_with_default (manifest, "command", NULL),
+                   ==, "rill");
+  g_assert_cmpstr (json_object_get_string_member_with_default (manifest, "runtime", NULL),
+                   ==, "org.gnome.Platform");
+  g_assert_cmpstr (json_object_get_string_member_with_default (manifest, "sdk", NULL),
+                   ==, "org.gnome.Sdk");
   /* GNOME runtimes are numbered by release; 47 and later are supported. */
-  g_assert_cmpint (g_ascii_strtoll (json_object_get_string_member_with_default (manifest, "runtime-version", "0"),
-                                    NULL, 10), >=, 47);
+  runtime_version = json_object_get_string_member_with_default (manifest, "runtime-version", "0");
+  g_assert_cmpint (g_ascii_strtoll (runtime_version, NULL, 10), >=, 47);
 }
 
 static void
@@ -74,7 +79,8 @@ test_builds_tree_with_meson (void)
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       module = json_node_get_object (node);
-      if (g_strcmp0 (json_object_get_string_member_with_default (module, "buildsystem", NULL), "meson") != 0 ||
+      if (g_strcmp0 (json_object_get_string_member_with_default (module, "buildsystem", NULL),
+                     "meson") != 0 ||
           !json_object_has_member (module, "sources"))
         continue;
 
@@ -85,8 +91,10 @@ test_builds_tree_with_meson (void)
 
           /* The manifest sits in flatpak/, so ".." is this tree. */
           if (source != NULL &&
-              g_strcmp0 (json_object_get_string_member_with_default (source, "type", NULL), "dir") == 0 &&
-              g_strcmp0 (json_object_get_string_member_with_default (source, "path", NULL), "..") == 0)
+              g_strcmp0 (json_object_get_string_member_with_default (source, "type", NULL),
+                         "dir") == 0 &&
+              g_strcmp0 (json_object_get_string_member_with_default (source, "path", NULL),
+                         "..") == 0)
             found = TRUE;
         }
     }

@@ -40,7 +40,8 @@ add_message (sqlite3 *db, gint64 conversation_id, const char *role, const char *
   sqlite3_stmt *stmt;
 
   g_assert_cmpint (sqlite3_prepare_v2 (db,
-                                       "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+                                       "INSERT INTO messages"
+                                       " (conversation_id, role, content, status, created_at)"
                                        " VALUES (?, ?, ?, 'complete', ?)",
                                        -1, &stmt, NULL), ==, SQLITE_OK);
   sqlite3_bind_int64 (stmt, 1, conversation_id);
@@ -87,6 +88,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
   g_autofree char *long_text = NULL;
   g_autoptr(GVariant) reply = NULL;
   sqlite3 *db;
+  GDBusConnectionFlags flags = G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                               G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION;
 
   f->dir = test_make_tmpdir ();
   db_path = g_build_filename (f->dir, "rill", "history.db", NULL);
@@ -132,13 +135,11 @@ fixture_set_up (Fixture *f, gconstpointer data)
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_up (f->bus);
   f->server = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
-                                                      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                      flags,
                                                       NULL, NULL, &error);
   g_assert_no_error (error);
   f->client = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
-                                                      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                      flags,
                                                       NULL, NULL, &error);
   g_assert_no_error (error);
 
@@ -151,7 +152,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
   f->provider = rill_search_provider_new (f->store);
   g_signal_connect (f->provider, "activate-message", G_CALLBACK (activate_message_cb), f);
   g_signal_connect (f->provider, "launch-search", G_CALLBACK (launch_search_cb), f);
-  g_assert_true (rill_search_provider_export (f->provider, f->server, "/io/github/rill/Rill", &error));
+  g_assert_true (rill_search_provider_export (f->provider, f->server, "/io/github/rill/Rill",
+                                              &error));
   g_assert_no_error (error);
 
   /* Only talks to the bus daemon, so a synchronous call cannot wait on our
@@ -401,11 +403,16 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add ("/search-provider/initial", Fixture, NULL, fixture_set_up, test_initial, fixture_tear_down);
-  g_test_add ("/search-provider/subsearch", Fixture, NULL, fixture_set_up, test_subsearch, fixture_tear_down);
-  g_test_add ("/search-provider/metas", Fixture, NULL, fixture_set_up, test_metas, fixture_tear_down);
-  g_test_add ("/search-provider/activate", Fixture, NULL, fixture_set_up, test_activate, fixture_tear_down);
-  g_test_add ("/search-provider/launch-search", Fixture, NULL, fixture_set_up, test_launch_search, fixture_tear_down);
+  g_test_add ("/search-provider/initial", Fixture, NULL,
+              fixture_set_up, test_initial, fixture_tear_down);
+  g_test_add ("/search-provider/subsearch", Fixture, NULL,
+              fixture_set_up, test_subsearch, fixture_tear_down);
+  g_test_add ("/search-provider/metas", Fixture, NULL,
+              fixture_set_up, test_metas, fixture_tear_down);
+  g_test_add ("/search-provider/activate", Fixture, NULL,
+              fixture_set_up, test_activate, fixture_tear_down);
+  g_test_add ("/search-provider/launch-search", Fixture, NULL,
+              fixture_set_up, test_launch_search, fixture_tear_down);
 
   return g_test_run ();
 }

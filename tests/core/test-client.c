@@ -182,6 +182,7 @@ test_normal (Fixture *f, gconstpointer data)
   g_autoptr(RillMessage) message = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *body;
+  JsonObject *stream_options;
   Watch *w;
 
   rill_test_script_send (script, sse, -1, 0);
@@ -193,18 +194,21 @@ test_normal (Fixture *f, gconstpointer data)
   g_assert_cmpstr (rill_message_get_finish_reason (message), ==, "stop");
   g_assert_cmpstr (rill_message_get_model (message), ==, "test-model-2024");
   g_assert_cmpint (rill_message_get_prompt_tokens (message), ==, 7);
-  g_assert_cmpint (rill_message_get_completion_tokens (message), ==, g_strv_length ((GStrv) greeting));
+  g_assert_cmpint (rill_message_get_completion_tokens (message), ==,
+                   g_strv_length ((GStrv) greeting));
   g_assert_nonnull (strstr (rill_message_get_usage (message), "\"total_tokens\""));
 
   /* What was sent: stream, usage requested, the key as a bearer token, and
    * the request kept with the reply without the key. */
   g_assert_cmpstr (rill_test_server_get_request_header (f->server, CHAT, "Authorization"), ==,
                    "Bearer sk-test-key");
-  g_assert_true (json_parser_load_from_data (parser, rill_test_server_get_request_body (f->server, CHAT), -1, NULL));
+  g_assert_true (json_parser_load_from_data (parser,
+                                             rill_test_server_get_request_body (f->server, CHAT),
+                                             -1, NULL));
   body = json_node_get_object (json_parser_get_root (parser));
   g_assert_true (json_object_get_boolean_member (body, "stream"));
-  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (body, "stream_options"),
-                                                 "include_usage"));
+  stream_options = json_object_get_object_member (body, "stream_options");
+  g_assert_true (json_object_get_boolean_member (stream_options, "include_usage"));
   g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "test-model");
   g_assert_nonnull (rill_message_get_request (message));
   g_assert_null (strstr (rill_message_get_request (message), "sk-test-key"));
@@ -213,7 +217,8 @@ test_normal (Fixture *f, gconstpointer data)
   /* The user's message and the conversation's title. */
   {
     g_autoptr(GPtrArray) messages = rill_store_list_messages (f->store, f->conversation_id, NULL);
-    g_autoptr(RillConversation) conversation = rill_store_get_conversation (f->store, f->conversation_id, NULL);
+    g_autoptr(RillConversation) conversation =
+      rill_store_get_conversation (f->store, f->conversation_id, NULL);
 
     g_assert_cmpuint (messages->len, ==, 2);
     g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "hello");
@@ -236,7 +241,8 @@ test_pieces (Fixture *f, gsize piece, gboolean crlf)
       /* CRLF line ends and comment lines, as OpenRouter sends keep-alives. */
       g_auto(GStrv) lines = g_strsplit (sse, "\n", -1);
       g_autofree char *joined = g_strjoinv ("\r\n", lines);
-      g_autofree char *with_comments = g_strconcat (": OPENROUTER PROCESSING\r\n\r\n", joined, NULL);
+      g_autofree char *with_comments = g_strconcat (": OPENROUTER PROCESSING\r\n\r\n", joined,
+                                                    NULL);
       g_free (sse);
       sse = g_steal_pointer (&with_comments);
     }
@@ -269,11 +275,15 @@ static void
 test_reasoning (Fixture *f, gconstpointer data)
 {
   const char *sse =
-    "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"\"}}]}\n\n"
-    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,\"reasoning_content\":\"Count the r\"}}]}\n\n"
-    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,\"reasoning_content\":\"s: three.\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,"
+    "\"reasoning_content\":\"\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,"
+    "\"reasoning_content\":\"Count the r\"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,"
+    "\"reasoning_content\":\"s: three.\"}}]}\n\n"
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\" Sure.\"}}]}\n\n"
-    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"There are \",\"reasoning_content\":null}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"There are \","
+    "\"reasoning_content\":null}}]}\n\n"
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"three.\"}}]}\n\n"
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"stop\"}],"
     "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9,\"total_tokens\":12}}\n\n"
@@ -296,7 +306,9 @@ test_error_event (Fixture *f, gconstpointer data)
 {
   const char *sse =
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The question \\\"\"}}]}\n\n"
-    "data: {\"error\": {\"message\": \"The server had an error while processing your request.\", \"type\": \"server_error\"}}\n\n"
+    "data: {\"error\": {\"message\": "
+    "\"The server had an error while processing your request.\", "
+    "\"type\": \"server_error\"}}\n\n"
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"never shown\"}}]}\n\n";
   RillTestScript *script = rill_test_script_new (200, "text/event-stream");
   Watch *w;
@@ -328,13 +340,16 @@ content_reached (gpointer data)
 /* Sends @tokens, waits until the client has all of them, then ends the
  * stream with @ending (so what is stored is exactly what was sent). */
 static Watch *
-run_partial (Fixture *f, void (*ending)(RillTestScript *), RillStatus status, const char *error_part)
+run_partial (Fixture *f, void (*ending)(RillTestScript *), RillStatus status,
+             const char *error_part)
 {
   const char * const tokens[] = { "Partial ", "answer, ", "cut ", "here", NULL };
   g_autofree char *sse = rill_test_openai_sse (tokens, NULL, FALSE);
   g_autofree char *expected = rill_test_join_tokens (tokens);
   RillTestScript *script = rill_test_script_new (200, "text/event-stream");
-  char *finish = strstr (sse, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\"");
+  char *finish = strstr (sse, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+                         "\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{},"
+                         "\"finish_reason\"");
   ContentLength c;
   Watch *w;
 
@@ -362,7 +377,8 @@ test_connection_reset (Fixture *f, gconstpointer data)
   /* Whether the reset reaches libsoup as an error or as an early end of the
    * body depends on timing; both must fail the reply, keeping its text. */
   Watch *w = run_partial (f, rill_test_script_reset, RILL_STATUS_FAILED,
-                          "connection was lost|closed the connection before the reply was finished");
+                          "connection was lost|"
+                          "closed the connection before the reply was finished");
 
   g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_CONNECTION);
   watch_free (w);
@@ -372,7 +388,8 @@ static void
 test_close_mid_body (Fixture *f, gconstpointer data)
 {
   Watch *w = run_partial (f, rill_test_script_close, RILL_STATUS_FAILED,
-                          "connection was lost|closed the connection before the reply was finished");
+                          "connection was lost|"
+                          "closed the connection before the reply was finished");
 
   g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_CONNECTION);
   watch_free (w);
@@ -439,7 +456,8 @@ test_http_error (Fixture *f, guint status, const char *body, const char *expecte
 {
   /* The code the window decides on: the key, a wait, or the server. */
   static const struct { guint status; gint code; } codes[] = {
-    { 401, RILL_ERROR_UNAUTHORIZED }, { 429, RILL_ERROR_RATE_LIMITED }, { 500, RILL_ERROR_SERVER_ERROR },
+    { 401, RILL_ERROR_UNAUTHORIZED }, { 429, RILL_ERROR_RATE_LIMITED },
+    { 500, RILL_ERROR_SERVER_ERROR },
   };
   RillTestScript *script = rill_test_script_new (status, "application/json");
   g_autoptr(GPtrArray) messages = NULL;
@@ -467,7 +485,8 @@ static void
 test_http_401 (Fixture *f, gconstpointer data)
 {
   test_http_error (f, 401,
-                   "{\n    \"error\": {\n        \"message\": \"Incorrect API key provided: sk-XXX.\",\n"
+                   "{\n    \"error\": {\n"
+                   "        \"message\": \"Incorrect API key provided: sk-XXX.\",\n"
                    "        \"type\": \"invalid_request_error\",\n        \"param\": null,\n"
                    "        \"code\": \"invalid_api_key\"\n    }\n}\n",
                    "HTTP 401 Unauthorized: Incorrect API key provided: sk-XXX.");
@@ -477,9 +496,11 @@ static void
 test_http_429 (Fixture *f, gconstpointer data)
 {
   test_http_error (f, 429,
-                   "{\"error\":{\"message\":\"Rate limit reached for gpt-3.5-turbo on tokens per min.\","
+                   "{\"error\":{"
+                   "\"message\":\"Rate limit reached for gpt-3.5-turbo on tokens per min.\","
                    "\"type\":\"tokens\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}",
-                   "HTTP 429 Too Many Requests: Rate limit reached for gpt-3.5-turbo on tokens per min.");
+                   "HTTP 429 Too Many Requests: "
+                   "Rate limit reached for gpt-3.5-turbo on tokens per min.");
 }
 
 static void
@@ -557,7 +578,8 @@ test_stop_by_cancellable (Fixture *f, gconstpointer data)
   RillTestScript *script = rill_test_script_new (200, "text/event-stream");
   Watch *w;
 
-  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"Before\"}}]}\n\n", -1, 0);
+  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"Before\"}}]}\n\n",
+                         -1, 0);
   rill_test_script_hang (script);
   rill_test_server_route (f->server, CHAT, script);
   w = start_reply (f, f->conversation_id, "hello");
@@ -577,7 +599,8 @@ test_stop_before_start (Fixture *f, gconstpointer data)
   RillTestScript *script = rill_test_script_new (200, "text/event-stream");
   Watch *w;
 
-  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n", -1, 0);
+  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n",
+                         -1, 0);
   rill_test_server_route (f->server, CHAT, script);
   /* Stopped before the rows are even committed: still one finalize, after
    * the rows exist, and no request is sent. */
@@ -598,7 +621,8 @@ test_racing_endings (Fixture *f, gconstpointer data)
 
   /* Stop is pressed as the network drops and an error event is in flight;
    * the window closes (a second stop) during all that. */
-  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"Race\"}}]}\n\n", -1, 0);
+  rill_test_script_send (script, "data: {\"choices\":[{\"delta\":{\"content\":\"Race\"}}]}\n\n",
+                         -1, 0);
   rill_test_script_gate (script, "drop");
   rill_test_script_send (script, "data: {\"error\":{\"message\":\"late error\"}}\n\n", -1, 0);
   rill_test_script_reset (script);
@@ -698,7 +722,8 @@ test_ollama (Fixture *f, gconstpointer data)
   Watch *w;
 
   g_clear_object (&f->provider);
-  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server), NULL);
+  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server),
+                                   NULL);
   rill_test_script_send (script, ndjson, -1, 13);
   rill_test_server_route (f->server, "/api/chat", script);
   w = start_reply (f, f->conversation_id, "why is the sky blue?");
@@ -708,7 +733,8 @@ test_ollama (Fixture *f, gconstpointer data)
   g_assert_cmpstr (rill_message_get_finish_reason (message), ==, "stop");
   g_assert_cmpstr (rill_message_get_model (message), ==, "llama3");
   g_assert_cmpint (rill_message_get_completion_tokens (message), ==, 5);
-  g_assert_nonnull (strstr (rill_test_server_get_request_body (f->server, "/api/chat"), "\"stream\":true"));
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (f->server, "/api/chat"),
+                            "\"stream\":true"));
   watch_free (w);
 }
 
@@ -723,12 +749,14 @@ test_ollama_error_line (Fixture *f, gconstpointer data)
   Watch *w;
 
   g_clear_object (&f->provider);
-  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server), NULL);
+  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server),
+                                   NULL);
   rill_test_script_send (script, ndjson, -1, 4);
   rill_test_server_route (f->server, "/api/chat", script);
   w = start_reply (f, f->conversation_id, "hello");
   test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
-  assert_stored (f, w, RILL_STATUS_FAILED, " Yes.", "an error was encountered while running the model");
+  assert_stored (f, w, RILL_STATUS_FAILED, " Yes.",
+                 "an error was encountered while running the model");
   g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_SERVER_SAID);
   watch_free (w);
 }
@@ -738,7 +766,8 @@ test_invalid_utf8 (Fixture *f, gconstpointer data)
 {
   const char *sse =
     "data: {\"choices\":[{\"delta\":{\"content\":\"ok \xff\xfe bad\"}}]}\n\n"
-    "data: {\"choices\":[{\"delta\":{\"content\":\" \\ud800 lone\"},\"finish_reason\":\"stop\"}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\" \\ud800 lone\"},"
+    "\"finish_reason\":\"stop\"}]}\n\n"
     "data: [DONE]\n\n";
   RillTestScript *script = rill_test_script_new (200, "text/event-stream");
   g_autoptr(RillMessage) message = NULL;
@@ -803,10 +832,14 @@ test_history (Fixture *f, gconstpointer data)
   watch_free (w);
 
   /* system, hello, Paris, second question (its failed reply left out), third. */
-  g_assert_true (json_parser_load_from_data (parser, rill_test_server_get_request_body (f->server, CHAT), -1, NULL));
-  messages = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "messages");
+  g_assert_true (json_parser_load_from_data (parser,
+                                             rill_test_server_get_request_body (f->server, CHAT),
+                                             -1, NULL));
+  messages = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                           "messages");
   g_assert_cmpuint (json_array_get_length (messages), ==, 5);
-#define TURN(i, key) json_object_get_string_member (json_array_get_object_element (messages, i), key)
+#define TURN(i, key) \
+  json_object_get_string_member (json_array_get_object_element (messages, i), key)
   g_assert_cmpstr (TURN (0, "role"), ==, "system");
   g_assert_cmpstr (TURN (0, "content"), ==, "Be brief.");
   g_assert_cmpstr (TURN (1, "content"), ==, "hello");
@@ -822,10 +855,14 @@ test_history (Fixture *f, gconstpointer data)
   w = start_reply (f, f->conversation_id, "fourth");
   test_wait_for (&w->finished, WAIT_MS, "the limited reply");
   watch_free (w);
-  g_assert_true (json_parser_load_from_data (parser, rill_test_server_get_request_body (f->server, CHAT), -1, NULL));
-  messages = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "messages");
+  g_assert_true (json_parser_load_from_data (parser,
+                                             rill_test_server_get_request_body (f->server, CHAT),
+                                             -1, NULL));
+  messages = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                           "messages");
   g_assert_cmpuint (json_array_get_length (messages), ==, 4);
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 1), "content"),
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 1),
+                                                  "content"),
                    ==, "third question");
 }
 
@@ -864,12 +901,16 @@ test_model_from_server (Fixture *f, gconstpointer data)
   RillTestScript *chat = rill_test_script_new (200, "text/event-stream");
   Watch *w;
 
-  rill_test_script_send (models, "{\"object\":\"list\",\"data\":[{\"id\":\"first-listed\"},{\"id\":\"second\"}]}", -1, 0);
+  rill_test_script_send (models,
+                         "{\"object\":\"list\",\"data\":[{\"id\":\"first-listed\"},"
+                         "{\"id\":\"second\"}]}",
+                         -1, 0);
   rill_test_server_route (f->server, "/v1/models", models);
   g_clear_pointer (&f->options.model, g_free);
   rill_test_script_send (chat, sse, -1, 0);
   w = run_reply (f, chat);
-  g_assert_nonnull (strstr (rill_test_server_get_request_body (f->server, CHAT), "\"model\":\"first-listed\""));
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (f->server, CHAT),
+                            "\"model\":\"first-listed\""));
   watch_free (w);
 }
 
@@ -983,7 +1024,9 @@ checkpoint_reached (gpointer data)
 
   if (!g_file_test (c->db_path, G_FILE_TEST_EXISTS))
     return FALSE;
-  len = test_sql_try_text (c->db_path, "SELECT length(CAST(content AS BLOB)) FROM messages WHERE role = 'assistant'");
+  len = test_sql_try_text (c->db_path,
+                           "SELECT length(CAST(content AS BLOB)) FROM messages"
+                           " WHERE role = 'assistant'");
   return len != NULL && g_ascii_strtoull (len, NULL, 10) >= c->min_len;
 }
 
@@ -1048,17 +1091,21 @@ test_sigkill_recovery (Fixture *f, gconstpointer data)
   messages = rill_store_list_messages (reopened, 1, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (messages->len, ==, 2);
-  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "stream until killed");
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)),
+                   ==, "stream until killed");
   reply = g_ptr_array_index (messages, 1);
   g_assert_cmpint (rill_message_get_status (reply), ==, RILL_STATUS_INTERRUPTED);
   g_assert_cmpuint (strlen (rill_message_get_content (reply)), >=, 200);
   /* A byte-exact prefix of what the server had sent. */
-  g_assert_cmpuint (strlen (rill_message_get_content (reply)), <=, rill_stream_parser_get_content (sent)->len);
-  g_assert_true (strncmp (rill_message_get_content (reply), rill_stream_parser_get_content (sent)->str,
+  g_assert_cmpuint (strlen (rill_message_get_content (reply)), <=,
+                    rill_stream_parser_get_content (sent)->len);
+  g_assert_true (strncmp (rill_message_get_content (reply),
+                          rill_stream_parser_get_content (sent)->str,
                           strlen (rill_message_get_content (reply))) == 0);
   g_assert_cmpint (rill_message_get_finished_at (reply), >, 0);
   g_test_message ("sent %" G_GSIZE_FORMAT " bytes of text, recovered %" G_GSIZE_FORMAT,
-                  rill_stream_parser_get_content (sent)->len, strlen (rill_message_get_content (reply)));
+                  rill_stream_parser_get_content (sent)->len,
+                  strlen (rill_message_get_content (reply)));
   /* The next open finds nothing more to recover. */
   g_clear_object (&reopened);
   reopened = rill_store_open (child_db, &error);
@@ -1073,7 +1120,8 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, func) g_test_add ("/client/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD(path, func) \
+  g_test_add ("/client/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("normal", test_normal);
   ADD ("byte-at-a-time", test_byte_at_a_time);
   ADD ("utf8-split", test_utf8_split);

@@ -319,7 +319,8 @@ int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
-#define ADD(path, func) g_test_add ("/conversation-list/" path, Fixture, NULL, setup, func, teardown)
+#define ADD(path, func) \
+  g_test_add ("/conversation-list/" path, Fixture, NULL, setup, func, teardown)
   ADD ("items", test_items);
   ADD ("find", test_find);
   ADD ("hide-unhide", test_hide_unhide);

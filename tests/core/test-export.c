@@ -22,17 +22,22 @@
 #define USER_TEXT "Two lines:\nfirst\tand \"second\" \x01 你好 👋"
 
 static const char complete_sse[] =
-  "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"Think\"}}]}\n\n"
-  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,\"reasoning_content\":\" it over,\\nthen \\\"answer\\\".\"}}]}\n\n"
-  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"# Answer\\n\\nIt is \\\"42\\\"\\t\\u0001 答案 👋\\n\"}}]}\n\n"
-  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\\\ done\"},\"finish_reason\":\"stop\"}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,"
+  "\"reasoning_content\":\"Think\"}}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,"
+  "\"reasoning_content\":\" it over,\\nthen \\\"answer\\\".\"}}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{"
+  "\"content\":\"# Answer\\n\\nIt is \\\"42\\\"\\t\\u0001 答案 👋\\n\"}}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\\\ done\"},"
+  "\"finish_reason\":\"stop\"}]}\n\n"
   "data: [DONE]\n\n";
 #define COMPLETE_REASONING "Think it over,\nthen \"answer\"."
 #define COMPLETE_CONTENT "# Answer\n\nIt is \"42\"\t\x01 答案 👋\n\\ done"
 
 static const char failed_sse[] =
   "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Half an \\\"answer\"}}]}\n\n"
-  "data: {\"error\": {\"message\": \"The model \\\"m\\\" is overloaded.\", \"type\": \"server_error\"}}\n\n";
+  "data: {\"error\": {\"message\": \"The model \\\"m\\\" is overloaded.\", "
+  "\"type\": \"server_error\"}}\n\n";
 #define FAILED_CONTENT "Half an \"answer"
 #define FAILED_ERROR_PART "The model \"m\" is overloaded."
 
@@ -285,7 +290,8 @@ test_json (Fixture *f, gconstpointer data)
   assert_member (json_array_get_object_element (array, 1), "status", "complete");
   assert_member (json_array_get_object_element (array, 3), "status", "stopped");
   assert_member (json_array_get_object_element (array, 5), "status", "failed");
-  g_assert_nonnull (strstr (json_object_get_string_member (json_array_get_object_element (array, 5), "error"),
+  g_assert_nonnull (strstr (json_object_get_string_member (json_array_get_object_element (array, 5),
+                                                           "error"),
                             FAILED_ERROR_PART));
 }
 

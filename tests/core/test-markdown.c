@@ -90,8 +90,9 @@ test_long_line_is_cut (void)
 static void
 test_pango (void)
 {
-  g_autofree char *markup = rill_markdown_to_pango ("**b** *i* `c <x>` [l](https://a.b?c=1&d=2) snake_case_name", -1,
-                                                    RILL_BLOCK_PARAGRAPH);
+  g_autofree char *markup =
+    rill_markdown_to_pango ("**b** *i* `c <x>` [l](https://a.b?c=1&d=2) snake_case_name", -1,
+                            RILL_BLOCK_PARAGRAPH);
 
   g_assert_nonnull (strstr (markup, "<b>b</b>"));
   g_assert_nonnull (strstr (markup, "<i>i</i>"));
@@ -106,7 +107,8 @@ test_plain (void)
   g_autofree char *plain = rill_markdown_to_plain ("## A *heading*\n"
                                                    "- first item\n"
                                                    "1. second **item**\n"
-                                                   "> quoted `code` and [a link](https://gnome.org)\n"
+                                                   "> quoted `code` and "
+                                                   "[a link](https://gnome.org)\n"
                                                    "```python\n"
                                                    "def hello():\n"
                                                    "    print('hi')\n"

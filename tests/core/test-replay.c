@@ -186,7 +186,8 @@ test_through_client (void)
       provider = rill_provider_new (kind_of (name), base, NULL);
       rill_reply_options_init (&options);
       options.model = g_strdup ("recorded");
-      reply = rill_reply_new (store, provider, test_create_conversation (store, name), "replay", &options);
+      reply = rill_reply_new (store, provider, test_create_conversation (store, name), "replay",
+                              &options);
       rill_reply_options_clear (&options);
       g_signal_connect (reply, "finished", G_CALLBACK (on_finished), &done);
       rill_reply_start (reply);
@@ -211,9 +212,11 @@ test_error_bodies (void)
 {
   const char *dir = streams_dir ();
   static const struct { const char *file; guint status; const char *starts; } cases[] = {
-    { "openai-error-401-invalid-api-key.json", 401, "HTTP 401 Unauthorized: Incorrect API key provided: sk-XXX." },
+    { "openai-error-401-invalid-api-key.json", 401,
+      "HTTP 401 Unauthorized: Incorrect API key provided: sk-XXX." },
     { "openai-error-401-invalid-api-key-newer-format.json", 401, "HTTP 401 Unauthorized: " },
-    { "openai-error-429-rate-limit.json", 429, "HTTP 429 Too Many Requests: Rate limit reached for gpt-3.5-turbo" },
+    { "openai-error-429-rate-limit.json", 429,
+      "HTTP 429 Too Many Requests: Rate limit reached for gpt-3.5-turbo" },
   };
 
   if (dir == NULL)

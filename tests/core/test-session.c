@@ -81,8 +81,10 @@ static void
 test_servers (Fixture       *f,
               gconstpointer  data)
 {
-  g_autoptr(RillServer) first = rill_server_new (NULL, RILL_PROVIDER_OPENAI, "http://127.0.0.1:9/v1");
-  g_autoptr(RillServer) second = rill_server_new ("", RILL_PROVIDER_OLLAMA, "http://127.0.0.1:11434");
+  g_autoptr(RillServer) first = rill_server_new (NULL, RILL_PROVIDER_OPENAI,
+                                                 "http://127.0.0.1:9/v1");
+  g_autoptr(RillServer) second = rill_server_new ("", RILL_PROVIDER_OLLAMA,
+                                                  "http://127.0.0.1:11434");
   g_autoptr(RillServer) active = NULL;
   g_autoptr(GVariant) servers = NULL;
   g_autofree char *active_id = NULL;
@@ -133,17 +135,21 @@ test_provider_follows_servers (Fixture       *f,
   g_setenv ("OPENAI_BASE_URL", env_url, TRUE);
   rill_session_reload_provider (f->session);
   g_assert_cmpuint (notified, ==, 1);
-  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)), ==, env_url);
+  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)),
+                   ==, env_url);
   g_assert_nonnull (strstr (rill_session_get_provider_status (f->session), "environment"));
 
   /* Written while the environment names a server: still the environment. */
   rill_session_save_server (f->session, server);
-  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)), ==, env_url);
+  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)),
+                   ==, env_url);
 
   g_unsetenv ("OPENAI_BASE_URL");
   rill_session_reload_provider (f->session);
-  g_assert_cmpint (rill_provider_get_kind (rill_session_get_provider (f->session)), ==, RILL_PROVIDER_OLLAMA);
-  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)), ==, "http://127.0.0.1:9");
+  g_assert_cmpint (rill_provider_get_kind (rill_session_get_provider (f->session)),
+                   ==, RILL_PROVIDER_OLLAMA);
+  g_assert_cmpstr (rill_provider_get_base_url (rill_session_get_provider (f->session)),
+                   ==, "http://127.0.0.1:9");
   g_assert_null (rill_provider_get_api_key (rill_session_get_provider (f->session)));
   g_assert_cmpuint (notified, ==, 3);
 }
@@ -199,8 +205,11 @@ test_reply_options_reach_the_server (Fixture       *f,
   request = json_node_get_object (sent);
   g_assert_cmpfloat (json_object_get_double_member (request, "temperature"), ==, 1.5);
   messages = json_object_get_array_member (request, "messages");
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0), "role"), ==, "system");
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0), "content"),
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0),
+                                                  "role"),
+                   ==, "system");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0),
+                                                  "content"),
                    ==, "From the preferences");
 
   /* A conversation with a prompt of its own: the preferences' stays out. */

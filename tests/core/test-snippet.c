@@ -28,7 +28,8 @@ bracketed (const char *markdown,
   /* Never inside a character. */
   g_assert_true (g_utf8_validate (text, start, NULL));
   g_assert_true (g_utf8_validate (text + start, end - start, NULL));
-  return g_strdup_printf ("%.*s[%.*s]%s", (int) start, text, (int) (end - start), text + start, text + end);
+  return g_strdup_printf ("%.*s[%.*s]%s", (int) start, text, (int) (end - start), text + start,
+                          text + end);
 }
 
 #define assert_snippet(markdown, query, expected) \

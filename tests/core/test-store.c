@@ -192,7 +192,8 @@ test_schema_names (Fixture *f, gconstpointer data)
   };
   g_autofree char *mode = test_sql_text (f->path, "PRAGMA journal_mode");
   g_autofree char *version = test_sql_text (f->path, "PRAGMA user_version");
-  g_autofree char *conversations = test_sql_text (f->path, "SELECT name FROM sqlite_master WHERE name = 'conversations'");
+  g_autofree char *conversations =
+    test_sql_text (f->path, "SELECT name FROM sqlite_master WHERE name = 'conversations'");
   g_autofree char *expected_path = NULL;
 
   g_assert_cmpstr (mode, ==, "wal");
@@ -200,7 +201,8 @@ test_schema_names (Fixture *f, gconstpointer data)
   g_assert_cmpstr (conversations, ==, "conversations");
   for (guint i = 0; i < G_N_ELEMENTS (columns); i++)
     {
-      g_autofree char *query = g_strdup_printf ("SELECT name FROM pragma_table_info('messages') WHERE name = '%s'",
+      g_autofree char *query = g_strdup_printf ("SELECT name FROM pragma_table_info('messages')"
+                                                " WHERE name = '%s'",
                                                 columns[i]);
       g_autofree char *found = test_sql_text (f->path, query);
       g_assert_cmpstr (found, ==, columns[i]);
@@ -260,7 +262,8 @@ test_migration_from_v1 (Fixture *f, gconstpointer data)
        " VALUES (1, 1, 'user', '我喜欢猫', 'complete', 1);");
   store = open_store (f);
   version = test_sql_text (f->path, "PRAGMA user_version");
-  indexes = test_sql_text (f->path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_last_%'");
+  indexes = test_sql_text (f->path,
+                           "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_last_%'");
   g_assert_cmpstr (version, ==, "3");
   g_assert_cmpstr (indexes, ==, "2");
   {
@@ -280,7 +283,8 @@ test_recovery (Fixture *f, gconstpointer data)
   close_store (store);
   sql (f->path,
        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 't', 1, 1);"
-       "INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (1, 'user', 'q', 'complete', 1);"
+       "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+       " VALUES (1, 'user', 'q', 'complete', 1);"
        "INSERT INTO messages (conversation_id, role, content, reasoning, status, created_at)"
        " VALUES (1, 'assistant', 'half an ans', 'thought', 'streaming', 2);");
   store = open_store (f);
@@ -408,7 +412,8 @@ test_search_short_terms (Fixture *f, gconstpointer data)
   static const char *queries[] = {
     "q", "Q", "xq", "XQ", "猫", "咪", "喜欢", "é", "É", "%", "_", "zz", "q xq", "zz aa", "none",
   };
-  g_autoptr(GString) insert = g_string_new ("INSERT INTO conversations (id, title, created_at, updated_at)"
+  g_autoptr(GString) insert = g_string_new ("INSERT INTO conversations"
+                                            " (id, title, created_at, updated_at)"
                                             " VALUES (1, 't', 1, 1);");
 
   /* A common term first, so that the rare ones are newer: more instances
@@ -421,11 +426,13 @@ test_search_short_terms (Fixture *f, gconstpointer data)
     {
       char *quoted = sqlite3_mprintf ("%Q", contents[i]);
 
-      g_string_append_printf (insert, "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+      g_string_append_printf (insert, "INSERT INTO messages"
+                              " (conversation_id, role, content, status, created_at)"
                               " VALUES (1, 'assistant', %s, 'complete', %u);", quoted, 3000 + i);
       sqlite3_free (quoted);
     }
-  g_string_append (insert, "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+  g_string_append (insert, "INSERT INTO messages"
+                   " (conversation_id, role, content, status, created_at)"
                    " VALUES (1, 'assistant', 'still streaming q xq 猫', 'streaming', 9000);");
   sql (f->path, insert->str);
 
@@ -477,11 +484,13 @@ test_conversation_edits (Fixture *f, gconstpointer data)
   list = rill_store_list_conversations (store, 0, 1, NULL);
   g_assert_cmpuint (list->len, ==, 1);
 
-  rill_store_update_conversation_async (store, a, RILL_CONVERSATION_TITLE, "Renamed", NULL, test_write_cb, &r);
+  rill_store_update_conversation_async (store, a, RILL_CONVERSATION_TITLE, "Renamed", NULL,
+                                        test_write_cb, &r);
   test_wait_for (&r.done, 10000, "rename");
   g_assert_no_error (r.error);
   r.done = FALSE;
-  rill_store_update_conversation_async (store, a, RILL_CONVERSATION_MODEL, "llama3", NULL, test_write_cb, &r);
+  rill_store_update_conversation_async (store, a, RILL_CONVERSATION_MODEL, "llama3", NULL,
+                                        test_write_cb, &r);
   test_wait_for (&r.done, 10000, "model");
   renamed = rill_store_get_conversation (store, a, NULL);
   g_assert_cmpstr (rill_conversation_get_title (renamed), ==, "Renamed");
@@ -699,9 +708,12 @@ test_signals_failed_writes (Fixture *f, gconstpointer data)
 
   changes_watch (&changes, store, &r.done);
   sql (f->path,
-       "CREATE TRIGGER refuse_1 BEFORE INSERT ON conversations BEGIN SELECT RAISE (ABORT, 'no'); END;"
-       "CREATE TRIGGER refuse_2 BEFORE UPDATE ON conversations BEGIN SELECT RAISE (ABORT, 'no'); END;"
-       "CREATE TRIGGER refuse_3 BEFORE DELETE ON conversations BEGIN SELECT RAISE (ABORT, 'no'); END;"
+       "CREATE TRIGGER refuse_1 BEFORE INSERT ON conversations"
+       " BEGIN SELECT RAISE (ABORT, 'no'); END;"
+       "CREATE TRIGGER refuse_2 BEFORE UPDATE ON conversations"
+       " BEGIN SELECT RAISE (ABORT, 'no'); END;"
+       "CREATE TRIGGER refuse_3 BEFORE DELETE ON conversations"
+       " BEGIN SELECT RAISE (ABORT, 'no'); END;"
        "CREATE TRIGGER refuse_4 BEFORE INSERT ON messages BEGIN SELECT RAISE (ABORT, 'no'); END;"
        "CREATE TRIGGER refuse_5 BEFORE UPDATE ON messages BEGIN SELECT RAISE (ABORT, 'no'); END;"
        "CREATE TRIGGER refuse_6 BEFORE DELETE ON messages BEGIN SELECT RAISE (ABORT, 'no'); END;");

@@ -31,11 +31,15 @@ parse (RillProviderKind kind, const char *input, gsize piece)
 
 static const char *openai_stream =
   "data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"prompt_filter_results\":[]}\n\n"
-  "data: {\"model\":\"m-1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"think \"}}]}\n\n"
+  "data: {\"model\":\"m-1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+  "\"content\":null,\"reasoning_content\":\"think \"}}]}\n\n"
   "data: {\"model\":\"m-1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"more\"}}]}\n\n"
-  "data: {\"model\":\"m-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"héllo \"}},{\"index\":1,\"delta\":{\"content\":\"other choice\"}}]}\n\n"
-  "data: {\"model\":\"m-1\",\"choices\":[{\"finish_reason\":\"length\",\"index\":0,\"delta\":{\"content\":\"世界\"}}],\"usage\":null}\n\n"
-  "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":22,\"total_tokens\":33},"
+  "data: {\"model\":\"m-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"héllo \"}},"
+  "{\"index\":1,\"delta\":{\"content\":\"other choice\"}}]}\n\n"
+  "data: {\"model\":\"m-1\",\"choices\":[{\"finish_reason\":\"length\",\"index\":0,"
+  "\"delta\":{\"content\":\"世界\"}}],\"usage\":null}\n\n"
+  "data: {\"choices\":[],"
+  "\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":22,\"total_tokens\":33},"
   "\"timings\":{\"predicted_per_second\":10.5}}\n\n"
   "data: [DONE]\n\n"
   "data: {\"choices\":[{\"delta\":{\"content\":\"after done\"}}]}\n\n";
@@ -47,7 +51,8 @@ test_openai_shapes (gconstpointer data)
 
   for (gsize piece = 0; piece < 40; piece++)
     {
-      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OPENAI, openai_stream, piece);
+      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OPENAI, openai_stream,
+                                                  piece);
 
       g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "héllo 世界");
       g_assert_cmpstr (rill_stream_parser_get_reasoning (p)->str, ==, "think more");
@@ -57,7 +62,8 @@ test_openai_shapes (gconstpointer data)
       g_assert_null (rill_stream_parser_get_error (p));
       g_assert_cmpint (rill_stream_parser_get_prompt_tokens (p), ==, 11);
       g_assert_cmpint (rill_stream_parser_get_completion_tokens (p), ==, 22);
-      g_assert_nonnull (strstr (rill_stream_parser_get_usage_json (p), "\"predicted_per_second\":10.5"));
+      g_assert_nonnull (strstr (rill_stream_parser_get_usage_json (p),
+                                "\"predicted_per_second\":10.5"));
     }
 }
 
@@ -66,7 +72,8 @@ test_openai_error_shapes (void)
 {
   static const struct { const char *input; const char *error; const char *content; } cases[] = {
     { "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
-      "data: {\"error\":{\"message\":\"Provider returned error\",\"code\":502,\"metadata\":{\"raw\":\"boom\"}}}\n\n",
+      "data: {\"error\":{\"message\":\"Provider returned error\",\"code\":502,"
+      "\"metadata\":{\"raw\":\"boom\"}}}\n\n",
       "Provider returned error (boom)", "a" },
     { "event: error\ndata: {\"message\":\"overloaded\"}\n\n", "overloaded", "" },
     { "data: {\"error\":\"plain\"}\n\n", "plain", "" },
@@ -88,7 +95,8 @@ static void
 test_invalid_utf8_repaired (void)
 {
   g_autoptr(RillStreamParser) p =
-    parse (RILL_PROVIDER_OPENAI, "data: {\"choices\":[{\"delta\":{\"content\":\"a\xC3\x28z\"}}]}\n\n", 1);
+    parse (RILL_PROVIDER_OPENAI,
+           "data: {\"choices\":[{\"delta\":{\"content\":\"a\xC3\x28z\"}}]}\n\n", 1);
 
   g_assert_true (g_utf8_validate (rill_stream_parser_get_content (p)->str, -1, NULL));
   g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "a\xEF\xBF\xBD(z");
@@ -99,13 +107,17 @@ test_ollama_shapes (gconstpointer data)
 {
   RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
   const char *chat =
-    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"hmm \"},\"done\":false}\n"
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"\","
+    "\"thinking\":\"hmm \"},\"done\":false}\n"
     "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"done\":false}\n"
-    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\" there\"},\"done\":false}\n"
-    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":\"length\",\"done\":true,"
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\" there\"},"
+    "\"done\":false}\n"
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+    "\"done_reason\":\"length\",\"done\":true,"
     "\"prompt_eval_count\":4,\"eval_count\":2,\"eval_duration\":100}\n";
   const char *generate =
-    "{\"model\":\"g\",\"response\":\" Yes\",\"done\":false}\n{\"model\":\"g\",\"response\":\".\",\"done\":false}\n"
+    "{\"model\":\"g\",\"response\":\" Yes\",\"done\":false}\n"
+    "{\"model\":\"g\",\"response\":\".\",\"done\":false}\n"
     "{\"error\":\"an error was encountered while running the model\"}\n";
 
   for (gsize piece = 1; piece < 30; piece += 3)
@@ -121,7 +133,8 @@ test_ollama_shapes (gconstpointer data)
       g_assert_cmpint (rill_stream_parser_get_completion_tokens (p), ==, 2);
 
       g_assert_cmpstr (rill_stream_parser_get_content (g)->str, ==, " Yes.");
-      g_assert_cmpstr (rill_stream_parser_get_error (g), ==, "an error was encountered while running the model");
+      g_assert_cmpstr (rill_stream_parser_get_error (g), ==,
+                       "an error was encountered while running the model");
     }
 }
 
@@ -129,7 +142,8 @@ static void
 test_error_bodies (void)
 {
   static const struct { const char *body; const char *message; } cases[] = {
-    { "{\"error\":{\"message\":\"Incorrect API key\",\"type\":\"invalid_request_error\"}}", "Incorrect API key" },
+    { "{\"error\":{\"message\":\"Incorrect API key\",\"type\":\"invalid_request_error\"}}",
+      "Incorrect API key" },
     { "{\"error\":\"model 'x' not found\"}", "model 'x' not found" },
     { "{\"message\":\"Unauthorized\",\"status\":401}", "Unauthorized" },
     { "{\"detail\":\"Not Found\"}", "Not Found" },
@@ -139,7 +153,8 @@ test_error_bodies (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *message = rill_error_message_from_json (cases[i].body, strlen (cases[i].body));
+      g_autofree char *message = rill_error_message_from_json (cases[i].body,
+                                                               strlen (cases[i].body));
       g_assert_cmpstr (message, ==, cases[i].message);
     }
 }
@@ -161,11 +176,13 @@ test_scanner_reads_common_shapes (void)
 {
   const char *event =
     "{\"id\":\"c\",\"model\":\"m\\/1\",\"created\":1727346168,\"choices\":[{\"index\":0,"
-    "\"delta\":{\"content\":\"a\\n\\u00e9\\ud83d\\ude00\",\"reasoning_content\":7},\"logprobs\":null,"
+    "\"delta\":{\"content\":\"a\\n\\u00e9\\ud83d\\ude00\",\"reasoning_content\":7},"
+    "\"logprobs\":null,"
     "\"finish_reason\":null},{\"index\":1,\"delta\":\"x\",\"message\":{\"reasoning\":\"r\"},"
     "\"finish_reason\":\"stop\"}],\"usage\":null}";
   const char *line =
-    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\",\"thinking\":\"hm\"},"
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\","
+    "\"thinking\":\"hm\"},"
     "\"thinking\":\"t\",\"response\":\"r\",\"done\":false}";
   RillChunkOpenai o;
   RillChunkOllama l;
@@ -240,7 +257,8 @@ test_scanner_leaves_the_rest_to_json_glib (void)
     { RILL_PROVIDER_OPENAI, "{\"x\":nullx}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"id\":1,\"id\":2}", TRUE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"a\",\"model\":\"b\"}", FALSE },
-    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\"}}]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\"}}]}",
+      FALSE },
     { RILL_PROVIDER_OPENAI, "{\"choices\":[{},{},{},{},{},{},{},{},1,\"x\"]}", TRUE },
     { RILL_PROVIDER_OPENAI, "{\"choices\":[{},{},{},{},{},{},{},{},{}]}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"error\":null,\"usage\":null,\"timings\":null}", TRUE },
@@ -305,7 +323,8 @@ main (int argc, char **argv)
                         GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY), test_ollama_shapes);
   g_test_add_func ("/parser/error-bodies", test_error_bodies);
   g_test_add_func ("/chunk-scanner/reads-common-shapes", test_scanner_reads_common_shapes);
-  g_test_add_func ("/chunk-scanner/leaves-the-rest-to-json-glib", test_scanner_leaves_the_rest_to_json_glib);
+  g_test_add_func ("/chunk-scanner/leaves-the-rest-to-json-glib",
+                   test_scanner_leaves_the_rest_to_json_glib);
   g_test_add_func ("/chunk-scanner/depth", test_scanner_depth);
   return g_test_run ();
 }

@@ -117,7 +117,8 @@ insert_message (const char *db_path, gint64 conversation_id, const char *role, c
 
   g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
   sqlite3_busy_timeout (db, 10000);
-  sql = sqlite3_mprintf ("INSERT INTO messages (conversation_id, role, content, status, created_at) "
+  sql = sqlite3_mprintf ("INSERT INTO messages "
+                         "(conversation_id, role, content, status, created_at) "
                          "VALUES (%lld, %Q, %Q, %Q, 1)",
                          (long long) conversation_id, role, status, status);
   if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
@@ -166,8 +167,10 @@ test_stored_words (void)
   {
     GObjectClass *klass = G_OBJECT_GET_CLASS (g_ptr_array_index (messages, 0));
 
-    g_assert_true (G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (klass, "status")) == RILL_TYPE_STATUS);
-    g_assert_true (G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (klass, "role")) == RILL_TYPE_ROLE);
+    g_assert_true (G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (klass, "status")) ==
+                   RILL_TYPE_STATUS);
+    g_assert_true (G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (klass, "role")) ==
+                   RILL_TYPE_ROLE);
   }
 
   g_clear_pointer (&messages, g_ptr_array_unref);
@@ -214,7 +217,8 @@ test_error_codes (void)
   for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
     if (rill_error_from_http_status (statuses[i].status) != statuses[i].code)
       g_error ("HTTP %u is %s, not %s", statuses[i].status,
-               g_enum_get_value (klass, rill_error_from_http_status (statuses[i].status))->value_nick,
+               g_enum_get_value (klass,
+                                 rill_error_from_http_status (statuses[i].status))->value_nick,
                g_enum_get_value (klass, statuses[i].code)->value_nick);
 
   /* Every code has a name and a nick, and the nicks tell them apart. */
@@ -224,7 +228,8 @@ test_error_codes (void)
 
       g_assert_cmpint (value->value, ==, i);
       g_assert_true (g_str_has_prefix (value->value_name, "RILL_ERROR_"));
-      g_assert_cmpint (g_enum_get_value_by_nick (klass, value->value_nick)->value, ==, value->value);
+      g_assert_cmpint (g_enum_get_value_by_nick (klass, value->value_nick)->value,
+                       ==, value->value);
     }
   g_assert_cmpint (klass->n_values, ==, RILL_ERROR_NO_SERVER + 1);
 }

@@ -117,7 +117,8 @@ fault_read (sqlite3_file *f, void *buffer, int amount, sqlite3_int64 offset)
       sqlite3_int64 end = MIN (offset + amount, write->offset + write->len);
 
       if (start < end)
-        memcpy ((guint8 *) buffer + (start - offset), write->data + (start - write->offset), end - start);
+        memcpy ((guint8 *) buffer + (start - offset), write->data + (start - write->offset),
+                end - start);
     }
   if (rc == SQLITE_IOERR_SHORT_READ)
     {
@@ -212,7 +213,8 @@ fault_file_size (sqlite3_file *f, sqlite3_int64 *size)
 }
 
 #define DELEGATE(name, args, call) \
-  static int fault_##name args { FaultFile *file = (FaultFile *) f; return file->real->pMethods->x##call; }
+  static int fault_##name args \
+  { FaultFile *file = (FaultFile *) f; return file->real->pMethods->x##call; }
 
 DELEGATE (lock, (sqlite3_file *f, int level), Lock (file->real, level))
 DELEGATE (unlock, (sqlite3_file *f, int level), Unlock (file->real, level))
@@ -222,7 +224,8 @@ DELEGATE (sector_size, (sqlite3_file *f), SectorSize (file->real))
 DELEGATE (device_characteristics, (sqlite3_file *f), DeviceCharacteristics (file->real))
 DELEGATE (shm_map, (sqlite3_file *f, int page, int size, int extend, void volatile **out),
           ShmMap (file->real, page, size, extend, out))
-DELEGATE (shm_lock, (sqlite3_file *f, int offset, int n, int flags), ShmLock (file->real, offset, n, flags))
+DELEGATE (shm_lock, (sqlite3_file *f, int offset, int n, int flags),
+          ShmLock (file->real, offset, n, flags))
 DELEGATE (shm_unmap, (sqlite3_file *f, int delete_flag), ShmUnmap (file->real, delete_flag))
 
 static void
@@ -287,8 +290,10 @@ fault_vfs_delete (sqlite3_vfs *v, const char *name, int sync_dir)
   return unix_vfs->xDelete (unix_vfs, name, sync_dir);
 }
 
-PASS (access, (sqlite3_vfs *v, const char *name, int flags, int *out), Access (unix_vfs, name, flags, out))
-PASS (full_pathname, (sqlite3_vfs *v, const char *name, int n, char *out), FullPathname (unix_vfs, name, n, out))
+PASS (access, (sqlite3_vfs *v, const char *name, int flags, int *out),
+      Access (unix_vfs, name, flags, out))
+PASS (full_pathname, (sqlite3_vfs *v, const char *name, int n, char *out),
+      FullPathname (unix_vfs, name, n, out))
 PASS (randomness, (sqlite3_vfs *v, int n, char *out), Randomness (unix_vfs, n, out))
 PASS (sleep, (sqlite3_vfs *v, int us), Sleep (unix_vfs, us))
 PASS (current_time, (sqlite3_vfs *v, double *out), CurrentTime (unix_vfs, out))
@@ -307,7 +312,8 @@ void
 fault_vfs_install (void)
 {
   if (caches == NULL)
-    caches = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) cached_file_free);
+    caches = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                    (GDestroyNotify) cached_file_free);
   unix_vfs = sqlite3_vfs_find ("unix");
   g_assert (unix_vfs != NULL);
   fault_vfs = (sqlite3_vfs) {

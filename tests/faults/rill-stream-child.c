@@ -37,7 +37,8 @@ created_cb (GObject *source, GAsyncResult *result, gpointer data)
     g_error ("%s", error->message);
   rill_reply_options_init (&options);
   options.model = g_strdup ("m");
-  reply = rill_reply_new (RILL_STORE (source), provider, conversation, "stream until killed", &options);
+  reply = rill_reply_new (RILL_STORE (source), provider, conversation, "stream until killed",
+                          &options);
   rill_reply_options_clear (&options);
   g_signal_connect (reply, "started", G_CALLBACK (started_cb), NULL);
   rill_reply_start (reply);

@@ -32,7 +32,8 @@ static void
 line_cb (GObject *source, GAsyncResult *result, gpointer data)
 {
   Child *child = data;
-  g_autofree char *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, NULL);
+  g_autofree char *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source),
+                                                                result, NULL, NULL);
 
   if (line != NULL && g_str_has_prefix (line, "started"))
     child->started = TRUE;
@@ -191,14 +192,16 @@ test_kill_at_random_moments (void)
       for (guint i = 0; i < lengths->len; i++)
         if (g_array_index (lengths, gsize, i) > recovered)
           {
-            lost = (killed_at - g_array_index (timeline, RillTestTimelinePoint, i).time_us) / 1000.0;
+            lost = (killed_at - g_array_index (timeline, RillTestTimelinePoint, i).time_us)
+                   / 1000.0;
             break;
           }
       lost = MAX (lost, 0);
       if (recovered == 0)
         n_empty++;
       if (lost > CHECKPOINT_MS + SLACK_MS)
-        g_error ("run %u lost the last %.0f ms of the stream (%zu bytes kept)", run, lost, recovered);
+        g_error ("run %u lost the last %.0f ms of the stream (%zu bytes kept)",
+                 run, lost, recovered);
       g_array_append_val (lost_ms, lost);
       {
         double kept = recovered;
@@ -210,16 +213,19 @@ test_kill_at_random_moments (void)
 
   g_array_sort (lost_ms, compare_doubles);
   g_array_sort (kept_bytes, compare_doubles);
-  g_test_message ("%u runs killed with SIGKILL at 2,000 tok/s; checkpoint interval %d ms", runs, CHECKPOINT_MS);
+  g_test_message ("%u runs killed with SIGKILL at 2,000 tok/s; checkpoint interval %d ms",
+                  runs, CHECKPOINT_MS);
   g_test_message ("| measure | min | median | p90 | p99 | max |");
   g_test_message ("|---|---|---|---|---|---|");
   g_test_message ("| stream lost before the kill (ms) | %.0f | %.0f | %.0f | %.0f | %.0f |",
                   percentile (lost_ms, 0), percentile (lost_ms, 0.5), percentile (lost_ms, 0.9),
                   percentile (lost_ms, 0.99), percentile (lost_ms, 1));
   g_test_message ("| text recovered (bytes) | %.0f | %.0f | %.0f | %.0f | %.0f |",
-                  percentile (kept_bytes, 0), percentile (kept_bytes, 0.5), percentile (kept_bytes, 0.9),
-                  percentile (kept_bytes, 0.99), percentile (kept_bytes, 1));
-  g_test_message ("integrity_check ok in %u of %u runs; %u runs killed before the first checkpoint", runs, runs, n_empty);
+                  percentile (kept_bytes, 0), percentile (kept_bytes, 0.5),
+                  percentile (kept_bytes, 0.9), percentile (kept_bytes, 0.99),
+                  percentile (kept_bytes, 1));
+  g_test_message ("integrity_check ok in %u of %u runs; "
+                  "%u runs killed before the first checkpoint", runs, runs, n_empty);
 }
 
 int

@@ -50,7 +50,8 @@ on_finished (RillReply *reply, Turn *turn)
     return;
   if (rill_reply_get_status (reply) != RILL_STATUS_COMPLETE)
     g_test_message ("reply %u ended %s: %s", turn->index,
-                    rill_status_to_string (rill_reply_get_status (reply)), rill_reply_get_error (reply));
+                    rill_status_to_string (rill_reply_get_status (reply)),
+                    rill_reply_get_error (reply));
   turn->content = g_strdup (rill_reply_get_content (reply)->str);
   turn->status = rill_reply_get_status (reply);
   if ((int) turn->index == plug_after_reply)
@@ -160,13 +161,18 @@ run_once (guint run, guint plug_ms)
           g_assert_no_error (error);
           n_finished_before++;
           if (g_strcmp0 (rill_message_get_content (message), turn->content) != 0)
-            g_error ("run %u: reply %u was shown finished but its text was lost (stored %s, %zu bytes: “%.40s”)", run, i, rill_status_to_string (rill_message_get_status (message)), strlen (rill_message_get_content (message)), rill_message_get_content (message));
+            g_error ("run %u: reply %u was shown finished but its text was lost "
+                     "(stored %s, %zu bytes: “%.40s”)",
+                     run, i, rill_status_to_string (rill_message_get_status (message)),
+                     strlen (rill_message_get_content (message)),
+                     rill_message_get_content (message));
           g_assert_cmpint (rill_message_get_status (message), ==, turn->status);
         }
       if (turn->started)
         {
           /* The user's message was committed durably before the request. */
-          g_autoptr(RillMessage) question = rill_store_get_message (store, turn->user_message_id, &error);
+          g_autoptr(RillMessage) question = rill_store_get_message (store, turn->user_message_id,
+                                                                    &error);
           g_autoptr(RillMessage) answer = NULL;
 
           g_assert_no_error (error);
@@ -178,10 +184,12 @@ run_once (guint run, guint plug_ms)
         }
     }
   if (plug_after_reply >= 0)
-    g_test_message ("run %u: plug pulled as reply %d was shown finished; %u finished replies survived",
+    g_test_message ("run %u: plug pulled as reply %d was shown finished; "
+                    "%u finished replies survived",
                     run, plug_after_reply, n_finished_before);
   else
-    g_test_message ("run %u: plug pulled at %u ms; %u finished replies survived", run, plug_ms, n_finished_before);
+    g_test_message ("run %u: plug pulled at %u ms; %u finished replies survived",
+                    run, plug_ms, n_finished_before);
   g_assert_true (rill_store_sync (store, 10000));
   g_assert_finalize_object (store);
   test_rm_rf (dir);

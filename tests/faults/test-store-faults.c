@@ -165,6 +165,7 @@ main (int argc, char **argv)
   g_test_add_func ("/faults/disk-full", test_disk_full);
   g_test_add_func ("/faults/read-only", test_read_only);
   g_test_add_func ("/faults/unusable-folder", test_unusable_folder);
-  g_test_add_func ("/faults/no-sqlite-on-main-thread-while-streaming", test_no_sqlite_on_main_thread_while_streaming);
+  g_test_add_func ("/faults/no-sqlite-on-main-thread-while-streaming",
+                   test_no_sqlite_on_main_thread_while_streaming);
   return g_test_run ();
 }

@@ -123,7 +123,8 @@ reference_sse (const char *buf, gsize len, GString *log)
       if (line_len == 0)
         {
           if (data->len > 0)
-            record_event (log, type->str[0] ? type->str : "message", data->str, data->len - 1, id->str);
+            record_event (log, type->str[0] ? type->str : "message", data->str, data->len - 1,
+                          id->str);
           g_string_truncate (data, 0);
           g_string_truncate (type, 0);
           continue;
@@ -149,7 +150,8 @@ reference_sse (const char *buf, gsize len, GString *log)
           g_string_truncate (type, 0);
           g_string_append_len (type, value, value_len);
         }
-      else if (name_len == 2 && memcmp (line, "id", 2) == 0 && memchr (value, '\0', value_len) == NULL)
+      else if (name_len == 2 && memcmp (line, "id", 2) == 0 &&
+               memchr (value, '\0', value_len) == NULL)
         {
           g_string_truncate (id, 0);
           g_string_append_len (id, value, value_len);
@@ -288,14 +290,18 @@ describe (RillStreamParser *p)
   check_utf8 ("model", rill_stream_parser_get_model (p), -1);
   check_utf8 ("finish reason", rill_stream_parser_get_finish_reason (p), -1);
   check_utf8 ("usage", rill_stream_parser_get_usage_json (p), -1);
-  CHECK (content->str[content->len] == '\0' && reasoning->str[reasoning->len] == '\0', "not terminated");
-  CHECK (!rill_stream_parser_is_done (p) || rill_stream_parser_has_finished (p), "done but not finished");
+  CHECK (content->str[content->len] == '\0' && reasoning->str[reasoning->len] == '\0',
+         "not terminated");
+  CHECK (!rill_stream_parser_is_done (p) || rill_stream_parser_has_finished (p),
+         "done but not finished");
 
-  return g_strdup_printf ("content[%zu]=%s\nreasoning[%zu]=%s\nmodel=%s\nfinish=%s\nerror=%s\nusage=%s\n"
+  return g_strdup_printf ("content[%zu]=%s\nreasoning[%zu]=%s\nmodel=%s\n"
+                          "finish=%s\nerror=%s\nusage=%s\n"
                           "prompt=%" G_GINT64_FORMAT " completion=%" G_GINT64_FORMAT
                           " done=%d finished=%d events=%u",
                           content->len, content->str, reasoning->len, reasoning->str,
-                          rill_stream_parser_get_model (p), rill_stream_parser_get_finish_reason (p),
+                          rill_stream_parser_get_model (p),
+                          rill_stream_parser_get_finish_reason (p),
                           rill_stream_parser_get_error (p), rill_stream_parser_get_usage_json (p),
                           rill_stream_parser_get_prompt_tokens (p),
                           rill_stream_parser_get_completion_tokens (p),
@@ -335,7 +341,8 @@ rill_fuzz_stream_parser (const uint8_t *data, size_t size)
 
           if (strcmp (got, expected) != 0)
             {
-              fprintf (stderr, "kind %d feed mode %u:\n--- json-glib, whole\n%s\n--- fast path\n%s\n",
+              fprintf (stderr, "kind %d feed mode %u:\n--- json-glib, whole\n%s\n"
+                       "--- fast path\n%s\n",
                        kinds[k], mode, expected, got);
               CHECK (FALSE, "the same bytes gave a different reply");
             }

@@ -380,8 +380,10 @@ rill_test_server_new (void)
   GSList *uris;
 
   self->soup = soup_server_new ("server-header", "rill-test-server", NULL);
-  self->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) script_free);
-  self->logs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) route_log_free);
+  self->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) script_free);
+  self->logs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) route_log_free);
   self->open_gates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->runs = g_ptr_array_new_with_free_func ((GDestroyNotify) run_free);
   soup_server_add_handler (self->soup, NULL, handler, self, NULL);
@@ -496,21 +498,27 @@ rill_test_openai_sse (const char * const *tokens, const char *model, gboolean wi
   guint n = 0;
 
   g_string_append_printf (out,
-                          "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"%s\","
-                          "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+                          "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+                          "\"model\":\"%s\",\"choices\":[{\"index\":0,"
+                          "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
                           "\"finish_reason\":null}],\"usage\":null}\n\n", m);
   for (; tokens[n]; n++)
     {
       g_autofree char *quoted = json_string (tokens[n]);
       g_string_append_printf (out,
-                              "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"%s\","
-                              "\"choices\":[{\"index\":0,\"delta\":{\"content\":%s},\"finish_reason\":null}],"
+                              "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+                              "\"model\":\"%s\","
+                              "\"choices\":[{\"index\":0,\"delta\":{\"content\":%s},"
+                              "\"finish_reason\":null}],"
                               "\"usage\":null}\n\n", m, quoted);
     }
   g_string_append_printf (out,
-                          "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"%s\","
-                          "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n"
-                          "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"%s\","
+                          "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+                          "\"model\":\"%s\","
+                          "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+                          "\"usage\":null}\n\n"
+                          "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+                          "\"model\":\"%s\","
                           "\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":%u,"
                           "\"total_tokens\":%u}}\n\n", m, m, n, n + 7);
   if (with_done)
@@ -530,13 +538,16 @@ rill_test_ollama_ndjson (const char * const *tokens, const char *model)
       g_autofree char *quoted = json_string (tokens[n]);
       g_string_append_printf (out,
                               "{\"model\":\"%s\",\"created_at\":\"2024-01-01T00:00:00Z\","
-                              "\"message\":{\"role\":\"assistant\",\"content\":%s},\"done\":false}\n",
+                              "\"message\":{\"role\":\"assistant\",\"content\":%s},"
+                              "\"done\":false}\n",
                               m, quoted);
     }
   g_string_append_printf (out,
                           "{\"model\":\"%s\",\"created_at\":\"2024-01-01T00:00:01Z\","
-                          "\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":\"stop\","
-                          "\"done\":true,\"total_duration\":1000,\"prompt_eval_count\":5,\"eval_count\":%u}\n",
+                          "\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+                          "\"done_reason\":\"stop\","
+                          "\"done\":true,\"total_duration\":1000,\"prompt_eval_count\":5,"
+                          "\"eval_count\":%u}\n",
                           m, n);
   return g_string_free (out, FALSE);
 }

@@ -158,7 +158,8 @@ test_sql_try_text (const char *db_path,
       sqlite3_busy_timeout (db, 10000);
       if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
           && sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
-        text = g_strndup ((const char *) sqlite3_column_text (stmt, 0), sqlite3_column_bytes (stmt, 0));
+        text = g_strndup ((const char *) sqlite3_column_text (stmt, 0),
+                          sqlite3_column_bytes (stmt, 0));
     }
   sqlite3_finalize (stmt);
   sqlite3_close (db);

@@ -333,7 +333,8 @@ main (int   argc,
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
-  g_test_add ("/composer-ibus/pinyin", Fixture, NULL, fixture_set_up, test_pinyin, fixture_tear_down);
+  g_test_add ("/composer-ibus/pinyin", Fixture, NULL,
+              fixture_set_up, test_pinyin, fixture_tear_down);
 
   return g_test_run ();
 }

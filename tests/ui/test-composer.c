@@ -32,7 +32,8 @@ fixture_set_up (Fixture       *f,
   g_signal_connect (f->composer, "send", G_CALLBACK (count_cb), &f->sent);
   g_signal_connect (f->composer, "stop", G_CALLBACK (count_cb), &f->stopped);
   gtk_window_present (f->window);
-  test_wait_until ((TestCondition) gtk_widget_get_mapped, f->composer, 20000, "the composer on screen");
+  test_wait_until ((TestCondition) gtk_widget_get_mapped, f->composer, 20000,
+                   "the composer on screen");
 }
 
 static void
@@ -47,7 +48,8 @@ press (Fixture         *f,
        guint            keyval,
        GdkModifierType  state)
 {
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (_rill_composer_get_text_view (f->composer)));
+  GtkWidget *text_view = GTK_WIDGET (_rill_composer_get_text_view (f->composer));
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (text_view);
   gboolean handled = FALSE;
 
   for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
@@ -66,7 +68,9 @@ press (Fixture         *f,
 static const char *
 button_action (Fixture *f)
 {
-  return gtk_actionable_get_action_name (GTK_ACTIONABLE (_rill_composer_get_send_button (f->composer)));
+  GtkActionable *send_button = GTK_ACTIONABLE (_rill_composer_get_send_button (f->composer));
+
+  return gtk_actionable_get_action_name (send_button);
 }
 
 /* Return sends; Shift+Return, Ctrl+Return and a Return that confirms an
@@ -142,7 +146,8 @@ test_edit (Fixture       *f,
   g_assert_cmpstr (text, ==, "An earlier question");
   g_assert_true (gtk_widget_has_focus (GTK_WIDGET (_rill_composer_get_text_view (f->composer))));
 
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->composer), "composer.cancel-edit", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->composer), "composer.cancel-edit",
+                                             NULL));
   g_assert_cmpint (rill_composer_get_editing_message_id (f->composer), ==, 0);
   g_assert_false (gtk_revealer_get_reveal_child (revealer));
   g_clear_pointer (&text, g_free);

@@ -56,7 +56,8 @@ collect (GtkWidget *widget,
     g_string_append (out, "(spinner)|");
   if (GTK_IS_BUTTON (widget))
     return;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child;
+       child = gtk_widget_get_next_sibling (child))
     collect (child, out);
 }
 
@@ -65,7 +66,8 @@ shown (RillMessageRow *row)
 {
   GString *out = g_string_new (NULL);
 
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child; child = gtk_widget_get_next_sibling (child))
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child;
+       child = gtk_widget_get_next_sibling (child))
     if (!RILL_IS_BLOCK_COLUMN (child))
       collect (child, out);
   return g_string_free (out, FALSE);
@@ -81,8 +83,10 @@ stored_reply (Fixture    *f,
   g_autoptr(GError) error = NULL;
   gint64 id = test_create_conversation (f->store, "t");
   g_autofree char *path = g_build_filename (f->dir, "history.db", NULL);
-  g_autofree char *sql = g_strdup_printf ("INSERT INTO messages (conversation_id, role, content, status, error,"
-                                          " model, created_at) VALUES (%" G_GINT64_FORMAT ", 'assistant',"
+  g_autofree char *sql = g_strdup_printf ("INSERT INTO messages"
+                                          " (conversation_id, role, content, status, error,"
+                                          " model, created_at)"
+                                          " VALUES (%" G_GINT64_FORMAT ", 'assistant',"
                                           " 'Some text', '%s', %s, 'llama3', 1)",
                                           id, rill_status_to_string (status),
                                           error_text ? "'Incorrect API key (401)'" : "NULL");
@@ -136,7 +140,8 @@ test_failed (Fixture       *f,
   gtk_window_set_child (f->window, GTK_WIDGET (row));
   rill_message_row_set_is_last (row, TRUE);
   text = shown (row);
-  g_assert_cmpstr (text, ==, "llama3|Failed|[Copy]|Incorrect API key (401)|[Ask for This Reply Again]|");
+  g_assert_cmpstr (text, ==,
+                   "llama3|Failed|[Copy]|Incorrect API key (401)|[Ask for This Reply Again]|");
   g_assert_nonnull (_rill_message_row_get_problem_button (row));
   /* Not the last: the problem is still said, without a button. */
   rill_message_row_set_is_last (row, FALSE);
@@ -166,7 +171,9 @@ test_interrupted (Fixture       *f,
 
   gtk_window_set_child (f->window, GTK_WIDGET (row));
   text = shown (row);
-  g_assert_cmpstr (text, ==, "llama3|Interrupted|[Copy]|Rill was closed while this reply arrived. What arrived is kept.|");
+  g_assert_cmpstr (text, ==,
+                   "llama3|Interrupted|[Copy]|"
+                   "Rill was closed while this reply arrived. What arrived is kept.|");
 }
 
 int

@@ -34,7 +34,9 @@ fixture_set_up (Fixture       *f,
   g_autofree char *url = NULL;
 
   f->server = rill_test_server_new ();
-  rill_test_script_send (models, "{\"object\":\"list\",\"data\":[{\"id\":\"alpha\"},{\"id\":\"beta\"}]}", -1, 0);
+  rill_test_script_send (models,
+                         "{\"object\":\"list\",\"data\":[{\"id\":\"alpha\"},{\"id\":\"beta\"}]}",
+                         -1, 0);
   rill_test_server_route (f->server, "/v1/models", models);
   url = g_strconcat (rill_test_server_get_url (f->server), "/v1", NULL);
   g_setenv ("OPENAI_BASE_URL", url, TRUE);

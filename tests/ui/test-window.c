@@ -49,13 +49,15 @@ wait_until (TestCondition  condition,
 static gboolean
 has_no_reply (gpointer data)
 {
-  return rill_conversation_view_get_reply (fx.window->conversation_view) == NULL && !fx.window->creating;
+  return rill_conversation_view_get_reply (fx.window->conversation_view) == NULL &&
+         !fx.window->creating;
 }
 
 static gboolean
 last_row_done (gpointer data)
 {
-  RillMessageRow *row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  RillMessageRow *row = rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                             RILL_ROLE_ASSISTANT);
 
   return row != NULL && rill_message_row_get_reply (row) == NULL &&
          rill_message_row_get_status (row) != RILL_STATUS_STREAMING;
@@ -76,7 +78,8 @@ bytes_sent_at_least (gpointer data)
 static gboolean
 row_shows_text (gpointer data)
 {
-  RillMessageRow *row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  RillMessageRow *row = rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                             RILL_ROLE_ASSISTANT);
   g_autofree char *shown = row ? _rill_message_row_dup_shown_text (row) : NULL;
 
   return shown != NULL && g_str_has_prefix (shown, data);
@@ -96,8 +99,10 @@ sse_token (const char *token)
       g_string_append (escaped, "\\n");
     else
       g_string_append_c (escaped, *p);
-  return g_strdup_printf ("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"test-model\","
-                          "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},\"finish_reason\":null}]}\n\n",
+  return g_strdup_printf ("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+                          "\"model\":\"test-model\","
+                          "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},"
+                          "\"finish_reason\":null}]}\n\n",
                           escaped->str);
 }
 
@@ -105,7 +110,8 @@ static void
 route_models (void)
 {
   RillTestScript *models = rill_test_script_new (200, "application/json");
-  const char *body = "{\"object\":\"list\",\"data\":[{\"id\":\"test-model\",\"object\":\"model\"}]}";
+  const char *body =
+    "{\"object\":\"list\",\"data\":[{\"id\":\"test-model\",\"object\":\"model\"}]}";
 
   rill_test_script_send (models, body, -1, 0);
   rill_test_server_route (fx.server, "/v1/models", models);
@@ -214,7 +220,8 @@ last_db_message (RillStore *store,
 static GtkEventController *
 composer_key_controller (void)
 {
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer)));
+  GtkWidget *text_view = GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer));
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (text_view);
   GtkEventController *found = NULL;
 
   for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
@@ -241,7 +248,9 @@ press_key (guint           keyval,
 static void
 type_and_return (const char *text)
 {
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (_rill_composer_get_text_view (fx.window->composer)), text, -1);
+  GtkTextView *text_view = _rill_composer_get_text_view (fx.window->composer);
+
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (text_view), text, -1);
   g_assert_true (press_key (GDK_KEY_Return, 0));
 }
 
@@ -256,22 +265,27 @@ composer_text (void)
 static void
 test_send_with_return (void)
 {
-  const char *tokens[] = { "Hello", ", ", "wor", "ld", "!\n\n", "```\ncode\n```\n", "Done 中文", NULL };
+  const char *tokens[] = { "Hello", ", ", "wor", "ld", "!\n\n", "```\ncode\n```\n", "Done 中文",
+                           NULL };
   g_autofree char *expected = rill_test_join_tokens (tokens);
   g_autoptr(RillStore) store = NULL;
   g_autoptr(RillMessage) message = NULL;
   g_autofree char *shown = NULL;
   g_autofree char *text = NULL;
   RillMessageRow *row;
+  GtkWidget *text_view;
+  GListModel *conversations;
 
   setup ();
   route_tokens (tokens, 7);
 
-  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer))));
+  text_view = GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer));
+  g_assert_true (gtk_widget_has_focus (text_view));
   type_and_return ("Say hello");
   text = composer_text ();
   g_assert_cmpstr (text, ==, "");
-  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer))));
+  text_view = GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer));
+  g_assert_true (gtk_widget_has_focus (text_view));
 
   wait_until (last_row_done, NULL, "the reply finished");
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
@@ -288,9 +302,13 @@ test_send_with_return (void)
 
   /* The sidebar lists it, titled from the first message. */
   wait_until (has_no_reply, NULL, "the window is idle");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar))), ==, 1);
+  conversations = G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 1);
   {
-    g_autoptr(RillConversation) conversation = g_list_model_get_item (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar)), 0);
+    g_autoptr(RillConversation) conversation = NULL;
+
+    conversations = G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar));
+    conversation = g_list_model_get_item (conversations, 0);
     g_assert_cmpstr (rill_conversation_get_title (conversation), ==, "Say hello");
   }
   {
@@ -303,12 +321,15 @@ static void
 test_shift_return (void)
 {
   g_autofree char *text = NULL;
+  GtkTextView *text_view;
 
   setup ();
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (_rill_composer_get_text_view (fx.window->composer)), "line", -1);
+  text_view = _rill_composer_get_text_view (fx.window->composer);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (text_view), "line", -1);
   /* Shift+Return and a Return while an input method composes are not ours. */
   g_assert_false (press_key (GDK_KEY_Return, GDK_SHIFT_MASK));
-  g_signal_emit_by_name (_rill_composer_get_text_view (fx.window->composer), "preedit-changed", "ni'hao");
+  g_signal_emit_by_name (_rill_composer_get_text_view (fx.window->composer), "preedit-changed",
+                         "ni'hao");
   g_assert_false (press_key (GDK_KEY_Return, 0));
   g_signal_emit_by_name (_rill_composer_get_text_view (fx.window->composer), "preedit-changed", "");
   text = composer_text ();
@@ -328,22 +349,27 @@ stop_scenario (void (*stop)(void))
   g_autofree char *shown = NULL;
   RillMessageRow *row;
   gint64 conversation_id;
+  GtkActionable *send_button;
 
   setup ();
   before_gate = route_gated ();
   type_and_return ("Count");
   wait_until (has_reply, NULL, "the reply starts");
-  g_assert_true (g_str_equal (gtk_actionable_get_action_name (GTK_ACTIONABLE (_rill_composer_get_send_button (fx.window->composer))), "composer.stop"));
-  wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate), "the server sent the first tokens");
+  send_button = GTK_ACTIONABLE (_rill_composer_get_send_button (fx.window->composer));
+  g_assert_true (g_str_equal (gtk_actionable_get_action_name (send_button), "composer.stop"));
+  wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate),
+              "the server sent the first tokens");
   wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
 
-  row = g_object_ref (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+  row = g_object_ref (rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                           RILL_ROLE_ASSISTANT));
   conversation_id = _rill_window_get_conversation_id (fx.window);
   stop ();
 
   /* The window is free at once; Send is back. */
   g_assert_null (rill_conversation_view_get_reply (fx.window->conversation_view));
-  g_assert_true (g_str_equal (gtk_actionable_get_action_name (GTK_ACTIONABLE (_rill_composer_get_send_button (fx.window->composer))), "composer.send"));
+  send_button = GTK_ACTIONABLE (_rill_composer_get_send_button (fx.window->composer));
+  g_assert_true (g_str_equal (gtk_actionable_get_action_name (send_button), "composer.send"));
 
   wait_until (last_row_done, NULL, "the stopped reply is committed");
   g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_STOPPED);
@@ -402,7 +428,8 @@ ending_scenario (gboolean quit)
   setup ();
   before_gate = route_gated ();
   type_and_return ("Count");
-  wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate), "the server sent the first tokens");
+  wait_until (bytes_sent_at_least, GSIZE_TO_POINTER (before_gate),
+              "the server sent the first tokens");
   wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
   conversation_id = _rill_window_get_conversation_id (fx.window);
 
@@ -478,7 +505,8 @@ test_sigterm_mid_stream (void)
   g_autoptr(RillStore) store = NULL;
   g_autoptr(GPtrArray) conversations = NULL;
   g_autoptr(RillMessage) message = NULL;
-  const char *argv[] = { g_test_get_filename (G_TEST_BUILT, "test-window", NULL), "-p", "/window/sigterm-mid-stream", NULL };
+  const char *argv[] = { g_test_get_filename (G_TEST_BUILT, "test-window", NULL),
+                         "-p", "/window/sigterm-mid-stream", NULL };
   gboolean done = FALSE;
   gsize before_gate;
   gint64 start;
@@ -506,7 +534,8 @@ test_sigterm_mid_stream (void)
   conversations = rill_store_list_conversations (store, 0, 10, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (conversations->len, ==, 1);
-  message = last_db_message (store, rill_conversation_get_id (g_ptr_array_index (conversations, 0)));
+  message = last_db_message (store,
+                             rill_conversation_get_id (g_ptr_array_index (conversations, 0)));
   g_assert_cmpint (rill_message_get_role (message), ==, RILL_ROLE_ASSISTANT);
   g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_STOPPED);
   g_assert_true (g_str_has_prefix ("Hello world", rill_message_get_content (message)));
@@ -519,30 +548,37 @@ test_error_banner (void)
   g_autoptr(RillStore) store = NULL;
   g_autoptr(RillMessage) message = NULL;
   g_autoptr(GPtrArray) messages = NULL;
+  RillMessageRow *row;
 
   setup ();
   rill_test_script_send (script,
-                         "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\"}}",
+                         "{\"error\":{\"message\":\"Incorrect API key provided\","
+                         "\"type\":\"invalid_request_error\"}}",
                          -1, 0);
   rill_test_server_route (fx.server, CHAT, script);
   type_and_return ("Hi");
   wait_until (last_row_done, NULL, "the reply failed");
 
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
-  g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "Incorrect API key provided"));
+  g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label),
+                            "Incorrect API key provided"));
   g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label), "401"));
-  g_assert_cmpint (rill_message_row_get_status (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT)),
-                   ==, RILL_STATUS_FAILED);
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_FAILED);
   /* A failed reply offers to ask again, not to continue. */
   wait_until (has_no_reply, NULL, "the window is idle");
   {
-    GtkButton *button = _rill_message_row_get_problem_button (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+    GtkButton *button;
+
+    row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+    button = _rill_message_row_get_problem_button (row);
 
     g_assert_nonnull (button);
     g_assert_cmpstr (gtk_button_get_label (button), ==, "_Retry");
   }
   /* The person's message stays, on screen and stored. */
-  g_assert_cmpstr (rill_message_row_get_source (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER)), ==, "Hi");
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
+  g_assert_cmpstr (rill_message_row_get_source (row), ==, "Hi");
 
   store = open_db ();
   messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
@@ -562,6 +598,7 @@ test_error_mid_stream (void)
   g_autoptr(RillStore) store = NULL;
   g_autoptr(RillMessage) message = NULL;
   g_autofree char *shown = NULL;
+  RillMessageRow *row;
 
   setup ();
   rill_test_script_send (script, a, -1, 0);
@@ -571,7 +608,8 @@ test_error_mid_stream (void)
   type_and_return ("Hi");
   wait_until (last_row_done, NULL, "the reply failed");
 
-  shown = _rill_message_row_dup_shown_text (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  shown = _rill_message_row_dup_shown_text (row);
   g_assert_cmpstr (shown, ==, "Partial answer");
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
 
@@ -584,7 +622,9 @@ test_error_mid_stream (void)
 static gboolean
 message_row_visible (gpointer data)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (_rill_conversation_view_get_messages_box (fx.window->conversation_view)));
+  GtkBox *messages_box = _rill_conversation_view_get_messages_box (fx.window->conversation_view);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (messages_box));
        child != NULL; child = gtk_widget_get_next_sibling (child))
     if (rill_message_row_get_message_id (RILL_MESSAGE_ROW (child)) == *(gint64 *) data)
       return !_rill_conversation_view_is_scrolling (fx.window->conversation_view);
@@ -598,6 +638,8 @@ test_search_chinese (void)
   const char *tokens2[] = { "今天天气很好，我们去公园散步吧。", NULL };
   g_autoptr(RillMessage) found = NULL;
   gint64 first_conversation, message_id;
+  GtkWidget *search_entry;
+  GListModel *results;
 
   setup ();
   route_tokens (tokens, 0);
@@ -614,20 +656,24 @@ test_search_chinese (void)
   wait_until (has_no_reply, NULL, "the window is idle");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.search", NULL));
-  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (_rill_sidebar_get_search_entry (fx.window->sidebar))) ||
-                 gtk_widget_is_focus (gtk_widget_get_first_child (GTK_WIDGET (_rill_sidebar_get_search_entry (fx.window->sidebar)))) ||
-                 gtk_widget_get_focus_child (GTK_WIDGET (_rill_sidebar_get_search_entry (fx.window->sidebar))) != NULL);
+  search_entry = GTK_WIDGET (_rill_sidebar_get_search_entry (fx.window->sidebar));
+  g_assert_true (gtk_widget_has_focus (search_entry) ||
+                 gtk_widget_is_focus (gtk_widget_get_first_child (search_entry)) ||
+                 gtk_widget_get_focus_child (search_entry) != NULL);
 
   /* Two characters from the middle of a reply. */
   rill_window_search (fx.window, "公园");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar))), ==, 1);
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_stack (fx.window->sidebar)), ==, "results");
+  results = G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (results), ==, 1);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_stack (fx.window->sidebar)),
+                   ==, "results");
   found = g_list_model_get_item (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar)), 0);
   g_assert_nonnull (strstr (rill_message_get_content (found), "公园"));
 
   /* One character, in the first conversation only. */
   rill_window_search (fx.window, "第");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar))), ==, 1);
+  results = G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (results), ==, 1);
   g_clear_object (&found);
   found = g_list_model_get_item (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar)), 0);
   message_id = rill_message_get_id (found);
@@ -639,8 +685,10 @@ test_search_chinese (void)
   wait_until (message_row_visible, &message_id, "the found message is scrolled to");
 
   rill_window_search (fx.window, "没有这个词");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar))), ==, 0);
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_stack (fx.window->sidebar)), ==, "no-results");
+  results = G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (results), ==, 0);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_stack (fx.window->sidebar)),
+                   ==, "no-results");
 }
 
 static char *
@@ -699,6 +747,9 @@ test_offline_reopen (void)
   g_autofree char *shown = NULL;
   gint64 conversation_id;
   RillMessageRow *row;
+  GListModel *conversations;
+  GListModel *results;
+  GtkBox *messages_box;
 
   setup ();
   route_tokens (tokens, 3);
@@ -711,28 +762,32 @@ test_offline_reopen (void)
   g_clear_pointer (&fx.server, rill_test_server_free);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation", NULL));
-  g_assert_null (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar))), ==, 1);
+  g_assert_null (rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                      RILL_ROLE_ASSISTANT));
+  conversations = G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 1);
   g_signal_emit_by_name (_rill_sidebar_get_conversation_view (fx.window->sidebar), "activate", 0);
   g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
 
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
   shown = _rill_message_row_dup_shown_text (row);
   g_assert_cmpstr (shown, ==, "Stored while online");
-  g_assert_cmpstr (rill_message_row_get_source (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER)),
-                   ==, "Remember this");
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
+  g_assert_cmpstr (rill_message_row_get_source (row), ==, "Remember this");
 
   /* Search works offline too. */
   rill_window_search (fx.window, "online");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar))), ==, 1);
+  results = G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (results), ==, 1);
 
   /* Sending fails in words; the history stays on screen. */
   type_and_return ("Still there?");
   wait_until (last_row_done, NULL, "the offline reply failed");
-  g_assert_cmpint (rill_message_row_get_status (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT)),
-                   ==, RILL_STATUS_FAILED);
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_FAILED);
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
-  row = RILL_MESSAGE_ROW (gtk_widget_get_first_child (GTK_WIDGET (_rill_conversation_view_get_messages_box (fx.window->conversation_view))));
+  messages_box = _rill_conversation_view_get_messages_box (fx.window->conversation_view);
+  row = RILL_MESSAGE_ROW (gtk_widget_get_first_child (GTK_WIDGET (messages_box)));
   g_assert_cmpstr (rill_message_row_get_source (row), ==, "Remember this");
 }
 
@@ -774,12 +829,14 @@ test_continue (void)
   RillMessageRow *stopped;
   GtkButton *button;
   const char *body;
+  GtkBox *messages_box;
 
   setup ();
   route_gated ();
   type_and_return ("Count");
   wait_until (row_shows_text, (gpointer) "Hello world", "the tokens are on screen");
-  stopped = g_object_ref (rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT));
+  stopped = g_object_ref (rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                               RILL_ROLE_ASSISTANT));
   g_signal_emit_by_name (_rill_composer_get_send_button (fx.window->composer), "clicked");
   wait_until (last_row_done, NULL, "the stopped reply is committed");
   g_assert_cmpint (rill_message_row_get_status (stopped), ==, RILL_STATUS_STOPPED);
@@ -802,16 +859,20 @@ test_continue (void)
 
   /* The stopped reply stays, on screen and stored, the new one after it;
    * only the last offers anything. */
-  g_assert_true (gtk_widget_get_parent (GTK_WIDGET (stopped)) == GTK_WIDGET (_rill_conversation_view_get_messages_box (fx.window->conversation_view)));
+  messages_box = _rill_conversation_view_get_messages_box (fx.window->conversation_view);
+  g_assert_true (gtk_widget_get_parent (GTK_WIDGET (stopped)) == GTK_WIDGET (messages_box));
   g_assert_null (_rill_message_row_get_problem_button (stopped));
   g_object_unref (stopped);
   store = open_db ();
   messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
   g_assert_cmpuint (messages->len, ==, 3);
-  g_assert_cmpint (rill_message_get_status (g_ptr_array_index (messages, 1)), ==, RILL_STATUS_STOPPED);
+  g_assert_cmpint (rill_message_get_status (g_ptr_array_index (messages, 1)),
+                   ==, RILL_STATUS_STOPPED);
   g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Hello world");
-  g_assert_cmpint (rill_message_get_status (g_ptr_array_index (messages, 2)), ==, RILL_STATUS_COMPLETE);
-  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 2)), ==, "Hello world and the rest");
+  g_assert_cmpint (rill_message_get_status (g_ptr_array_index (messages, 2)),
+                   ==, RILL_STATUS_COMPLETE);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 2)),
+                   ==, "Hello world and the rest");
 }
 
 static void
@@ -821,6 +882,7 @@ test_edit_and_resend (void)
   g_autoptr(RillStore) store = NULL;
   g_autoptr(GPtrArray) messages = NULL;
   g_autofree char *text = NULL;
+  GtkRevealer *edit_revealer;
 
   setup ();
   route_tokens (tokens, 0);
@@ -831,7 +893,8 @@ test_edit_and_resend (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.edit-last", NULL));
   text = composer_text ();
   g_assert_cmpstr (text, ==, "Frist try");
-  g_assert_true (gtk_revealer_get_reveal_child (_rill_composer_get_edit_revealer (fx.window->composer)));
+  edit_revealer = _rill_composer_get_edit_revealer (fx.window->composer);
+  g_assert_true (gtk_revealer_get_reveal_child (edit_revealer));
   type_and_return ("First try");
   wait_until (last_row_done, NULL, "the new reply finished");
   wait_until (has_no_reply, NULL, "the window is idle");
@@ -857,6 +920,7 @@ test_delete_and_undo (void)
 {
   const char *tokens[] = { "Answer", NULL };
   gint64 conversation_id;
+  GListModel *conversations;
 
   setup ();
   route_tokens (tokens, 0);
@@ -865,20 +929,24 @@ test_delete_and_undo (void)
   wait_until (has_no_reply, NULL, "the window is idle");
   conversation_id = _rill_window_get_conversation_id (fx.window);
 
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation", NULL));
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar))), ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
+  conversations = G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 0);
   g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
   g_assert_nonnull (fx.window->delete_toast);
 
   /* Undo brings it back, and nothing was deleted. */
   g_signal_emit_by_name (fx.window->delete_toast, "button-clicked");
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar))), ==, 1);
+  conversations = G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 1);
   g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
   adw_toast_dismiss (fx.window->delete_toast);
   g_assert_true (conversation_count_is (GUINT_TO_POINTER (1)));
 
   /* Without undo, it is deleted when the toast goes. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
   adw_toast_dismiss (fx.window->delete_toast);
   wait_until (conversation_count_is, GUINT_TO_POINTER (0), "the conversation is deleted");
 }
@@ -931,7 +999,8 @@ test_follows_store (void)
 static GtkWidget *
 blocks_of (RillMessageRow *row)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child; child = gtk_widget_get_next_sibling (child))
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child;
+       child = gtk_widget_get_next_sibling (child))
     if (RILL_IS_BLOCK_COLUMN (child))
       return child;
   g_assert_not_reached ();
@@ -942,7 +1011,8 @@ count_placeholders (RillMessageRow *row)
 {
   guint n = 0;
 
-  for (GtkWidget *block = gtk_widget_get_first_child (blocks_of (row)); block; block = gtk_widget_get_next_sibling (block))
+  for (GtkWidget *block = gtk_widget_get_first_child (blocks_of (row)); block;
+       block = gtk_widget_get_next_sibling (block))
     n += rill_block_column_is_placeholder (block);
   return n;
 }
@@ -953,7 +1023,8 @@ count_blocks (RillMessageRow *row)
 {
   guint n = 0;
 
-  for (GtkWidget *block = gtk_widget_get_first_child (blocks_of (row)); block; block = gtk_widget_get_next_sibling (block))
+  for (GtkWidget *block = gtk_widget_get_first_child (blocks_of (row)); block;
+       block = gtk_widget_get_next_sibling (block))
     n += !rill_block_column_is_placeholder (block) && !GTK_IS_TEXT_VIEW (block);
   return n;
 }
@@ -981,11 +1052,13 @@ test_long_reply_blocks (void)
   GtkAdjustment *adj;
   gint64 conversation_id;
   guint n_blocks;
+  GtkScrolledWindow *scroller;
 
   setup ();
   /* 200 KB: paragraphs, code, and a 40 KB line that never ends. */
   for (guint i = 0; i < 400; i++)
-    g_ptr_array_add (tokens, g_strdup_printf ("Paragraph %u has **some** words in it, 中文 too.\n\n", i));
+    g_ptr_array_add (tokens,
+                     g_strdup_printf ("Paragraph %u has **some** words in it, 中文 too.\n\n", i));
   g_ptr_array_add (tokens, g_strdup ("```\n"));
   for (guint i = 0; i < 500; i++)
     g_ptr_array_add (tokens, g_strdup_printf ("line_%u = %u\n", i, i * i));
@@ -1025,7 +1098,8 @@ test_long_reply_blocks (void)
   g_assert_true (g_str_equal (shown, expected));
   g_assert_cmpuint (count_placeholders (row), >, 0);
   wait_until (row_drawn, row, "the blocks in view are drawn");
-  adj = gtk_scrolled_window_get_vadjustment (_rill_conversation_view_get_scroller (fx.window->conversation_view));
+  scroller = _rill_conversation_view_get_scroller (fx.window->conversation_view);
+  adj = gtk_scrolled_window_get_vadjustment (scroller);
   gtk_adjustment_set_value (adj, 0);
   wait_until (row_drawn, row, "the top is drawn");
   wait_until (no_placeholders, row, "every block is laid out");
