@@ -717,12 +717,13 @@ test_upgrade_failed (void)
   g_assert_true (_rill_store_create_at_version (path, 2, &error));
   g_assert_no_error (error);
   test_sql_exec (path, "INSERT INTO conversations (title, created_at, updated_at)"
-                       " VALUES ('Kept', 1, 1)");
+                 " VALUES ('Kept', 1, 1)");
   /* The upgrade creates this index: a file that has one cannot be upgraded. */
   test_sql_exec (path, "CREATE INDEX messages_by_parent ON messages (created_at)");
   before = file_checksum (path);
 
-  g_test_expect_message ("rill-core", G_LOG_LEVEL_WARNING, "Could not open the history: *upgraded*");
+  g_test_expect_message ("rill-core", G_LOG_LEVEL_WARNING,
+                         "Could not open the history: *upgraded*");
   setup ();
   g_test_assert_expected_messages ();
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
