@@ -84,6 +84,9 @@ rill_export_json (RillConversation *conversation,
   } G_STMT_END
 
   json_builder_begin_object (builder);
+  /* The uids are what an import, or a merge of two people's histories,
+   * keys on: ids are local to one database. */
+  ADD_STRING ("uid", rill_conversation_get_uid (conversation));
   ADD_STRING ("title", rill_conversation_get_title (conversation));
   ADD_STRING ("model", rill_conversation_get_model (conversation));
   ADD_STRING ("system_prompt", rill_conversation_get_system_prompt (conversation));
@@ -96,6 +99,16 @@ rill_export_json (RillConversation *conversation,
       RillMessage *message = g_ptr_array_index (messages, i);
 
       json_builder_begin_object (builder);
+      ADD_STRING ("uid", rill_message_get_uid (message));
+      /* The tree: the message it follows, by its id in this file; the first
+       * follows none. */
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_int_value (builder, rill_message_get_id (message));
+      if (rill_message_get_parent_id (message) != 0)
+        {
+          json_builder_set_member_name (builder, "parent_id");
+          json_builder_add_int_value (builder, rill_message_get_parent_id (message));
+        }
       ADD_STRING ("role", rill_role_to_string (rill_message_get_role (message)));
       ADD_STRING ("content", rill_message_get_content (message));
       if (rill_message_get_reasoning (message) && *rill_message_get_reasoning (message))

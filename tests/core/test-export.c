@@ -250,7 +250,9 @@ test_json (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   root = json_node_get_object (json_parser_get_root (parser));
 
-  g_assert_cmpuint (json_object_get_size (root), ==, 5);
+  g_assert_cmpuint (json_object_get_size (root), ==, 6);
+  assert_member (root, "uid", rill_conversation_get_uid (conversation));
+  g_assert_cmpuint (strlen (rill_conversation_get_uid (conversation)), ==, 32);
   assert_member (root, "title", TITLE);
   assert_member (root, "model", "test-model");
   assert_member (root, "system_prompt", SYSTEM_PROMPT);
@@ -265,8 +267,20 @@ test_json (Fixture *f, gconstpointer data)
       RillMessage *message = g_ptr_array_index (messages, i);
       JsonObject *object = json_array_get_object_element (array, i);
       const char *reasoning = rill_message_get_reasoning (message);
-      guint n_members = 4;   /* role, content, status, created_at */
+      guint n_members = 6;   /* uid, id, role, content, status, created_at */
 
+      assert_member (object, "uid", rill_message_get_uid (message));
+      g_assert_cmpint (json_object_get_int_member (object, "id"), ==,
+                       rill_message_get_id (message));
+      /* The tree: each message follows the one before it, the first none. */
+      if (i == 0)
+        g_assert_false (json_object_has_member (object, "parent_id"));
+      else
+        {
+          g_assert_cmpint (json_object_get_int_member (object, "parent_id"), ==,
+                           rill_message_get_id (g_ptr_array_index (messages, i - 1)));
+          n_members++;
+        }
       assert_member (object, "role", rill_role_to_string (rill_message_get_role (message)));
       assert_member (object, "content", rill_message_get_content (message));
       /* No thinking is no member, not an empty one. */
