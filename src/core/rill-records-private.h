@@ -16,6 +16,7 @@ struct _RillConversation
   gint64  created_at;
   gint64  updated_at;
   char   *uid;
+  gint64  deleted_at;  /* 0 when not in the trash */
 };
 
 struct _RillMessage

@@ -100,6 +100,7 @@ rill_conversation_get_system_prompt (RillConversation *self)
 gint64 rill_conversation_get_created_at (RillConversation *self) { return self->created_at; }
 gint64 rill_conversation_get_updated_at (RillConversation *self) { return self->updated_at; }
 const char *rill_conversation_get_uid (RillConversation *self) { return self->uid; }
+gint64 rill_conversation_get_deleted_at (RillConversation *self) { return self->deleted_at; }
 
 static void
 rill_message_finalize (GObject *object)

@@ -23,6 +23,8 @@ gint64      rill_conversation_get_created_at    (RillConversation *self);
 gint64      rill_conversation_get_updated_at    (RillConversation *self);
 /* 32 lowercase hex digits, the same on every copy of the history. */
 const char *rill_conversation_get_uid           (RillConversation *self);
+/* When it was moved to the trash; 0 when it is not there. */
+gint64      rill_conversation_get_deleted_at    (RillConversation *self);
 
 gint64      rill_message_get_id                 (RillMessage      *self);
 gint64      rill_message_get_conversation_id    (RillMessage      *self);

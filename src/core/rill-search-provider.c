@@ -11,6 +11,9 @@
  * The Shell lists conversations, not messages: each conversation appears
  * once, through its newest matching message, and the result id is that
  * message's id, so activating it opens the conversation at that message.
+ * Conversations in the trash are not found (the store leaves them out), and
+ * a result that went to the trash after it was listed neither describes
+ * nor opens.
  *
  * GTK-free on purpose (gio only), so the tests drive it over a real bus
  * without a display. */
@@ -232,6 +235,7 @@ activate_result (RillSearchProvider  *self,
                  GError             **error)
 {
   g_autoptr(RillMessage) message = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
   gint64 message_id;
 
   if (!parse_message_id (identifier, &message_id, error))
@@ -242,6 +246,17 @@ activate_result (RillSearchProvider  *self,
       if (error != NULL && *error == NULL)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                      "Message %" G_GINT64_FORMAT " no longer exists", message_id);
+      return FALSE;
+    }
+  /* A result shown before its conversation went to the trash opens
+   * nothing: the store no longer finds a conversation there. */
+  conversation = rill_store_get_conversation (self->store,
+                                              rill_message_get_conversation_id (message), NULL);
+  if (conversation == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "Message %" G_GINT64_FORMAT " is in the trash or no longer exists",
+                   message_id);
       return FALSE;
     }
 

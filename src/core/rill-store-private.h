@@ -153,6 +153,11 @@ void              _rill_store_prune_copies       (const char          *path,
 gboolean          _rill_store_search_prepare     (sqlite3             *reader,
                                                   GError             **error);
 
+/* rill-store-trash.c: queues the erase of what has been in the trash for
+ * more than RILL_STORE_TRASH_DAYS days, with no task (nothing waits for it,
+ * and it keeps no reference for a main context to release). */
+void              _rill_store_purge_trash_at_open (RillStore          *self);
+
 /* rill-store-writer.c: the writer thread. A job runs there, in queue
  * order, and returns @task (NULL when nobody waits for it); GTask delivers
  * the result in the caller's main context. */
@@ -184,6 +189,7 @@ typedef enum
   RILL_STORE_CONVERSATION_ADDED,
   RILL_STORE_CONVERSATION_CHANGED,
   RILL_STORE_CONVERSATION_DELETED,
+  RILL_STORE_TRASH_CHANGED,
 } RillStoreChange;
 
 /* For a job, once its write committed: queues the signal for the store's

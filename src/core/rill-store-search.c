@@ -8,11 +8,19 @@
  * ones cannot use a trigram index and are matched with LIKE on the rows the
  * index (or a newest-first walk) yields, or, when rare, looked up among the
  * index's own terms and the two indexes on the last characters of each
- * message (schema 2). Every query runs on the reader connection. */
+ * message (schema 2). Every query runs on the reader connection.
+ *
+ * Messages of a conversation in the trash are never found: each row found
+ * is checked by its conversation's primary key, so a walk that stops at the
+ * limit still stops early, and no index on deleted_at is needed. */
 
 #include "rill-store-private.h"
 
 #include <string.h>
+
+#define NOT_IN_TRASH \
+  " AND NOT EXISTS (SELECT 1 FROM conversations c" \
+  "  WHERE c.id = m.conversation_id AND c.deleted_at IS NOT NULL)"
 
 gboolean
 _rill_store_search_prepare (sqlite3 *reader, GError **error)
@@ -132,7 +140,7 @@ search_rare_term (RillStore  *self,
   if (one_char)
     g_string_append (sql, " UNION SELECT id FROM messages WHERE status != 'streaming'"
                      "  AND lower(substr(content, -1)) = ?3");
-  g_string_append (sql, ") AND m.status != 'streaming'");
+  g_string_append (sql, ") AND m.status != 'streaming'" NOT_IN_TRASH);
   for (guint i = 0; i < short_terms->len; i++)
     g_string_append_printf (sql, " AND m.content LIKE ?%u ESCAPE '\\'", i + 5);
   g_string_append_printf (sql, " ORDER BY m.id DESC LIMIT %u", limit ? limit : G_MAXINT);
@@ -206,7 +214,7 @@ rill_store_search (RillStore *self, const char *query, guint limit, GError **err
     }
 
   sql = g_string_new ("SELECT " RILL_STORE_MESSAGE_COLUMNS " FROM messages_fts f"
-                      " JOIN messages m ON m.id = f.rowid WHERE 1");
+                      " JOIN messages m ON m.id = f.rowid WHERE 1" NOT_IN_TRASH);
   if (long_terms->len > 0)
     g_string_append (sql, " AND messages_fts MATCH ?1");
   for (guint i = 0; i < short_terms->len; i++)

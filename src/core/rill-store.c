@@ -8,8 +8,8 @@
  * a read never waits for the writer, and the main loop never waits on
  * SQLite or fsync. The rest lives beside this file: the SQL helpers in
  * rill-sqlite.c, the schema and its migrations in rill-store-schema.c,
- * search in rill-store-search.c and a reply's transactions in
- * rill-store-reply.c.
+ * search in rill-store-search.c, a reply's transactions in
+ * rill-store-reply.c, and the trash and erasing in rill-store-trash.c.
  *
  * Change signals: a job whose write committed queues one idle source in the
  * opener's main context, which emits the signal there, so a handler reading
@@ -31,6 +31,7 @@ enum
   CONVERSATION_ADDED,
   CONVERSATION_CHANGED,
   CONVERSATION_DELETED,
+  TRASH_CHANGED,
   N_SIGNALS
 };
 
@@ -108,6 +109,11 @@ open_connections (RillStore *self, GError **error)
   if (!check_readable (self->writer, error)
       || !_rill_store_migrate (self->writer, self->path, error))
     return FALSE;
+  /* Whatever the writer deletes or overwrites is zeroed in the file, so
+   * erasing a conversation (rill-store-trash.c) leaves none of its text in
+   * free space. */
+  if (!rill_sqlite_exec (self->writer, "PRAGMA secure_delete = ON", "open", error))
+    return FALSE;
   if (!(self->reader = rill_sqlite_open (self->path, error)))
     return FALSE;
   return _rill_store_search_prepare (self->reader, error);
@@ -169,6 +175,9 @@ rill_store_open (const char *path, GError **error)
   self->main_context = g_main_context_ref_thread_default ();
   rill_sqlite_trace (self->reader, &self->reader_trace, NULL);
   _rill_store_writer_start (self);
+  /* Queued first, on the writer thread: the open does not wait for it, and
+   * with nothing old in the trash it is one short read. */
+  _rill_store_purge_trash_at_open (self);
 
   return g_steal_pointer (&self);
 }
@@ -243,6 +252,7 @@ emit_change_cb (gpointer data)
     [RILL_STORE_CONVERSATION_ADDED] = CONVERSATION_ADDED,
     [RILL_STORE_CONVERSATION_CHANGED] = CONVERSATION_CHANGED,
     [RILL_STORE_CONVERSATION_DELETED] = CONVERSATION_DELETED,
+    [RILL_STORE_TRASH_CHANGED] = TRASH_CHANGED,
   };
 
   if (self != NULL)
@@ -321,10 +331,19 @@ rill_store_class_init (RillStoreClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
   /**
    * RillStore::conversation-deleted:
-   * @conversation_id: the conversation, which is gone with its messages
+   * @conversation_id: the conversation, which is gone with its messages or
+   *   is in the trash
    */
   signals[CONVERSATION_DELETED] =
     g_signal_new ("conversation-deleted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+  /**
+   * RillStore::trash-changed:
+   * @conversation_id: the conversation moved to, restored from or erased
+   *   from the trash; 0 when several were
+   */
+  signals[TRASH_CHANGED] =
+    g_signal_new ("trash-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
 }
 
@@ -386,7 +405,8 @@ rill_store_count_conversations (RillStore *self)
 
   g_return_val_if_fail (RILL_IS_STORE (self), 0);
 
-  if (!(stmt = rill_sqlite_prepare (self->reader, "SELECT count(*) FROM conversations",
+  if (!(stmt = rill_sqlite_prepare (self->reader,
+                                    "SELECT count(*) FROM conversations WHERE deleted_at IS NULL",
                                     "read", NULL)))
     return 0;
   if (sqlite3_step (stmt) != SQLITE_ROW)
@@ -403,6 +423,7 @@ rill_store_list_conversations (RillStore *self, guint offset, guint limit, GErro
 
   if (!(stmt = rill_sqlite_prepare (self->reader,
                                     "SELECT " CONVERSATION_COLUMNS " FROM conversations"
+                                    " WHERE deleted_at IS NULL"
                                     " ORDER BY updated_at DESC, id DESC LIMIT ?1 OFFSET ?2",
                                     "read", error)))
     return NULL;
@@ -421,7 +442,7 @@ rill_store_get_conversation (RillStore *self, gint64 conversation_id, GError **e
 
   if (!(stmt = rill_sqlite_prepare (self->reader,
                                     "SELECT " CONVERSATION_COLUMNS " FROM conversations"
-                                    " WHERE id = ?1",
+                                    " WHERE id = ?1 AND deleted_at IS NULL",
                                     "read", error)))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, conversation_id);
@@ -640,11 +661,7 @@ rill_store_delete_conversation_async (RillStore           *self,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
-  g_return_if_fail (RILL_IS_STORE (self));
-
-  push_write (self, write_args_new ("DELETE FROM conversations WHERE id = ?1", "delete from",
-                                    conversation_id, NULL, RILL_STORE_CONVERSATION_DELETED),
-              cancellable, callback, user_data, rill_store_delete_conversation_async);
+  rill_store_erase_conversation_async (self, conversation_id, cancellable, callback, user_data);
 }
 
 void

@@ -17,7 +17,10 @@
  *   model, system prompt), rill_store_truncate_conversation_async(), and a
  *   reply's start (its messages; the first one titles the conversation and
  *   moves it to the top) and its final write, but not its checkpoints.
- * "conversation-deleted": rill_store_delete_conversation_async().
+ * "conversation-deleted": rill_store_delete_conversation_async(), and a
+ *   conversation moved to the trash (see "Trash" below).
+ * "trash-changed": what the trash holds changed (see "Trash" below); the id
+ *   is the conversation's, or 0 when several changed at once.
  *
  * A signal still pending when the last reference to the store goes is not
  * emitted. */
@@ -113,11 +116,74 @@ void         rill_store_update_conversation_async  (RillStore            *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);
+/* Erases @conversation_id for good, in the trash or not: the same as
+ * rill_store_erase_conversation_async(). The window moves a conversation to
+ * the trash instead. */
 void         rill_store_delete_conversation_async  (RillStore           *self,
                                                     gint64               conversation_id,
                                                     GCancellable        *cancellable,
                                                     GAsyncReadyCallback  callback,
                                                     gpointer             user_data);
+
+/* Trash.
+ *
+ * Deleting a conversation moves it to the trash: conversations.deleted_at
+ * is set (milliseconds), nothing else changes, and it can be restored. A
+ * conversation in the trash is left out of every other read: the list and
+ * the count, search (and so the Shell's results), and
+ * rill_store_get_conversation(), which finds no such conversation.
+ *
+ * Erasing is real. The rows go with SQLite's secure_delete on (the writer
+ * connection always has it), so what they held is overwritten with zeros;
+ * then the full-text index is merged into one segment ("optimize"), which
+ * drops the old segments that still held the erased text's terms; the free
+ * pages are given back to the file system (incremental vacuum: a history
+ * made before the trash is converted once, with a VACUUM); and the WAL is
+ * checkpointed and truncated, so no old page stays in it. A reader holding
+ * an old snapshot for longer than the busy timeout fails the erase with
+ * RILL_STORE_ERROR_BUSY after the rows are gone; erasing again finishes it.
+ * Each open erases, on the writer thread, what has been in the trash for
+ * more than RILL_STORE_TRASH_DAYS days.
+ *
+ * Signals: moving to the trash emits "conversation-deleted" then
+ * "trash-changed"; restoring "conversation-added" then "trash-changed";
+ * erasing "trash-changed", and "conversation-deleted" for a conversation
+ * that was not in the trash. Every write here finishes with
+ * rill_store_write_finish(). */
+#define RILL_STORE_TRASH_DAYS 30
+
+void         rill_store_trash_conversation_async   (RillStore           *self,
+                                                    gint64               conversation_id,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+void         rill_store_restore_conversation_async (RillStore           *self,
+                                                    gint64               conversation_id,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+/* One conversation, in the trash or not ("Delete Forever"). */
+void         rill_store_erase_conversation_async   (RillStore           *self,
+                                                    gint64               conversation_id,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+/* Every conversation in the trash ("Empty Trash"). */
+void         rill_store_empty_trash_async          (RillStore           *self,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+/* What has been in the trash for more than @days days (each open does it
+ * with RILL_STORE_TRASH_DAYS). */
+void         rill_store_purge_trash_async          (RillStore           *self,
+                                                    guint                days,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+/* The conversations in the trash, most recently deleted first; each has
+ * rill_conversation_get_deleted_at(). */
+GPtrArray   *rill_store_list_trash                 (RillStore           *self,
+                                                    GError             **error);
 /* Deletes @from_message_id and every later message of its conversation
  * (editing a message, regenerating a reply). */
 void         rill_store_truncate_conversation_async (RillStore           *self,
