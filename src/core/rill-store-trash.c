@@ -53,12 +53,12 @@ trash_job (RillStore *self, GTask *task, gpointer data)
 
   /* Only a conversation not (or, to restore, already) in the trash: doing
    * it twice changes nothing and says nothing. */
-  if (!(stmt = rill_sqlite_prepare (self->writer,
-                                    args->restore
-                                    ? "UPDATE conversations SET deleted_at = NULL"
-                                      " WHERE id = ?1 AND deleted_at IS NOT NULL"
-                                    : "UPDATE conversations SET deleted_at = ?2"
-                                      " WHERE id = ?1 AND deleted_at IS NULL",
+  static const char *trash_sql =
+    "UPDATE conversations SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL";
+  static const char *restore_sql =
+    "UPDATE conversations SET deleted_at = NULL WHERE id = ?1 AND deleted_at IS NOT NULL";
+
+  if (!(stmt = rill_sqlite_prepare (self->writer, args->restore ? restore_sql : trash_sql,
                                     "save to", &error)))
     return _rill_store_return_write_error (task, self->writer, error);
   sqlite3_bind_int64 (stmt, 1, args->conversation_id);
