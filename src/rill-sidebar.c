@@ -5,19 +5,28 @@
  * conversations open at once: only the rows on screen are read). Typing in
  * the list searches; search runs on the store's full-text index on the main
  * thread, which is short (see rill_store_search), and each result shows the
- * conversation's title and a snippet around the match. */
+ * conversation's title and a snippet around the match.
+ *
+ * The Trash is a second page of the sidebar (RillTrashView), reached by the
+ * "Trash" button below the list and left by its back button: a page rather
+ * than a window, so it works the same when the sidebar is the whole
+ * window (360 px) and keeps the conversation in view beside it otherwise. */
 
 #include <glib/gi18n.h>
 
 #include "rill-conversation-list.h"
 #include "rill-sidebar-private.h"
 #include "rill-snippet.h"
+#include "rill-trash-view.h"
 
 struct _RillSidebar
 {
   GtkBox                parent_instance;
 
   /* Template widgets */
+  GtkStack             *pages;
+  RillTrashView        *trash_view;
+  GtkWidget            *trash_button;
   GtkSearchEntry       *search_entry;
   GtkStack             *stack;
   GtkListView          *conversation_view;
@@ -131,6 +140,35 @@ rill_sidebar_unhide_conversation (RillSidebar *self)
 
   if (self->conversations != NULL)
     rill_conversation_list_unhide (self->conversations);
+}
+
+void
+rill_sidebar_show_trash (RillSidebar *self,
+                         gboolean     show)
+{
+  g_return_if_fail (RILL_IS_SIDEBAR (self));
+
+  gtk_stack_set_visible_child_name (self->pages, show ? "trash" : "main");
+  gtk_widget_grab_focus (show ? GTK_WIDGET (self->trash_view) : self->trash_button);
+}
+
+static void
+show_trash_cb (RillSidebar *self)
+{
+  rill_sidebar_show_trash (self, TRUE);
+}
+
+static void
+show_main_cb (RillSidebar *self)
+{
+  rill_sidebar_show_trash (self, FALSE);
+}
+
+static void
+forward_toast_cb (RillSidebar *self,
+                  AdwToast    *toast)
+{
+  g_signal_emit (self, signals[ADD_TOAST], 0, toast);
 }
 
 GListModel *
@@ -356,6 +394,18 @@ _rill_sidebar_get_search_entry (RillSidebar *self)
   return self->search_entry;
 }
 
+RillTrashView *
+_rill_sidebar_get_trash_view (RillSidebar *self)
+{
+  return self->trash_view;
+}
+
+GtkStack *
+_rill_sidebar_get_pages (RillSidebar *self)
+{
+  return self->pages;
+}
+
 /* GObject */
 
 static void
@@ -382,6 +432,7 @@ set_session (RillSidebar *self,
       g_signal_connect_object (store, "conversation-deleted", G_CALLBACK (reload),
                                self, G_CONNECT_SWAPPED);
     }
+  g_object_set (self->trash_view, "store", store, NULL);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->conversations));
   gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   update_page (self);
@@ -479,6 +530,9 @@ rill_sidebar_class_init (RillSidebarClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, ADW_TYPE_TOAST);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rill-sidebar.ui");
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, pages);
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, trash_view);
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, trash_button);
   gtk_widget_class_bind_template_child (widget_class, RillSidebar, search_entry);
   gtk_widget_class_bind_template_child (widget_class, RillSidebar, stack);
   gtk_widget_class_bind_template_child (widget_class, RillSidebar, conversation_view);
@@ -488,6 +542,9 @@ rill_sidebar_class_init (RillSidebarClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, conversation_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, result_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, show_trash_cb);
+  gtk_widget_class_bind_template_callback (widget_class, show_main_cb);
+  gtk_widget_class_bind_template_callback (widget_class, forward_toast_cb);
 }
 
 static void
@@ -497,6 +554,7 @@ rill_sidebar_init (RillSidebar *self)
   g_autoptr(GtkListItemFactory) result_factory = gtk_signal_list_item_factory_new ();
   g_autoptr(GtkNoSelection) results_selection = NULL;
 
+  g_type_ensure (RILL_TYPE_TRASH_VIEW);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->results = g_list_store_new (RILL_TYPE_MESSAGE);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* rill-sidebar.h: the conversations, and search over every message. */
+/* rill-sidebar.h: the conversations, search over every message, and the
+ * Trash. */
 #pragma once
 
 #include <adwaita.h>
@@ -26,6 +27,9 @@ void        rill_sidebar_focus_search         (RillSidebar *self);
 void        rill_sidebar_hide_conversation    (RillSidebar *self,
                                                gint64       conversation_id);
 void        rill_sidebar_unhide_conversation  (RillSidebar *self);
+/* Shows the Trash page (TRUE) or the conversations (FALSE). */
+void        rill_sidebar_show_trash           (RillSidebar *self,
+                                               gboolean     show);
 /* The conversations listed, newest first (NULL without a store). */
 GListModel *rill_sidebar_get_conversations    (RillSidebar *self);
 
