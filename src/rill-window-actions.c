@@ -220,39 +220,65 @@ rename_action (GtkWidget  *widget,
   gtk_widget_grab_focus (entry);
 }
 
-/* Delete, with undo: the conversation is only hidden until the toast goes
- * away, and deleted then. */
+/* Delete: the conversation goes to the trash at once, and the toast's Undo
+ * brings it back. Nothing waits for the toast, so quitting while it shows
+ * loses nothing: the conversation is in the Trash. */
+
+typedef struct
+{
+  RillWindow *self;
+  gint64      conversation_id;
+} Restore;
 
 static void
-delete_cb (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+trash_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
 {
   g_autoptr(RillWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
+  /* The list follows the store's "conversation-deleted"; a row hidden for a
+   * move that failed comes back. */
   if (!rill_store_write_finish (RILL_STORE (object), result, &error))
     {
+      rill_sidebar_unhide_conversation (self->sidebar);
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         _rill_window_show_banner (self, error->message);
     }
 }
 
 static void
+restored_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autofree Restore *restore = user_data;
+  g_autoptr(RillWindow) self = restore->self;
+  g_autoptr(GError) error = NULL;
+
+  if (!rill_store_write_finish (RILL_STORE (object), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _rill_window_show_banner (self, error->message);
+      return;
+    }
+  /* Back where it was, unless the person went on to another one. */
+  if (_rill_window_get_conversation_id (self) == 0 &&
+      rill_conversation_view_get_reply (self->conversation_view) == NULL &&
+      !self->creating)
+    rill_window_open_conversation (self, restore->conversation_id, 0);
+}
+
+static void
 delete_toast_dismissed_cb (AdwToast   *toast,
                            RillWindow *self)
 {
-  gint64 id = self->pending_delete_id;
-  RillStore *store = _rill_window_get_store (self);
-
   if (self->delete_toast == toast)
-    self->delete_toast = NULL;
-  if (id == 0 || store == NULL)
-    return;
-  self->pending_delete_id = 0;
-  /* No cancellable: a delete the person confirmed goes through even if
-   * the window closes now. */
-  rill_store_delete_conversation_async (store, id, NULL, delete_cb, g_object_ref (self));
+    {
+      self->delete_toast = NULL;
+      self->pending_delete_id = 0;
+    }
 }
 
 static void
@@ -260,11 +286,20 @@ delete_toast_undo_cb (AdwToast   *toast,
                       RillWindow *self)
 {
   gint64 id = self->pending_delete_id;
+  RillStore *store = _rill_window_get_store (self);
+  Restore *restore;
 
   self->pending_delete_id = 0;
+  /* The row comes back with the store's "conversation-added"; a row still
+   * hidden would stay hidden. */
   rill_sidebar_unhide_conversation (self->sidebar);
-  if (id != 0)
-    rill_window_open_conversation (self, id, 0);
+  if (id == 0 || store == NULL)
+    return;
+  restore = g_new0 (Restore, 1);
+  restore->self = g_object_ref (self);
+  restore->conversation_id = id;
+  /* Queued after the move to the trash, so it always finds it there. */
+  rill_store_restore_conversation_async (store, id, NULL, restored_cb, restore);
 }
 
 static void
@@ -273,14 +308,15 @@ delete_action (GtkWidget  *widget,
                GVariant   *param)
 {
   RillWindow *self = RILL_WINDOW (widget);
+  RillStore *store = _rill_window_get_store (self);
   g_autofree char *title = NULL;
   gint64 id = _rill_window_get_conversation_id (self);
   AdwToast *toast;
 
-  if (id == 0 || _rill_window_get_store (self) == NULL)
+  if (id == 0 || store == NULL)
     return;
 
-  /* One undo at a time: the previous one is final now. */
+  /* One undo at a time; the one before stays in the Trash. */
   if (self->delete_toast != NULL)
     adw_toast_dismiss (self->delete_toast);
 
@@ -288,8 +324,12 @@ delete_action (GtkWidget  *widget,
   if (rill_conversation_view_get_streaming (self->conversation_view))
     _rill_window_stop (self);
 
-  self->pending_delete_id = id;
+  /* No cancellable: a delete goes through even if the window closes now. */
+  rill_store_trash_conversation_async (store, id, NULL, trash_cb, g_object_ref (self));
+  /* Gone from the list at once, not a moment later when the store says
+   * so; the reload that follows finds it gone. */
   rill_sidebar_hide_conversation (self->sidebar, id);
+  self->pending_delete_id = id;
   _rill_window_new_conversation (self);
 
   toast = adw_toast_new_format (_("“%s” deleted"), title);

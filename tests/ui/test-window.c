@@ -916,6 +916,13 @@ conversation_count_is (gpointer data)
   return rill_store_count_conversations (store) == GPOINTER_TO_UINT (data);
 }
 
+static gboolean
+shows_conversation (gpointer data)
+{
+  return _rill_window_get_conversation_id (fx.window) == GPOINTER_TO_INT (data) &&
+         g_list_model_get_n_items (rill_sidebar_get_conversations (fx.window->sidebar)) > 0;
+}
+
 static void
 test_delete_and_undo (void)
 {
@@ -937,19 +944,19 @@ test_delete_and_undo (void)
   g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
   g_assert_nonnull (fx.window->delete_toast);
 
-  /* Undo brings it back, and nothing was deleted. */
+  /* Undo brings it back from the trash, and nothing was deleted. */
   g_signal_emit_by_name (fx.window->delete_toast, "button-clicked");
+  wait_until (shows_conversation, GINT_TO_POINTER (conversation_id), "it is shown again");
   conversations = G_LIST_MODEL (rill_sidebar_get_conversations (fx.window->sidebar));
   g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 1);
-  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
   adw_toast_dismiss (fx.window->delete_toast);
   g_assert_true (conversation_count_is (GUINT_TO_POINTER (1)));
 
-  /* Without undo, it is deleted when the toast goes. */
+  /* Without undo, it is in the trash at once, toast or not. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
                                              NULL));
-  adw_toast_dismiss (fx.window->delete_toast);
   wait_until (conversation_count_is, GUINT_TO_POINTER (0), "the conversation is deleted");
+  adw_toast_dismiss (fx.window->delete_toast);
 }
 
 typedef struct
@@ -1108,6 +1115,322 @@ test_long_reply_blocks (void)
   g_assert_cmpuint (count_blocks (row), >, 400);
 }
 
+/* The Trash: delete, then Undo from the toast's own button; delete, then
+ * Restore and Delete Forever from the Trash page; delete, then Empty Trash
+ * through its confirmation, and the text looked for in the bytes of the
+ * database and its WAL. Buttons are found the way a person finds them: by
+ * what they say, or by their widget name where they show an icon. */
+
+#define TRASH_MARKER "Quillwort7Zephyrine"
+
+static GtkWidget *
+find_widget (GtkWidget  *root,
+             gboolean  (*match)(GtkWidget *widget, const char *what),
+             const char *what)
+{
+  if (match (root, what))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget (child, match, what);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+has_name (GtkWidget  *widget,
+          const char *name)
+{
+  return g_strcmp0 (gtk_widget_get_name (widget), name) == 0;
+}
+
+static gboolean
+has_label (GtkWidget  *widget,
+           const char *label)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)),
+                                              label) == 0;
+}
+
+static gboolean
+has_title (GtkWidget  *widget,
+           const char *title)
+{
+  return ADW_IS_ACTION_ROW (widget) &&
+         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0;
+}
+
+static void
+click (GtkWidget *button)
+{
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_assert_true (gtk_widget_get_mapped (button));
+  g_signal_emit_by_name (button, "clicked");
+}
+
+static void
+send_and_wait (const char *text)
+{
+  type_and_return (text);
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+}
+
+static GListModel *
+trash_listed (void)
+{
+  return rill_trash_view_get_conversations (_rill_sidebar_get_trash_view (fx.window->sidebar));
+}
+
+static gboolean
+trash_has (gpointer data)
+{
+  return g_list_model_get_n_items (trash_listed ()) == GPOINTER_TO_UINT (data) &&
+         gtk_widget_get_mapped (GTK_WIDGET (_rill_sidebar_get_trash_view (fx.window->sidebar)));
+}
+
+static gboolean
+sidebar_has (gpointer data)
+{
+  return g_list_model_get_n_items (rill_sidebar_get_conversations (fx.window->sidebar)) ==
+         GPOINTER_TO_UINT (data);
+}
+
+static char *
+deleted_at_of (gint64 conversation_id)
+{
+  g_autofree char *path = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autofree char *sql = g_strdup_printf ("SELECT coalesce(deleted_at, 'none') FROM conversations"
+                                          " WHERE id = %" G_GINT64_FORMAT, conversation_id);
+
+  return test_sql_try_text (path, sql);
+}
+
+static gboolean
+in_trash (gpointer data)
+{
+  g_autofree char *deleted_at = deleted_at_of (GPOINTER_TO_INT (data));
+
+  return deleted_at != NULL && g_strcmp0 (deleted_at, "none") != 0;
+}
+
+static void
+open_trash (void)
+{
+  adw_flap_set_reveal_flap (fx.window->flap, TRUE);
+  click (find_widget (GTK_WIDGET (fx.window->sidebar), has_name, "trash-button"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_pages (fx.window->sidebar)),
+                   ==, "trash");
+}
+
+static GtkWidget *
+trash_row_button (const char *title,
+                  const char *name)
+{
+  GtkWidget *view = GTK_WIDGET (_rill_sidebar_get_trash_view (fx.window->sidebar));
+  GtkWidget *row = find_widget (view, has_title, title);
+
+  g_assert_nonnull (row);
+  return find_widget (row, has_name, name);
+}
+
+static void
+assert_messages (gint64      conversation_id,
+                 const char *question,
+                 const char *answer)
+{
+  g_autoptr(RillStore) store = open_db ();
+  g_autoptr(GPtrArray) messages = rill_store_list_messages (store, conversation_id, NULL);
+
+  g_assert_cmpuint (messages->len, ==, 2);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, question);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, answer);
+}
+
+static void
+test_trash_undo (void)
+{
+  const char *tokens[] = { "Kept ", "whole", NULL };
+  GtkWidget *undo;
+  gint64 id;
+
+  setup ();
+  route_tokens (tokens, 0);
+  send_and_wait ("Undo brings me back");
+  id = _rill_window_get_conversation_id (fx.window);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
+  /* Gone from the list at once, and in the trash before the toast goes:
+   * quitting now loses nothing. */
+  g_assert_true (sidebar_has (GUINT_TO_POINTER (0)));
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
+  wait_until (in_trash, GINT_TO_POINTER (id), "it is in the trash");
+  g_assert_nonnull (fx.window->delete_toast);
+
+  /* The toast's own button. */
+  undo = find_widget (GTK_WIDGET (fx.window->toast_overlay), has_label, "_Undo");
+  click (undo);
+  wait_until (shows_conversation, GINT_TO_POINTER (id), "the conversation is shown again");
+  g_assert_true (sidebar_has (GUINT_TO_POINTER (1)));
+  {
+    g_autofree char *deleted_at = deleted_at_of (id);
+    g_assert_cmpstr (deleted_at, ==, "none");
+  }
+  g_assert_cmpstr (adw_window_title_get_title (fx.window->window_title), ==,
+                   "Undo brings me back");
+  assert_messages (id, "Undo brings me back", "Kept whole");
+}
+
+static void
+test_trash_restore (void)
+{
+  const char *tokens[] = { "Answer", NULL };
+  GtkWidget *trash_view;
+  gint64 first, second;
+  int minimum = 0;
+
+  setup ();
+  route_tokens (tokens, 0);
+  send_and_wait ("First to restore");
+  first = _rill_window_get_conversation_id (fx.window);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation",
+                                             NULL));
+  send_and_wait ("Second to erase");
+  second = _rill_window_get_conversation_id (fx.window);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
+  rill_window_open_conversation (fx.window, first, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
+  wait_until (sidebar_has, GUINT_TO_POINTER (0), "both left the list");
+
+  open_trash ();
+  wait_until (trash_has, GUINT_TO_POINTER (2), "the Trash lists both");
+  trash_view = GTK_WIDGET (_rill_sidebar_get_trash_view (fx.window->sidebar));
+  /* Fits the narrowest window. */
+  gtk_widget_measure (GTK_WIDGET (fx.window->sidebar), GTK_ORIENTATION_HORIZONTAL, -1,
+                      &minimum, NULL, NULL, NULL);
+  g_assert_cmpint (minimum, <=, 360);
+  g_assert_nonnull (find_widget (trash_view, has_name, "empty-trash"));
+  g_assert_true (gtk_widget_get_visible (find_widget (trash_view, has_name, "empty-trash")));
+
+  click (trash_row_button ("First to restore", "restore"));
+  wait_until (trash_has, GUINT_TO_POINTER (1), "the Trash lists one");
+  wait_until (sidebar_has, GUINT_TO_POINTER (1), "the list has it again");
+  {
+    g_autofree char *deleted_at = deleted_at_of (first);
+    g_assert_cmpstr (deleted_at, ==, "none");
+  }
+  assert_messages (first, "First to restore", "Answer");
+
+  click (trash_row_button ("Second to erase", "delete-forever"));
+  wait_until (trash_has, GUINT_TO_POINTER (0), "the Trash is empty");
+  g_assert_null (deleted_at_of (second));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (
+                                                       find_widget (trash_view, has_name,
+                                                                    "trash-stack"))),
+                   ==, "empty");
+  g_assert_false (gtk_widget_get_visible (find_widget (trash_view, has_name, "empty-trash")));
+  g_assert_true (sidebar_has (GUINT_TO_POINTER (1)));
+
+  /* Back to the conversations, which open as before. */
+  click (find_widget (trash_view, has_name, "back"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_rill_sidebar_get_pages (fx.window->sidebar)),
+                   ==, "main");
+}
+
+static GtkWidget *
+find_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (window))
+        return window;
+    }
+  return NULL;
+}
+
+static gboolean
+dialog_shown (gpointer data)
+{
+  GtkWidget *dialog = find_dialog ();
+
+  return dialog != NULL && gtk_widget_get_mapped (dialog);
+}
+
+static gboolean
+file_has (const char *path,
+          const char *needle)
+{
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &bytes, &len, NULL))
+    return FALSE;
+  for (gsize i = 0; i + strlen (needle) <= len; i++)
+    if (memcmp (bytes + i, needle, strlen (needle)) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_trash_empty (void)
+{
+  const char *tokens[] = { "Noted: ", TRASH_MARKER, " lives in a lagoon", NULL };
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autofree char *wal = g_strconcat (db, "-wal", NULL);
+  RillStore *store;
+  GtkWidget *dialog;
+  gint64 id;
+
+  setup ();
+  route_tokens (tokens, 0);
+  send_and_wait ("Remember the " TRASH_MARKER " for me");
+  id = _rill_window_get_conversation_id (fx.window);
+  store = rill_session_get_store (rill_application_get_session (fx.app));
+  g_assert_true (rill_store_sync (store, 10000));
+  g_assert_true (file_has (db, TRASH_MARKER) || file_has (wal, TRASH_MARKER));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
+  open_trash ();
+  wait_until (trash_has, GUINT_TO_POINTER (1), "the Trash lists it");
+
+  click (find_widget (GTK_WIDGET (_rill_sidebar_get_trash_view (fx.window->sidebar)), has_name,
+                      "empty-trash"));
+  wait_until (dialog_shown, NULL, "Empty Trash asks first");
+  dialog = find_dialog ();
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "Empty Trash?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)),
+                            "cannot be undone"));
+  /* Return answers the safe way. */
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+  click (find_widget (dialog, has_label, "_Empty Trash"));
+  wait_until (trash_has, GUINT_TO_POINTER (0), "the Trash is empty");
+
+  /* The erase, its merge, vacuum and checkpoint are done once the writer
+   * has nothing queued. */
+  g_assert_true (rill_store_sync (store, 30000));
+  g_assert_null (deleted_at_of (id));
+  g_assert_false (file_has (db, TRASH_MARKER));
+  g_assert_false (file_has (wal, TRASH_MARKER));
+  g_assert_false (file_has (db, "lives in a lagoon"));
+  g_assert_false (file_has (wal, "lives in a lagoon"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1146,6 +1469,9 @@ main (int   argc,
   g_test_add_func ("/window/long-reply-blocks", test_long_reply_blocks);
   g_test_add_func ("/window/follows-store", test_follows_store);
   g_test_add_func ("/window/upgrade-failed", test_upgrade_failed);
+  g_test_add_func ("/window/trash-undo", test_trash_undo);
+  g_test_add_func ("/window/trash-restore", test_trash_restore);
+  g_test_add_func ("/window/trash-empty", test_trash_empty);
 
   return g_test_run ();
 }
