@@ -101,10 +101,20 @@ deleted_when (RillConversation *conversation)
 {
   g_autoptr(GDateTime) when =
     g_date_time_new_from_unix_local (rill_conversation_get_deleted_at (conversation) / 1000);
-  g_autofree char *date = when ? g_date_time_format (when, "%x %H:%M") : g_strdup ("");
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *time = NULL;
+  g_autofree char *date = NULL;
 
-  /* translators: %s is a date and time */
-  return g_strdup_printf (_("Deleted %s"), date);
+  if (when == NULL)
+    return g_strdup ("");
+  time = g_date_time_format (when, "%H:%M");
+  if (g_date_time_get_year (when) == g_date_time_get_year (now) &&
+      g_date_time_get_day_of_year (when) == g_date_time_get_day_of_year (now))
+    /* translators: %s is a time, as 14:05 */
+    return g_strdup_printf (_("Deleted today at %s"), time);
+  date = g_date_time_format (when, "%x");
+  /* translators: the first %s is a date in the locale's format, the second a time */
+  return g_strdup_printf (_("Deleted %s at %s"), date, time);
 }
 
 static GtkWidget *
