@@ -152,7 +152,7 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
                                     "   SELECT parent_id, 1 FROM messages WHERE id = ?2"
                                     "   UNION ALL SELECT m.parent_id, up.depth + 1"
                                     "   FROM messages m JOIN up ON m.id = up.id"
-                                    "   WHERE m.parent_id IS NOT NULL AND up.depth < 1000000)"
+                                    "   WHERE m.parent_id < m.id AND up.depth < 1000000)"
                                     " SELECT m.role, m.content"
                                     " FROM up JOIN messages m ON m.id = up.id"
                                     " WHERE m.conversation_id = ?1"

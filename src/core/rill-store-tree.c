@@ -14,9 +14,11 @@
  * in this window or another, is on the path. A missing or foreign
  * shown_message_id means the newest message of the conversation.
  *
- * Every query guards against a cycle that no Rill writes but another tool
- * could: the walk up stops at a depth no conversation reaches, and the walk
- * down uses UNION, which visits each message once. */
+ * A message is always written after the one it follows, so its parent has
+ * the smaller id. The walk up relies on that, which also means a cycle that
+ * no Rill writes but another tool could ends there instead of going round
+ * (and a depth no conversation reaches stops it in any case); the walk down
+ * uses UNION, which visits each message once. */
 
 #include "rill-store-private.h"
 #include "rill-records-private.h"
@@ -88,7 +90,7 @@ rill_store_list_path (RillStore *self, gint64 conversation_id, gint64 through_me
                                     "WITH RECURSIVE up (id, depth) AS (SELECT ?1, 0"
                                     "   UNION ALL SELECT m.parent_id, up.depth + 1"
                                     "   FROM messages m JOIN up ON m.id = up.id"
-                                    "   WHERE m.parent_id IS NOT NULL AND up.depth < ?2)"
+                                    "   WHERE m.parent_id < m.id AND up.depth < ?2)"
                                     " SELECT " RILL_STORE_MESSAGE_COLUMNS ","
                                     "  (SELECT count(*) FROM messages s"
                                     "   WHERE s.conversation_id = m.conversation_id"
