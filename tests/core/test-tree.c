@@ -204,7 +204,8 @@ test_regenerate_and_edit (Fixture *f, gconstpointer data)
   show (f, two);
   follow_up = reply (f, "Follow-up", "Follow-up answer", 0, 0);
   ASSERT_TEXT (sent_history (f), "Question | Answer two | Follow-up");
-  ASSERT_TEXT (path_text (f, 0), "Question [1/2] | Answer two [2/3] | Follow-up | Follow-up answer");
+  ASSERT_TEXT (path_text (f, 0),
+               "Question [1/2] | Answer two [2/3] | Follow-up | Follow-up answer");
 
   /* Picking a version higher up carries on to where its branch was last
    * written: the follow-up, not the second answer alone. */
