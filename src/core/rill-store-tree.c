@@ -85,20 +85,28 @@ rill_store_list_path (RillStore *self, gint64 conversation_id, gint64 through_me
   if (!_rill_store_find_shown_leaf (self->reader, conversation_id, through_message_id,
                                     &leaf, error))
     return NULL;
-  /* Messages with the same parent in the same conversation are versions;
-   * the first messages of a conversation all have none. */
+  /* Messages with the same parent are versions, found through the index on
+   * parent_id; the first messages of a conversation all have none, and are
+   * found through the conversation's own index instead of among the first
+   * messages of every conversation. */
   if (!(stmt = rill_sqlite_prepare (self->reader,
                                     "WITH RECURSIVE up (id, depth) AS (SELECT ?1, 0"
                                     "   UNION ALL SELECT m.parent_id, up.depth + 1"
                                     "   FROM messages m JOIN up ON m.id = up.id"
                                     "   WHERE m.parent_id < m.id AND up.depth < ?2)"
                                     " SELECT " RILL_STORE_MESSAGE_COLUMNS ","
-                                    "  (SELECT count(*) FROM messages s"
-                                    "   WHERE s.conversation_id = m.conversation_id"
-                                    "   AND s.parent_id IS m.parent_id),"
-                                    "  (SELECT count(*) FROM messages s"
-                                    "   WHERE s.conversation_id = m.conversation_id"
-                                    "   AND s.parent_id IS m.parent_id AND s.id <= m.id)"
+                                    "  CASE WHEN m.parent_id IS NULL THEN"
+                                    "   (SELECT count(*) FROM messages s"
+                                    "    WHERE s.conversation_id = m.conversation_id"
+                                    "    AND s.parent_id IS NULL)"
+                                    "  ELSE (SELECT count(*) FROM messages s"
+                                    "        WHERE s.parent_id = m.parent_id) END,"
+                                    "  CASE WHEN m.parent_id IS NULL THEN"
+                                    "   (SELECT count(*) FROM messages s"
+                                    "    WHERE s.conversation_id = m.conversation_id"
+                                    "    AND s.parent_id IS NULL AND s.id <= m.id)"
+                                    "  ELSE (SELECT count(*) FROM messages s"
+                                    "        WHERE s.parent_id = m.parent_id AND s.id <= m.id) END"
                                     " FROM up JOIN messages m ON m.id = up.id"
                                     " WHERE m.conversation_id = ?3"
                                     " ORDER BY up.depth DESC",
@@ -121,10 +129,13 @@ rill_store_list_versions (RillStore *self, gint64 message_id, GError **error)
   g_return_val_if_fail (RILL_IS_STORE (self), NULL);
 
   if (!(stmt = rill_sqlite_prepare (self->reader,
-                                    "SELECT s.id FROM messages m JOIN messages s"
-                                    " ON s.conversation_id = m.conversation_id"
-                                    " AND s.parent_id IS m.parent_id"
-                                    " WHERE m.id = ?1 ORDER BY s.id",
+                                    "SELECT id FROM messages WHERE parent_id ="
+                                    "  (SELECT parent_id FROM messages WHERE id = ?1)"
+                                    " UNION ALL SELECT id FROM messages WHERE conversation_id ="
+                                    "  (SELECT conversation_id FROM messages"
+                                    "   WHERE id = ?1 AND parent_id IS NULL)"
+                                    " AND parent_id IS NULL"
+                                    " ORDER BY id",
                                     "read", error)))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, message_id);
