@@ -5,11 +5,17 @@
  * main thread). A reply keeps going when the person looks at another
  * conversation: its rows stay alive here and are put back when they come
  * back. The view follows the end of the conversation unless the person
- * scrolled up. */
+ * scrolled up.
+ *
+ * What it shows is one path through the conversation's tree (see
+ * rill-store-tree.c). Picking another version of a message keeps the rows
+ * above it, which are the same on every path through it, and replaces the
+ * rows from it down; the store remembers the choice. */
 
 #include <glib/gi18n.h>
 
 #include "rill-conversation-view-private.h"
+#include "rill-message-row-private.h"
 
 struct _RillConversationView
 {
@@ -170,6 +176,20 @@ rill_conversation_view_get_last_row (RillConversationView *self,
 }
 
 RillMessageRow *
+rill_conversation_view_get_last_row_with_versions (RillConversationView *self)
+{
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), NULL);
+
+  for (GtkWidget *child = gtk_widget_get_last_child (GTK_WIDGET (self->messages_box));
+       child != NULL;
+       child = gtk_widget_get_prev_sibling (child))
+    if (RILL_IS_MESSAGE_ROW (child) &&
+        rill_message_row_get_n_versions (RILL_MESSAGE_ROW (child)) > 1)
+      return RILL_MESSAGE_ROW (child);
+  return NULL;
+}
+
+RillMessageRow *
 rill_conversation_view_find_row (RillConversationView *self,
                                  gint64                message_id)
 {
@@ -242,10 +262,16 @@ row_continue_cb (RillConversationView *self,
   g_signal_emit (self, signals[CONTINUE], 0, row);
 }
 
+static void row_show_version_cb (RillConversationView *self,
+                                 int                   offset,
+                                 RillMessageRow       *row);
+
 static void
 append_row (RillConversationView *self,
             RillMessageRow       *row)
 {
+  g_signal_connect_object (row, "show-version", G_CALLBACK (row_show_version_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (row, "edit", G_CALLBACK (row_edit_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (row, "regenerate", G_CALLBACK (row_regenerate_cb),
                            self, G_CONNECT_SWAPPED);
@@ -374,26 +400,15 @@ scroll_to_message (RillConversationView *self,
 
 /* Opening */
 
-gboolean
-rill_conversation_view_open (RillConversationView  *self,
-                             gint64                 conversation_id,
-                             gint64                 message_id,
-                             GError               **error)
+/* Appends a row for each message of @path from @from on. */
+static void
+append_path (RillConversationView *self,
+             GPtrArray            *path,
+             guint                 from)
 {
-  g_autoptr(GPtrArray) messages = NULL;
-
-  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), FALSE);
-
-  if (conversation_id != 0 &&
-      (messages = rill_store_list_messages (get_store (self), conversation_id, error)) == NULL)
-    return FALSE;
-
-  clear_rows (self);
-  set_conversation_id (self, conversation_id);
-
-  for (guint i = 0; messages != NULL && i < messages->len; i++)
+  for (guint i = from; path != NULL && i < path->len; i++)
     {
-      RillMessage *message = g_ptr_array_index (messages, i);
+      RillMessage *message = g_ptr_array_index (path, i);
       RillMessageRow *row = NULL;
 
       if (rill_message_get_role (message) == RILL_ROLE_SYSTEM)
@@ -408,8 +423,122 @@ rill_conversation_view_open (RillConversationView  *self,
         row = self->reply_user_row;
       else
         row = rill_message_row_new_for_message (message);
+      if (row == self->reply_row || row == self->reply_user_row)
+        rill_message_row_set_versions (row, rill_message_get_version (message),
+                                       rill_message_get_n_versions (message));
       append_row (self, row);
     }
+}
+
+/* The rows shown know their versions: after a new version was written, or
+ * another window wrote one. */
+static void
+refresh_versions (RillConversationView *self)
+{
+  g_autoptr(GPtrArray) path = NULL;
+
+  if (self->conversation_id == 0 || get_store (self) == NULL ||
+      !(path = rill_store_list_path (get_store (self), self->conversation_id, 0, NULL)))
+    return;
+  for (guint i = 0; i < path->len; i++)
+    {
+      RillMessage *message = g_ptr_array_index (path, i);
+      RillMessageRow *row = rill_conversation_view_find_row (self, rill_message_get_id (message));
+
+      if (row != NULL)
+        rill_message_row_set_versions (row, rill_message_get_version (message),
+                                       rill_message_get_n_versions (message));
+    }
+}
+
+gboolean
+rill_conversation_view_show_version (RillConversationView *self,
+                                     RillMessageRow       *row,
+                                     int                   offset)
+{
+  g_autoptr(GArray) versions = NULL;
+  g_autoptr(GPtrArray) path = NULL;
+  RillStore *store = get_store (self);
+  gint64 id, target = 0;
+  guint kept = 0;
+
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), FALSE);
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (row), FALSE);
+
+  id = rill_message_row_get_message_id (row);
+  if (store == NULL || id == 0 || gtk_widget_get_parent (GTK_WIDGET (row)) !=
+      GTK_WIDGET (self->messages_box))
+    return FALSE;
+  if (!(versions = rill_store_list_versions (store, id, NULL)))
+    return FALSE;
+  for (guint i = 0; i < versions->len; i++)
+    if (g_array_index (versions, gint64, i) == id)
+      {
+        gint64 index = (gint64) i + offset;
+
+        if (index >= 0 && index < versions->len)
+          target = g_array_index (versions, gint64, index);
+        break;
+      }
+  if (target == 0 ||
+      !(path = rill_store_list_path (store, self->conversation_id, target, NULL)))
+    return FALSE;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->messages_box));
+       child != GTK_WIDGET (row);
+       child = gtk_widget_get_next_sibling (child))
+    kept++;
+  /* The rows above are the same messages on the new path. */
+  while (kept < path->len &&
+         rill_message_get_id (g_ptr_array_index (path, kept)) != target)
+    kept++;
+  rill_conversation_view_remove_rows_from (self, row);
+  append_path (self, path, kept);
+  rill_store_show_message_async (store, target, NULL, NULL, NULL);
+
+  /* The switcher keeps the keyboard where it was. */
+  if ((row = rill_conversation_view_find_row (self, target)) != NULL)
+    {
+      GtkWidget *button = _rill_message_row_get_version_button (row, offset);
+
+      if (button != NULL && gtk_widget_get_sensitive (button))
+        gtk_widget_grab_focus (button);
+      else
+        gtk_widget_grab_focus (_rill_message_row_get_version_button (row, -offset));
+    }
+  return TRUE;
+}
+
+static void
+row_show_version_cb (RillConversationView *self,
+                     int                   offset,
+                     RillMessageRow       *row)
+{
+  rill_conversation_view_show_version (self, row, offset);
+}
+
+gboolean
+rill_conversation_view_open (RillConversationView  *self,
+                             gint64                 conversation_id,
+                             gint64                 message_id,
+                             GError               **error)
+{
+  g_autoptr(GPtrArray) messages = NULL;
+
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), FALSE);
+
+  /* A message found by search may be on another path than the one shown:
+   * the path through it is shown, and remembered. */
+  if (conversation_id != 0 &&
+      (messages = rill_store_list_path (get_store (self), conversation_id, message_id,
+                                        error)) == NULL)
+    return FALSE;
+
+  clear_rows (self);
+  set_conversation_id (self, conversation_id);
+  append_path (self, messages, 0);
+  if (message_id != 0)
+    rill_store_show_message_async (get_store (self), message_id, NULL, NULL, NULL);
 
   refresh_title (self);
   update_page (self);
@@ -432,6 +561,11 @@ reply_started_cb (RillConversationView *self,
 {
   if (reply == self->reply && self->reply_user_row != NULL)
     rill_message_row_set_message_id (self->reply_user_row, rill_reply_get_user_message_id (reply));
+  if (reply == self->reply)
+    {
+      rill_message_row_set_message_id (self->reply_row, rill_reply_get_message_id (reply));
+      refresh_versions (self);
+    }
 }
 
 static void

@@ -44,6 +44,13 @@ RillMessageRow *rill_conversation_view_get_last_row     (RillConversationView *s
 RillMessageRow *rill_conversation_view_find_row         (RillConversationView *self,
                                                          gint64                message_id);
 /* Removes @from and every row after it. */
+/* The last row whose message has several versions, or NULL. */
+RillMessageRow *rill_conversation_view_get_last_row_with_versions (RillConversationView *self);
+/* Shows the version of @row's message @offset away (-1 the one before, 1
+ * the one after) and the path through it; FALSE when there is none. */
+gboolean        rill_conversation_view_show_version     (RillConversationView *self,
+                                                         RillMessageRow       *row,
+                                                         int                   offset);
 void            rill_conversation_view_remove_rows_from (RillConversationView *self,
                                                          RillMessageRow       *from);
 

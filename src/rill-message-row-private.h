@@ -17,5 +17,8 @@ GtkTextBuffer  *_rill_message_row_get_tail_buffer (RillMessageRow *self);
 /* The button under a reply that did not complete (Retry or Continue), or
  * NULL when it is not shown; for tests. */
 GtkButton      *_rill_message_row_get_problem_button (RillMessageRow *self);
+/* The switcher's button for @offset -1 (previous) or 1 (next). */
+GtkWidget      *_rill_message_row_get_version_button (RillMessageRow *self,
+                                                      int             offset);
 
 G_END_DECLS

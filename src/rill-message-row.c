@@ -28,6 +28,8 @@ struct _RillMessageRow
   GtkButton            *edit_button;
   GtkButton            *regenerate_button;
   GtkButton            *copy_button;
+  GtkButton            *previous_version_button;
+  GtkButton            *next_version_button;
   GtkExpander          *thinking_expander;
   GtkTextView          *reasoning_view;
   GtkBox               *blocks_box;
@@ -50,6 +52,8 @@ struct _RillMessageRow
   gboolean              tail_item_tagged;
   gsize                 reasoning_shown;
   guint                 tick_id;
+  guint                 version;
+  guint                 n_versions;
   RillRole              role;
   RillStatus            status;
   guint                 dirty : 1;
@@ -63,6 +67,7 @@ enum {
   SIGNAL_REGENERATE,
   SIGNAL_RETRY,
   SIGNAL_CONTINUE,
+  SIGNAL_SHOW_VERSION,
   N_SIGNALS
 };
 
@@ -75,6 +80,8 @@ enum {
   PROP_MODEL,
   PROP_ERROR,
   PROP_IS_LAST,
+  PROP_VERSION,
+  PROP_N_VERSIONS,
   N_PROPS
 };
 
@@ -601,6 +608,59 @@ retry_clicked_cb (RillMessageRow *self)
 }
 
 static void
+previous_version_clicked_cb (RillMessageRow *self)
+{
+  g_signal_emit (self, signals[SIGNAL_SHOW_VERSION], 0, -1);
+}
+
+static void
+next_version_clicked_cb (RillMessageRow *self)
+{
+  g_signal_emit (self, signals[SIGNAL_SHOW_VERSION], 0, 1);
+}
+
+/* The switcher: "‹ 2 / 3 ›" where a message has other versions. */
+
+static gboolean
+has_versions (gpointer row,
+              guint    n_versions)
+{
+  return n_versions > 1;
+}
+
+static char *
+version_text (gpointer row,
+              guint    version,
+              guint    n_versions)
+{
+  /* translators: a message's version and how many there are, as in "2 / 3" */
+  return g_strdup_printf (_("%u / %u"), version, n_versions);
+}
+
+static char *
+version_tooltip (gpointer row,
+                 guint    version,
+                 guint    n_versions)
+{
+  return g_strdup_printf (_("Version %u of %u"), version, n_versions);
+}
+
+static gboolean
+has_previous_version (gpointer row,
+                      guint    version)
+{
+  return version > 1;
+}
+
+static gboolean
+has_next_version (gpointer row,
+                  guint    version,
+                  guint    n_versions)
+{
+  return version < n_versions;
+}
+
+static void
 copy_clicked_cb (RillMessageRow *self)
 {
   gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), self->source->str);
@@ -673,6 +733,12 @@ rill_message_row_get_property (GObject    *object,
     case PROP_IS_LAST:
       g_value_set_boolean (value, self->is_last);
       break;
+    case PROP_VERSION:
+      g_value_set_uint (value, self->version);
+      break;
+    case PROP_N_VERSIONS:
+      g_value_set_uint (value, self->n_versions);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -726,6 +792,12 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   properties[PROP_IS_LAST] =
     g_param_spec_boolean ("is-last", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_VERSION] =
+    g_param_spec_uint ("version", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_N_VERSIONS] =
+    g_param_spec_uint ("n-versions", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_EDIT] = g_signal_new ("edit", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -737,6 +809,9 @@ rill_message_row_class_init (RillMessageRowClass *klass)
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_CONTINUE] = g_signal_new ("continue", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_SHOW_VERSION] = g_signal_new ("show-version", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, G_TYPE_INT);
 
   g_type_ensure (RILL_TYPE_BLOCK_COLUMN);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -747,6 +822,8 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, edit_button);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, regenerate_button);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, copy_button);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, previous_version_button);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, next_version_button);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, thinking_expander);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, reasoning_view);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, blocks_box);
@@ -758,6 +835,13 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, regenerate_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, copy_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, previous_version_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, next_version_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, has_versions);
+  gtk_widget_class_bind_template_callback (widget_class, version_text);
+  gtk_widget_class_bind_template_callback (widget_class, version_tooltip);
+  gtk_widget_class_bind_template_callback (widget_class, has_previous_version);
+  gtk_widget_class_bind_template_callback (widget_class, has_next_version);
   gtk_widget_class_bind_template_callback (widget_class, realize_block_cb);
   gtk_widget_class_bind_template_callback (widget_class, author_text);
   gtk_widget_class_bind_template_callback (widget_class, status_text);
@@ -804,6 +888,8 @@ rill_message_row_new_for_message (RillMessage *message)
   set_status (self, rill_message_get_status (message));
   set_string (self, &self->model, rill_message_get_model (message), PROP_MODEL);
   set_string (self, &self->error, rill_message_get_error (message), PROP_ERROR);
+  rill_message_row_set_versions (self, rill_message_get_version (message),
+                                 rill_message_get_n_versions (message));
 
   content = rill_message_get_content (message);
   reasoning = rill_message_get_reasoning (message);
@@ -904,6 +990,49 @@ rill_message_row_set_is_last (RillMessageRow *self,
     return;
   self->is_last = is_last;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IS_LAST]);
+}
+
+void
+rill_message_row_set_versions (RillMessageRow *self,
+                               guint           version,
+                               guint           n_versions)
+{
+  g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
+
+  g_object_freeze_notify (G_OBJECT (self));
+  if (self->version != version)
+    {
+      self->version = version;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VERSION]);
+    }
+  if (self->n_versions != n_versions)
+    {
+      self->n_versions = n_versions;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_VERSIONS]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+guint
+rill_message_row_get_version (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), 0);
+  return self->version;
+}
+
+guint
+rill_message_row_get_n_versions (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), 0);
+  return self->n_versions;
+}
+
+GtkWidget *
+_rill_message_row_get_version_button (RillMessageRow *self,
+                                      int             offset)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
+  return GTK_WIDGET (offset < 0 ? self->previous_version_button : self->next_version_button);
 }
 
 GtkButton *

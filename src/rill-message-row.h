@@ -12,7 +12,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RillMessageRow, rill_message_row, RILL, MESSAGE_ROW, GtkBox)
 
 /* Signals: "edit", "regenerate", "retry" (a failed reply), "continue" (a
- * stopped or interrupted one); no arguments. */
+ * stopped or interrupted one); no arguments. "show-version" (int: -1 for
+ * the previous version, 1 for the next) from the version switcher. */
 RillMessageRow *rill_message_row_new              (RillRole        role);
 RillMessageRow *rill_message_row_new_for_message  (RillMessage    *message);
 /* A user message shown before the store gave it an id. */
@@ -33,5 +34,13 @@ const char     *rill_message_row_get_source       (RillMessageRow *self);
  * what was stopped or interrupted. */
 void            rill_message_row_set_is_last      (RillMessageRow *self,
                                                    gboolean        is_last);
+
+/* Which of the messages with the same parent this is (1 for the oldest),
+ * and how many there are; the switcher shows when there are several. */
+void            rill_message_row_set_versions     (RillMessageRow *self,
+                                                   guint           version,
+                                                   guint           n_versions);
+guint           rill_message_row_get_version      (RillMessageRow *self);
+guint           rill_message_row_get_n_versions   (RillMessageRow *self);
 
 G_END_DECLS

@@ -121,6 +121,32 @@ edit_last_action (GtkWidget  *widget,
     _rill_window_edit (self, row);
 }
 
+/* Versions: the message with the keyboard focus, else the last one shown
+ * that has versions (usually a regenerated reply). */
+static RillMessageRow *
+version_row (RillWindow *self)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  GtkWidget *row = focus ? gtk_widget_get_ancestor (focus, RILL_TYPE_MESSAGE_ROW) : NULL;
+
+  if (row != NULL && rill_message_row_get_n_versions (RILL_MESSAGE_ROW (row)) > 1)
+    return RILL_MESSAGE_ROW (row);
+  return rill_conversation_view_get_last_row_with_versions (self->conversation_view);
+}
+
+static void
+show_version_action (GtkWidget  *widget,
+                     const char *name,
+                     GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+  RillMessageRow *row = version_row (self);
+
+  if (row != NULL)
+    rill_conversation_view_show_version (self->conversation_view, row,
+                                         g_str_equal (name, "win.previous-version") ? -1 : 1);
+}
+
 /* Rename */
 
 typedef struct
@@ -397,13 +423,16 @@ export_response_cb (GtkNativeDialog *chooser,
 
   if ((conversation = rill_store_get_conversation (store, request->conversation_id,
                                                    &error)) == NULL ||
-      (messages = rill_store_list_messages (store, request->conversation_id,
-                                            &error)) == NULL)
+      (messages = request->json
+                  ? rill_store_list_messages (store, request->conversation_id, &error)
+                  : rill_store_list_path (store, request->conversation_id, 0, &error)) == NULL)
     {
       _rill_window_show_banner (self, error->message);
       goto out;
     }
 
+  /* Markdown is for reading: the conversation as shown. JSON is for other
+   * tools: every version, with the tree as id and parent_id. */
   text = request->json ? rill_export_json (conversation, messages)
                        : rill_export_markdown (conversation, messages);
   bytes = g_bytes_new_take (text, strlen (text));
@@ -509,6 +538,8 @@ static const struct {
   { "win.regenerate", { "<Control>r", NULL } },
   { "win.copy-last", { "<Control><Shift>c", NULL } },
   { "win.edit-last", { "<Alt>Up", NULL } },
+  { "win.previous-version", { "<Alt>Left", NULL } },
+  { "win.next-version", { "<Alt>Right", NULL } },
   { "win.choose-model", { "<Control>m", NULL } },
   { "win.focus-composer", { "<Control>l", NULL } },
 };
@@ -544,6 +575,9 @@ _rill_window_class_actions_init (RillWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.regenerate", NULL, regenerate_action);
   gtk_widget_class_install_action (widget_class, "win.copy-last", NULL, copy_last_action);
   gtk_widget_class_install_action (widget_class, "win.edit-last", NULL, edit_last_action);
+  gtk_widget_class_install_action (widget_class, "win.previous-version", NULL,
+                                   show_version_action);
+  gtk_widget_class_install_action (widget_class, "win.next-version", NULL, show_version_action);
   gtk_widget_class_install_action (widget_class, "win.rename-conversation", NULL, rename_action);
   gtk_widget_class_install_action (widget_class, "win.delete-conversation", NULL, delete_action);
   gtk_widget_class_install_action (widget_class, "win.export-markdown", NULL,

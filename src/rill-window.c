@@ -191,11 +191,14 @@ streaming_changed_cb (RillWindow *self)
   _rill_window_update_actions (self);
 }
 
-/* Asks for a reply in @conversation_id, which becomes the one shown. */
+/* Asks for a reply in @conversation_id, which becomes the one shown. With
+ * @version_of, the new rows are a new version of that message (editing,
+ * regenerating); without, they follow the last message shown. */
 static void
 start_reply (RillWindow *self,
              gint64      conversation_id,
-             const char *user_text)
+             const char *user_text,
+             gint64      version_of)
 {
   RillProvider *provider = rill_session_get_provider (self->session);
   RillStore *store = _rill_window_get_store (self);
@@ -218,6 +221,7 @@ start_reply (RillWindow *self,
   rill_session_fill_reply_options (self->session, conversation, model, &options);
   reply = rill_reply_new (store, provider, conversation_id, user_text, &options);
   rill_reply_options_clear (&options);
+  rill_reply_set_version_of (reply, version_of);
 
   gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
   rill_conversation_view_start_reply (self->conversation_view, reply, user_text);
@@ -251,7 +255,7 @@ create_conversation_cb (GObject      *object,
   if (self->pending_model != NULL)
     rill_store_update_conversation_async (RILL_STORE (object), id, RILL_CONVERSATION_MODEL,
                                           self->pending_model, NULL, NULL, NULL);
-  start_reply (self, id, text);
+  start_reply (self, id, text, 0);
 }
 
 void
@@ -303,13 +307,12 @@ _rill_window_send (RillWindow *self)
   rill_composer_set_text (self->composer, "");
   gtk_widget_grab_focus (GTK_WIDGET (self->composer));
 
+  /* The edited message and what follows it stay, as the older version;
+   * the view shows the new one in their place. */
   if (editing != 0)
     {
       RillMessageRow *row = rill_conversation_view_find_row (self->conversation_view, editing);
 
-      /* Queued before the reply's own writes, so the writer deletes the old
-       * messages first. */
-      rill_store_truncate_conversation_async (store, editing, NULL, NULL, NULL);
       if (row != NULL)
         rill_conversation_view_remove_rows_from (self->conversation_view, row);
       rill_composer_cancel_edit (self->composer, FALSE);
@@ -324,7 +327,7 @@ _rill_window_send (RillWindow *self)
       return;
     }
 
-  start_reply (self, _rill_window_get_conversation_id (self), text);
+  start_reply (self, _rill_window_get_conversation_id (self), text, editing);
 }
 
 void
@@ -336,9 +339,9 @@ _rill_window_regenerate_from (RillWindow     *self,
   if (id == 0 || rill_message_row_get_role (row) != RILL_ROLE_ASSISTANT)
     return;
   _rill_window_stop (self);
-  rill_store_truncate_conversation_async (_rill_window_get_store (self), id, NULL, NULL, NULL);
+  /* The reply replaced stays, as the older version. */
   rill_conversation_view_remove_rows_from (self->conversation_view, row);
-  start_reply (self, _rill_window_get_conversation_id (self), NULL);
+  start_reply (self, _rill_window_get_conversation_id (self), NULL, id);
 }
 
 /* Answers the conversation as it stands: the stopped or interrupted reply
@@ -350,7 +353,7 @@ _rill_window_continue (RillWindow *self)
       _rill_window_get_store (self) == NULL || self->creating)
     return;
   _rill_window_stop (self);
-  start_reply (self, _rill_window_get_conversation_id (self), NULL);
+  start_reply (self, _rill_window_get_conversation_id (self), NULL, 0);
 }
 
 void

@@ -10,8 +10,10 @@
 
 G_BEGIN_DECLS
 
-/* @messages holds the conversation's RillMessage objects in order, as
- * rill_store_list_messages() returns them. Both return a new string. */
+/* @messages holds the conversation's RillMessage objects in order: for
+ * Markdown the path shown (rill_store_list_path()), for JSON every message
+ * (rill_store_list_messages()), each with its parent_id. Both return a new
+ * string. */
 char *rill_export_markdown (RillConversation *conversation,
                             GPtrArray        *messages);
 char *rill_export_json     (RillConversation *conversation,

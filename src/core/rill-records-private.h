@@ -39,6 +39,8 @@ struct _RillMessage
   gint64     finished_at;
   gint64     parent_id;  /* 0 for the first message */
   char      *uid;
+  guint      version;    /* 1-based among its versions; 0 when not read */
+  guint      n_versions;
 };
 
 G_END_DECLS

@@ -199,3 +199,5 @@ gint64 rill_message_get_created_at (RillMessage *self) { return self->created_at
 gint64 rill_message_get_finished_at (RillMessage *self) { return self->finished_at; }
 gint64 rill_message_get_parent_id (RillMessage *self) { return self->parent_id; }
 const char *rill_message_get_uid (RillMessage *self) { return self->uid; }
+guint rill_message_get_version (RillMessage *self) { return self->version; }
+guint rill_message_get_n_versions (RillMessage *self) { return self->n_versions; }

@@ -44,5 +44,10 @@ gint64      rill_message_get_finished_at        (RillMessage      *self);
 /* The message this one follows, 0 for the first of its conversation. */
 gint64      rill_message_get_parent_id          (RillMessage      *self);
 const char *rill_message_get_uid                (RillMessage      *self);
+/* Read with the path shown only (rill_store_list_path()), else 0: which of
+ * the messages with the same parent this is (1 for the oldest), and how
+ * many there are. */
+guint       rill_message_get_version            (RillMessage      *self);
+guint       rill_message_get_n_versions         (RillMessage      *self);
 
 G_END_DECLS

@@ -710,6 +710,16 @@ rill_reply_start (RillReply *self)
                                               self, NULL);
 }
 
+void
+rill_reply_set_version_of (RillReply *self,
+                           gint64     message_id)
+{
+  g_return_if_fail (RILL_IS_REPLY (self));
+  g_return_if_fail (self->cancelled_id == 0 && !self->ending);
+
+  self->rows->version_of = message_id;
+}
+
 GCancellable *
 rill_reply_get_cancellable (RillReply *self)
 {

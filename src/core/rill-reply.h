@@ -41,6 +41,12 @@ RillReply     *rill_reply_new                  (RillStore              *store,
                                                 gint64                  conversation_id,
                                                 const char             *user_text,
                                                 const RillReplyOptions *options);
+/* Before it starts: the reply (and the user's text, if any) becomes a new
+ * version of @message_id, following what that message follows, instead of
+ * following the last message shown. Regenerate gives the reply it
+ * replaces; editing gives the user's message edited. Nothing is deleted. */
+void           rill_reply_set_version_of       (RillReply              *self,
+                                                gint64                  message_id);
 void           rill_reply_start                (RillReply              *self);
 /* The person ended it: Stop, Escape, closing the window, quitting, a signal. */
 void           rill_reply_stop                 (RillReply              *self);

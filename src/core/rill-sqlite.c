@@ -88,6 +88,16 @@ rill_sqlite_rollback (sqlite3 *db)
     sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static gboolean
+is_empty (sqlite3 *db)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "PRAGMA page_count", -1, &stmt, NULL) != SQLITE_OK)
+    return FALSE;
+  return sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int64 (stmt, 0) == 0;
+}
+
 sqlite3 *
 rill_sqlite_open (const char *path, GError **error)
 {
@@ -104,6 +114,15 @@ rill_sqlite_open (const char *path, GError **error)
     }
   sqlite3_extended_result_codes (db, FALSE);
   sqlite3_busy_timeout (db, 5000);
+  /* A new file frees what is erased as it goes (PRAGMA incremental_vacuum).
+   * It takes the mode only before anything is written to it, and the WAL
+   * mode writes its header; an existing file is left as it is, since even
+   * setting the mode it has writes to it. */
+  if (is_empty (db) && !rill_sqlite_exec (db, "PRAGMA auto_vacuum = INCREMENTAL", "open", error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
   if (!rill_sqlite_exec (db,
                          "PRAGMA journal_mode = WAL;"
                          "PRAGMA synchronous = NORMAL;"

@@ -23,6 +23,7 @@ typedef struct
 {
   gint64 conversation_id;
   gint64 user_message_id;      /* 0 when the reply answers what is there */
+  gint64 version_of;           /* set before it begins: a new version of it */
   gint64 assistant_message_id;
 } RillReplyRows;
 
@@ -148,6 +149,14 @@ char             *_rill_store_copy_path          (const char          *path,
 /* Deletes all but the @keep copies from the latest upgrades. */
 void              _rill_store_prune_copies       (const char          *path,
                                                   guint                keep);
+
+/* rill-store-tree.c: the last message of the path shown (0 when the
+ * conversation has none), on either connection. */
+gboolean          _rill_store_find_shown_leaf    (sqlite3             *db,
+                                                  gint64               conversation_id,
+                                                  gint64               through_message_id,
+                                                  gint64              *leaf,
+                                                  GError             **error);
 
 /* rill-store-search.c: what search needs on the reader connection. */
 gboolean          _rill_store_search_prepare     (sqlite3             *reader,

@@ -73,12 +73,10 @@ title_from_text (const char *text)
   return g_steal_pointer (&line);
 }
 
-/* A new message follows the conversation's last one: the window still
- * deletes the later messages before regenerating or editing, so the last
- * message is the one the new message answers or continues. */
+/* @parent_id 0: the first message of its conversation. */
 static gboolean
-insert_message (sqlite3 *db, gint64 conversation_id, RillRole role, const char *content,
-                RillStatus status, gint64 *id, GError **error)
+insert_message (sqlite3 *db, gint64 conversation_id, gint64 parent_id, RillRole role,
+                const char *content, RillStatus status, gint64 *id, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
@@ -87,8 +85,7 @@ insert_message (sqlite3 *db, gint64 conversation_id, RillRole role, const char *
                                     " created_at, finished_at, parent_id, uid)"
                                     " VALUES (?1, ?2, ?3, ?4, ?5,"
                                     " CASE WHEN ?4 = 'streaming' THEN NULL ELSE ?5 END,"
-                                    " (SELECT max(id) FROM messages WHERE conversation_id = ?1),"
-                                    " lower(hex(randomblob(16))))",
+                                    " nullif(?6, 0), lower(hex(randomblob(16))))",
                                     "save to", error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, conversation_id);
@@ -96,9 +93,46 @@ insert_message (sqlite3 *db, gint64 conversation_id, RillRole role, const char *
   rill_sqlite_bind_text (stmt, 3, content, -1);
   rill_sqlite_bind_text (stmt, 4, rill_status_to_string (status), -1);
   sqlite3_bind_int64 (stmt, 5, _rill_store_now_ms ());
+  sqlite3_bind_int64 (stmt, 6, parent_id);
   if (!rill_sqlite_step_done (db, stmt, "save to", error))
     return FALSE;
   *id = sqlite3_last_insert_rowid (db);
+  return TRUE;
+}
+
+/* What the new rows follow: a new version follows what the message it is a
+ * version of follows; anything else follows the last message of the path
+ * shown, read in this transaction, so a reply written since the window
+ * last read it (in another window) is not skipped. */
+static gboolean
+find_parent (sqlite3 *db, RillReplyRows *rows, gint64 *parent_id, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  if (rows->version_of == 0)
+    return _rill_store_find_shown_leaf (db, rows->conversation_id, 0, parent_id, error);
+
+  if (!(stmt = rill_sqlite_prepare (db,
+                                    "SELECT coalesce(parent_id, 0) FROM messages"
+                                    " WHERE id = ?1 AND conversation_id = ?2",
+                                    "read", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, rows->version_of);
+  sqlite3_bind_int64 (stmt, 2, rows->conversation_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, RILL_STORE_ERROR, RILL_STORE_ERROR_NOT_FOUND,
+                   "The message to write a new version of no longer exists");
+      return FALSE;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      rill_sqlite_set_error (error, db, rc, "read");
+      return FALSE;
+    }
+  *parent_id = sqlite3_column_int64 (stmt, 0);
   return TRUE;
 }
 
@@ -110,13 +144,20 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
   g_autoptr(JsonArray) messages = json_array_new ();
   int rc;
 
-  /* A failed reply is left out; a stopped or interrupted one counts with
-   * the text it has. */
+  /* The history is the path to the new reply, nearest first, and nothing
+   * from other versions. A failed reply is left out; a stopped or
+   * interrupted one counts with the text it has. */
   if (!(stmt = rill_sqlite_prepare (db,
-                                    "SELECT role, content FROM messages"
-                                    " WHERE conversation_id = ?1 AND id < ?2"
-                                    " AND status IN ('complete', 'stopped', 'interrupted')"
-                                    " AND content != '' ORDER BY id DESC LIMIT ?3",
+                                    "WITH RECURSIVE up (id, depth) AS ("
+                                    "   SELECT parent_id, 1 FROM messages WHERE id = ?2"
+                                    "   UNION ALL SELECT m.parent_id, up.depth + 1"
+                                    "   FROM messages m JOIN up ON m.id = up.id"
+                                    "   WHERE m.parent_id < m.id AND up.depth < 1000000)"
+                                    " SELECT m.role, m.content"
+                                    " FROM up JOIN messages m ON m.id = up.id"
+                                    " WHERE m.conversation_id = ?1"
+                                    " AND m.status IN ('complete', 'stopped', 'interrupted')"
+                                    " AND m.content != '' ORDER BY up.depth LIMIT ?3",
                                     "read", error)))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, args->rows->conversation_id);
@@ -169,6 +210,7 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
   g_autofree char *system_prompt = NULL;
   g_autofree char *title = NULL;
   gboolean needs_title;
+  gint64 parent_id;
   GError *error = NULL;
   int rc;
 
@@ -198,11 +240,17 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
                                       : rill_sqlite_column_dup (conversation, 1);
   needs_title = sqlite3_column_int (conversation, 2);
 
-  if (args->user_text != NULL
-      && !insert_message (db, args->rows->conversation_id, RILL_ROLE_USER, args->user_text,
-                          RILL_STATUS_COMPLETE, &args->rows->user_message_id, &error))
+  if (!find_parent (db, args->rows, &parent_id, &error))
     return _rill_store_return_write_error (task, db, error);
-  if (!insert_message (db, args->rows->conversation_id, RILL_ROLE_ASSISTANT, "",
+  if (args->user_text != NULL)
+    {
+      if (!insert_message (db, args->rows->conversation_id, parent_id, RILL_ROLE_USER,
+                           args->user_text, RILL_STATUS_COMPLETE,
+                           &args->rows->user_message_id, &error))
+        return _rill_store_return_write_error (task, db, error);
+      parent_id = args->rows->user_message_id;
+    }
+  if (!insert_message (db, args->rows->conversation_id, parent_id, RILL_ROLE_ASSISTANT, "",
                        RILL_STATUS_STREAMING, &args->rows->assistant_message_id, &error))
     return _rill_store_return_write_error (task, db, error);
 
@@ -210,12 +258,14 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
     title = title_from_text (args->user_text);
   if (!(touch = rill_sqlite_prepare (db,
                                      "UPDATE conversations SET updated_at = ?2,"
-                                     " title = coalesce(?3, title) WHERE id = ?1",
+                                     " title = coalesce(?3, title), shown_message_id = ?4"
+                                     " WHERE id = ?1",
                                      "save to", &error)))
     return _rill_store_return_write_error (task, db, error);
   sqlite3_bind_int64 (touch, 1, args->rows->conversation_id);
   sqlite3_bind_int64 (touch, 2, _rill_store_now_ms ());
   rill_sqlite_bind_text (touch, 3, title, -1);
+  sqlite3_bind_int64 (touch, 4, args->rows->assistant_message_id);
   if (!rill_sqlite_step_done (db, touch, "save to", &error))
     return _rill_store_return_write_error (task, db, error);
 

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 static const char *schema_v1[] = {
   "CREATE TABLE conversations ("
@@ -126,8 +126,25 @@ static const char *schema_v3[] = {
   NULL
 };
 
+/* Version 4: which version of a conversation is shown, across restarts.
+ *
+ * shown_message_id is the message last chosen in the conversation's tree:
+ * the reply just written, a version picked in the switcher, a message
+ * opened from search. The path shown is that message's ancestors, the
+ * message, and below it the way to its newest descendant, so a choice made
+ * higher up carries on to where that branch was last written. NULL, or a
+ * message that is no longer there, means the newest message. It is not a
+ * foreign key: conversations and messages would then refer to each other,
+ * and erasing a conversation's messages would have to clear it first. */
+static const char *schema_v4[] = {
+  "ALTER TABLE conversations ADD COLUMN shown_message_id INTEGER",
+  NULL
+};
+
 /* Forward migrations: entry N brings a database from version N to N + 1. */
-static const char **migrations[SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3 };
+static const char **migrations[SCHEMA_VERSION] = {
+  schema_v1, schema_v2, schema_v3, schema_v4
+};
 
 /* Copies kept: the one just made and the one before it. */
 #define KEEP_COPIES 2

@@ -82,6 +82,19 @@ RillConversation *rill_store_get_conversation (RillStore           *self,
 GPtrArray   *rill_store_list_messages        (RillStore           *self,
                                               gint64               conversation_id,
                                               GError             **error);
+/* The path shown of a conversation's tree, first message first (see
+ * rill-store-tree.c): through @through_message_id when not 0, else through
+ * the message last shown. Each message knows its version and how many
+ * versions there are (rill_message_get_version()). */
+GPtrArray   *rill_store_list_path            (RillStore           *self,
+                                              gint64               conversation_id,
+                                              gint64               through_message_id,
+                                              GError             **error);
+/* The ids of @message_id and the messages with the same parent, oldest
+ * first: its versions. */
+GArray      *rill_store_list_versions        (RillStore           *self,
+                                              gint64               message_id,
+                                              GError             **error);
 RillMessage *rill_store_get_message          (RillStore           *self,
                                               gint64               message_id,
                                               GError             **error);
@@ -191,7 +204,14 @@ void         rill_store_truncate_conversation_async (RillStore           *self,
                                                      GCancellable        *cancellable,
                                                      GAsyncReadyCallback  callback,
                                                      gpointer             user_data);
-/* For update, delete and truncate. */
+/* Remembers that the path shown of @message_id's conversation goes
+ * through it, across restarts. Finish with rill_store_write_finish(). */
+void         rill_store_show_message_async         (RillStore           *self,
+                                                    gint64               message_id,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+/* For update, delete, truncate and show_message. */
 gboolean     rill_store_write_finish               (RillStore           *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);

@@ -14,7 +14,11 @@
  *   3. rill_store_search over 10,000 conversations / 200,000 messages, English
  *      and Chinese queries of 1, 2, 3+ characters, against LIKE '%q%';
  *   4. a 20,000-token burst through the real client: the server's last write
- *      to the reply's "finished", and the stored text byte for byte.
+ *      to the reply's "finished", and the stored text byte for byte;
+ *   5. opening a conversation of 1,000 turns whose replies each have three
+ *      versions (the path shown, with each message's version), among 10,000
+ *      other conversations, against reading a linear conversation of the
+ *      same length as before versions (every message in id order).
  *
  * Sizes are options (see --help); the defaults are the issue's. */
 
@@ -1277,6 +1281,112 @@ bench_search (void)
   remove_tree (dir);
 }
 
+/* Row 5: the path shown of a tree, against the linear read it replaced. */
+static void
+bench_open_path (void)
+{
+  const int turns = 1000, versions = 3, others = 10000;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("rill-bench-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "history.db", NULL);
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr(GArray) tree_times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) linear_times = g_array_new (FALSE, FALSE, sizeof (double));
+  sqlite3 *side;
+  sqlite3_stmt *msg;
+  gint64 tree_id, linear_id;
+  guint path_len = 0, linear_len = 0;
+
+  g_assert_no_error (error);
+  store = rill_store_open (path, &error);
+  g_assert_no_error (error);
+  side = open_side (path);
+  exec_or_die (side, "BEGIN");
+  exec_or_die (side, "INSERT INTO conversations (title, created_at, updated_at)"
+               " VALUES ('tree', 1, 1), ('linear', 1, 1)");
+  tree_id = 1;
+  linear_id = 2;
+  sqlite3_prepare_v2 (side, "INSERT INTO messages (conversation_id, role, content, status,"
+                      " created_at, parent_id) VALUES (?1, ?2, ?3, 'complete', 1, nullif(?4, 0))",
+                      -1, &msg, NULL);
+#define INSERT(conversation, role, parent) \
+  G_STMT_START { \
+    g_autofree char *content_ = make_message (rand); \
+    sqlite3_bind_int64 (msg, 1, (conversation)); \
+    sqlite3_bind_text (msg, 2, (role), -1, SQLITE_STATIC); \
+    sqlite3_bind_text (msg, 3, content_, -1, SQLITE_TRANSIENT); \
+    sqlite3_bind_int64 (msg, 4, (parent)); \
+    if (sqlite3_step (msg) != SQLITE_DONE) \
+    g_error ("insert: %s", sqlite3_errmsg (side)); \
+    sqlite3_reset (msg); \
+  } G_STMT_END
+  {
+    gint64 tree_last = 0, linear_last = 0, question;
+
+    for (int t = 0; t < turns; t++)
+      {
+        INSERT (tree_id, "user", tree_last);
+        question = sqlite3_last_insert_rowid (side);
+        for (int v = 0; v < versions; v++)
+          INSERT (tree_id, "assistant", question);
+        tree_last = sqlite3_last_insert_rowid (side);
+        INSERT (linear_id, "user", linear_last);
+        INSERT (linear_id, "assistant", sqlite3_last_insert_rowid (side));
+        linear_last = sqlite3_last_insert_rowid (side);
+      }
+    for (int c = 0; c < others; c++)
+      {
+        g_autofree char *sql = g_strdup_printf ("INSERT INTO conversations (title, created_at,"
+                                                " updated_at) VALUES ('other', 1, 1)");
+        gint64 id;
+
+        exec_or_die (side, sql);
+        id = sqlite3_last_insert_rowid (side);
+        INSERT (id, "user", 0);
+        INSERT (id, "assistant", sqlite3_last_insert_rowid (side));
+      }
+  }
+#undef INSERT
+  sqlite3_finalize (msg);
+  exec_or_die (side, "COMMIT");
+  exec_or_die (side, "PRAGMA wal_checkpoint(TRUNCATE)");
+  sqlite3_close (side);
+
+  for (int r = 0; r < 21; r++)
+    {
+      g_autoptr(GPtrArray) shown = NULL;
+      g_autoptr(GPtrArray) linear = NULL;
+      double t;
+
+      t = wall_now_ms ();
+      shown = rill_store_list_path (store, tree_id, 0, &error);
+      t = wall_now_ms () - t;
+      g_assert_no_error (error);
+      path_len = shown->len;
+      g_array_append_val (tree_times, t);
+
+      t = wall_now_ms ();
+      linear = rill_store_list_messages (store, linear_id, &error);
+      t = wall_now_ms () - t;
+      g_assert_no_error (error);
+      linear_len = linear->len;
+      g_array_append_val (linear_times, t);
+    }
+  {
+    Stats s = stats_of (tree_times);
+    gboolean ok = s.median <= 16.0 && path_len == (guint) turns * 2;
+    g_autofree char *variant = g_strdup_printf ("list_path (%u shown)", path_len);
+    g_autofree char *bvariant = g_strdup_printf ("baseline: list_messages (%u)", linear_len);
+
+    print_row ("5. open 1,000 turns x 3 versions", variant, s, "ms", "median<=16ms",
+               verdict (ok));
+    print_row ("", bvariant, stats_of (linear_times), "ms", "", "");
+  }
+  g_clear_object (&store);
+  remove_tree (dir);
+}
+
 static gboolean
 wanted (const char *row)
 {
@@ -1308,7 +1418,8 @@ main (int argc, char **argv)
     { "burst-tokens", 0, 0, G_OPTION_ARG_INT, &opt_burst_tokens,
       "Tokens in the burst (20000)", "N" },
     { "burst-runs", 0, 0, G_OPTION_ARG_INT, &opt_burst_runs, "Bursts (5)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Rows to run, e.g. 1,3 (1,2,2b,3,4)", "ROWS" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
+      "Rows to run, e.g. 1,3 (1,2,2b,3,4,5)", "ROWS" },
     { NULL }
   };
   g_autoptr(GOptionContext) context =
@@ -1339,6 +1450,8 @@ main (int argc, char **argv)
     bench_search ();
   if (wanted ("4"))
     bench_burst ();
+  if (wanted ("5"))
+    bench_open_path ();
   if (instr_stop () < 0)
     printf ("   (instruction counts unavailable here: perf_event_open refused; "
             "use valgrind --tool=callgrind)\n");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Upgrading a real history to schema 3, on real SQLite files.
+/* Upgrading a real history to the current schema, on real SQLite files.
  *
  * The schema-2 file is made by the store's own migration steps stopped at
  * version 2 (_rill_store_create_at_version): those steps are the SQL the
@@ -256,7 +256,7 @@ test_from_v2 (Fixture *f, gconstpointer data)
 
   g_clear_pointer (&text, g_free);
   text = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (text, ==, "3");
+  g_assert_cmpstr (text, ==, "4");
   g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
 
   /* The first two conversations, message by message, byte for byte. */
@@ -411,7 +411,7 @@ test_failed (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_clear_pointer (&version, g_free);
   version = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (version, ==, "3");
+  g_assert_cmpstr (version, ==, "4");
   close_store (store);
   g_clear_pointer (&version, g_free);
   version = test_sql_text (f->copy, "PRAGMA user_version");
@@ -422,6 +422,56 @@ static void
 write_fake (const char *path)
 {
   g_assert_true (g_file_set_contents (path, "not a database", -1, NULL));
+}
+
+/* From schema 3 (the release before the path shown was remembered): the
+ * linear history stays, byte for byte, shown as it was, after a copy. */
+static void
+test_from_v3 (Fixture *f, gconstpointer data)
+{
+  g_autofree char *copy = g_strconcat (f->path, ".before-v3", NULL);
+  g_autofree char *version = NULL;
+  g_autofree char *shown = NULL;
+  g_autoptr(GPtrArray) path = NULL;
+  g_autoptr(GError) error = NULL;
+  RillStore *store;
+
+  make_v2_file (f);
+  /* Upgraded to 3 by the release that wrote it: its copy of the v2 file. */
+  g_assert_true (_rill_store_create_at_version (f->path, 3, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (copy, G_FILE_TEST_EXISTS));
+
+  store = rill_store_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (copy, G_FILE_TEST_IS_REGULAR));
+  version = test_sql_text (copy, "PRAGMA user_version");
+  g_assert_cmpstr (version, ==, "3");
+  g_clear_pointer (&version, g_free);
+  version = test_sql_text (f->path, "PRAGMA user_version");
+  g_assert_cmpstr (version, ==, "4");
+  shown = test_sql_text (f->path, "SELECT count(*) FROM conversations"
+                         " WHERE shown_message_id IS NOT NULL");
+  g_assert_cmpstr (shown, ==, "0");
+
+  /* Conversation 1 is shown whole, in order, as every message follows the
+   * one before it. */
+  path = rill_store_list_path (store, 1, 0, &error);
+  g_assert_no_error (error);
+  for (guint i = 0, n = 0; i < G_N_ELEMENTS (old_messages); i++)
+    {
+      RillMessage *message;
+
+      if (old_messages[i].conversation_id != 1)
+        continue;
+      g_assert_cmpuint (n, <, path->len);
+      message = g_ptr_array_index (path, n++);
+      g_assert_cmpstr (rill_message_get_content (message), ==, old_messages[i].content);
+      g_assert_cmpuint (rill_message_get_version (message), ==, 1);
+      g_assert_cmpuint (rill_message_get_n_versions (message), ==, 1);
+    }
+  g_assert_cmpuint (path->len, ==, 6);
+  close_store (store);
 }
 
 /* Only the copies of the two latest upgrades stay. */
@@ -503,7 +553,7 @@ reply_and_wait (RillStore *store, RillProvider *provider, gint64 conversation_id
 }
 
 /* New rows through the real client: each follows the conversation's last
- * message, and has a uid. A new file starts at schema 3 with no copy. */
+ * message, and has a uid. A new file starts at schema 4 with no copy. */
 static void
 test_new_rows (Fixture *f, gconstpointer data)
 {
@@ -525,7 +575,7 @@ test_new_rows (Fixture *f, gconstpointer data)
   store = rill_store_open (f->path, &error);
   g_assert_no_error (error);
   version = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (version, ==, "3");
+  g_assert_cmpstr (version, ==, "4");
   rill_dir = g_path_get_dirname (f->path);
   assert_no_file_containing (rill_dir, "before-v");
 
@@ -575,6 +625,7 @@ main (int argc, char **argv)
 
 #define ADD(path, func) g_test_add ("/migration/" path, Fixture, NULL, setup, func, teardown)
   ADD ("from-v2", test_from_v2);
+  ADD ("from-v3", test_from_v3);
   ADD ("failed", test_failed);
   ADD ("keeps-two", test_keeps_two);
   ADD ("prune-order", test_prune_order);

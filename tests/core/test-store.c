@@ -188,7 +188,7 @@ test_schema_names (Fixture *f, gconstpointer data)
   static const char *columns[] = {
     "id", "conversation_id", "role", "content", "reasoning", "status", "error",
     "created_at", "finished_at", "model", "finish_reason", "prompt_tokens",
-    "completion_tokens", "usage", "request",
+    "completion_tokens", "usage", "request", "parent_id", "uid",
   };
   g_autofree char *mode = test_sql_text (f->path, "PRAGMA journal_mode");
   g_autofree char *version = test_sql_text (f->path, "PRAGMA user_version");
@@ -196,8 +196,12 @@ test_schema_names (Fixture *f, gconstpointer data)
     test_sql_text (f->path, "SELECT name FROM sqlite_master WHERE name = 'conversations'");
   g_autofree char *expected_path = NULL;
 
+  g_autofree char *auto_vacuum = test_sql_text (f->path, "PRAGMA auto_vacuum");
+
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpstr (version, ==, "3");
+  g_assert_cmpstr (version, ==, "4");
+  /* Incremental: what the trash erases can be given back to the disk. */
+  g_assert_cmpstr (auto_vacuum, ==, "2");
   g_assert_cmpstr (conversations, ==, "conversations");
   for (guint i = 0; i < G_N_ELEMENTS (columns); i++)
     {
@@ -264,7 +268,7 @@ test_migration_from_v1 (Fixture *f, gconstpointer data)
   version = test_sql_text (f->path, "PRAGMA user_version");
   indexes = test_sql_text (f->path,
                            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_last_%'");
-  g_assert_cmpstr (version, ==, "3");
+  g_assert_cmpstr (version, ==, "4");
   g_assert_cmpstr (indexes, ==, "2");
   {
     g_autoptr(GPtrArray) hits = rill_store_search (store, "猫", 50, NULL);

@@ -163,11 +163,13 @@ fixture_env (void)
 }
 
 static void
-start_app (void)
+start_app_as (const char *application_id)
 {
   g_autoptr(GError) error = NULL;
 
   fx.app = rill_application_new ();
+  if (application_id != NULL)
+    g_application_set_application_id (G_APPLICATION (fx.app), application_id);
   g_application_set_flags (G_APPLICATION (fx.app), G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (fx.app), NULL, &error));
   g_assert_no_error (error);
@@ -176,6 +178,12 @@ start_app (void)
   g_assert_nonnull (fx.window);
   g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
   g_assert_nonnull (rill_session_get_provider (rill_application_get_session (fx.app)));
+}
+
+static void
+start_app (void)
+{
+  start_app_as (NULL);
 }
 
 static gboolean
@@ -814,10 +822,21 @@ test_regenerate (void)
   g_assert_nonnull (strstr (rill_test_server_get_request_body (fx.server, CHAT), "Question"));
   g_assert_null (strstr (rill_test_server_get_request_body (fx.server, CHAT), "Answer"));
 
+  /* The first answer stays, as the first version; both follow the question. */
   store = open_db ();
   messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
-  g_assert_cmpuint (messages->len, ==, 2);
-  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Answer");
+  g_assert_cmpuint (messages->len, ==, 3);
+  for (guint i = 1; i < 3; i++)
+    {
+      RillMessage *answer = g_ptr_array_index (messages, i);
+
+      g_assert_cmpstr (rill_message_get_content (answer), ==, "Answer");
+      g_assert_cmpint (rill_message_get_parent_id (answer), ==,
+                       rill_message_get_id (g_ptr_array_index (messages, 0)));
+    }
+  g_assert_cmpuint (rill_message_row_get_version (
+                      rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                           RILL_ROLE_ASSISTANT)), ==, 2);
 }
 
 /* A stopped reply offers Continue: a new request with the conversation as
@@ -900,12 +919,207 @@ test_edit_and_resend (void)
   wait_until (last_row_done, NULL, "the new reply finished");
   wait_until (has_no_reply, NULL, "the window is idle");
 
+  /* Nothing is deleted: the edited message and its answer stay as the
+   * first version, and are not sent. */
   store = open_db ();
   messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
-  g_assert_cmpuint (messages->len, ==, 2);
-  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "First try");
-  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 1)), ==, "Answer");
+  g_assert_cmpuint (messages->len, ==, 4);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 0)), ==, "Frist try");
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 2)), ==, "First try");
+  g_assert_cmpint (rill_message_get_parent_id (g_ptr_array_index (messages, 2)), ==, 0);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 3)), ==, "Answer");
   g_assert_null (strstr (rill_test_server_get_request_body (fx.server, CHAT), "Frist"));
+}
+
+/* Versions: regenerate twice, edit the first message, switch back, send,
+ * restart. */
+
+static void
+reply_with (const char *answer)
+{
+  const char *tokens[] = { answer, NULL };
+
+  route_tokens (tokens, 0);
+}
+
+static void
+wait_idle (const char *what)
+{
+  wait_until (last_row_done, NULL, what);
+  wait_until (has_no_reply, NULL, "the window is idle");
+}
+
+/* The sources of the rows shown, joined by " | ". */
+static char *
+shown_path (void)
+{
+  GtkBox *box = _rill_conversation_view_get_messages_box (fx.window->conversation_view);
+  g_autoptr(GString) path = g_string_new (NULL);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (box)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    g_string_append_printf (path, "%s%s", path->len ? " | " : "",
+                            rill_message_row_get_source (RILL_MESSAGE_ROW (child)));
+  return g_string_free (g_steal_pointer (&path), FALSE);
+}
+
+static RillMessageRow *
+nth_row (guint n)
+{
+  GtkBox *box = _rill_conversation_view_get_messages_box (fx.window->conversation_view);
+  GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (box));
+
+  while (n-- > 0 && child != NULL)
+    child = gtk_widget_get_next_sibling (child);
+  g_assert_nonnull (child);
+  return RILL_MESSAGE_ROW (child);
+}
+
+static void
+assert_versions (guint n, guint version, guint n_versions)
+{
+  RillMessageRow *row = nth_row (n);
+
+  g_assert_cmpuint (rill_message_row_get_version (row), ==, version);
+  g_assert_cmpuint (rill_message_row_get_n_versions (row), ==, n_versions);
+}
+
+static void
+click_version_button (guint n, int offset)
+{
+  GtkWidget *button = _rill_message_row_get_version_button (nth_row (n), offset);
+
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_assert_true (gtk_widget_get_mapped (button));
+  g_signal_emit_by_name (button, "clicked");
+}
+
+static void
+test_versions (void)
+{
+  static const char *answers[] = { "Answer one", "Answer two · 第二", "Answer three" };
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autofree char *path = NULL;
+  const char *body;
+  gint64 conversation_id;
+
+  setup ();
+  reply_with (answers[0]);
+  type_and_return ("Question");
+  wait_idle ("the first answer finished");
+  for (guint i = 1; i < 3; i++)
+    {
+      reply_with (answers[i]);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.regenerate", NULL));
+      wait_idle ("a regenerated answer finished");
+    }
+  assert_versions (1, 3, 3);
+
+  reply_with ("Edited answer");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.edit-last", NULL));
+  type_and_return ("Question, edited");
+  wait_idle ("the answer to the edit finished");
+  path = shown_path ();
+  g_assert_cmpstr (path, ==, "Question, edited | Edited answer");
+  assert_versions (0, 2, 2);
+  assert_versions (1, 1, 1);
+  g_assert_false (gtk_widget_get_visible (
+                    gtk_widget_get_parent (_rill_message_row_get_version_button (nth_row (1), 1))));
+  conversation_id = _rill_window_get_conversation_id (fx.window);
+
+  /* Every version is stored byte for byte, in a tree. */
+  store = open_db ();
+  messages = rill_store_list_messages (store, conversation_id, NULL);
+  g_assert_cmpuint (messages->len, ==, 6);
+  {
+    static const char *contents[] = {
+      "Question", "Answer one", "Answer two · 第二", "Answer three", "Question, edited",
+      "Edited answer",
+    };
+    static const int parents[] = { -1, 0, 0, 0, -1, 4 };
+
+    for (guint i = 0; i < messages->len; i++)
+      {
+        RillMessage *message = g_ptr_array_index (messages, i);
+
+        g_assert_cmpstr (rill_message_get_content (message), ==, contents[i]);
+        g_assert_cmpint (rill_message_get_parent_id (message), ==,
+                         parents[i] < 0 ? 0
+                         : rill_message_get_id (g_ptr_array_index (messages, parents[i])));
+      }
+  }
+  g_clear_object (&store);
+
+  /* Back to the first question: its newest answer comes with it. */
+  click_version_button (0, -1);
+  g_clear_pointer (&path, g_free);
+  path = shown_path ();
+  g_assert_cmpstr (path, ==, "Question | Answer three");
+  assert_versions (0, 1, 2);
+  assert_versions (1, 3, 3);
+  /* The keyboard: Alt+Left acts on the last message with versions. */
+  gtk_widget_grab_focus (GTK_WIDGET (_rill_composer_get_text_view (fx.window->composer)));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.previous-version",
+                                             NULL));
+  g_clear_pointer (&path, g_free);
+  path = shown_path ();
+  g_assert_cmpstr (path, ==, "Question | Answer two · 第二");
+  assert_versions (1, 2, 3);
+
+  /* What is sent is the path shown, and nothing from other versions. */
+  reply_with ("Follow-up answer");
+  type_and_return ("Follow-up");
+  wait_idle ("the follow-up finished");
+  body = rill_test_server_get_request_body (fx.server, CHAT);
+  g_assert_nonnull (strstr (body, "\"Question\""));
+  g_assert_nonnull (strstr (body, "Answer two · 第二"));
+  g_assert_nonnull (strstr (body, "Follow-up"));
+  g_assert_null (strstr (body, "Answer one"));
+  g_assert_null (strstr (body, "Answer three"));
+  g_assert_null (strstr (body, "edited"));
+  g_assert_null (strstr (body, "Edited answer"));
+
+  /* The path shown survives a restart: a new application, session, store
+   * and window. The one that quit keeps its name on the bus until it is
+   * finalized, which only the end of g_application_run() brings; the new
+   * one registers under another. */
+  g_action_group_activate_action (G_ACTION_GROUP (fx.app), "quit", NULL);
+  g_assert_null (fx.window);
+  g_clear_object (&fx.app);
+  start_app_as ("io.github.rill.Rill.Restarted");
+  wait_until (window_mapped, NULL, "the window is on screen again");
+  g_signal_emit_by_name (_rill_sidebar_get_conversation_view (fx.window->sidebar), "activate", 0);
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, conversation_id);
+  g_clear_pointer (&path, g_free);
+  path = shown_path ();
+  g_assert_cmpstr (path, ==, "Question | Answer two · 第二 | Follow-up | Follow-up answer");
+  assert_versions (0, 1, 2);
+  assert_versions (1, 2, 3);
+}
+
+/* Search finds text in every version, and opening a result shows the path
+ * that holds it. */
+static void
+test_search_versions (void)
+{
+  GListModel *results;
+
+  setup ();
+  reply_with ("Only in the first version");
+  type_and_return ("Question");
+  wait_idle ("the first answer finished");
+  reply_with ("The second version");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.regenerate", NULL));
+  wait_idle ("the second answer finished");
+  g_assert_cmpuint (rill_message_row_get_version (nth_row (1)), ==, 2);
+
+  rill_window_search (fx.window, "first version");
+  results = G_LIST_MODEL (_rill_sidebar_get_results (fx.window->sidebar));
+  g_assert_cmpuint (g_list_model_get_n_items (results), ==, 1);
+  g_signal_emit_by_name (_rill_sidebar_get_results_view (fx.window->sidebar), "activate", 0);
+  g_assert_cmpstr (rill_message_row_get_source (nth_row (1)), ==, "Only in the first version");
+  assert_versions (1, 1, 2);
 }
 
 static gboolean
@@ -1469,6 +1683,8 @@ main (int   argc,
   g_test_add_func ("/window/long-reply-blocks", test_long_reply_blocks);
   g_test_add_func ("/window/follows-store", test_follows_store);
   g_test_add_func ("/window/upgrade-failed", test_upgrade_failed);
+  g_test_add_func ("/window/versions", test_versions);
+  g_test_add_func ("/window/search-versions", test_search_versions);
   g_test_add_func ("/window/trash-undo", test_trash_undo);
   g_test_add_func ("/window/trash-restore", test_trash_restore);
   g_test_add_func ("/window/trash-empty", test_trash_empty);
