@@ -672,6 +672,17 @@ conversation_changed_cb (RillConversationView *self,
     refresh_title (self);
 }
 
+/* Moved to the trash in another window (this one opens a new conversation
+ * itself): what is shown is gone from every list, so this view follows. A
+ * reply still streaming there keeps its rows until it ends. */
+static void
+conversation_deleted_cb (RillConversationView *self,
+                         gint64                conversation_id)
+{
+  if (conversation_id == self->conversation_id && self->reply == NULL)
+    rill_conversation_view_open (self, 0, 0, NULL);
+}
+
 static void
 set_session (RillConversationView *self,
              RillSession          *session)
@@ -688,8 +699,12 @@ set_session (RillConversationView *self,
       g_signal_connect_object (session, "notify::provider-status", G_CALLBACK (update_welcome),
                                self, G_CONNECT_SWAPPED);
       if (rill_session_get_store (session) != NULL)
-        g_signal_connect_object (rill_session_get_store (session), "conversation-changed",
-                                 G_CALLBACK (conversation_changed_cb), self, G_CONNECT_SWAPPED);
+        {
+          g_signal_connect_object (rill_session_get_store (session), "conversation-changed",
+                                   G_CALLBACK (conversation_changed_cb), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (rill_session_get_store (session), "conversation-deleted",
+                                   G_CALLBACK (conversation_deleted_cb), self, G_CONNECT_SWAPPED);
+        }
     }
   update_welcome (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);

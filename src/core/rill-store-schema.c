@@ -94,8 +94,8 @@ static const char *schema_v2[] = {
  * which is what the linear history they were written as meant. It has no
  * ON DELETE action: a cascade would recurse once per message of a chain,
  * past SQLite's trigger depth in a long conversation; deleting a message
- * and its later ones in one statement, as truncating does, satisfies the
- * key when the statement ends.
+ * and its later ones in one statement, as erasing a conversation does,
+ * satisfies the key when the statement ends.
  *
  * uid is 128 random bits as 32 lowercase hex digits, never changed. ALTER
  * TABLE cannot add a column whose default is an expression, so the column

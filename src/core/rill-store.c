@@ -493,7 +493,6 @@ typedef struct
   gint64          id;
   char           *value;
   RillStoreChange change;
-  gboolean        id_is_message; /* ?1 is a message; the change is its conversation's */
 } WriteArgs;
 
 static void
@@ -568,29 +567,6 @@ rill_store_create_conversation_finish (RillStore *self, GAsyncResult *result, GE
   return g_task_propagate_int (G_TASK (result), error);
 }
 
-/* The conversation of @message_id, or 0 when there is no such message. A
- * message never moves to another conversation, so the id read here is the
- * one the write that follows changes, if that write finds the message. */
-static gboolean
-conversation_of_message (sqlite3 *db, gint64 message_id, gint64 *conversation_id, GError **error)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  int rc;
-
-  if (!(stmt = rill_sqlite_prepare (db, "SELECT conversation_id FROM messages WHERE id = ?1",
-                                    "read", error)))
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, message_id);
-  rc = sqlite3_step (stmt);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      rill_sqlite_set_error (error, db, rc, "read");
-      return FALSE;
-    }
-  *conversation_id = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
-  return TRUE;
-}
-
 /* One statement on one row: the edits the window makes. Each commits on
  * its own (autocommit), so the change is told once the statement is done. */
 static void
@@ -601,9 +577,6 @@ write_job (RillStore *self, GTask *task, gpointer data)
   GError *error = NULL;
   gint64 conversation_id = args->id;
 
-  if (args->id_is_message
-      && !conversation_of_message (self->writer, args->id, &conversation_id, &error))
-    return _rill_store_return_write_error (task, self->writer, error);
   if (!(stmt = rill_sqlite_prepare (self->writer, args->sql, args->doing, &error)))
     return _rill_store_return_write_error (task, self->writer, error);
   sqlite3_bind_int64 (stmt, 1, args->id);
@@ -662,24 +635,6 @@ rill_store_delete_conversation_async (RillStore           *self,
                                       gpointer             user_data)
 {
   rill_store_erase_conversation_async (self, conversation_id, cancellable, callback, user_data);
-}
-
-void
-rill_store_truncate_conversation_async (RillStore           *self,
-                                        gint64               from_message_id,
-                                        GCancellable        *cancellable,
-                                        GAsyncReadyCallback  callback,
-                                        gpointer             user_data)
-{
-  WriteArgs *args;
-
-  g_return_if_fail (RILL_IS_STORE (self));
-
-  args = write_args_new ("DELETE FROM messages WHERE id >= ?1 AND conversation_id ="
-                         " (SELECT conversation_id FROM messages WHERE id = ?1)",
-                         "delete from", from_message_id, NULL, RILL_STORE_CONVERSATION_CHANGED);
-  args->id_is_message = TRUE;
-  push_write (self, args, cancellable, callback, user_data, rill_store_truncate_conversation_async);
 }
 
 gboolean

@@ -14,9 +14,9 @@
  *
  * "conversation-added": rill_store_create_conversation_async().
  * "conversation-changed": rill_store_update_conversation_async() (title,
- *   model, system prompt), rill_store_truncate_conversation_async(), and a
- *   reply's start (its messages; the first one titles the conversation and
- *   moves it to the top) and its final write, but not its checkpoints.
+ *   model, system prompt), and a reply's start (its messages; the first one
+ *   titles the conversation and moves it to the top) and its final write,
+ *   but not its checkpoints.
  * "conversation-deleted": rill_store_delete_conversation_async(), and a
  *   conversation moved to the trash (see "Trash" below).
  * "trash-changed": what the trash holds changed (see "Trash" below); the id
@@ -197,13 +197,6 @@ void         rill_store_purge_trash_async          (RillStore           *self,
  * rill_conversation_get_deleted_at(). */
 GPtrArray   *rill_store_list_trash                 (RillStore           *self,
                                                     GError             **error);
-/* Deletes @from_message_id and every later message of its conversation
- * (editing a message, regenerating a reply). */
-void         rill_store_truncate_conversation_async (RillStore           *self,
-                                                     gint64               from_message_id,
-                                                     GCancellable        *cancellable,
-                                                     GAsyncReadyCallback  callback,
-                                                     gpointer             user_data);
 /* Remembers that the path shown of @message_id's conversation goes
  * through it, across restarts. Finish with rill_store_write_finish(). */
 void         rill_store_show_message_async         (RillStore           *self,
@@ -211,7 +204,7 @@ void         rill_store_show_message_async         (RillStore           *self,
                                                     GCancellable        *cancellable,
                                                     GAsyncReadyCallback  callback,
                                                     gpointer             user_data);
-/* For update, delete, truncate and show_message. */
+/* For update, delete and show_message. */
 gboolean     rill_store_write_finish               (RillStore           *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);

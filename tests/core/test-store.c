@@ -500,19 +500,6 @@ test_conversation_edits (Fixture *f, gconstpointer data)
   g_assert_cmpstr (rill_conversation_get_title (renamed), ==, "Renamed");
   g_assert_cmpstr (rill_conversation_get_model (renamed), ==, "llama3");
 
-  sql (f->path,
-       "INSERT INTO messages (id, conversation_id, role, content, status, created_at) VALUES"
-       " (10, 2, 'user', 'one', 'complete', 1), (11, 2, 'assistant', 'two', 'complete', 2),"
-       " (12, 2, 'user', 'three', 'complete', 3);");
-  r.done = FALSE;
-  rill_store_truncate_conversation_async (store, 11, NULL, test_write_cb, &r);
-  test_wait_for (&r.done, 10000, "truncate");
-  g_assert_no_error (r.error);
-  {
-    g_autoptr(GPtrArray) left = rill_store_list_messages (store, b, NULL);
-    g_assert_cmpuint (left->len, ==, 1);
-  }
-
   r.done = FALSE;
   rill_store_delete_conversation_async (store, b, NULL, test_write_cb, &r);
   test_wait_for (&r.done, 10000, "delete");
@@ -554,7 +541,6 @@ test_signals_edits (Fixture *f, gconstpointer data)
   RillStore *store = open_store (f);
   TestResult r = { 0 };
   Changes changes = { 0 };
-  g_autofree char *insert = NULL;
   gint64 id;
 
   changes_watch (&changes, store, &r.done);
@@ -591,38 +577,22 @@ test_signals_edits (Fixture *f, gconstpointer data)
   changes_expect (&changes, 1, 3, 0);
   g_assert_cmpstr (rill_conversation_get_system_prompt (changes.conversation), ==, "Be brief");
 
-  insert = g_strdup_printf ("INSERT INTO messages (id, conversation_id, role, content, status,"
-                            " created_at) VALUES (10, %" G_GINT64_FORMAT ", 'user', 'one',"
-                            " 'complete', 1), (11, %" G_GINT64_FORMAT ", 'assistant', 'two',"
-                            " 'complete', 2);", id, id);
-  sql (f->path, insert);
-  r = (TestResult) { 0 };
-  rill_store_truncate_conversation_async (store, 11, NULL, test_write_cb, &r);
-  settle (store, &r, "truncate");
-  g_assert_no_error (r.error);
-  changes_expect (&changes, 1, 4, 0);
-  g_assert_cmpint (changes.id, ==, id);
-  g_assert_cmpuint (changes.messages->len, ==, 1);
-
   /* Writes that find no row change nothing, and say nothing. */
   r = (TestResult) { 0 };
   rill_store_update_conversation_async (store, id + 100, RILL_CONVERSATION_TITLE, "none", NULL,
                                         test_write_cb, &r);
   settle (store, &r, "rename of nothing");
   r = (TestResult) { 0 };
-  rill_store_truncate_conversation_async (store, 999, NULL, test_write_cb, &r);
-  settle (store, &r, "truncate of nothing");
-  r = (TestResult) { 0 };
   rill_store_delete_conversation_async (store, id + 100, NULL, test_write_cb, &r);
   settle (store, &r, "delete of nothing");
   g_assert_no_error (r.error);
-  changes_expect (&changes, 1, 4, 0);
+  changes_expect (&changes, 1, 3, 0);
 
   r = (TestResult) { 0 };
   rill_store_delete_conversation_async (store, id, NULL, test_write_cb, &r);
   settle (store, &r, "delete");
   g_assert_no_error (r.error);
-  changes_expect (&changes, 1, 4, 1);
+  changes_expect (&changes, 1, 3, 1);
   g_assert_cmpint (changes.id, ==, id);
   g_assert_null (changes.conversation);
   g_assert_cmpuint (changes.messages->len, ==, 0);
@@ -732,12 +702,6 @@ test_signals_failed_writes (Fixture *f, gconstpointer data)
   rill_store_update_conversation_async (store, id, RILL_CONVERSATION_TITLE, "refused", NULL,
                                         test_write_cb, &r);
   settle (store, &r, "refused rename");
-  g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED);
-  g_clear_error (&r.error);
-
-  r = (TestResult) { 0 };
-  rill_store_truncate_conversation_async (store, rows->user_message_id, NULL, test_write_cb, &r);
-  settle (store, &r, "refused truncate");
   g_assert_error (r.error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED);
   g_clear_error (&r.error);
 

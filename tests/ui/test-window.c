@@ -1190,6 +1190,12 @@ renamed_everywhere (gpointer data)
          listed != NULL && g_strcmp0 (rill_conversation_get_title (listed), renamed->title) == 0;
 }
 
+static gboolean
+other_shows_nothing (gpointer data)
+{
+  return _rill_window_get_conversation_id (data) == 0;
+}
+
 /* A change written to the store shows in every window, without being told:
  * the title of the window showing it and the other window's list. */
 static void
@@ -1216,6 +1222,14 @@ test_follows_store (void)
   rill_store_update_conversation_async (store, _rill_window_get_conversation_id (fx.window),
                                         RILL_CONVERSATION_TITLE, renamed.title, NULL, NULL, NULL);
   wait_until (renamed_everywhere, &renamed, "both windows show the new title");
+
+  /* Moved to the trash in one window, it leaves the other too. */
+  rill_window_open_conversation (renamed.other, _rill_window_get_conversation_id (fx.window), 0);
+  g_assert_cmpint (_rill_window_get_conversation_id (renamed.other), ==,
+                   _rill_window_get_conversation_id (fx.window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
+  wait_until (other_shows_nothing, renamed.other, "the other window leaves it");
 }
 
 static GtkWidget *
