@@ -213,6 +213,16 @@ test_regenerate_and_edit (Fixture *f, gconstpointer data)
   ASSERT_TEXT (path_text (f, question), "Question [1/2] | Answer two [2/3] | Follow-up"
                " | Follow-up answer");
 
+  /* Search finds every version, the ones not shown too; the path through
+   * a hit is the one that holds it. */
+  {
+    g_autoptr(GPtrArray) hits = rill_store_search (f->store, "Answer one", 10, NULL);
+
+    g_assert_cmpuint (hits->len, ==, 1);
+    g_assert_cmpint (rill_message_get_id (g_ptr_array_index (hits, 0)), ==, one);
+    ASSERT_TEXT (path_text (f, one), "Question [1/2] | Answer one [1/3]");
+  }
+
   /* Remembered in the file. */
   show (f, three);
   close_store (f);
