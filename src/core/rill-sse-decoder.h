@@ -21,6 +21,12 @@ RillSseDecoder *rill_sse_decoder_new    (RillSseEventFunc  func,
 void            rill_sse_decoder_feed   (RillSseDecoder   *self,
                                          const char       *bytes,
                                          gsize             len);
+/* An event whose data (with the line still being read) would pass @max
+ * bytes is not kept: the decoder stops there, hands nothing more over and
+ * says so in rill_sse_decoder_overflowed(). 0, the default, is no limit. */
+void            rill_sse_decoder_set_max_event (RillSseDecoder *self,
+                                                gsize           max);
+gboolean        rill_sse_decoder_overflowed    (RillSseDecoder *self);
 /* End of stream: a trailing event that was never closed by a blank line is
  * dropped, as the EventSource rules say. */
 void            rill_sse_decoder_finish (RillSseDecoder   *self);

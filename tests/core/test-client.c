@@ -4,6 +4,7 @@
  * stream one way and compares the stored row with what the server sent,
  * byte for byte, with its status and error. */
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -975,6 +976,89 @@ test_environment (Fixture *f, gconstpointer data)
   g_assert_null (none);
 }
 
+/* Memory */
+
+#define MIB (1024 * 1024)
+
+/* A line of /proc/self/status, in KiB. */
+static gsize
+status_kib (const char *field)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, field);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (field), NULL, 10);
+}
+
+/* The peak resident size starts again from what is resident now, so that
+ * what the set-up touched does not hide what the test does. */
+static gsize
+reset_peak_kib (void)
+{
+  int fd = open ("/proc/self/clear_refs", O_WRONLY);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "5", 1), ==, 1);
+  close (fd);
+  return status_kib ("VmRSS:");
+}
+
+/* A server sends @head, then @filler @count times (lazily, one chunk at a
+ * time), and never ends; the reply must fail with @error_part, keep
+ * @expected, and the process must not grow by more than @limit and
+ * 64 MiB besides. */
+static void
+run_flood (Fixture *f, RillProviderKind kind, const char *head, const char *filler,
+           guint64 count, const char *expected, const char *error_part, gsize limit)
+{
+  RillTestScript *script =
+    rill_test_script_new (200, kind == RILL_PROVIDER_OLLAMA ? "application/x-ndjson"
+                                                            : "text/event-stream");
+  gsize before_kib, peak_kib;
+  Watch *w;
+
+  if (kind == RILL_PROVIDER_OLLAMA)
+    {
+      g_autofree char *base = g_strdup (rill_test_server_get_url (f->server));
+
+      g_clear_object (&f->provider);
+      f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, base, NULL);
+    }
+  rill_test_script_send (script, head, -1, 0);
+  rill_test_script_repeat (script, filler, -1, count);
+  rill_test_script_hang (script);
+  f->options.idle_timeout_ms = 5000;
+  before_kib = reset_peak_kib ();
+  rill_test_server_route (f->server, kind == RILL_PROVIDER_OLLAMA ? "/api/chat" : CHAT, script);
+  w = start_reply (f, f->conversation_id, "hello");
+  test_wait_for (&w->finished, 120000, "the flooded reply to finish");
+  peak_kib = status_kib ("VmHWM:");
+  g_test_message ("flood: %" G_GSIZE_FORMAT " bytes sent; peak %" G_GSIZE_FORMAT
+                  " KiB, %" G_GSIZE_FORMAT " KiB above the start",
+                  rill_test_server_get_bytes_sent (f->server, kind == RILL_PROVIDER_OLLAMA
+                                                   ? "/api/chat" : CHAT),
+                  peak_kib, peak_kib - before_kib);
+  assert_stored (f, w, RILL_STATUS_FAILED, expected, error_part);
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_INVALID);
+  g_assert_cmpuint (peak_kib - before_kib, <, (limit + 64 * MIB) / 1024);
+  watch_free (w);
+}
+
+static void
+test_flood_line (Fixture *f, gconstpointer data)
+{
+  g_autofree char *filler = g_strnfill (64 * 1024, 'a');
+
+  /* A token, then a 300 MiB data: line that never ends. */
+  run_flood (f, RILL_PROVIDER_OPENAI,
+             "data: {\"choices\":[{\"delta\":{\"content\":\"Before the flood. \"}}]}\n\n"
+             "data: {\"choices\":[{\"delta\":{\"content\":\"",
+             filler, 300 * 16, "Before the flood. ", "larger than 16 MiB", 16 * MIB);
+}
+
 /* A child process streams into its own database and is killed with SIGKILL
  * mid-stream; the next open marks the row interrupted and keeps its text. */
 
@@ -1154,6 +1238,7 @@ main (int argc, char **argv)
   ADD ("search-after-stream", test_search_after_stream);
   ADD ("environment", test_environment);
   ADD ("sigkill-recovery", test_sigkill_recovery);
+  ADD ("flood-line", test_flood_line);
 #undef ADD
 
   return g_test_run ();

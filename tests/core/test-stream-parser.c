@@ -242,7 +242,7 @@ test_scanner_leaves_the_rest_to_json_glib (void)
     { RILL_PROVIDER_OPENAI, "{\"model\":\"a\tb\"}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"\\x\"}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"\\u0001\"}", TRUE },
-    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\u0000\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\u0000\"}", TRUE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"\\ud83d\"}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"\\ude00\"}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"mod\\u0065l\":\"m\"}", FALSE },
