@@ -154,11 +154,19 @@ process_line (RillSseDecoder *self, const char *line, gsize len)
 #undef FIELD_IS
 }
 
-/* Whether a line of @len bytes more, not yet ended, passes the maximum. */
+/* A line may be that much longer than the data it carries: "data: ", and
+ * a BOM before the first. */
+#define LINE_SLACK 16
+
+/* Whether a line @len bytes long (so far) passes the maximum, with the
+ * event's data before it. The event's data does not change while a line
+ * is read, and a line only grows, so the answer is the same however the
+ * bytes were split. */
 static inline gboolean
 would_overflow (RillSseDecoder *self, gsize len)
 {
-  return self->max_event > 0 && self->line->len + len + self->data->len > self->max_event;
+  return self->max_event > 0
+         && self->line->len + len + self->data->len > self->max_event + LINE_SLACK;
 }
 
 /* The first CR or LF: memchr is vectorised, a byte loop is not. */
@@ -194,12 +202,14 @@ rill_sse_decoder_feed (RillSseDecoder *self, const char *bytes, gsize len)
         }
 
       eol = find_line_end (p, end);
+      if (would_overflow (self, (eol ? eol : end) - p))
+        {
+          overflow (self);
+          return;
+        }
       if (eol == NULL)
         {
-          if (would_overflow (self, end - p))
-            overflow (self);
-          else
-            g_string_append_len (self->line, p, end - p);
+          g_string_append_len (self->line, p, end - p);
           return;
         }
 
@@ -207,11 +217,6 @@ rill_sse_decoder_feed (RillSseDecoder *self, const char *bytes, gsize len)
        * boundary is copied. */
       if (self->line->len > 0)
         {
-          if (would_overflow (self, eol - p))
-            {
-              overflow (self);
-              return;
-            }
           g_string_append_len (self->line, p, eol - p);
           process_line (self, self->line->str, self->line->len);
           g_string_truncate (self->line, 0);
