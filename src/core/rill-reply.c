@@ -7,7 +7,13 @@
  * "finished" signal is emitted from that transaction's completion. Every
  * callback that may run after finish() checks self->ending first, so a
  * second ending (an error arriving after Stop, a timeout during an error)
- * changes nothing. */
+ * changes nothing.
+ *
+ * The deadlines are the reply's own (the session has none): the model
+ * lookup and the wait for headers have the connect timeout, reading has the
+ * silence timeout, moved on at each read. A 2xx answer is checked before
+ * it is read: JSON may be a whole answer, and what is neither a stream nor
+ * JSON fails at once, saying what came back. */
 
 #include "rill-reply.h"
 
