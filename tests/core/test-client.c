@@ -1045,7 +1045,8 @@ test_flood_line (Fixture *f, gconstpointer data)
   /* A token, then a data: line of 300 MiB that never ends, made as it is
    * sent; the real limit, 16 MiB, stops it. */
   rill_test_script_send (script,
-                         "data: {\"choices\":[{\"delta\":{\"content\":\"Before the flood. \"}}]}\n\n"
+                         "data: {\"choices\":[{\"delta\":{\"content\":"
+                         "\"Before the flood. \"}}]}\n\n"
                          "data: {\"choices\":[{\"delta\":{\"content\":\"", -1, 0);
   rill_test_script_repeat (script, filler, -1, 300 * 16);
   rill_test_script_hang (script);
