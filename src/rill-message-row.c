@@ -108,7 +108,7 @@ make_block (RillMessageRow          *self,
   if (block->kind == RILL_BLOCK_CODE)
     return rill_block_widget_new_code (text + block->code_start,
                                        block->code_end - block->code_start,
-                                       block->language);
+                                       block->language, block->continues, block->start);
   return rill_block_widget_new_text (text + block->start, block->end - block->start, block->kind,
                                      self->role == RILL_ROLE_ASSISTANT);
 }
@@ -199,7 +199,8 @@ add_blocks (RillMessageRow *self,
   for (guint i = 0; i < blocks->len; i++)
     {
       RillMarkdownBlock *block = &g_array_index (blocks, RillMarkdownBlock, i);
-      int gap = gap_before (self, block->start);
+      /* The pieces of a long code block read on as one. */
+      int gap = block->continues ? 0 : gap_before (self, block->start);
       GtkWidget *widget;
 
       if (draws_nothing (self, block))
@@ -606,6 +607,22 @@ copy_clicked_cb (RillMessageRow *self)
   gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), self->source->str);
 }
 
+/* A code block's Copy: all of it, every piece, exactly as it was sent. */
+static void
+copy_code_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (widget);
+  guint64 start = g_variant_get_uint64 (parameter);
+  g_autofree char *code = NULL;
+
+  if (start >= self->source->len)
+    return;
+  code = rill_markdown_dup_code (self->source->str, self->source->len, start);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), code);
+}
+
 static void
 rill_message_row_dispose (GObject *object)
 {
@@ -737,6 +754,8 @@ rill_message_row_class_init (RillMessageRowClass *klass)
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_CONTINUE] = g_signal_new ("continue", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gtk_widget_class_install_action (widget_class, "message.copy-code", "t", copy_code_action);
 
   g_type_ensure (RILL_TYPE_BLOCK_COLUMN);
   gtk_widget_class_set_template_from_resource (widget_class,
