@@ -159,10 +159,12 @@ set_markup (GtkLabel   *label,
   if (markup_is_valid (markup))
     {
       gtk_label_set_markup (label, markup);
-      if (strstr (markup, "<a href=") != NULL)
+      if (strstr (markup, "<a href=") != NULL && suspicious != NULL)
         g_signal_connect_data (label, "activate-link", G_CALLBACK (activate_link_cb),
-                               suspicious ? g_ptr_array_ref (suspicious) : NULL,
+                               g_ptr_array_ref (suspicious),
                                (GClosureNotify) (void (*)(void)) g_ptr_array_unref, 0);
+      else if (strstr (markup, "<a href=") != NULL)
+        g_signal_connect (label, "activate-link", G_CALLBACK (activate_link_cb), NULL);
     }
   else
     gtk_label_set_text (label, markup);

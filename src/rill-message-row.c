@@ -46,6 +46,7 @@ struct _RillMessageRow
   gint64                message_id;
   gsize                 committed;
   GtkTextTag           *item_tag;
+  GtkTextTag           *blank_tag;
   int                   tail_itemized;
   gboolean              tail_item_tagged;
   gsize                 reasoning_shown;
@@ -254,6 +255,31 @@ split_tail_into_items (RillMessageRow *self,
     }
 }
 
+/* Blank lines go with the block after them, and between finished blocks
+ * they are a gap of BLOCK_GAP, not an empty line: in the tail they are
+ * hidden too, so the text does not move when its block is finished. */
+static void
+hide_leading_blank_lines (RillMessageRow *self,
+                          GtkTextBuffer  *buffer)
+{
+  const char *text = self->source->str + self->committed;
+  const char *end = self->source->str + self->source->len;
+  const char *p = text;
+  const char *blank_end = text;
+  GtkTextIter from, to;
+
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    if (*p++ == '\n')
+      blank_end = p;
+  gtk_text_buffer_get_start_iter (buffer, &from);
+  gtk_text_buffer_get_end_iter (buffer, &to);
+  gtk_text_buffer_remove_tag (buffer, self->blank_tag, &from, &to);
+  if (blank_end == text)
+    return;
+  gtk_text_buffer_get_iter_at_offset (buffer, &to, g_utf8_strlen (text, blank_end - text));
+  gtk_text_buffer_apply_tag (buffer, self->blank_tag, &from, &to);
+}
+
 /* Takes the text as received so far (a longer prefix each time) and moves
  * every block that is complete from the tail into a label of its own. */
 static void
@@ -296,6 +322,7 @@ update_text (RillMessageRow *self,
   add_blocks (self, blocks);
 
   split_tail_into_items (self, buffer);
+  hide_leading_blank_lines (self, buffer);
   gtk_widget_set_margin_top (GTK_WIDGET (self->tail_view), gap_before (self, self->committed));
   gtk_widget_set_visible (GTK_WIDGET (self->tail_view), self->committed < self->source->len);
 }
@@ -801,6 +828,8 @@ rill_message_row_init (RillMessageRow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->tail_view), FALSE);
   self->item_tag = gtk_text_buffer_create_tag (gtk_text_view_get_buffer (self->tail_view), NULL,
                                                "letter-spacing", 1, NULL);
+  self->blank_tag = gtk_text_buffer_create_tag (gtk_text_view_get_buffer (self->tail_view), NULL,
+                                                "invisible", TRUE, NULL);
 }
 
 RillMessageRow *
@@ -903,6 +932,16 @@ _rill_message_row_dup_shown_text (RillMessageRow *self)
   gtk_text_buffer_get_bounds (buffer, &start, &end);
   tail = gtk_text_buffer_get_text (buffer, &start, &end, TRUE);
   return g_strdup_printf ("%.*s%s", (int) self->committed, self->source->str, tail);
+}
+
+void
+_rill_message_row_feed (RillMessageRow *self,
+                        const char     *text,
+                        gsize           len,
+                        gboolean        at_end)
+{
+  g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
+  update_text (self, text, len, at_end);
 }
 
 GtkTextBuffer *
