@@ -162,7 +162,7 @@ set_markup (GtkLabel   *label,
       if (strstr (markup, "<a href=") != NULL && suspicious != NULL)
         g_signal_connect_data (label, "activate-link", G_CALLBACK (activate_link_cb),
                                g_ptr_array_ref (suspicious),
-                               (GClosureNotify) (void (*)(void)) g_ptr_array_unref, 0);
+                               (GClosureNotify) (void (*)(void))g_ptr_array_unref, 0);
       else if (strstr (markup, "<a href=") != NULL)
         g_signal_connect (label, "activate-link", G_CALLBACK (activate_link_cb), NULL);
     }
@@ -235,7 +235,7 @@ new_table (const RillMarkdownPart *part,
   gtk_widget_add_css_class (copy, "flat");
   gtk_widget_set_tooltip_text (copy, _("Copy Table"));
   g_signal_connect_data (copy, "clicked", G_CALLBACK (copy_table_cb), markdown,
-                         (GClosureNotify) (void (*)(void)) g_free, 0);
+                         (GClosureNotify) (void (*)(void))g_free, 0);
   gtk_box_append (GTK_BOX (bar), caption);
   gtk_box_append (GTK_BOX (bar), copy);
   gtk_box_append (GTK_BOX (frame), bar);

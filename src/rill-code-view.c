@@ -75,16 +75,18 @@ update_scheme (GtkSourceBuffer *buffer)
 {
   GtkSourceStyleSchemeManager *schemes = gtk_source_style_scheme_manager_get_default ();
   gboolean dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  const char *name = dark ? "Adwaita-dark" : "Adwaita";
 
-  gtk_source_buffer_set_style_scheme (
-    buffer, gtk_source_style_scheme_manager_get_scheme (schemes, dark ? "Adwaita-dark" : "Adwaita"));
+  gtk_source_buffer_set_style_scheme (buffer,
+                                      gtk_source_style_scheme_manager_get_scheme (schemes, name));
 }
 
 static void
 copy_cb (GtkButton     *button,
          GtkSourceView *view)
 {
-  gint64 source_start = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (button), "source-start")) - 1;
+  gpointer data = g_object_get_data (G_OBJECT (button), "source-start");
+  gint64 source_start = (gint64) GPOINTER_TO_SIZE (data) - 1;
   GtkTextBuffer *buffer;
   GtkTextIter start, end;
   g_autofree char *text = NULL;

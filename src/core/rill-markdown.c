@@ -412,10 +412,10 @@ typedef struct
   gsize       len;
   GPtrArray  *parts;
 
-  GArray     *containers; /* of Container: lists and quotes */
-  guint       depth;
-  guint       quote_depth;
-  char       *bullet;     /* a list item's mark, for its first part */
+  GArray          *containers; /* of Container: lists and quotes */
+  guint            depth;
+  guint            quote_depth;
+  char            *bullet; /* a list item's mark, for its first part */
   RillMarkdownTask task;
 
   GString    *markup;     /* text of the paragraph, heading or cell */

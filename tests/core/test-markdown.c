@@ -255,7 +255,8 @@ test_tasks_and_nested_lists (void)
 static void
 test_autolinks (void)
 {
-  g_autoptr(GPtrArray) parts = parse ("See https://gnome.org/x, www.debian.org and me@example.org.");
+  g_autoptr(GPtrArray) parts =
+    parse ("See https://gnome.org/x, www.debian.org and me@example.org.");
   const char *markup = part_at (parts, 0)->markup;
 
   assert_contains (markup, "<a href=\"https://gnome.org/x\"");
@@ -310,7 +311,8 @@ test_math (void)
 static void
 test_fences (void)
 {
-  const char *text = "```python\nprint('hi')\n```\n\n~~~\nplain\n~~~\n\n```c++ {.numbers}\nint x;\n```\n";
+  const char *text = "```python\nprint('hi')\n```\n\n~~~\nplain\n~~~\n\n"
+                     "```c++ {.numbers}\nint x;\n```\n";
   g_autoptr(GArray) blocks = blocks_growing (text, 5, NULL);
   RillMarkdownBlock *b;
 

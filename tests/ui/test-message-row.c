@@ -300,7 +300,7 @@ test_markdown_widgets (Fixture       *f,
 
   text = describe_row (row);
   g_assert_nonnull (strstr (text, "code[python3]{def longest (rivers):\n"
-                                  "    return max (rivers)}"));
+                            "    return max (rivers)}"));
   g_assert_nonnull (strstr (text, "[x]measured|[ ]mapped|"));
   g_assert_nonnull (strstr (text, "<a href=\"https://gnome.org\""));
   g_assert_null (strstr (text, "smb:"));
