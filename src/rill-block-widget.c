@@ -198,7 +198,9 @@ new_cell (const char        *markup,
    * table that does not fit scrolls sideways rather than squeezing its
    * cells a letter wide, and its height is known before it is placed. */
   chars = g_utf8_strlen (gtk_label_get_text (GTK_LABEL (label)), -1);
-  chars = CLAMP (chars, 1, CELL_MAX_CHARS);
+  /* Characters are counted at an average width: a little room so that a
+   * short word of wide letters is not broken. */
+  chars = CLAMP (chars + chars / 5 + 1, 1, CELL_MAX_CHARS);
   gtk_label_set_width_chars (GTK_LABEL (label), chars);
   gtk_label_set_max_width_chars (GTK_LABEL (label), chars);
   gtk_label_set_xalign (GTK_LABEL (label), xalign);
