@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "rill-accessible.h"
 #include "rill-block-widget.h"
 #include "rill-code-view.h"
 
@@ -133,6 +134,7 @@ activate_link_cb (GtkLabel   *label,
   adw_message_dialog_set_close_response (dialog, "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "uri", g_strdup (uri), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_response_cb), label, 0);
+  rill_accessible_name_buttons (GTK_WIDGET (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
   return TRUE;
 }
@@ -236,6 +238,8 @@ new_table (const RillMarkdownPart *part,
   gtk_label_set_xalign (GTK_LABEL (caption), 0);
   gtk_widget_add_css_class (copy, "flat");
   gtk_widget_set_tooltip_text (copy, _("Copy Table"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (copy), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Copy table"), -1);
   g_signal_connect_data (copy, "clicked", G_CALLBACK (copy_table_cb), markdown,
                          (GClosureNotify) (void (*)(void))g_free, 0);
   gtk_box_append (GTK_BOX (bar), caption);

@@ -178,6 +178,9 @@ rill_code_view_new (const char *code,
   gtk_text_view_set_top_margin (GTK_TEXT_VIEW (view), header ? 4 : 0);
   gtk_text_view_set_bottom_margin (GTK_TEXT_VIEW (view), 10);
   gtk_widget_add_css_class (view, "code");
+  /* translators: what a screen reader calls a block of code in a reply */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (view), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Code"), -1);
 
   gtk_widget_add_css_class (frame, "code-block");
   if (!header)
@@ -196,6 +199,8 @@ rill_code_view_new (const char *code,
       gtk_label_set_ellipsize (GTK_LABEL (lang), PANGO_ELLIPSIZE_END);
       gtk_widget_add_css_class (copy, "flat");
       gtk_widget_set_tooltip_text (copy, _("Copy Code"));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (copy), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("Copy code"), -1);
       g_object_set_data (G_OBJECT (copy), "source-start", GSIZE_TO_POINTER (source_start + 1));
       g_signal_connect_object (copy, "clicked", G_CALLBACK (copy_cb), view, 0);
       gtk_box_append (GTK_BOX (bar), lang);

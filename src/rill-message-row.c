@@ -463,6 +463,52 @@ retry_tooltip (gpointer   row,
                                                 : _("Ask the Model to Carry On From Here"));
 }
 
+/* What a screen reader says of the message as a whole: who wrote it as its
+ * name; its model and how it ended as its description. Accessible
+ * properties cannot be bound, so they follow role, model and status here. */
+static void
+update_accessible (RillMessageRow *self)
+{
+  g_autofree char *author = author_text (self, self->role, self->model);
+  g_autofree char *description = NULL;
+  const char *status = rill_status_describe (self->status);
+
+  if (self->role == RILL_ROLE_ASSISTANT)
+    {
+      if (self->status == RILL_STATUS_STREAMING)
+        status = _("Arriving");
+      else if (status == NULL)
+        status = _("Complete");
+      /* translators: a reply's description for screen readers: its model, then
+       * its status ("Complete", "Stopped", "Failed: …") */
+      description = g_strdup_printf (_("Reply from %s. %s."),
+                                     self->model && *self->model ? self->model : _("the model"),
+                                     status);
+      if (self->status == RILL_STATUS_FAILED && self->error != NULL)
+        {
+          char *with_error = g_strconcat (description, " ", self->error, NULL);
+
+          g_free (description);
+          description = with_error;
+        }
+    }
+  else
+    description = g_strdup (_("Your message."));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, author,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description,
+                                  -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->retry_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  self->status == RILL_STATUS_FAILED ? _("Retry") : _("Continue"),
+                                  -1);
+  /* The visible label has a mnemonic; its name is the word alone. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->retry_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  self->status == RILL_STATUS_FAILED ? _("Retry") : _("Continue"),
+                                  -1);
+}
+
 /* Style classes cannot be bound. */
 static void
 update_style (RillMessageRow *self)
@@ -489,6 +535,7 @@ set_status (RillMessageRow *self,
     return;
   self->status = status;
   update_style (self);
+  update_accessible (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
 }
 
@@ -502,6 +549,7 @@ set_string (RillMessageRow  *self,
     return;
   g_free (*field);
   *field = g_strdup (value);
+  update_accessible (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
@@ -750,6 +798,7 @@ rill_message_row_constructed (GObject *object)
   gtk_widget_add_css_class (GTK_WIDGET (self),
                             self->role == RILL_ROLE_ASSISTANT ? "assistant" : "user");
   update_style (self);
+  update_accessible (self);
 }
 
 static void
@@ -859,6 +908,10 @@ rill_message_row_class_init (RillMessageRowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "message.copy-code", "t", copy_code_action);
 
+  /* A message is a group a screen reader names and describes, and the
+   * keyboard stops at (Tab), besides its buttons. */
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
+
   g_type_ensure (RILL_TYPE_BLOCK_COLUMN);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_PREFIX "/rill-message-row.ui");
@@ -906,6 +959,7 @@ static void
 rill_message_row_init (RillMessageRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   self->source = g_string_new (NULL);
   rill_markdown_splitter_init (&self->splitter);
   self->status = RILL_STATUS_COMPLETE;
