@@ -1045,10 +1045,28 @@ request_async (RillMcpClient       *self,
                GAsyncReadyCallback  callback,
                gpointer             user_data)
 {
-  g_autoptr(JsonNode) message = message_new ();
-  JsonObject *object = json_node_get_object (message);
-  Request *request = g_new0 (Request, 1);
+  g_autoptr(JsonNode) message = NULL;
+  JsonObject *object;
+  Request *request;
 
+  /* Stopped or failed since the caller's start succeeded (both can happen
+   * while its callback waits for the next main-loop turn). */
+  if (self->state != RILL_MCP_STATE_READY && !g_str_equal (method, "initialize"))
+    {
+      g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+
+      g_clear_pointer (&params, json_object_unref);
+      if (self->state == RILL_MCP_STATE_FAILED && self->failure != NULL)
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", self->failure);
+      else
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                                 _("MCP server “%s” was stopped."), self->server->name);
+      return ++self->next_id;
+    }
+
+  message = message_new ();
+  object = json_node_get_object (message);
+  request = g_new0 (Request, 1);
   request->id = ++self->next_id;
   request->method = g_strdup (method);
   request->task = g_task_new (self, NULL, callback, user_data);

@@ -607,7 +607,7 @@ servers_object (JsonNode *root, gboolean create)
 }
 
 static GPtrArray *
-servers_from_root (JsonNode *root)
+servers_from_root (JsonNode *root, gboolean log)
 {
   GPtrArray *servers = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_mcp_server_unref);
   JsonObject *object = servers_object (root, FALSE);
@@ -619,7 +619,7 @@ servers_from_root (JsonNode *root)
 
       if (server != NULL)
         g_ptr_array_add (servers, server);
-      else
+      else if (log)
         g_message ("MCP server “%s” in mcp.json has neither a command nor a URL; left out",
                    (const char *) l->data);
     }
@@ -676,7 +676,7 @@ rill_mcp_config_load_from_data (RillMcpConfig  *self,
   g_clear_pointer (&self->root, json_node_unref);
   self->root = json_node_ref (root);
   g_clear_pointer (&self->servers, g_ptr_array_unref);
-  self->servers = servers_from_root (self->root);
+  self->servers = servers_from_root (self->root, TRUE);
   return TRUE;
 }
 
@@ -700,7 +700,7 @@ apply_bytes (RillMcpConfig *self,
       g_clear_pointer (&self->root, json_node_unref);
       self->root = empty_root ();
       g_clear_pointer (&self->servers, g_ptr_array_unref);
-      self->servers = servers_from_root (self->root);
+      self->servers = servers_from_root (self->root, FALSE);
     }
   else if (!rill_mcp_config_load_from_data (self, text ? text : "", len, error))
     return FALSE;
@@ -946,7 +946,7 @@ rill_mcp_config_set_server (RillMcpConfig *self,
     json_object_set_boolean_member (object, "disabled", server->disabled);
 
   g_clear_pointer (&self->servers, g_ptr_array_unref);
-  self->servers = servers_from_root (self->root);
+  self->servers = servers_from_root (self->root, FALSE);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
@@ -964,7 +964,7 @@ rill_mcp_config_remove_server (RillMcpConfig *self,
     return FALSE;
   json_object_remove_member (servers, name);
   g_clear_pointer (&self->servers, g_ptr_array_unref);
-  self->servers = servers_from_root (self->root);
+  self->servers = servers_from_root (self->root, FALSE);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
   return TRUE;
 }
