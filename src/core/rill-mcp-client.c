@@ -314,25 +314,24 @@ static guint signals[N_SIGNALS];
 
 struct _Child
 {
-  gatomicrefcount  ref_count;
-  RillMcpClient   *self;       /* borrowed; NULL once detached */
-  GSubprocess     *process;
-  GOutputStream   *stdin_pipe;
+  gatomicrefcount   ref_count;
+  RillMcpClient    *self;      /* borrowed; NULL once detached */
+  GSubprocess      *process;
+  GOutputStream    *stdin_pipe;
   GDataInputStream *stdout_reader;
   GDataInputStream *stderr_reader;
-  GCancellable    *write_cancellable;
-  GQueue           writes;     /* GBytes */
-  GBytes          *writing;    /* the write in flight */
-  GQueue           stderr_lines; /* char *, the last ones */
-  char            *garbage;    /* the first line on stdout that was not JSON */
-  gboolean         exited;
-  gboolean         stdout_done;
-  gboolean         stderr_done;
-  guint            grace_id;
-  GTask           *stop_task;
-  guint            stop_timeout_ms;
-  guint            stop_stage;
-  guint            stop_timer_id;
+  GCancellable     *write_cancellable;
+  GQueue            writes;    /* GBytes */
+  GBytes           *writing;   /* the write in flight */
+  GQueue            stderr_lines; /* char *, the last ones */
+  char             *garbage;   /* the first line on stdout that was not JSON */
+  gboolean          exited;
+  gboolean          stdout_done;
+  gboolean          stderr_done;
+  guint             grace_id;
+  GTask            *stop_task;
+  guint             stop_stage;
+  guint             stop_timer_id;
 };
 
 static void fail (RillMcpClient *self, char *failure);
@@ -1296,10 +1295,14 @@ start_timeout_cb (gpointer data)
 {
   RillMcpClient *self = data;
   g_autofree char *lines = self->child ? child_describe_stderr (self->child) : g_strdup ("");
+  guint seconds = (self->start_timeout_ms + 999) / 1000;
 
   self->start_timeout_id = 0;
-  fail (self, g_strdup_printf (_("MCP server “%s” did not answer within %u seconds.%s"),
-                               self->server->name, (self->start_timeout_ms + 999) / 1000, lines));
+  fail (self, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                            "MCP server “%s” did not answer within %u second.%s",
+                                            "MCP server “%s” did not answer within %u seconds.%s",
+                                            seconds),
+                               self->server->name, seconds, lines));
   return G_SOURCE_REMOVE;
 }
 
@@ -1895,7 +1898,6 @@ rill_mcp_client_stop_async (RillMcpClient       *self,
   /* Closing stdin asks it to go; then SIGTERM; then SIGKILL. The Child's
    * reference now belongs to the stop, until the wait ends. */
   child->stop_task = g_steal_pointer (&task);
-  child->stop_timeout_ms = timeout_ms;
   child->stop_timer_id = g_timeout_add (timeout_ms, stop_timer_cb, child);
 }
 

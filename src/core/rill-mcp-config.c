@@ -172,7 +172,7 @@ resolve_free (Resolve *resolve)
  * reference starts and ends in @value. Returns FALSE for an unclosed one. */
 static gboolean
 scan_references (const char *value,
-                 void (*func) (const char *name, const char *start, const char *end, gpointer data),
+                 void (*func)(const char *name, const char *start, const char *end, gpointer data),
                  gpointer    data)
 {
   const char *p = value;

@@ -490,7 +490,7 @@ test_fake_silent (void)
   client = fake_client ("silent", NULL);
   rill_mcp_client_set_start_timeout (client, 300);
   start_expecting_failure (client,
-                           "MCP server “fake” did not answer within 1 seconds.\n"
+                           "MCP server “fake” did not answer within 1 second.\n"
                            "Its last lines on stderr:\n"
                            "fake MCP server, mode silent");
 }
@@ -500,8 +500,8 @@ test_fake_not_found (void)
 {
   const char *args[] = { "--flag", NULL };
   g_autoptr(RillMcpServer) server = rill_mcp_server_new_stdio ("nowhere",
-                                                              "/nonexistent/mcp-server",
-                                                              args, NULL);
+                                                               "/nonexistent/mcp-server",
+                                                               args, NULL);
   g_autoptr(RillMcpClient) client = rill_mcp_client_new (server, NULL);
 
   start_expecting_failure (client,
@@ -725,6 +725,7 @@ test_everything_stdio (void)
   g_autoptr(TestKeyring) keyring = test_keyring_new ("mcp:test-secret", "s3cret-密");
   g_autoptr(RillMcpClient) client = NULL;
   g_autofree char *env = NULL;
+  gint64 start;
 
   if (!have_everything ())
     return;
@@ -733,7 +734,10 @@ test_everything_stdio (void)
   /* The secret from the keyring reached the program's environment. */
   env = call_text (client, "get-env", NULL);
   g_assert_nonnull (strstr (env, "\"RILL_MCP_SECRET\": \"s3cret-密\""));
+  /* Closing its stdin is enough for this server: no SIGTERM needed. */
+  start = g_get_monotonic_time ();
   stop_client (client, 5000);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5000 * 1000);
 }
 
 /* The reference server over Streamable HTTP */
