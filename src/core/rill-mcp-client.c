@@ -250,6 +250,13 @@ typedef struct
   char   *call_id;        /* tools/call: what "progress" names it */
 } Request;
 
+/* What an HTTP exchange carries besides its message. */
+typedef enum {
+  CARRIES_MESSAGE,
+  CARRIES_INITIALIZE,  /* its answer has the session id */
+  CARRIES_INITIALIZED, /* the server has it once answered: then the client is ready */
+} Carries;
+
 typedef struct
 {
   RillMcpClient  *self;        /* a reference */
@@ -259,7 +266,8 @@ typedef struct
   RillSseDecoder *sse;
   GByteArray     *body;
   gint64          request_id;  /* 0: a notification or a response */
-  gboolean        initialize;
+  Carries         carries;
+  guint           generation;
 } Exchange;
 
 struct _RillMcpClient
@@ -335,6 +343,7 @@ struct _Child
 };
 
 static void fail (RillMcpClient *self, char *failure);
+static void become_ready (RillMcpClient *self);
 static void handle_message (RillMcpClient *self, JsonNode *message);
 static void child_detach (Child *child);
 static void list_tools_async (RillMcpClient *self, GTask *task);
@@ -799,6 +808,8 @@ exchange_fail (Exchange *ex, const char *what)
 
   if (ex->request_id != 0)
     complete_request (self, ex->request_id, NULL, error);
+  else if (ex->carries == CARRIES_INITIALIZED && ex->generation == self->generation)
+    fail (self, g_strdup (message));
 }
 
 static void
@@ -908,7 +919,7 @@ exchange_sent_cb (GObject      *source,
     }
   status = soup_message_get_status (ex->message);
   headers = soup_message_get_response_headers (ex->message);
-  if (ex->initialize && SOUP_STATUS_IS_SUCCESSFUL (status))
+  if (ex->carries == CARRIES_INITIALIZE && SOUP_STATUS_IS_SUCCESSFUL (status))
     {
       const char *session_id = soup_message_headers_get_one (headers, "Mcp-Session-Id");
 
@@ -934,6 +945,8 @@ exchange_sent_cb (GObject      *source,
       exchange_free (ex);
       return;
     }
+  if (ex->carries == CARRIES_INITIALIZED && ex->generation == self->generation)
+    become_ready (self);
   content_type = soup_message_headers_get_content_type (headers, NULL);
   if (g_strcmp0 (content_type, "text/event-stream") == 0)
     ex->sse = rill_sse_decoder_new (sse_event_cb, ex);
@@ -946,7 +959,7 @@ static void
 http_post (RillMcpClient *self,
            const char    *text,
            gint64         request_id,
-           gboolean       initialize)
+           Carries        carries)
 {
   RillMcpServer *server = self->resolved ? self->resolved : self->server;
   g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
@@ -956,7 +969,8 @@ http_post (RillMcpClient *self,
   ex = g_new0 (Exchange, 1);
   ex->self = g_object_ref (self);
   ex->request_id = request_id;
-  ex->initialize = initialize;
+  ex->carries = carries;
+  ex->generation = self->generation;
   ex->cancellable = g_cancellable_new ();
   ex->message = soup_message_new ("POST", server->url);
   g_ptr_array_add (self->exchanges, ex);
@@ -1005,12 +1019,12 @@ static void
 send_message (RillMcpClient *self,
               JsonNode      *message,
               gint64         request_id,
-              gboolean       initialize)
+              Carries        carries)
 {
   g_autofree char *text = json_to_string (message, FALSE);
 
   if (self->server->url != NULL)
-    http_post (self, text, request_id, initialize);
+    http_post (self, text, request_id, carries);
   else if (self->child != NULL)
     {
       g_autofree char *line = g_strconcat (text, "\n", NULL);
@@ -1030,7 +1044,9 @@ send_notification (RillMcpClient *self,
   json_object_set_string_member (object, "method", method);
   if (params != NULL)
     json_object_set_object_member (object, "params", params);
-  send_message (self, message, 0, FALSE);
+  send_message (self, message, 0,
+                g_str_equal (method, "notifications/initialized") ? CARRIES_INITIALIZED
+                                                                  : CARRIES_MESSAGE);
 }
 
 /* Sends @method with @params (taken) and returns its id; @callback gets the
@@ -1078,7 +1094,8 @@ request_async (RillMcpClient       *self,
   json_object_set_string_member (object, "method", method);
   if (params != NULL)
     json_object_set_object_member (object, "params", params);
-  send_message (self, message, request->id, g_str_equal (method, "initialize"));
+  send_message (self, message, request->id,
+                g_str_equal (method, "initialize") ? CARRIES_INITIALIZE : CARRIES_MESSAGE);
   return request->id;
 }
 
@@ -1214,7 +1231,7 @@ handle_server_request (RillMcpClient *self,
       json_object_set_string_member (error, "message", "Method not found");
       json_object_set_object_member (object, "error", error);
     }
-  send_message (self, answer, 0, FALSE);
+  send_message (self, answer, 0, CARRIES_MESSAGE);
 }
 
 static void
@@ -1281,6 +1298,9 @@ fail (RillMcpClient *self, char *failure)
       child_detach (child);
       child_unref (child);
     }
+  /* An HTTP server that stopped answering must not hold requests open. */
+  for (guint i = 0; i < self->exchanges->len; i++)
+    g_cancellable_cancel (((Exchange *) g_ptr_array_index (self->exchanges, i))->cancellable);
   g_clear_pointer (&self->session_id, g_free);
   g_clear_pointer (&self->protocol_version, g_free);
   set_failure (self, failure);
@@ -1337,9 +1357,20 @@ initialize_cb (GObject      *source,
     }
   if (!g_str_equal (version, RILL_MCP_PROTOCOL_VERSION))
     g_debug ("MCP server “%s” speaks protocol version %s", self->server->name, version);
-  g_clear_handle_id (&self->start_timeout_id, g_source_remove);
   self->protocol_version = g_strdup (version);
   send_notification (self, "notifications/initialized", NULL);
+  /* On one pipe, what follows arrives after it; over HTTP, each POST is a
+   * connection of its own, so requests wait until the server has it. */
+  if (self->server->url == NULL)
+    become_ready (self);
+}
+
+static void
+become_ready (RillMcpClient *self)
+{
+  if (self->state != RILL_MCP_STATE_STARTING)
+    return;
+  g_clear_handle_id (&self->start_timeout_id, g_source_remove);
   set_failure (self, NULL);
   set_state (self, RILL_MCP_STATE_READY);
   fail_start_waiters (self, NULL);

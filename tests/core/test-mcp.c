@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 #include "rill-mcp-client.h"
 #include "rill-mcp-config.h"
@@ -829,6 +830,164 @@ test_everything_http (void)
   g_clear_object (&log.reader);
 }
 
+/* A scripted Streamable HTTP server: JSON answers (the reference server
+ * answers with event streams), the headers seen, and a session it forgets. */
+
+typedef struct
+{
+  guint  initializes;
+  char  *session_seen;   /* with tools/list */
+  char  *version_seen;
+  char  *extra_seen;
+  char  *session_at_init;
+  char  *methods;        /* every method posted, in order */
+  char  *session;        /* the one that is valid */
+} HttpScript;
+
+static void
+http_script_cb (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           data)
+{
+  HttpScript *script = data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  SoupMessageHeaders *in = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *out = soup_server_message_get_response_headers (msg);
+  g_autofree char *text = g_strndup (body->data, body->length);
+  g_autoptr(JsonNode) message = json_from_string (text, NULL);
+  JsonObject *object = message ? json_node_get_object (message) : NULL;
+  const char *method = object ? json_object_get_string_member_with_default (object, "method",
+                                                                            "-")
+                              : soup_server_message_get_method (msg);
+  const char *session = soup_message_headers_get_one (in, "Mcp-Session-Id");
+  gint64 id = object ? json_object_get_int_member_with_default (object, "id", 0) : 0;
+  g_autofree char *answer = NULL;
+  char *methods = g_strconcat (script->methods ? script->methods : "", method, " ", NULL);
+
+  g_free (script->methods);
+  script->methods = methods;
+  if (g_str_equal (soup_server_message_get_method (msg), "DELETE"))
+    {
+      /* The end of the session, at the stop. */
+      g_free (script->session_seen);
+      script->session_seen = g_strdup (session);
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      return;
+    }
+  else if (g_str_equal (method, "initialize"))
+    {
+      script->initializes++;
+      g_free (script->session_at_init);
+      script->session_at_init = g_strdup (session);
+      g_free (script->session);
+      script->session = g_strdup_printf ("session-%u", script->initializes);
+      soup_message_headers_replace (out, "Mcp-Session-Id", script->session);
+      answer = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%" G_GINT64_FORMAT ","
+                                "\"result\":{\"protocolVersion\":\"2025-06-18\","
+                                "\"capabilities\":{},\"serverInfo\":{\"name\":\"s\"}}}", id);
+    }
+  else if (g_strcmp0 (session, script->session) != 0)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  else if (id == 0)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_ACCEPTED, NULL);
+      return;
+    }
+  else if (g_str_equal (method, "tools/list"))
+    {
+      g_free (script->session_seen);
+      g_free (script->version_seen);
+      g_free (script->extra_seen);
+      script->session_seen = g_strdup (session);
+      script->version_seen = g_strdup (soup_message_headers_get_one (in, "MCP-Protocol-Version"));
+      script->extra_seen = g_strdup (soup_message_headers_get_one (in, "X-Extra"));
+      answer = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%" G_GINT64_FORMAT ","
+                                "\"result\":{\"tools\":[{\"name\":\"t\"}]}}", id);
+    }
+  else
+    answer = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%" G_GINT64_FORMAT ","
+                              "\"error\":{\"code\":-32601,\"message\":\"no %s here\"}}",
+                              id, method);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, answer,
+                                    strlen (answer));
+}
+
+static void
+test_http_scripted (void)
+{
+  g_autoptr(SoupServer) soup = soup_server_new (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillMcpServer) server = NULL;
+  g_autoptr(RillMcpClient) client = NULL;
+  g_autoptr(GPtrArray) tools = NULL;
+  g_autoptr(RillMcpResult) result = NULL;
+  g_autofree char *url = NULL;
+  const char *headers[] = { "X-Extra: extra value", NULL };
+  HttpScript script = { 0 };
+  GSList *uris;
+
+  soup_server_add_handler (soup, "/mcp", http_script_cb, &script, NULL);
+  soup_server_listen_local (soup, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (soup);
+  url = g_strdup_printf ("http://127.0.0.1:%d/mcp", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  server = rill_mcp_server_new_http ("scripted", url, headers);
+  client = rill_mcp_client_new (server, NULL);
+  tools = list_tools (client);
+  g_assert_cmpuint (tools->len, ==, 1);
+  g_assert_null (script.session_at_init);
+  g_assert_cmpstr (script.session_seen, ==, "session-1");
+  g_assert_cmpstr (script.version_seen, ==, "2025-06-18");
+  g_assert_cmpstr (script.extra_seen, ==, "extra value");
+  g_assert_cmpstr (script.methods, ==, "initialize notifications/initialized tools/list ");
+
+  result = call_tool (client, "t", NULL, &error);
+  g_assert_null (result);
+  g_assert_cmpstr (error->message, ==, "MCP server “scripted”: no tools/call here");
+  g_clear_error (&error);
+
+  /* The server forgets the session: that request fails in words, and the
+   * next one starts a new session (without the old id). */
+  g_free (script.session);
+  script.session = g_strdup ("another");
+  g_clear_pointer (&tools, g_ptr_array_unref);
+  {
+    g_autoptr(GAsyncResult) listed = NULL;
+
+    rill_mcp_client_list_tools_async (client, NULL, test_async_result_cb, &listed);
+    test_wait_result (&listed, WAIT_MS, "tools/list in a forgotten session");
+    g_assert_null (rill_mcp_client_list_tools_finish (client, listed, &error));
+    g_assert_cmpstr (error->message, ==,
+                     "MCP server “scripted”: the server ended the session; try again");
+    g_clear_error (&error);
+  }
+  g_assert_cmpint (rill_mcp_client_get_state (client), ==, RILL_MCP_STATE_STOPPED);
+  tools = list_tools (client);
+  g_assert_cmpuint (script.initializes, ==, 2);
+  g_assert_null (script.session_at_init);
+  g_assert_cmpstr (script.session_seen, ==, "session-2");
+  g_free (script.methods);
+  script.methods = NULL;
+  stop_client (client, 5000);
+  g_assert_cmpstr (script.methods, ==, "DELETE ");
+  g_assert_cmpstr (script.session_seen, ==, "session-2");
+
+  g_free (script.session_seen);
+  g_free (script.version_seen);
+  g_free (script.extra_seen);
+  g_free (script.session_at_init);
+  g_free (script.methods);
+  g_free (script.session);
+}
+
 /* An HTTP server that is not there: the start fails in words. */
 static void
 test_http_refused (void)
@@ -1085,5 +1244,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/mcp/everything/stdio", test_everything_stdio);
   g_test_add_func ("/mcp/everything/http", test_everything_http);
   g_test_add_func ("/mcp/http-refused", test_http_refused);
+  g_test_add_func ("/mcp/http-scripted", test_http_scripted);
   return g_test_run ();
 }
