@@ -255,11 +255,12 @@ typedef enum {
   CARRIES_MESSAGE,
   CARRIES_INITIALIZE,  /* its answer has the session id */
   CARRIES_INITIALIZED, /* the server has it once answered: then the client is ready */
+  CARRIES_LISTEN,      /* a GET: the server's own messages, if it offers them */
 } Carries;
 
 typedef struct
 {
-  RillMcpClient  *self;        /* a reference */
+  RillMcpClient  *self;        /* borrowed; NULL once the client is gone */
   SoupMessage    *message;
   GCancellable   *cancellable;
   GInputStream   *stream;
@@ -344,6 +345,10 @@ struct _Child
 
 static void fail (RillMcpClient *self, char *failure);
 static void become_ready (RillMcpClient *self);
+static void http_send (RillMcpClient *self,
+                       const char    *text,
+                       gint64         request_id,
+                       Carries        carries);
 static void handle_message (RillMcpClient *self, JsonNode *message);
 static void child_detach (Child *child);
 static void list_tools_async (RillMcpClient *self, GTask *task);
@@ -653,7 +658,12 @@ stdout_cb (GObject      *source,
             child->garbage = g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1), 200));
         }
       else
-        handle_message (child->self, message);
+        {
+          /* An answer may let the last caller go: not in the middle. */
+          g_autoptr(RillMcpClient) hold = g_object_ref (child->self);
+
+          handle_message (hold, message);
+        }
     }
   read_stdout (child);
 }
@@ -789,13 +799,13 @@ child_detach (Child *child)
 static void
 exchange_free (Exchange *ex)
 {
-  g_ptr_array_remove (ex->self->exchanges, ex);
+  if (ex->self != NULL)
+    g_ptr_array_remove (ex->self->exchanges, ex);
   g_clear_object (&ex->message);
   g_clear_object (&ex->cancellable);
   g_clear_object (&ex->stream);
   g_clear_pointer (&ex->sse, rill_sse_decoder_free);
   g_clear_pointer (&ex->body, g_byte_array_unref);
-  g_object_unref (ex->self);
   g_free (ex);
 }
 
@@ -816,6 +826,8 @@ static void
 parse_and_handle (RillMcpClient *self, const char *text, gsize len)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
+  /* An answer may let the last caller go: not in the middle of a batch. */
+  g_autoptr(RillMcpClient) hold = g_object_ref (self);
   JsonNode *root;
 
   if (!json_parser_load_from_data (parser, text, len, NULL)
@@ -845,7 +857,7 @@ sse_event_cb (const char *event_type,
 {
   Exchange *ex = user_data;
 
-  if (g_strcmp0 (event_type, "message") == 0 && data_len > 0)
+  if (ex->self != NULL && g_strcmp0 (event_type, "message") == 0 && data_len > 0)
     parse_and_handle (ex->self, data, data_len);
 }
 
@@ -862,6 +874,11 @@ exchange_read_cb (GObject      *source,
   g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
                                                               &error);
 
+  if (ex->self == NULL)
+    {
+      exchange_free (ex);
+      return;
+    }
   if (bytes == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -875,7 +892,10 @@ exchange_read_cb (GObject      *source,
         rill_sse_decoder_feed (ex->sse, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
       else
         g_byte_array_append (ex->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-      exchange_read (ex);
+      if (ex->self == NULL)
+        exchange_free (ex);
+      else
+        exchange_read (ex);
       return;
     }
 
@@ -884,7 +904,7 @@ exchange_read_cb (GObject      *source,
   else if (ex->body->len > 0)
     parse_and_handle (ex->self, (const char *) ex->body->data, ex->body->len);
   /* The answer was not in the body: the request will not be answered. */
-  if (ex->request_id != 0
+  if (ex->self != NULL && ex->request_id != 0
       && g_hash_table_contains (ex->self->pending, &ex->request_id))
     exchange_fail (ex, _("the server ended its answer without a result"));
   exchange_free (ex);
@@ -904,12 +924,20 @@ exchange_sent_cb (GObject      *source,
 {
   Exchange *ex = data;
   RillMcpClient *self = ex->self;
+  g_autoptr(RillMcpClient) hold = NULL;
   g_autoptr(GError) error = NULL;
   SoupMessageHeaders *headers;
   const char *content_type;
   guint status;
 
   ex->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (self == NULL)
+    {
+      exchange_free (ex);
+      return;
+    }
+  /* Answering the start's waiters may let the last caller go. */
+  hold = g_object_ref (self);
   if (ex->stream == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -919,6 +947,14 @@ exchange_sent_cb (GObject      *source,
     }
   status = soup_message_get_status (ex->message);
   headers = soup_message_get_response_headers (ex->message);
+  if (ex->carries == CARRIES_LISTEN && !SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      /* 405: this server sends its own messages only within answers. */
+      g_debug ("MCP server “%s” offers no stream of its own (HTTP %u)", self->server->name,
+               status);
+      exchange_free (ex);
+      return;
+    }
   if (ex->carries == CARRIES_INITIALIZE && SOUP_STATUS_IS_SUCCESSFUL (status))
     {
       const char *session_id = soup_message_headers_get_one (headers, "Mcp-Session-Id");
@@ -946,7 +982,13 @@ exchange_sent_cb (GObject      *source,
       return;
     }
   if (ex->carries == CARRIES_INITIALIZED && ex->generation == self->generation)
-    become_ready (self);
+    {
+      become_ready (self);
+      /* Where the server sends what is not an answer (a changed tool
+       * list, its log) between requests. Opened once; a server that ends
+       * it sends such messages within answers only. */
+      http_send (self, NULL, 0, CARRIES_LISTEN);
+    }
   content_type = soup_message_headers_get_content_type (headers, NULL);
   if (g_strcmp0 (content_type, "text/event-stream") == 0)
     ex->sse = rill_sse_decoder_new (sse_event_cb, ex);
@@ -956,23 +998,22 @@ exchange_sent_cb (GObject      *source,
 }
 
 static void
-http_post (RillMcpClient *self,
+http_send (RillMcpClient *self,
            const char    *text,
            gint64         request_id,
            Carries        carries)
 {
   RillMcpServer *server = self->resolved ? self->resolved : self->server;
-  g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
   SoupMessageHeaders *headers;
   Exchange *ex;
 
   ex = g_new0 (Exchange, 1);
-  ex->self = g_object_ref (self);
+  ex->self = self;
   ex->request_id = request_id;
   ex->carries = carries;
   ex->generation = self->generation;
   ex->cancellable = g_cancellable_new ();
-  ex->message = soup_message_new ("POST", server->url);
+  ex->message = soup_message_new (carries == CARRIES_LISTEN ? "GET" : "POST", server->url);
   g_ptr_array_add (self->exchanges, ex);
   if (ex->message == NULL)
     {
@@ -991,12 +1032,19 @@ http_post (RillMcpClient *self,
       name = g_strndup (server->headers[i], sep - server->headers[i]);
       soup_message_headers_replace (headers, name, sep + 2);
     }
-  soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
+  soup_message_headers_replace (headers, "Accept",
+                                carries == CARRIES_LISTEN ? "text/event-stream"
+                                                          : "application/json, text/event-stream");
   if (self->session_id != NULL)
     soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
   if (self->protocol_version != NULL)
     soup_message_headers_replace (headers, "MCP-Protocol-Version", self->protocol_version);
-  soup_message_set_request_body_from_bytes (ex->message, "application/json", body);
+  if (text != NULL)
+    {
+      g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
+
+      soup_message_set_request_body_from_bytes (ex->message, "application/json", body);
+    }
   soup_session_send_async (self->soup, ex->message, G_PRIORITY_DEFAULT, ex->cancellable,
                            exchange_sent_cb, ex);
 }
@@ -1024,7 +1072,7 @@ send_message (RillMcpClient *self,
   g_autofree char *text = json_to_string (message, FALSE);
 
   if (self->server->url != NULL)
-    http_post (self, text, request_id, carries);
+    http_send (self, text, request_id, carries);
   else if (self->child != NULL)
     {
       g_autofree char *line = g_strconcat (text, "\n", NULL);
@@ -1950,6 +1998,16 @@ rill_mcp_client_dispose (GObject *object)
 
   g_clear_handle_id (&self->start_timeout_id, g_source_remove);
   g_cancellable_cancel (self->start_cancellable);
+  /* Only the server's own stream and notifications can be left (a request
+   * in flight holds the client): they end without it. */
+  for (guint i = 0; i < self->exchanges->len; i++)
+    {
+      Exchange *ex = g_ptr_array_index (self->exchanges, i);
+
+      ex->self = NULL;
+      g_cancellable_cancel (ex->cancellable);
+    }
+  g_ptr_array_set_size (self->exchanges, 0);
   if (self->child != NULL)
     {
       Child *child = g_steal_pointer (&self->child);
@@ -2086,7 +2144,11 @@ rill_mcp_client_new (RillMcpServer *server,
   self->server = rill_mcp_server_ref (server);
   self->keyring = keyring ? g_object_ref (keyring) : NULL;
   if (server->url != NULL)
-    self->soup = soup_session_new_with_options ("user-agent", "Rill/" PACKAGE_VERSION, NULL);
+    /* Calls answered as event streams hold their connection while the tool
+     * runs, and so does the server's own stream: beyond libsoup's two per
+     * host, a cancellation or a second call would wait for one to end. */
+    self->soup = soup_session_new_with_options ("user-agent", "Rill/" PACKAGE_VERSION,
+                                                "max-conns-per-host", 16, NULL);
   return self;
 }
 

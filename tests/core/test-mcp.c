@@ -336,6 +336,12 @@ counted (gpointer data)
   return *(guint *) data > 0;
 }
 
+static gboolean
+counted_twice (gpointer data)
+{
+  return *(guint *) data >= 2;
+}
+
 /* notifications/tools/list_changed: the tools are listed again, and
  * "tools-changed" says so. */
 static void
@@ -825,6 +831,15 @@ test_everything_http (void)
   check_everything (client);
   stop_client (client, 5000);
 
+  /* A client let go without a stop (its own GET stream open) goes. */
+  {
+    RillMcpClient *dropped = rill_mcp_client_new (server, RILL_KEYRING (keyring));
+    g_autoptr(GPtrArray) tools = list_tools (dropped);
+
+    g_assert_cmpint (rill_mcp_client_get_state (dropped), ==, RILL_MCP_STATE_READY);
+    g_assert_finalize_object (dropped);
+  }
+
   g_subprocess_send_signal (process, SIGINT);
   test_wait_for (&log.ended, WAIT_MS, "the HTTP server to end");
   g_clear_object (&log.reader);
@@ -868,7 +883,24 @@ http_script_cb (SoupServer        *server,
 
   g_free (script->methods);
   script->methods = methods;
-  if (g_str_equal (soup_server_message_get_method (msg), "DELETE"))
+  if (g_str_equal (soup_server_message_get_method (msg), "GET"))
+    {
+      /* The server's own stream: in the first session, a changed tool
+       * list; the second session has none (405). */
+      static const char changed[] =
+        "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
+
+      if (script->initializes > 1 || g_strcmp0 (session, script->session) != 0)
+        {
+          soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+          return;
+        }
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "text/event-stream", SOUP_MEMORY_STATIC, changed,
+                                        strlen (changed));
+      return;
+    }
+  else if (g_str_equal (soup_server_message_get_method (msg), "DELETE"))
     {
       /* The end of the session, at the stop. */
       g_free (script->session_seen);
@@ -930,6 +962,7 @@ test_http_scripted (void)
   g_autofree char *url = NULL;
   const char *headers[] = { "X-Extra: extra value", NULL };
   HttpScript script = { 0 };
+  guint changed = 0;
   GSList *uris;
 
   soup_server_add_handler (soup, "/mcp", http_script_cb, &script, NULL);
@@ -941,13 +974,19 @@ test_http_scripted (void)
 
   server = rill_mcp_server_new_http ("scripted", url, headers);
   client = rill_mcp_client_new (server, NULL);
+  g_signal_connect (client, "tools-changed", G_CALLBACK (count_cb), &changed);
   tools = list_tools (client);
   g_assert_cmpuint (tools->len, ==, 1);
   g_assert_null (script.session_at_init);
   g_assert_cmpstr (script.session_seen, ==, "session-1");
   g_assert_cmpstr (script.version_seen, ==, "2025-06-18");
   g_assert_cmpstr (script.extra_seen, ==, "extra value");
-  g_assert_cmpstr (script.methods, ==, "initialize notifications/initialized tools/list ");
+  /* Nothing before the server has notifications/initialized. */
+  g_assert_true (g_str_has_prefix (script.methods, "initialize notifications/initialized "));
+  /* The list_changed on the GET stream: the tools are listed again. */
+  test_wait_until (counted_twice, &changed, WAIT_MS, "the tools listed again");
+  g_assert_nonnull (strstr (script.methods, "GET"));
+  g_assert_nonnull (strstr (strstr (script.methods, "tools/list") + 1, "tools/list"));
 
   result = call_tool (client, "t", NULL, &error);
   g_assert_null (result);
