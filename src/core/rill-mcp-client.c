@@ -8,37 +8,26 @@
  *   to handle_message, which completes the entry by its id. So the start
  *   (initialize), the listing (tools/list, page after page) and the calls
  *   are chains of requests, and a transport only moves messages.
- * - stdio: the program's stdin takes one message a line, through a queue
- *   (one write in flight at a time, as GOutputStream requires); its stdout
- *   is read line by line; its stderr is read all along, and the last lines
- *   are kept for the words of a failure. What a program started is a Child,
- *   kept apart from the client: callbacks of a program that was stopped or
- *   replaced find their Child detached and do nothing.
- * - The end of a program is known when its wait returns; its last words on
- *   stderr may arrive just after, so the failure is written once both pipes
- *   reached their end, or a moment later at most.
- * - Streamable HTTP: a POST a message. A request's answer comes as JSON or
- *   as an event stream (progress first, then the answer); a notification's
- *   answer is 202 and nothing. The session id from the initialize answer is
- *   sent with everything after it, with the negotiated protocol version.
+ * - The transports only move messages: rill-mcp-stdio.c (a program, one
+ *   message a line) and rill-mcp-http.c (Streamable HTTP). A server that is
+ *   gone is reported by its transport, in words, through
+ *   _rill_mcp_client_fail, which fails everything waiting.
+ * - A start is shared: the callers wait in start_waiters, and a generation
+ *   number tells the answers of an older start (before a stop or a
+ *   failure) from the current one's.
  * - Cancelling a call sends notifications/cancelled with its request id and
  *   ends the call at once; an answer that still comes is dropped, as is
  *   progress for a call no longer pending.
  * - Nothing waits on the main loop: every step is async, and the waits that
  *   can last (the handshake, the stop) are bounded by timers. */
 
-#include "rill-mcp-client.h"
+#include "rill-mcp-client-private.h"
 
 #include <glib/gi18n-lib.h>
-#include <libsoup/soup.h>
 #include <signal.h>
 #include <string.h>
 
-#include "rill-sse-decoder.h"
 
-#define STDERR_LINES_KEPT 20
-#define STDERR_LINE_MAX 1000
-#define GONE_GRACE_MS 300
 #define DEFAULT_START_TIMEOUT_MS 30000
 #define MAX_PAGES 1000
 
@@ -239,8 +228,6 @@ tool_from_json (JsonNode *node)
 
 /* The client */
 
-typedef struct _Child Child;
-
 typedef struct
 {
   gint64  id;
@@ -249,57 +236,6 @@ typedef struct
   char   *progress_token; /* tools/call: as sent */
   char   *call_id;        /* tools/call: what "progress" names it */
 } Request;
-
-/* What an HTTP exchange carries besides its message. */
-typedef enum {
-  CARRIES_MESSAGE,
-  CARRIES_INITIALIZE,  /* its answer has the session id */
-  CARRIES_INITIALIZED, /* the server has it once answered: then the client is ready */
-  CARRIES_LISTEN,      /* a GET: the server's own messages, if it offers them */
-} Carries;
-
-typedef struct
-{
-  RillMcpClient  *self;        /* borrowed; NULL once the client is gone */
-  SoupMessage    *message;
-  GCancellable   *cancellable;
-  GInputStream   *stream;
-  RillSseDecoder *sse;
-  GByteArray     *body;
-  gint64          request_id;  /* 0: a notification or a response */
-  Carries         carries;
-  guint           generation;
-} Exchange;
-
-struct _RillMcpClient
-{
-  GObject parent_instance;
-
-  RillMcpServer *server;     /* as configured */
-  RillKeyring   *keyring;
-  RillMcpState   state;
-  char          *failure;
-  guint          start_timeout_ms;
-
-  RillMcpServer *resolved;   /* with the secrets, while running */
-  GCancellable  *start_cancellable;
-  GPtrArray     *start_waiters; /* GTask */
-  guint          start_timeout_id;
-  guint          generation;
-
-  gint64         next_id;
-  GHashTable    *pending;    /* gint64 * → Request */
-  GPtrArray     *tools;      /* RillMcpTool */
-  gboolean       listing;
-  gboolean       list_again;
-
-  Child         *child;      /* stdio */
-
-  SoupSession   *soup;       /* HTTP */
-  char          *session_id;
-  char          *protocol_version;
-  GPtrArray     *exchanges;  /* Exchange, borrowed */
-};
 
 G_DEFINE_FINAL_TYPE (RillMcpClient, rill_mcp_client, G_TYPE_OBJECT)
 
@@ -321,36 +257,7 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-struct _Child
-{
-  gatomicrefcount   ref_count;
-  RillMcpClient    *self;      /* borrowed; NULL once detached */
-  GSubprocess      *process;
-  GOutputStream    *stdin_pipe;
-  GDataInputStream *stdout_reader;
-  GDataInputStream *stderr_reader;
-  GCancellable     *write_cancellable;
-  GQueue            writes;    /* GBytes */
-  GBytes           *writing;   /* the write in flight */
-  GQueue            stderr_lines; /* char *, the last ones */
-  char             *garbage;   /* the first line on stdout that was not JSON */
-  gboolean          exited;
-  gboolean          stdout_done;
-  gboolean          stderr_done;
-  guint             grace_id;
-  GTask            *stop_task;
-  guint             stop_stage;
-  guint             stop_timer_id;
-};
 
-static void fail (RillMcpClient *self, char *failure);
-static void become_ready (RillMcpClient *self);
-static void http_send (RillMcpClient *self,
-                       const char    *text,
-                       gint64         request_id,
-                       Carries        carries);
-static void handle_message (RillMcpClient *self, JsonNode *message);
-static void child_detach (Child *child);
 static void list_tools_async (RillMcpClient *self, GTask *task);
 
 static void
@@ -384,11 +291,11 @@ set_failure (RillMcpClient *self, const char *failure)
 
 /* Requests and their answers */
 
-static void
-complete_request (RillMcpClient *self,
-                  gint64         id,
-                  JsonNode      *result,
-                  const GError  *error)
+void
+_rill_mcp_client_complete_request (RillMcpClient *self,
+                                   gint64         id,
+                                   JsonNode      *result,
+                                   const GError  *error)
 {
   Request *request = NULL;
   gint64 *key = NULL;
@@ -422,7 +329,7 @@ fail_pending (RillMcpClient *self,
   for (GList *l = ids; l != NULL; l = l->next)
     g_array_append_val (copy, *(gint64 *) l->data);
   for (guint i = 0; i < copy->len; i++)
-    complete_request (self, g_array_index (copy, gint64, i), NULL, error);
+    _rill_mcp_client_complete_request (self, g_array_index (copy, gint64, i), NULL, error);
 }
 
 static void
@@ -454,630 +361,23 @@ message_new (void)
   return node;
 }
 
-/* Transport: stdio */
-
-static Child *
-child_ref (Child *child)
-{
-  g_atomic_ref_count_inc (&child->ref_count);
-  return child;
-}
-
-static void
-child_unref (Child *child)
-{
-  if (!g_atomic_ref_count_dec (&child->ref_count))
-    return;
-  g_assert (child->self == NULL);
-  g_clear_handle_id (&child->grace_id, g_source_remove);
-  g_clear_handle_id (&child->stop_timer_id, g_source_remove);
-  g_clear_object (&child->process);
-  g_clear_object (&child->stdin_pipe);
-  g_clear_object (&child->stdout_reader);
-  g_clear_object (&child->stderr_reader);
-  g_clear_object (&child->write_cancellable);
-  g_clear_pointer (&child->writing, g_bytes_unref);
-  g_queue_clear_full (&child->writes, (GDestroyNotify) g_bytes_unref);
-  g_queue_clear_full (&child->stderr_lines, g_free);
-  g_free (child->garbage);
-  g_assert (child->stop_task == NULL);
-  g_free (child);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Child, child_unref)
-
-static void write_next (Child *child);
-
-static void
-write_cb (GObject      *source,
-          GAsyncResult *result,
-          gpointer      data)
-{
-  g_autoptr(Child) child = data;
-  g_autoptr(GError) error = NULL;
-
-  g_clear_pointer (&child->writing, g_bytes_unref);
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
-    {
-      /* A program that exited closes the pipe: its wait says the rest. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("writing to an MCP server: %s", error->message);
-      g_queue_clear_full (&child->writes, (GDestroyNotify) g_bytes_unref);
-    }
-  /* Detached while writing: the close waited for this write to end. */
-  if (child->self == NULL)
-    {
-      g_output_stream_close (child->stdin_pipe, NULL, NULL);
-      return;
-    }
-  write_next (child);
-}
-
-static void
-write_next (Child *child)
-{
-  if (child->writing != NULL || g_queue_is_empty (&child->writes))
-    return;
-  /* write_all_async copies nothing: the bytes live until the write ends. */
-  child->writing = g_queue_pop_head (&child->writes);
-  g_output_stream_write_all_async (child->stdin_pipe,
-                                   g_bytes_get_data (child->writing, NULL),
-                                   g_bytes_get_size (child->writing),
-                                   G_PRIORITY_DEFAULT, child->write_cancellable, write_cb,
-                                   child_ref (child));
-}
-
-static void
-child_send (Child *child, const char *line)
-{
-  g_queue_push_tail (&child->writes, g_bytes_new (line, strlen (line)));
-  write_next (child);
-}
-
-/* "its last lines on stderr" for a failure, or "". */
-static char *
-child_describe_stderr (Child *child)
-{
-  GString *text = g_string_new (NULL);
-
-  if (child->garbage != NULL)
-    {
-      g_string_append_c (text, '\n');
-      g_string_append_printf (text, _("It wrote something other than JSON: %s"), child->garbage);
-    }
-  if (child->stderr_lines.length > 0)
-    {
-      g_string_append_c (text, '\n');
-      g_string_append (text, _("Its last lines on stderr:"));
-      for (GList *l = child->stderr_lines.head; l != NULL; l = l->next)
-        g_string_append_printf (text, "\n%s", (char *) l->data);
-    }
-  return g_string_free (text, FALSE);
-}
-
-static void
-child_gone (Child *child)
-{
-  RillMcpClient *self = child->self;
-  g_autofree char *lines = NULL;
-  g_autofree char *how = NULL;
-
-  g_clear_handle_id (&child->grace_id, g_source_remove);
-  if (self == NULL)
-    return;
-  if (!g_subprocess_get_if_signaled (child->process))
-    how = g_strdup_printf (_("MCP server “%s” exited with status %d."),
-                           self->server->name, g_subprocess_get_exit_status (child->process));
-  else
-    how = g_strdup_printf (_("MCP server “%s” was ended by signal %d."),
-                           self->server->name, g_subprocess_get_term_sig (child->process));
-  lines = child_describe_stderr (child);
-  fail (self, g_strconcat (how, lines, NULL));
-}
-
-static gboolean
-grace_cb (gpointer data)
-{
-  Child *child = data;
-
-  child->grace_id = 0;
-  child_gone (child);
-  return G_SOURCE_REMOVE;
-}
-
-/* Once the program exited and both pipes ended (or a moment after it
- * exited: a grandchild may hold them open). */
-static void
-child_check_gone (Child *child)
-{
-  if (!child->exited || child->self == NULL)
-    return;
-  if (child->stdout_done && child->stderr_done)
-    child_gone (child);
-  else if (child->grace_id == 0)
-    child->grace_id = g_timeout_add_full (G_PRIORITY_DEFAULT, GONE_GRACE_MS, grace_cb,
-                                          child_ref (child), (GDestroyNotify) child_unref);
-}
-
-static void stop_done (Child *child);
-
-static void
-wait_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      data)
-{
-  g_autoptr(Child) child = data;
-  g_autoptr(GError) error = NULL;
-
-  /* Not cancellable: it always ends, when the program does. */
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, &error);
-  child->exited = TRUE;
-  if (child->stop_task != NULL)
-    stop_done (child);
-  child_check_gone (child);
-}
-
-static void read_stdout (Child *child);
-static void read_stderr (Child *child);
-
-static void
-stdout_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      data)
-{
-  g_autoptr(Child) child = data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  g_autoptr(JsonNode) message = NULL;
-  gsize len;
-
-  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, &len,
-                                               &error);
-  if (line == NULL)
-    {
-      if (error != NULL)
-        g_debug ("reading an MCP server's stdout: %s", error->message);
-      child->stdout_done = TRUE;
-      child_check_gone (child);
-      return;
-    }
-  if (len > 0 && line[len - 1] == '\r')
-    line[--len] = '\0';
-  /* Detached: read on to the end, so the program never blocks writing. */
-  if (child->self != NULL && len > 0)
-    {
-      if (g_utf8_validate (line, len, NULL))
-        message = json_from_string (line, NULL);
-      if (message == NULL || !JSON_NODE_HOLDS_OBJECT (message))
-        {
-          g_autofree char *valid = g_utf8_make_valid (line, len);
-
-          g_message ("MCP server “%s” wrote something other than JSON: %.200s",
-                     child->self->server->name, valid);
-          if (child->garbage == NULL)
-            child->garbage = g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1), 200));
-        }
-      else
-        {
-          /* An answer may let the last caller go: not in the middle. */
-          g_autoptr(RillMcpClient) hold = g_object_ref (child->self);
-
-          handle_message (hold, message);
-        }
-    }
-  read_stdout (child);
-}
-
-static void
-read_stdout (Child *child)
-{
-  g_data_input_stream_read_line_async (child->stdout_reader, G_PRIORITY_DEFAULT, NULL,
-                                       stdout_cb, child_ref (child));
-}
-
-static void
-stderr_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      data)
-{
-  g_autoptr(Child) child = data;
-  g_autoptr(GError) error = NULL;
-  char *line;
-  gsize len;
-
-  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, &len, &error);
-  if (line == NULL)
-    {
-      child->stderr_done = TRUE;
-      child_check_gone (child);
-      return;
-    }
-  /* Kept as text whatever the program wrote, cut to a readable length. */
-  if (!g_utf8_validate (line, len, NULL))
-    {
-      char *valid = g_utf8_make_valid (line, len);
-
-      g_free (line);
-      line = valid;
-    }
-  if (strlen (line) > STDERR_LINE_MAX)
-    {
-      char *cut = g_utf8_substring (line, 0, STDERR_LINE_MAX / 4);
-
-      g_free (line);
-      line = g_strconcat (cut, "…", NULL);
-      g_free (cut);
-    }
-  if (child->self != NULL)
-    g_debug ("MCP server “%s”: %s", child->self->server->name, line);
-  g_queue_push_tail (&child->stderr_lines, line);
-  while (child->stderr_lines.length > STDERR_LINES_KEPT)
-    g_free (g_queue_pop_head (&child->stderr_lines));
-  /* Read to the end even when detached: the stop and the failure wait
-   * for it, and a full pipe would block the program. */
-  read_stderr (child);
-}
-
-static void
-read_stderr (Child *child)
-{
-  g_data_input_stream_read_line_async (child->stderr_reader, G_PRIORITY_DEFAULT, NULL,
-                                       stderr_cb, child_ref (child));
-}
-
-static Child *
-child_spawn (RillMcpClient  *self,
-             RillMcpServer  *server,
-             GError        **error)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) local_error = NULL;
-  Child *child;
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  for (guint i = 0; server->env[i] != NULL; i++)
-    {
-      const char *eq = strchr (server->env[i], '=');
-      g_autofree char *name = NULL;
-
-      if (eq == NULL)
-        continue;
-      name = g_strndup (server->env[i], eq - server->env[i]);
-      g_subprocess_launcher_setenv (launcher, name, eq + 1, TRUE);
-    }
-  g_ptr_array_add (argv, server->command);
-  for (guint i = 0; server->args[i] != NULL; i++)
-    g_ptr_array_add (argv, server->args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  child = g_new0 (Child, 1);
-  g_atomic_ref_count_init (&child->ref_count);
-  child->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
-                                                 &local_error);
-  if (child->process == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("MCP server “%s” could not be started: %s"),
-                   self->server->name, local_error->message);
-      child_unref (child);
-      return NULL;
-    }
-  child->self = self;
-  child->write_cancellable = g_cancellable_new ();
-  child->stdin_pipe = g_object_ref (g_subprocess_get_stdin_pipe (child->process));
-  child->stdout_reader = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child->process));
-  child->stderr_reader = g_data_input_stream_new (g_subprocess_get_stderr_pipe (child->process));
-  g_data_input_stream_set_newline_type (child->stdout_reader, G_DATA_STREAM_NEWLINE_TYPE_LF);
-  g_data_input_stream_set_newline_type (child->stderr_reader, G_DATA_STREAM_NEWLINE_TYPE_ANY);
-  g_subprocess_wait_async (child->process, NULL, wait_cb, child_ref (child));
-  read_stdout (child);
-  read_stderr (child);
-  return child;
-}
-
-/* The client lets go of the program and closes its stdin (which tells a
- * well-behaved server to exit). Its output is still read to the end and
- * dropped, and the wait still runs, for stop_async. Reads are never
- * cancelled: they end when the program does. */
-static void
-child_detach (Child *child)
-{
-  child->self = NULL;
-  g_clear_handle_id (&child->grace_id, g_source_remove);
-  g_queue_clear_full (&child->writes, (GDestroyNotify) g_bytes_unref);
-  if (child->writing == NULL)
-    g_output_stream_close (child->stdin_pipe, NULL, NULL);
-  else
-    g_cancellable_cancel (child->write_cancellable);
-}
-
-/* Transport: Streamable HTTP */
-
-static void
-exchange_free (Exchange *ex)
-{
-  if (ex->self != NULL)
-    g_ptr_array_remove (ex->self->exchanges, ex);
-  g_clear_object (&ex->message);
-  g_clear_object (&ex->cancellable);
-  g_clear_object (&ex->stream);
-  g_clear_pointer (&ex->sse, rill_sse_decoder_free);
-  g_clear_pointer (&ex->body, g_byte_array_unref);
-  g_free (ex);
-}
-
-static void
-exchange_fail (Exchange *ex, const char *what)
-{
-  RillMcpClient *self = ex->self;
-  g_autofree char *message = g_strdup_printf (_("MCP server “%s”: %s"), self->server->name, what);
-  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, message);
-
-  if (ex->request_id != 0)
-    complete_request (self, ex->request_id, NULL, error);
-  else if (ex->carries == CARRIES_INITIALIZED && ex->generation == self->generation)
-    fail (self, g_strdup (message));
-}
-
-static void
-parse_and_handle (RillMcpClient *self, const char *text, gsize len)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  /* An answer may let the last caller go: not in the middle of a batch. */
-  g_autoptr(RillMcpClient) hold = g_object_ref (self);
-  JsonNode *root;
-
-  if (!json_parser_load_from_data (parser, text, len, NULL)
-      || (root = json_parser_get_root (parser)) == NULL)
-    {
-      g_message ("MCP server “%s” answered something other than JSON: %.200s",
-                 self->server->name, text);
-      return;
-    }
-  if (JSON_NODE_HOLDS_ARRAY (root))
-    {
-      JsonArray *batch = json_node_get_array (root);
-
-      for (guint i = 0; i < json_array_get_length (batch); i++)
-        handle_message (self, json_array_get_element (batch, i));
-    }
-  else
-    handle_message (self, root);
-}
-
-static void
-sse_event_cb (const char *event_type,
-              const char *data,
-              gsize       data_len,
-              const char *last_id,
-              gpointer    user_data)
-{
-  Exchange *ex = user_data;
-
-  if (ex->self != NULL && g_strcmp0 (event_type, "message") == 0 && data_len > 0)
-    parse_and_handle (ex->self, data, data_len);
-}
-
-static void
-exchange_read (Exchange *ex);
-
-static void
-exchange_read_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      data)
-{
-  Exchange *ex = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
-                                                              &error);
-
-  if (ex->self == NULL)
-    {
-      exchange_free (ex);
-      return;
-    }
-  if (bytes == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        exchange_fail (ex, error->message);
-      exchange_free (ex);
-      return;
-    }
-  if (g_bytes_get_size (bytes) > 0)
-    {
-      if (ex->sse != NULL)
-        rill_sse_decoder_feed (ex->sse, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-      else
-        g_byte_array_append (ex->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-      if (ex->self == NULL)
-        exchange_free (ex);
-      else
-        exchange_read (ex);
-      return;
-    }
-
-  if (ex->sse != NULL)
-    rill_sse_decoder_finish (ex->sse);
-  else if (ex->body->len > 0)
-    parse_and_handle (ex->self, (const char *) ex->body->data, ex->body->len);
-  /* The answer was not in the body: the request will not be answered. */
-  if (ex->self != NULL && ex->request_id != 0
-      && g_hash_table_contains (ex->self->pending, &ex->request_id))
-    exchange_fail (ex, _("the server ended its answer without a result"));
-  exchange_free (ex);
-}
-
-static void
-exchange_read (Exchange *ex)
-{
-  g_input_stream_read_bytes_async (ex->stream, 16384, G_PRIORITY_DEFAULT, ex->cancellable,
-                                   exchange_read_cb, ex);
-}
-
-static void
-exchange_sent_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      data)
-{
-  Exchange *ex = data;
-  RillMcpClient *self = ex->self;
-  g_autoptr(RillMcpClient) hold = NULL;
-  g_autoptr(GError) error = NULL;
-  SoupMessageHeaders *headers;
-  const char *content_type;
-  guint status;
-
-  ex->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  if (self == NULL)
-    {
-      exchange_free (ex);
-      return;
-    }
-  /* Answering the start's waiters may let the last caller go. */
-  hold = g_object_ref (self);
-  if (ex->stream == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        exchange_fail (ex, error->message);
-      exchange_free (ex);
-      return;
-    }
-  status = soup_message_get_status (ex->message);
-  headers = soup_message_get_response_headers (ex->message);
-  if (ex->carries == CARRIES_LISTEN && !SOUP_STATUS_IS_SUCCESSFUL (status))
-    {
-      /* 405: this server sends its own messages only within answers. */
-      g_debug ("MCP server “%s” offers no stream of its own (HTTP %u)", self->server->name,
-               status);
-      exchange_free (ex);
-      return;
-    }
-  if (ex->carries == CARRIES_INITIALIZE && SOUP_STATUS_IS_SUCCESSFUL (status))
-    {
-      const char *session_id = soup_message_headers_get_one (headers, "Mcp-Session-Id");
-
-      g_free (self->session_id);
-      self->session_id = g_strdup (session_id);
-    }
-  if (status == SOUP_STATUS_NOT_FOUND && self->session_id != NULL)
-    {
-      /* The server forgot the session: the next use starts a new one. */
-      g_clear_pointer (&self->session_id, g_free);
-      if (self->state == RILL_MCP_STATE_READY)
-        set_state (self, RILL_MCP_STATE_STOPPED);
-      exchange_fail (ex, _("the server ended the session; try again"));
-      exchange_free (ex);
-      return;
-    }
-  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
-    {
-      g_autofree char *what = g_strdup_printf (_("HTTP %u %s"), status,
-                                               soup_message_get_reason_phrase (ex->message));
-
-      exchange_fail (ex, what);
-      exchange_free (ex);
-      return;
-    }
-  if (ex->carries == CARRIES_INITIALIZED && ex->generation == self->generation)
-    {
-      become_ready (self);
-      /* Where the server sends what is not an answer (a changed tool
-       * list, its log) between requests. Opened once; a server that ends
-       * it sends such messages within answers only. */
-      http_send (self, NULL, 0, CARRIES_LISTEN);
-    }
-  content_type = soup_message_headers_get_content_type (headers, NULL);
-  if (g_strcmp0 (content_type, "text/event-stream") == 0)
-    ex->sse = rill_sse_decoder_new (sse_event_cb, ex);
-  else
-    ex->body = g_byte_array_new ();
-  exchange_read (ex);
-}
-
-static void
-http_send (RillMcpClient *self,
-           const char    *text,
-           gint64         request_id,
-           Carries        carries)
-{
-  RillMcpServer *server = self->resolved ? self->resolved : self->server;
-  SoupMessageHeaders *headers;
-  Exchange *ex;
-
-  ex = g_new0 (Exchange, 1);
-  ex->self = self;
-  ex->request_id = request_id;
-  ex->carries = carries;
-  ex->generation = self->generation;
-  ex->cancellable = g_cancellable_new ();
-  ex->message = soup_message_new (carries == CARRIES_LISTEN ? "GET" : "POST", server->url);
-  g_ptr_array_add (self->exchanges, ex);
-  if (ex->message == NULL)
-    {
-      exchange_fail (ex, _("its URL is not valid"));
-      exchange_free (ex);
-      return;
-    }
-  headers = soup_message_get_request_headers (ex->message);
-  for (guint i = 0; server->headers[i] != NULL; i++)
-    {
-      const char *sep = strstr (server->headers[i], ": ");
-      g_autofree char *name = NULL;
-
-      if (sep == NULL)
-        continue;
-      name = g_strndup (server->headers[i], sep - server->headers[i]);
-      soup_message_headers_replace (headers, name, sep + 2);
-    }
-  soup_message_headers_replace (headers, "Accept",
-                                carries == CARRIES_LISTEN ? "text/event-stream"
-                                                          : "application/json, text/event-stream");
-  if (self->session_id != NULL)
-    soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
-  if (self->protocol_version != NULL)
-    soup_message_headers_replace (headers, "MCP-Protocol-Version", self->protocol_version);
-  if (text != NULL)
-    {
-      g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
-
-      soup_message_set_request_body_from_bytes (ex->message, "application/json", body);
-    }
-  soup_session_send_async (self->soup, ex->message, G_PRIORITY_DEFAULT, ex->cancellable,
-                           exchange_sent_cb, ex);
-}
-
-static void
-http_cancel_request (RillMcpClient *self, gint64 request_id)
-{
-  for (guint i = 0; i < self->exchanges->len; i++)
-    {
-      Exchange *ex = g_ptr_array_index (self->exchanges, i);
-
-      if (ex->request_id == request_id)
-        g_cancellable_cancel (ex->cancellable);
-    }
-}
-
 /* Sending */
 
 static void
 send_message (RillMcpClient *self,
               JsonNode      *message,
               gint64         request_id,
-              Carries        carries)
+              RillMcpCarries carries)
 {
   g_autofree char *text = json_to_string (message, FALSE);
 
   if (self->server->url != NULL)
-    http_send (self, text, request_id, carries);
+    _rill_mcp_http_send (self, text, request_id, carries);
   else if (self->child != NULL)
     {
       g_autofree char *line = g_strconcat (text, "\n", NULL);
 
-      child_send (self->child, line);
+      _rill_mcp_child_send (self->child, line);
     }
 }
 
@@ -1093,8 +393,8 @@ send_notification (RillMcpClient *self,
   if (params != NULL)
     json_object_set_object_member (object, "params", params);
   send_message (self, message, 0,
-                g_str_equal (method, "notifications/initialized") ? CARRIES_INITIALIZED
-                                                                  : CARRIES_MESSAGE);
+                g_str_equal (method, "notifications/initialized") ? RILL_MCP_CARRIES_INITIALIZED
+                                                                  : RILL_MCP_CARRIES_MESSAGE);
 }
 
 /* Sends @method with @params (taken) and returns its id; @callback gets the
@@ -1143,7 +443,8 @@ request_async (RillMcpClient       *self,
   if (params != NULL)
     json_object_set_object_member (object, "params", params);
   send_message (self, message, request->id,
-                g_str_equal (method, "initialize") ? CARRIES_INITIALIZE : CARRIES_MESSAGE);
+                g_str_equal (method, "initialize") ? RILL_MCP_CARRIES_INITIALIZE
+                                                   : RILL_MCP_CARRIES_MESSAGE);
   return request->id;
 }
 
@@ -1279,11 +580,12 @@ handle_server_request (RillMcpClient *self,
       json_object_set_string_member (error, "message", "Method not found");
       json_object_set_object_member (object, "error", error);
     }
-  send_message (self, answer, 0, CARRIES_MESSAGE);
+  send_message (self, answer, 0, RILL_MCP_CARRIES_MESSAGE);
 }
 
-static void
-handle_message (RillMcpClient *self, JsonNode *message)
+void
+_rill_mcp_client_handle_message (RillMcpClient *self,
+                                 JsonNode      *message)
 {
   JsonObject *object = JSON_NODE_HOLDS_OBJECT (message) ? json_node_get_object (message) : NULL;
   JsonNode *id = object ? json_object_get_member (object, "id") : NULL;
@@ -1307,7 +609,7 @@ handle_message (RillMcpClient *self, JsonNode *message)
 
           gerror = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, _("MCP server “%s”: %s"),
                                 self->server->name, text ? text : _("an error without words"));
-          complete_request (self, json_node_get_int (id), NULL, gerror);
+          _rill_mcp_client_complete_request (self, json_node_get_int (id), NULL, gerror);
         }
       else
         {
@@ -1316,7 +618,7 @@ handle_message (RillMcpClient *self, JsonNode *message)
 
           if (result == NULL)
             result = empty = json_node_new (JSON_NODE_NULL);
-          complete_request (self, json_node_get_int (id), result, NULL);
+          _rill_mcp_client_complete_request (self, json_node_get_int (id), result, NULL);
         }
     }
   else
@@ -1327,8 +629,9 @@ handle_message (RillMcpClient *self, JsonNode *message)
 /* Starting */
 
 /* Ends whatever runs, says why, and fails everything waiting. Takes @failure. */
-static void
-fail (RillMcpClient *self, char *failure)
+void
+_rill_mcp_client_fail (RillMcpClient *self,
+                       char          *failure)
 {
   g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, failure);
 
@@ -1336,19 +639,11 @@ fail (RillMcpClient *self, char *failure)
   self->generation++;
   g_clear_handle_id (&self->start_timeout_id, g_source_remove);
   g_cancellable_cancel (self->start_cancellable);
+  /* A program still there after failing is of no more use, and an HTTP
+   * server that stopped answering must not hold requests open. */
   if (self->child != NULL)
-    {
-      Child *child = g_steal_pointer (&self->child);
-
-      /* A program that is still there after failing is of no more use. */
-      if (!child->exited)
-        g_subprocess_force_exit (child->process);
-      child_detach (child);
-      child_unref (child);
-    }
-  /* An HTTP server that stopped answering must not hold requests open. */
-  for (guint i = 0; i < self->exchanges->len; i++)
-    g_cancellable_cancel (((Exchange *) g_ptr_array_index (self->exchanges, i))->cancellable);
+    _rill_mcp_child_kill (g_steal_pointer (&self->child));
+  _rill_mcp_http_cancel (self, 0);
   g_clear_pointer (&self->session_id, g_free);
   g_clear_pointer (&self->protocol_version, g_free);
   set_failure (self, failure);
@@ -1362,15 +657,17 @@ static gboolean
 start_timeout_cb (gpointer data)
 {
   RillMcpClient *self = data;
-  g_autofree char *lines = self->child ? child_describe_stderr (self->child) : g_strdup ("");
+  g_autofree char *lines = self->child ? _rill_mcp_child_describe (self->child) : g_strdup ("");
   guint seconds = (self->start_timeout_ms + 999) / 1000;
+  char *failure;
 
   self->start_timeout_id = 0;
-  fail (self, g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                            "MCP server “%s” did not answer within %u second.%s",
-                                            "MCP server “%s” did not answer within %u seconds.%s",
-                                            seconds),
-                               self->server->name, seconds, lines));
+  failure = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                          "MCP server “%s” did not answer within %u second.%s",
+                                          "MCP server “%s” did not answer within %u seconds.%s",
+                                          seconds),
+                             self->server->name, seconds, lines);
+  _rill_mcp_client_fail (self, failure);
   return G_SOURCE_REMOVE;
 }
 
@@ -1390,17 +687,18 @@ initialize_cb (GObject      *source,
     return;
   if (answer == NULL)
     {
-      g_autofree char *lines = self->child ? child_describe_stderr (self->child) : g_strdup ("");
+      g_autofree char *lines = self->child ? _rill_mcp_child_describe (self->child) : g_strdup ("");
 
-      fail (self, g_strconcat (error->message, lines, NULL));
+      _rill_mcp_client_fail (self, g_strconcat (error->message, lines, NULL));
       return;
     }
   object = JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer) : NULL;
   version = object_string (object, "protocolVersion");
   if (version == NULL)
     {
-      fail (self, g_strdup_printf (_("MCP server “%s” answered the handshake without a "
-                                     "protocol version."), self->server->name));
+      _rill_mcp_client_fail (self, g_strdup_printf (_("MCP server “%s” answered the handshake "
+                                                      "without a protocol version."),
+                                                    self->server->name));
       return;
     }
   if (!g_str_equal (version, RILL_MCP_PROTOCOL_VERSION))
@@ -1410,11 +708,19 @@ initialize_cb (GObject      *source,
   /* On one pipe, what follows arrives after it; over HTTP, each POST is a
    * connection of its own, so requests wait until the server has it. */
   if (self->server->url == NULL)
-    become_ready (self);
+    _rill_mcp_client_become_ready (self);
 }
 
-static void
-become_ready (RillMcpClient *self)
+void
+_rill_mcp_client_session_lost (RillMcpClient *self)
+{
+  g_clear_pointer (&self->session_id, g_free);
+  if (self->state == RILL_MCP_STATE_READY)
+    set_state (self, RILL_MCP_STATE_STOPPED);
+}
+
+void
+_rill_mcp_client_become_ready (RillMcpClient *self)
 {
   if (self->state != RILL_MCP_STATE_STARTING)
     return;
@@ -1451,17 +757,17 @@ resolve_cb (GObject      *source,
   if (resolved == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        fail (self, g_strdup (error->message));
+        _rill_mcp_client_fail (self, g_strdup (error->message));
       return;
     }
   g_clear_pointer (&self->resolved, rill_mcp_server_unref);
   self->resolved = resolved;
   if (resolved->command != NULL)
     {
-      self->child = child_spawn (self, resolved, &error);
+      self->child = _rill_mcp_child_spawn (self, resolved, &error);
       if (self->child == NULL)
         {
-          fail (self, g_strdup (error->message));
+          _rill_mcp_client_fail (self, g_strdup (error->message));
           return;
         }
     }
@@ -1766,9 +1072,9 @@ call_cancel_idle_cb (gpointer data)
   json_object_set_string_member (params, "reason", "The person stopped the call.");
   send_notification (self, "notifications/cancelled", params);
   if (self->server->url != NULL)
-    http_cancel_request (self, call->request_id);
+    _rill_mcp_http_cancel (self, call->request_id);
   error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The call was stopped."));
-  complete_request (self, call->request_id, NULL, error);
+  _rill_mcp_client_complete_request (self, call->request_id, NULL, error);
   return G_SOURCE_REMOVE;
 }
 
@@ -1857,77 +1163,6 @@ rill_mcp_client_call_tool_finish (RillMcpClient  *self,
 
 /* Stopping */
 
-static void
-stop_done (Child *child)
-{
-  g_autoptr(GTask) task = g_steal_pointer (&child->stop_task);
-
-  g_clear_handle_id (&child->stop_timer_id, g_source_remove);
-  g_task_return_boolean (task, TRUE);
-  child_unref (child);
-}
-
-static gboolean
-stop_timer_cb (gpointer data)
-{
-  Child *child = data;
-
-  if (child->stop_stage == 0)
-    {
-      child->stop_stage = 1;
-      g_subprocess_send_signal (child->process, SIGTERM);
-      return G_SOURCE_CONTINUE;
-    }
-  child->stop_timer_id = 0;
-  g_subprocess_force_exit (child->process);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-delete_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      data)
-{
-  g_autoptr(GTask) task = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
-
-  if (bytes == NULL)
-    g_debug ("ending an MCP session: %s", error->message);
-  g_task_return_boolean (task, TRUE);
-}
-
-static gboolean
-delete_timeout_cb (gpointer data)
-{
-  g_cancellable_cancel (data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-http_delete_session (RillMcpClient *self,
-                     guint          timeout_ms,
-                     GTask         *task)
-{
-  RillMcpServer *server = self->resolved ? self->resolved : self->server;
-  g_autoptr(SoupMessage) message = soup_message_new ("DELETE", server->url);
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-
-  if (message == NULL)
-    {
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-      return;
-    }
-  soup_message_headers_replace (soup_message_get_request_headers (message), "Mcp-Session-Id",
-                                self->session_id);
-  g_timeout_add_full (G_PRIORITY_DEFAULT, timeout_ms, delete_timeout_cb,
-                      g_object_ref (cancellable), g_object_unref);
-  soup_session_send_and_read_async (self->soup, message, G_PRIORITY_DEFAULT, cancellable,
-                                    delete_cb, task);
-}
-
 void
 rill_mcp_client_stop_async (RillMcpClient       *self,
                             guint                timeout_ms,
@@ -1937,7 +1172,6 @@ rill_mcp_client_stop_async (RillMcpClient       *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
-  Child *child;
 
   g_return_if_fail (RILL_IS_MCP_CLIENT (self));
 
@@ -1952,32 +1186,17 @@ rill_mcp_client_stop_async (RillMcpClient       *self,
   set_state (self, RILL_MCP_STATE_STOPPED);
   fail_pending (self, G_IO_ERROR, G_IO_ERROR_CLOSED, message);
   fail_start_waiters (self, error);
-  for (guint i = 0; i < self->exchanges->len; i++)
-    g_cancellable_cancel (((Exchange *) g_ptr_array_index (self->exchanges, i))->cancellable);
+  _rill_mcp_http_cancel (self, 0);
 
   if (self->session_id != NULL && self->server->url != NULL)
     {
-      http_delete_session (self, timeout_ms, g_steal_pointer (&task));
+      _rill_mcp_http_end_session (self, timeout_ms, g_steal_pointer (&task));
       g_clear_pointer (&self->session_id, g_free);
-      return;
     }
-  child = g_steal_pointer (&self->child);
-  if (child == NULL)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-  child_detach (child);
-  if (child->exited)
-    {
-      g_task_return_boolean (task, TRUE);
-      child_unref (child);
-      return;
-    }
-  /* Closing stdin asks it to go; then SIGTERM; then SIGKILL. The Child's
-   * reference now belongs to the stop, until the wait ends. */
-  child->stop_task = g_steal_pointer (&task);
-  child->stop_timer_id = g_timeout_add (timeout_ms, stop_timer_cb, child);
+  else if (self->child != NULL)
+    _rill_mcp_child_stop (g_steal_pointer (&self->child), timeout_ms, g_steal_pointer (&task));
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 gboolean
@@ -2000,25 +1219,10 @@ rill_mcp_client_dispose (GObject *object)
   g_cancellable_cancel (self->start_cancellable);
   /* Only the server's own stream and notifications can be left (a request
    * in flight holds the client): they end without it. */
-  for (guint i = 0; i < self->exchanges->len; i++)
-    {
-      Exchange *ex = g_ptr_array_index (self->exchanges, i);
-
-      ex->self = NULL;
-      g_cancellable_cancel (ex->cancellable);
-    }
-  g_ptr_array_set_size (self->exchanges, 0);
+  _rill_mcp_http_forget (self);
+  /* Not stopped before it went: no server outlives the app. */
   if (self->child != NULL)
-    {
-      Child *child = g_steal_pointer (&self->child);
-
-      /* Not stopped before it went: closing stdin asks the program to go,
-       * and SIGTERM makes sure no server outlives the app. */
-      child_detach (child);
-      if (!child->exited)
-        g_subprocess_send_signal (child->process, SIGTERM);
-      child_unref (child);
-    }
+    _rill_mcp_child_let_go (g_steal_pointer (&self->child));
   G_OBJECT_CLASS (rill_mcp_client_parent_class)->dispose (object);
 }
 
