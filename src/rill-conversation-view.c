@@ -571,6 +571,38 @@ reply_started_cb (RillConversationView *self,
     }
 }
 
+/* Once per reply, where GTK can say it (4.14 and later, as in the Flatpak
+ * runtime): a screen reader hears that the reply finished, or why not,
+ * without moving the focus. GTK 4.8 has no announcements; a reader finds
+ * the status in the message's description there. */
+static void
+announce_finished (RillConversationView *self,
+                   RillReply            *reply)
+{
+#if GTK_CHECK_VERSION (4, 14, 0)
+  g_autofree char *words = NULL;
+
+  switch (rill_reply_get_status (reply))
+    {
+    case RILL_STATUS_COMPLETE:
+      words = g_strdup (_("The reply is complete."));
+      break;
+    case RILL_STATUS_FAILED:
+      words = g_strdup_printf (_("The reply failed: %s"), rill_reply_get_error (reply));
+      break;
+    default:
+      words = g_strdup (_("The reply was stopped. What arrived is kept."));
+      break;
+    }
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_accessible_announce (GTK_ACCESSIBLE (self), words,
+                           rill_reply_get_status (reply) == RILL_STATUS_FAILED
+                           ? GTK_ACCESSIBLE_ANNOUNCEMENT_PRIORITY_HIGH
+                           : GTK_ACCESSIBLE_ANNOUNCEMENT_PRIORITY_MEDIUM);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+#endif
+}
+
 static void
 reply_finished_cb (RillConversationView *self,
                    RillReply            *reply)
@@ -578,7 +610,10 @@ reply_finished_cb (RillConversationView *self,
   g_autoptr(RillReply) finished = g_object_ref (reply);
 
   if (reply == self->reply)
-    set_reply (self, NULL, NULL, NULL);
+    {
+      announce_finished (self, reply);
+      set_reply (self, NULL, NULL, NULL);
+    }
   g_signal_handlers_disconnect_by_data (reply, self);
   update_last_flags (self);
   g_signal_emit (self, signals[REPLY_FINISHED], 0, finished);
