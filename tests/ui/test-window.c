@@ -162,6 +162,15 @@ fixture_env (void)
   }
 }
 
+/* The history opens in a thread, after the window (see rill-window.c). */
+static gboolean
+store_known (gpointer data)
+{
+  RillSession *session = rill_application_get_session (fx.app);
+
+  return rill_session_get_store (session) != NULL || rill_session_get_store_error (session);
+}
+
 static void
 start_app_as (const char *application_id)
 {
@@ -178,6 +187,7 @@ start_app_as (const char *application_id)
   g_assert_nonnull (fx.window);
   g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
   g_assert_nonnull (rill_session_get_provider (rill_application_get_session (fx.app)));
+  wait_until (store_known, NULL, "the history is open");
 }
 
 static void
