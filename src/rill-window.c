@@ -330,7 +330,6 @@ _rill_window_send (RillWindow *self)
         show_waiting_banner (self);
       return;
     }
-  self->send_when_open = FALSE;
   if (rill_session_get_provider (self->session) == NULL)
     {
       _rill_window_show_banner (self, rill_session_get_provider_status (self->session));
@@ -522,7 +521,10 @@ store_changed_cb (RillWindow *self)
     return;
   show_store_notices (self, store);
   if (self->send_when_open)
-    _rill_window_send (self);
+    {
+      self->send_when_open = FALSE;
+      _rill_window_send (self);
+    }
 }
 
 static void
