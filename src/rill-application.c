@@ -21,6 +21,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 
+#include "rill-accessible.h"
 #include "rill-application.h"
 #include "rill-preferences-window.h"
 #include "rill-secret-keyring.h"
@@ -133,6 +134,8 @@ about_action (GSimpleAction *action,
                         "comments", _("Chat with language models, on your computer "
                                       "or a server you choose"),
                         NULL);
+  /* translators: what a screen reader calls the licence and details texts */
+  rill_accessible_name_foreign (about, _("Details"));
   gtk_window_present (GTK_WINDOW (about));
 }
 

@@ -8,6 +8,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-accessible.h"
 #include "rill-preferences-window.h"
 
 struct _RillPreferencesWindow
@@ -260,6 +261,7 @@ static void
 rill_preferences_window_init (RillPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  rill_accessible_name_buttons (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
 }
 

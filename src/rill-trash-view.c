@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-accessible.h"
 #include "rill-trash-view.h"
 
 struct _RillTrashView
@@ -245,6 +246,7 @@ empty_action (GtkWidget  *widget,
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   gtk_widget_set_name (dialog, "empty-trash-dialog");
   g_signal_connect_object (dialog, "response", G_CALLBACK (empty_response_cb), self, 0);
+  rill_accessible_name_buttons (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

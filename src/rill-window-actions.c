@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-accessible.h"
 #include "rill-export.h"
 #include "rill-window-private.h"
 
@@ -242,6 +243,9 @@ rename_action (GtkWidget  *widget,
   g_signal_connect_data (dialog, "response", G_CALLBACK (rename_response_cb), request,
                          rename_request_free, 0);
   g_signal_connect (entry, "activate", G_CALLBACK (rename_entry_activate_cb), dialog);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Title"), -1);
+  rill_accessible_name_buttons (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
   gtk_widget_grab_focus (entry);
 }

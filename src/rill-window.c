@@ -17,6 +17,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-accessible.h"
 #include "rill-window-private.h"
 
 G_DEFINE_FINAL_TYPE (RillWindow, rill_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -679,6 +680,7 @@ static void
 rill_window_init (RillWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  rill_accessible_name_buttons (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
 }
 
@@ -686,8 +688,18 @@ RillWindow *
 rill_window_new (GtkApplication *application,
                  RillSession    *session)
 {
+  GtkShortcutsWindow *overlay;
+  RillWindow *window;
+
   g_return_val_if_fail (GTK_IS_APPLICATION (application), NULL);
   g_return_val_if_fail (RILL_IS_SESSION (session), NULL);
 
-  return g_object_new (RILL_TYPE_WINDOW, "application", application, "session", session, NULL);
+  window = g_object_new (RILL_TYPE_WINDOW, "application", application, "session", session, NULL);
+  /* GtkApplication gives the window its shortcuts window as it is added. */
+  if ((overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window))))
+    {
+      gtk_window_set_title (GTK_WINDOW (overlay), _("Keyboard Shortcuts"));
+      rill_accessible_name_foreign (GTK_WIDGET (overlay), NULL);
+    }
+  return window;
 }

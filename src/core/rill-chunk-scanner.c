@@ -129,9 +129,10 @@ utf8_sequence (const char *p, const char *end)
   return n;
 }
 
-/* At a '"'. \u0000 and lone surrogates are refused: json-glib reads them its
- * own way (a lone surrogate becomes bytes that are not UTF-8, which the
- * parser then repairs), and matching that here is not worth it. */
+/* At a '"'. Lone surrogates are refused: json-glib reads them its own way
+ * (a lone surrogate becomes bytes that are not UTF-8, which the parser then
+ * repairs), and matching that here is not worth it. \u0000 is read, and
+ * becomes U+FFFD, as the parser has json-glib read it too. */
 static gboolean
 scan_string (Scan *s, RillChunkString *string)
 {
@@ -169,7 +170,7 @@ scan_string (Scan *s, RillChunkString *string)
           p++;
           break;
         case 'u':
-          if (!hex4 (p + 1, end, &c) || c == 0 || (c >= 0xDC00 && c <= 0xDFFF))
+          if (!hex4 (p + 1, end, &c) || (c >= 0xDC00 && c <= 0xDFFF))
             return FALSE;
           p += 5;
           if (c >= 0xD800 && c <= 0xDBFF)
@@ -641,7 +642,8 @@ rill_chunk_string_append (GString *to, const RillChunkString *string)
               p += 6;
               c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
             }
-          g_string_append_unichar (to, c);
+          /* A NUL would end the text wherever it is read as a C string. */
+          g_string_append_unichar (to, c != 0 ? c : 0xFFFD);
           break;
         default: /* '"', '\\', '/' */
           g_string_append_c (to, p[-1]);

@@ -15,8 +15,8 @@
  *    anywhere between tokens is left to json-glib);
  *  - is not valid UTF-8;
  *  - has a string with a raw control character, an escape JSON does not
- *    define, \u0000 or a lone surrogate escape, or a member name with any
- *    escape at all;
+ *    define or a lone surrogate escape, or a member name with any escape at
+ *    all;
  *  - has a number with an exponent, a leading zero before another digit, or
  *    more than 18 digits before the point; or an "index" with a fraction;
  *  - has true, false or null followed by anything but a delimiter;
@@ -30,7 +30,8 @@
  *
  * Everything else is read. Other members are read past (and checked all the
  * same); a member whose value is not of the type its field holds is read as
- * absent, as the json-glib path reads it. The fuzzers compare the two paths
+ * absent, as the json-glib path reads it; \u0000 is read as U+FFFD, as the
+ * parser has json-glib read it. The fuzzers compare the two paths
  * on every input, so a change here that makes them disagree is found there. */
 #pragma once
 

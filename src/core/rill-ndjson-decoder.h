@@ -18,6 +18,12 @@ RillNdjsonDecoder *rill_ndjson_decoder_new    (RillNdjsonLineFunc  func,
 void               rill_ndjson_decoder_feed   (RillNdjsonDecoder  *self,
                                                const char         *bytes,
                                                gsize               len);
+/* A line that would pass @max bytes is not kept: the decoder stops there,
+ * hands nothing more over and says so in rill_ndjson_decoder_overflowed().
+ * 0, the default, is no limit. */
+void               rill_ndjson_decoder_set_max_line (RillNdjsonDecoder *self,
+                                                     gsize              max);
+gboolean           rill_ndjson_decoder_overflowed   (RillNdjsonDecoder *self);
 /* End of stream: a last line without a newline is still handed over. */
 void               rill_ndjson_decoder_finish (RillNdjsonDecoder  *self);
 void               rill_ndjson_decoder_free   (RillNdjsonDecoder  *self);

@@ -1,12 +1,30 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A server: its address, its key, and one SoupSession for its requests.
+ *
+ * Every deadline is Rill's own: the session's I/O timeout is 0, because
+ * libsoup's (60 s by default) would cut a reply that the silence setting
+ * (up to an hour) allows. A reply keeps its own deadlines (rill-reply.c),
+ * and a list of models has one here.
+ *
+ * What a server sends is read in pieces and bounded: a list of models past
+ * RILL_MAX_MODELS_BYTES fails instead of being held. User info in an
+ * address (http://user:password@host) is used to connect, but never
+ * written into what is stored or shown: see rill_provider_get_display_url().
+ */
 #include "rill-provider.h"
 
 #include <string.h>
 
+#include "rill-provider-private.h"
 #include "rill-stream-parser.h"
 
-#define MODELS_TIMEOUT_S 15
-#define DISCOVERY_TIMEOUT_S 2
+#define MODELS_TIMEOUT_MS 15000
+#define DISCOVERY_TIMEOUT_MS 2000
+#define MODELS_READ_SIZE 65536
+/* An error page is read this far: enough for any message worth showing. */
+#define ERROR_BODY_MAX 65536
+
+static gsize max_models_override;  /* 0: RILL_MAX_MODELS_BYTES */
 
 struct _RillProvider
 {
@@ -14,6 +32,7 @@ struct _RillProvider
 
   RillProviderKind kind;
   char            *base_url;
+  char            *display_url;   /* base_url without user info */
   char            *api_key;
   gboolean         key_from_environment;
   SoupSession     *session;
@@ -27,6 +46,7 @@ rill_provider_finalize (GObject *object)
   RillProvider *self = RILL_PROVIDER (object);
 
   g_free (self->base_url);
+  g_free (self->display_url);
   g_free (self->api_key);
   g_clear_object (&self->session);
   G_OBJECT_CLASS (rill_provider_parent_class)->finalize (object);
@@ -41,7 +61,32 @@ rill_provider_class_init (RillProviderClass *klass)
 static void
 rill_provider_init (RillProvider *self)
 {
-  self->session = soup_session_new_with_options ("user-agent", "Rill/" PACKAGE_VERSION, NULL);
+  /* "timeout" 0: no I/O deadline but ours. "idle-timeout" only closes
+   * pooled connections no request is using, and stays. */
+  self->session = soup_session_new_with_options ("user-agent", "Rill/" PACKAGE_VERSION,
+                                                 "timeout", 0,
+                                                 NULL);
+}
+
+char *
+rill_url_without_user_info (const char *url)
+{
+  const char *scheme_end = strstr (url, "://");
+  const char *authority;
+  const char *authority_end;
+  const char *at = NULL;
+
+  if (scheme_end == NULL)
+    return g_strdup (url);
+  authority = scheme_end + 3;
+  authority_end = authority + strcspn (authority, "/?#");
+  /* The last '@': a password may hold one unescaped. */
+  for (const char *p = authority; p < authority_end; p++)
+    if (*p == '@')
+      at = p;
+  if (at == NULL)
+    return g_strdup (url);
+  return g_strdup_printf ("%.*s%s", (int) (authority - url), url, at + 1);
 }
 
 static char *
@@ -84,6 +129,7 @@ rill_provider_new (RillProviderKind kind, const char *base_url, const char *api_
   self = g_object_new (RILL_TYPE_PROVIDER, NULL);
   self->kind = kind;
   self->base_url = normalize_url (kind, base_url);
+  self->display_url = rill_url_without_user_info (self->base_url);
   self->api_key = (api_key && *api_key) ? g_strdup (api_key) : NULL;
   return self;
 }
@@ -118,6 +164,12 @@ const char *
 rill_provider_get_base_url (RillProvider *self)
 {
   return self->base_url;
+}
+
+const char *
+rill_provider_get_display_url (RillProvider *self)
+{
+  return self->display_url;
 }
 
 const char *
@@ -183,7 +235,9 @@ rill_provider_describe_http_error (guint       status,
                                    gsize       body_len)
 {
   g_autofree char *message = body ? rill_error_message_from_json (body, body_len) : NULL;
-  const char *phrase = status_phrase (status, reason);
+  /* A reason phrase is whatever bytes the server wrote. */
+  g_autofree char *valid_reason = reason ? g_utf8_make_valid (reason, -1) : NULL;
+  const char *phrase = status_phrase (status, valid_reason);
 
   if (message == NULL && body != NULL && body_len > 0 && body_len < 300)
     {
@@ -209,6 +263,7 @@ rill_provider_new_chat_message (RillProvider *self,
   g_autoptr(JsonNode) record = NULL;
   g_autofree char *body_text = NULL;
   g_autoptr(GBytes) bytes = NULL;
+  const char *path;
   SoupMessage *message;
 
   g_return_val_if_fail (RILL_IS_PROVIDER (self), NULL);
@@ -245,8 +300,8 @@ rill_provider_new_chat_message (RillProvider *self,
   body = json_builder_get_root (builder);
   body_text = json_to_string (body, FALSE);
 
-  message = new_message (self, SOUP_METHOD_POST,
-                         self->kind == RILL_PROVIDER_OLLAMA ? "/api/chat" : "/chat/completions");
+  path = self->kind == RILL_PROVIDER_OLLAMA ? "/api/chat" : "/chat/completions";
+  message = new_message (self, SOUP_METHOD_POST, path);
   if (message == NULL)
     return NULL;
   soup_message_headers_replace (soup_message_get_request_headers (message), "Accept",
@@ -258,7 +313,8 @@ rill_provider_new_chat_message (RillProvider *self,
   if (request_json != NULL)
     {
       g_autoptr(JsonBuilder) recorder = json_builder_new ();
-      g_autofree char *url = g_uri_to_string (soup_message_get_uri (message));
+      /* The address as shown, never with a password in it. */
+      g_autofree char *url = g_strconcat (self->display_url, path, NULL);
 
       json_builder_begin_object (recorder);
       json_builder_set_member_name (recorder, "url");
@@ -319,31 +375,103 @@ parse_models (RillProviderKind kind, GBytes *bytes, GError **error)
   return g_strv_builder_end (names);
 }
 
-static void
-list_models_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+/* A lookup reads the body in pieces, so that a list that never ends is
+ * stopped at the limit instead of held, under a deadline of its own: the
+ * session has none. Its cancellable is cancelled by the caller's or by the
+ * deadline, and which one it was decides the error. */
+typedef struct
 {
-  g_autoptr(GTask) task = user_data;
-  RillProvider *self = g_task_get_source_object (task);
-  SoupMessage *message = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  GStrv models;
-  guint status;
+  SoupMessage  *message;
+  GInputStream *body;
+  GByteArray   *bytes;
+  GCancellable *cancellable;
+  GCancellable *caller_cancellable;
+  gulong        caller_cancelled_id;
+  guint         deadline_id;
+  guint         timeout_ms;
+  gboolean      timed_out;
+} Lookup;
 
-  bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (bytes == NULL)
+static void
+lookup_free (Lookup *lookup)
+{
+  if (lookup->caller_cancelled_id != 0)
+    g_cancellable_disconnect (lookup->caller_cancellable, lookup->caller_cancelled_id);
+  g_clear_object (&lookup->caller_cancellable);
+  g_clear_handle_id (&lookup->deadline_id, g_source_remove);
+  /* Gives the connection back, or closes it when the body was cut short. */
+  if (lookup->body != NULL)
+    g_input_stream_close_async (lookup->body, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_clear_object (&lookup->body);
+  g_clear_object (&lookup->message);
+  g_clear_pointer (&lookup->bytes, g_byte_array_unref);
+  g_clear_object (&lookup->cancellable);
+  g_free (lookup);
+}
+
+static gsize
+max_models_bytes (void)
+{
+  return max_models_override ? max_models_override : RILL_MAX_MODELS_BYTES;
+}
+
+void
+_rill_provider_set_max_models_bytes (gsize max)
+{
+  max_models_override = max;
+}
+
+static gboolean
+lookup_deadline_cb (gpointer user_data)
+{
+  Lookup *lookup = user_data;
+
+  lookup->deadline_id = 0;
+  lookup->timed_out = TRUE;
+  g_cancellable_cancel (lookup->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+lookup_caller_cancelled_cb (GCancellable *caller, gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+}
+
+static void
+lookup_return_error (GTask *task, GError *error)
+{
+  RillProvider *self = g_task_get_source_object (task);
+  Lookup *lookup = g_task_get_task_data (task);
+
+  if (lookup->timed_out)
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      g_error_free (error);
+      g_task_return_new_error (task, RILL_ERROR, RILL_ERROR_TIMEOUT,
+                               "The server at %s did not list its models within %g seconds",
+                               self->display_url, lookup->timeout_ms / 1000.0);
       return;
     }
-  status = soup_message_get_status (message);
-  if (status >= 400)
+  g_task_return_error (task, error);
+}
+
+static void
+lookup_done (GTask *task)
+{
+  RillProvider *self = g_task_get_source_object (task);
+  Lookup *lookup = g_task_get_task_data (task);
+  g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes (g_steal_pointer (&lookup->bytes));
+  g_autoptr(GError) error = NULL;
+  guint status = soup_message_get_status (lookup->message);
+  GStrv models;
+
+  if (status >= 300)
     {
       gsize len;
       const char *body = g_bytes_get_data (bytes, &len);
       g_autofree char *why =
         rill_provider_describe_http_error (status,
-                                           soup_message_get_reason_phrase (message),
+                                           soup_message_get_reason_phrase (lookup->message),
                                            body, len);
       g_task_return_new_error (task, RILL_ERROR, rill_error_from_http_status (status), "%s", why);
       return;
@@ -356,16 +484,99 @@ list_models_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_return_pointer (task, models, (GDestroyNotify) g_strfreev);
 }
 
+static void
+lookup_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Lookup *lookup = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr(GBytes) piece = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+                                                              &error);
+  gboolean error_page = soup_message_get_status (lookup->message) >= 300;
+  gsize len;
+  const guint8 *data;
+
+  if (piece == NULL)
+    {
+      lookup_return_error (task, error);
+      return;
+    }
+  data = g_bytes_get_data (piece, &len);
+  if (len == 0)
+    {
+      lookup_done (task);
+      return;
+    }
+  if (error_page)
+    {
+      g_byte_array_append (lookup->bytes, data, MIN (len, ERROR_BODY_MAX - lookup->bytes->len));
+      if (lookup->bytes->len >= ERROR_BODY_MAX)
+        {
+          lookup_done (task);
+          return;
+        }
+    }
+  else if (lookup->bytes->len + len > max_models_bytes ())
+    {
+      gsize max = max_models_bytes ();
+
+      if (max % (1024 * 1024) == 0)
+        g_task_return_new_error (task, RILL_ERROR, RILL_ERROR_INVALID,
+                                 "The server's list of models is larger than %" G_GSIZE_FORMAT
+                                 " MiB", max / (1024 * 1024));
+      else
+        g_task_return_new_error (task, RILL_ERROR, RILL_ERROR_INVALID,
+                                 "The server's list of models is larger than %" G_GSIZE_FORMAT
+                                 " bytes", max);
+      return;
+    }
+  else
+    g_byte_array_append (lookup->bytes, data, len);
+
+  g_input_stream_read_bytes_async (lookup->body, MODELS_READ_SIZE, G_PRIORITY_DEFAULT,
+                                   lookup->cancellable, lookup_read_cb, g_steal_pointer (&task));
+}
+
+static void
+lookup_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Lookup *lookup = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  lookup->body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (lookup->body == NULL)
+    {
+      lookup_return_error (task, error);
+      return;
+    }
+  g_input_stream_read_bytes_async (lookup->body, MODELS_READ_SIZE, G_PRIORITY_DEFAULT,
+                                   lookup->cancellable, lookup_read_cb, g_steal_pointer (&task));
+}
+
 void
 rill_provider_list_models_async (RillProvider        *self,
                                  GCancellable        *cancellable,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
+  rill_provider_list_models_full_async (self, MODELS_TIMEOUT_MS, cancellable, callback,
+                                        user_data);
+}
+
+void
+rill_provider_list_models_full_async (RillProvider        *self,
+                                      guint                timeout_ms,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
   g_autoptr(GTask) task = NULL;
   SoupMessage *message;
+  Lookup *lookup;
 
   g_return_if_fail (RILL_IS_PROVIDER (self));
+  g_return_if_fail (timeout_ms > 0);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, rill_provider_list_models_async);
@@ -374,12 +585,25 @@ rill_provider_list_models_async (RillProvider        *self,
   if (message == NULL)
     {
       g_task_return_new_error (task, RILL_ERROR, RILL_ERROR_ADDRESS,
-                               "“%s” is not a valid server address", self->base_url);
+                               "“%s” is not a valid server address", self->display_url);
       return;
     }
-  g_task_set_task_data (task, message, g_object_unref);
-  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT, cancellable,
-                                    list_models_cb, g_steal_pointer (&task));
+  lookup = g_new0 (Lookup, 1);
+  lookup->message = message;
+  lookup->bytes = g_byte_array_new ();
+  lookup->cancellable = g_cancellable_new ();
+  lookup->timeout_ms = timeout_ms;
+  g_task_set_task_data (task, lookup, (GDestroyNotify) lookup_free);
+  if (cancellable != NULL)
+    {
+      lookup->caller_cancellable = g_object_ref (cancellable);
+      lookup->caller_cancelled_id = g_cancellable_connect (cancellable,
+                                                           G_CALLBACK (lookup_caller_cancelled_cb),
+                                                           lookup->cancellable, NULL);
+    }
+  lookup->deadline_id = g_timeout_add (timeout_ms, lookup_deadline_cb, lookup);
+  soup_session_send_async (self->session, message, G_PRIORITY_DEFAULT, lookup->cancellable,
+                           lookup_send_cb, g_steal_pointer (&task));
 }
 
 GStrv
@@ -480,11 +704,11 @@ rill_provider_discover_async (GCancellable        *cancellable,
       RillProvider *candidate = rill_provider_new (local[i].kind, local[i].url, NULL);
       Probe *probe = g_new0 (Probe, 1);
 
-      g_object_set (candidate->session, "timeout", DISCOVERY_TIMEOUT_S, NULL);
       g_ptr_array_add (discovery->candidates, candidate);
       probe->task = g_object_ref (task);
       probe->index = i;
-      rill_provider_list_models_async (candidate, cancellable, probe_cb, probe);
+      rill_provider_list_models_full_async (candidate, DISCOVERY_TIMEOUT_MS, cancellable,
+                                            probe_cb, probe);
     }
 }
 

@@ -9,6 +9,9 @@
 
 G_BEGIN_DECLS
 
+/* The most a list of models may hold. */
+#define RILL_MAX_MODELS_BYTES (4 * 1024 * 1024)
+
 #define RILL_TYPE_PROVIDER (rill_provider_get_type ())
 G_DECLARE_FINAL_TYPE (RillProvider, rill_provider, RILL, PROVIDER, GObject)
 
@@ -32,17 +35,27 @@ RillProvider     *rill_provider_discover_finish     (GAsyncResult        *result
 
 RillProviderKind  rill_provider_get_kind            (RillProvider        *self);
 const char       *rill_provider_get_base_url        (RillProvider        *self);
+/* The address without user info (http://user:password@host shows as
+ * http://host): what may be stored or shown. */
+const char       *rill_provider_get_display_url     (RillProvider        *self);
 const char       *rill_provider_get_api_key         (RillProvider        *self);
 /* TRUE when the key came from the environment and must not be stored. */
 gboolean          rill_provider_get_key_from_environment (RillProvider   *self);
 SoupSession      *rill_provider_get_session         (RillProvider        *self);
 
-/* Fails with a RILL_ERROR (an HTTP status, a list we cannot read, an
- * invalid address) or with the network's own error. */
+/* Fails with a RILL_ERROR (an HTTP status, a list we cannot read or
+ * larger than RILL_MAX_MODELS_BYTES, an invalid address, no answer within
+ * 15 seconds) or with the network's own error. */
 void              rill_provider_list_models_async   (RillProvider        *self,
                                                      GCancellable        *cancellable,
                                                      GAsyncReadyCallback  callback,
                                                      gpointer             user_data);
+/* The same with a deadline of @timeout_ms for the whole lookup. */
+void              rill_provider_list_models_full_async (RillProvider       *self,
+                                                        guint               timeout_ms,
+                                                        GCancellable       *cancellable,
+                                                        GAsyncReadyCallback callback,
+                                                        gpointer            user_data);
 GStrv             rill_provider_list_models_finish  (RillProvider        *self,
                                                      GAsyncResult        *result,
                                                      GError             **error);
@@ -55,7 +68,11 @@ SoupMessage      *rill_provider_new_chat_message    (RillProvider        *self,
                                                      double               temperature,
                                                      char               **request_json);
 
-/* "HTTP 401 Unauthorized: Incorrect API key…", from a status and a body. */
+/* @url without its user info, if it has any. */
+char             *rill_url_without_user_info        (const char          *url);
+
+/* "HTTP 401 Unauthorized: Incorrect API key…", from a status and a body;
+ * a reason phrase that is not UTF-8 is made so. */
 char             *rill_provider_describe_http_error (guint                status,
                                                      const char          *reason,
                                                      const char          *body,

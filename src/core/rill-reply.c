@@ -7,7 +7,13 @@
  * "finished" signal is emitted from that transaction's completion. Every
  * callback that may run after finish() checks self->ending first, so a
  * second ending (an error arriving after Stop, a timeout during an error)
- * changes nothing. */
+ * changes nothing.
+ *
+ * The deadlines are the reply's own (the session has none): the model
+ * lookup and the wait for headers have the connect timeout, reading has the
+ * silence timeout, moved on at each read. A 2xx answer is checked before
+ * it is read: JSON may be a whole answer, and what is neither a stream nor
+ * JSON fails at once, saying what came back. */
 
 #include "rill-reply.h"
 
@@ -353,18 +359,25 @@ deadline_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 
 static GSourceFuncs deadline_funcs = { NULL, NULL, deadline_dispatch, NULL, NULL, NULL };
 
+/* "1 second", "90 seconds", "0.3 seconds" */
+static char *
+seconds_in_words (guint ms)
+{
+  return g_strdup_printf (ms == 1000 ? "%g second" : "%g seconds", ms / 1000.0);
+}
+
 static gboolean
 deadline_cb (gpointer user_data)
 {
   RillReply *self = user_data;
   guint timeout_ms = self->body ? self->options.idle_timeout_ms : self->options.connect_timeout_ms;
-  double seconds = timeout_ms / 1000.0;
+  g_autofree char *seconds = seconds_in_words (timeout_ms);
 
   if (self->body != NULL)
-    fail (self, RILL_ERROR_TIMEOUT, "The server sent nothing for %g seconds", seconds);
+    fail (self, RILL_ERROR_TIMEOUT, "The server sent nothing for %s", seconds);
   else
-    fail (self, RILL_ERROR_TIMEOUT, "The server at %s did not answer within %g seconds",
-          rill_provider_get_base_url (self->provider), seconds);
+    fail (self, RILL_ERROR_TIMEOUT, "The server at %s did not answer within %s",
+          rill_provider_get_display_url (self->provider), seconds);
   return G_SOURCE_REMOVE;
 }
 
@@ -416,9 +429,13 @@ static void read_next (RillReply *self);
 static void
 fail_with_parser_error (RillReply *self)
 {
-  fail (self, rill_stream_parser_is_malformed (self->parser) ? RILL_ERROR_INVALID
-                                                             : RILL_ERROR_SERVER_SAID,
-        "The server reported an error: %s", rill_stream_parser_get_error (self->parser));
+  /* A limit reached is ours to say, not the server's. */
+  if (rill_stream_parser_is_too_large (self->parser))
+    fail (self, RILL_ERROR_INVALID, "%s", rill_stream_parser_get_error (self->parser));
+  else
+    fail (self, rill_stream_parser_is_malformed (self->parser) ? RILL_ERROR_INVALID
+                                                               : RILL_ERROR_SERVER_SAID,
+          "The server reported an error: %s", rill_stream_parser_get_error (self->parser));
 }
 
 static void
@@ -587,6 +604,49 @@ read_next (RillReply *self)
                                    self->cancellable, read_cb, g_object_ref (self));
 }
 
+/* A 200 is not always an answer: a captive portal's login page, a proxy's
+ * notice. What is neither a stream nor JSON fails here, saying what came
+ * back; JSON may be a whole answer from a server that ignored "stream":
+ * true. No type, text/plain and application/octet-stream are read as a
+ * stream: some servers send one so. */
+static gboolean
+check_content_type (RillReply *self)
+{
+  static const char * const streams[] = {
+    "text/event-stream", "application/x-ndjson", "application/ndjson", "application/jsonl",
+    "application/x-jsonlines", "text/plain", "application/octet-stream",
+  };
+  SoupMessageHeaders *headers = soup_message_get_response_headers (self->message);
+  const char *type = soup_message_headers_get_content_type (headers, NULL);
+  g_autofree char *valid = NULL;
+  const char *what;
+
+  if (type == NULL)
+    return TRUE;
+  if (g_ascii_strcasecmp (type, "application/json") == 0 || g_str_has_suffix (type, "+json"))
+    {
+      rill_stream_parser_allow_document (self->parser);
+      return TRUE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (streams); i++)
+    if (g_ascii_strcasecmp (type, streams[i]) == 0)
+      return TRUE;
+
+  if (g_ascii_strcasecmp (type, "text/html") == 0
+      || g_ascii_strcasecmp (type, "application/xhtml+xml") == 0)
+    what = "an HTML page";
+  else if (g_str_has_suffix (type, "/xml") || g_str_has_suffix (type, "+xml"))
+    what = "an XML document";
+  else if (g_ascii_strncasecmp (type, "image/", 6) == 0)
+    what = "an image";
+  else
+    what = "something else";
+  valid = g_utf8_make_valid (type, -1);
+  fail (self, RILL_ERROR_INVALID, "The server answered with %s (%s) instead of a reply",
+        what, valid);
+  return FALSE;
+}
+
 static void
 send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -601,7 +661,7 @@ send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (body == NULL)
     {
       g_autofree char *what = g_strdup_printf ("Could not reach %s",
-                                               rill_provider_get_base_url (self->provider));
+                                               rill_provider_get_display_url (self->provider));
       fail_with_error (self, what, error);
       return;
     }
@@ -613,6 +673,11 @@ send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   status = soup_message_get_status (self->message);
   if (status >= 300)
     self->error_body = g_byte_array_new ();
+  else if (!check_content_type (self))
+    {
+      close_body (self);
+      return;
+    }
   else
     self->checkpoint_id = g_timeout_add (self->options.checkpoint_interval_ms, checkpoint_cb, self);
 
@@ -629,7 +694,7 @@ send_request (RillReply *self)
   if (self->message == NULL)
     {
       fail (self, RILL_ERROR_ADDRESS, "“%s” is not a valid server address",
-            rill_provider_get_base_url (self->provider));
+            rill_provider_get_display_url (self->provider));
       return;
     }
   push_deadline (self, self->options.connect_timeout_ms);
@@ -690,8 +755,10 @@ begin_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (self->model == NULL || self->model[0] == '\0')
     {
       g_clear_pointer (&self->model, g_free);
-      rill_provider_list_models_async (self->provider, self->cancellable, models_cb,
-                                       g_object_ref (self));
+      /* The lookup is the first thing the server is asked: it has the
+       * connect deadline, kept by the provider. */
+      rill_provider_list_models_full_async (self->provider, self->options.connect_timeout_ms,
+                                            self->cancellable, models_cb, g_object_ref (self));
       return;
     }
   send_request (self);

@@ -197,7 +197,7 @@ describe_provider (RillProvider *provider,
 {
   const char *kind = rill_provider_get_kind (provider) == RILL_PROVIDER_OLLAMA
                      ? _("Ollama") : _("OpenAI-compatible server");
-  const char *url = rill_provider_get_base_url (provider);
+  const char *url = rill_provider_get_display_url (provider);
 
   /* translators: in these three, the first %s is a kind of server, the
    * second its address */

@@ -3,7 +3,11 @@
  * EventSource parsing rules: lines end in CRLF, LF or CR; a leading BOM is
  * dropped; ':' lines are comments; data: lines are joined with '\n'; a blank
  * line dispatches. A read may end anywhere, including between the CR and the
- * LF of one line ending, so the decoder remembers a trailing CR. */
+ * LF of one line ending, so the decoder remembers a trailing CR.
+ *
+ * What a server sends is held only until its event ends, so an event that
+ * never ends would hold memory without end; with a maximum set, the decoder
+ * stops at it instead, before the bytes that would pass it are copied. */
 
 #include "rill-sse-decoder.h"
 
@@ -18,6 +22,8 @@ struct _RillSseDecoder
   GString *data;        /* data: values, each followed by '\n' */
   GString *event_type;
   GString *last_id;
+  gsize    max_event;   /* 0: none */
+  guint    overflowed : 1;
   guint    skip_lf : 1; /* the previous byte was a CR ending a line */
   guint    seen_first_line : 1;
 };
@@ -46,6 +52,18 @@ rill_sse_decoder_free (RillSseDecoder *self)
   g_string_free (self->event_type, TRUE);
   g_string_free (self->last_id, TRUE);
   g_free (self);
+}
+
+/* Nothing more is kept: what was held goes back now, not when the decoder
+ * is freed, which may be much later (a window keeps its replies). */
+static void
+overflow (RillSseDecoder *self)
+{
+  self->overflowed = TRUE;
+  g_string_free (self->line, TRUE);
+  g_string_free (self->data, TRUE);
+  self->line = g_string_new (NULL);
+  self->data = g_string_new (NULL);
 }
 
 static void
@@ -111,6 +129,11 @@ process_line (RillSseDecoder *self, const char *line, gsize len)
 #define FIELD_IS(name) (field_len == sizeof (name) - 1 && memcmp (line, name, field_len) == 0)
   if (FIELD_IS ("data"))
     {
+      if (self->max_event > 0 && self->data->len + value_len > self->max_event)
+        {
+          overflow (self);
+          return;
+        }
       g_string_append_len (self->data, value, value_len);
       g_string_append_c (self->data, '\n');
     }
@@ -131,6 +154,21 @@ process_line (RillSseDecoder *self, const char *line, gsize len)
 #undef FIELD_IS
 }
 
+/* A line may be that much longer than the data it carries: "data: ", and
+ * a BOM before the first. */
+#define LINE_SLACK 16
+
+/* Whether a line @len bytes long (so far) passes the maximum, with the
+ * event's data before it. The event's data does not change while a line
+ * is read, and a line only grows, so the answer is the same however the
+ * bytes were split. */
+static inline gboolean
+would_overflow (RillSseDecoder *self, gsize len)
+{
+  return self->max_event > 0
+         && self->line->len + len + self->data->len > self->max_event + LINE_SLACK;
+}
+
 /* The first CR or LF: memchr is vectorised, a byte loop is not. */
 static inline const char *
 find_line_end (const char *p, const char *end)
@@ -149,7 +187,7 @@ rill_sse_decoder_feed (RillSseDecoder *self, const char *bytes, gsize len)
 
   g_return_if_fail (self != NULL);
 
-  while (p < end)
+  while (p < end && !self->overflowed)
     {
       const char *eol;
 
@@ -164,6 +202,11 @@ rill_sse_decoder_feed (RillSseDecoder *self, const char *bytes, gsize len)
         }
 
       eol = find_line_end (p, end);
+      if (would_overflow (self, (eol ? eol : end) - p))
+        {
+          overflow (self);
+          return;
+        }
       if (eol == NULL)
         {
           g_string_append_len (self->line, p, end - p);
@@ -188,6 +231,22 @@ rill_sse_decoder_feed (RillSseDecoder *self, const char *bytes, gsize len)
 }
 
 void
+rill_sse_decoder_set_max_event (RillSseDecoder *self, gsize max)
+{
+  g_return_if_fail (self != NULL);
+
+  self->max_event = max;
+}
+
+gboolean
+rill_sse_decoder_overflowed (RillSseDecoder *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->overflowed;
+}
+
+void
 rill_sse_decoder_finish (RillSseDecoder *self)
 {
   g_return_if_fail (self != NULL);
@@ -196,4 +255,5 @@ rill_sse_decoder_finish (RillSseDecoder *self)
   g_string_truncate (self->data, 0);
   g_string_truncate (self->event_type, 0);
   self->skip_lf = FALSE;
+  self->overflowed = FALSE;
 }

@@ -21,6 +21,14 @@ RillSseDecoder *rill_sse_decoder_new    (RillSseEventFunc  func,
 void            rill_sse_decoder_feed   (RillSseDecoder   *self,
                                          const char       *bytes,
                                          gsize             len);
+/* An event whose data would pass @max bytes, or a line that would pass it
+ * with the event's data before it (give or take a field name), is not
+ * kept: the decoder stops there, hands nothing more over and says so in
+ * rill_sse_decoder_overflowed(), whatever the split of the bytes. 0, the
+ * default, is no limit; rill_sse_decoder_finish() starts afresh. */
+void            rill_sse_decoder_set_max_event (RillSseDecoder *self,
+                                                gsize           max);
+gboolean        rill_sse_decoder_overflowed    (RillSseDecoder *self);
 /* End of stream: a trailing event that was never closed by a blank line is
  * dropped, as the EventSource rules say. */
 void            rill_sse_decoder_finish (RillSseDecoder   *self);

@@ -15,5 +15,9 @@ typedef enum {
 
 RillStreamParser *_rill_stream_parser_new_with_flags (RillProviderKind      kind,
                                                       RillStreamParserFlags flags);
+/* The limits of parsers made from now on, so that a test need not send
+ * hundreds of MiB; 0 restores RILL_MAX_EVENT_BYTES or RILL_MAX_REPLY_BYTES. */
+void              _rill_stream_parser_set_limits     (gsize                 max_event,
+                                                      gsize                 max_reply);
 
 G_END_DECLS

@@ -14,7 +14,14 @@
  * refuses by json-glib. Both fold into the reply the same way, and the
  * fuzzers check that they agree, using a parser made with
  * RILL_STREAM_PARSER_JSON_GLIB_ONLY (rill-stream-parser-private.h) as the
- * reference. */
+ * reference.
+ *
+ * What a server can make us hold is bounded: an event or line over
+ * RILL_MAX_EVENT_BYTES, or more text than RILL_MAX_REPLY_BYTES, ends the
+ * reply as an error of ours, keeping the text that came before it. The
+ * decoders stop before they copy the bytes that would pass the limit, so a
+ * flood costs at most the limit. \u0000 becomes U+FFFD, as the chunk scanner
+ * reads it, instead of cutting the string where json-glib puts its NUL. */
 
 #include "rill-stream-parser.h"
 
@@ -25,6 +32,10 @@
 #include "rill-ndjson-decoder.h"
 #include "rill-sse-decoder.h"
 #include "rill-stream-parser-private.h"
+
+/* 0 in these: the defaults; see _rill_stream_parser_set_limits(). */
+static gsize max_event_override;
+static gsize max_reply_override;
 
 struct _RillStreamParser
 {
@@ -39,6 +50,11 @@ struct _RillStreamParser
   char    *finish_reason;
   char    *error;
   gboolean malformed;          /* the error is ours, not the server's */
+  gboolean too_large;          /* ours too: a limit was reached */
+  gsize    max_event;
+  gsize    max_reply;
+  GString *document;           /* the body is one JSON document, read at the end */
+  gboolean sniffing;           /* it may be: the body has been whitespace so far */
   char    *usage_json;
   gint64   prompt_tokens;
   gint64   completion_tokens;
@@ -95,13 +111,51 @@ member_int (JsonObject *object, const char *name)
     }
 }
 
+/* "16 MiB", or "1000 bytes" for a limit a test set. */
+static char *
+describe_size (gsize bytes)
+{
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
+    return g_strdup_printf ("%" G_GSIZE_FORMAT " MiB", bytes / (1024 * 1024));
+  return g_strdup_printf ("%" G_GSIZE_FORMAT " bytes", bytes);
+}
+
+static void set_error (RillStreamParser *self, char *message);
+
+static void
+set_too_large (RillStreamParser *self, const char *what, gsize limit)
+{
+  g_autofree char *size = describe_size (limit);
+
+  if (self->error == NULL)
+    {
+      self->malformed = TRUE;
+      self->too_large = TRUE;
+    }
+  set_error (self, g_strdup_printf ("The server sent %s larger than %s; "
+                                    "the text before it is kept", what, size));
+}
+
+/* Text is appended whole or not at all: a token that would take the reply
+ * past its limit ends it, and the text before that token is what stays. */
+static gboolean
+text_fits (RillStreamParser *self, GString *to, gsize old_len)
+{
+  if (self->content->len + self->reasoning->len <= self->max_reply)
+    return TRUE;
+  g_string_truncate (to, old_len);
+  set_too_large (self, "a reply", self->max_reply);
+  return FALSE;
+}
+
 static void
 append_text (RillStreamParser *self, GString *to, const char *text)
 {
   g_autofree char *repaired = NULL;
+  gsize old_len = to->len;
   gsize len;
 
-  if (text == NULL || text[0] == '\0')
+  if (text == NULL || text[0] == '\0' || self->error != NULL)
     return;
   len = strlen (text);
   /* json-glib turns a lone surrogate escape into bytes that are not UTF-8. */
@@ -110,7 +164,8 @@ append_text (RillStreamParser *self, GString *to, const char *text)
     g_string_append (to, repaired);
   else
     g_string_append_len (to, text, len);
-  self->grew = TRUE;
+  if (text_fits (self, to, old_len))
+    self->grew = TRUE;
 }
 
 static void
@@ -132,10 +187,13 @@ set_string (char **field, const char *value)
 static void
 fast_append (RillStreamParser *self, GString *to, const RillChunkString *string)
 {
-  if (string->start == NULL || string->len == 0)
+  gsize old_len = to->len;
+
+  if (string->start == NULL || string->len == 0 || self->error != NULL)
     return;
   rill_chunk_string_append (to, string);
-  self->grew = TRUE;
+  if (text_fits (self, to, old_len))
+    self->grew = TRUE;
 }
 
 static void
@@ -247,10 +305,41 @@ set_malformed (RillStreamParser *self, char *message)
   set_error (self, message);
 }
 
+/* json-glib reads \u0000 as a NUL that ends the string there, losing the
+ * rest; a copy with each such escape made \uFFFD (the same length) keeps
+ * it, as U+FFFD. NULL when there is none. An escaped backslash followed by
+ * "u0000" is text, not an escape, and stays. */
+static char *
+without_nul_escapes (const char *data, gsize len)
+{
+  char *copy = NULL;
+
+  for (gsize i = 0; i + 1 < len; i++)
+    {
+      const char *backslash = memchr (data + i, '\\', len - i - 1);
+
+      if (backslash == NULL)
+        break;
+      i = backslash - data + 1;
+      if (data[i] != 'u' || len - i < 5 || memcmp (data + i + 1, "0000", 4) != 0)
+        continue;
+      if (copy == NULL)
+        {
+          copy = g_malloc (len + 1);
+          memcpy (copy, data, len);
+          copy[len] = '\0';
+        }
+      memcpy (copy + i + 1, "FFFD", 4);
+      i += 4;
+    }
+  return copy;
+}
+
 static JsonObject *
 parse_object (RillStreamParser *self, const char *data, gsize len)
 {
   g_autofree char *repaired = rill_utf8_repair (data, len);
+  g_autofree char *unnulled = NULL;
   g_autoptr(GError) error = NULL;
   JsonNode *root;
 
@@ -259,6 +348,8 @@ parse_object (RillStreamParser *self, const char *data, gsize len)
       data = repaired;
       len = strlen (repaired);
     }
+  if ((unnulled = without_nul_escapes (data, len)) != NULL)
+    data = unnulled;
   if (!json_parser_load_from_data (self->json, data, len, &error))
     {
       g_autofree char *start = g_utf8_make_valid (data, MIN (len, 120));
@@ -473,7 +564,92 @@ _rill_stream_parser_new_with_flags (RillProviderKind      kind,
   self->completion_tokens = -1;
   self->fast_path = (flags & RILL_STREAM_PARSER_JSON_GLIB_ONLY) == 0;
   self->scratch = g_string_new (NULL);
+  self->max_event = max_event_override ? max_event_override : RILL_MAX_EVENT_BYTES;
+  self->max_reply = max_reply_override ? max_reply_override : RILL_MAX_REPLY_BYTES;
+  if (self->sse != NULL)
+    rill_sse_decoder_set_max_event (self->sse, self->max_event);
+  else
+    rill_ndjson_decoder_set_max_line (self->ndjson, self->max_event);
   return self;
+}
+
+void
+_rill_stream_parser_set_limits (gsize max_event, gsize max_reply)
+{
+  max_event_override = max_event;
+  max_reply_override = max_reply;
+}
+
+void
+rill_stream_parser_allow_document (RillStreamParser *self)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (self->n_events == 0 && self->document == NULL);
+
+  /* Ollama's lines are each a document already, so a whole answer on one
+   * line is read as it is. */
+  if (self->sse == NULL)
+    return;
+  self->document = g_string_new (NULL);
+  self->sniffing = TRUE;
+}
+
+/* Holds @bytes in the document while the body has been only whitespace, and
+ * returns FALSE; at the first other byte, decides: '{' begins a document,
+ * anything else a stream, which is then given what was held. */
+static gboolean
+sniff (RillStreamParser *self, const char *bytes, gsize len)
+{
+  const char *p = bytes;
+  const char *end = bytes + len;
+  g_autoptr(GString) held = NULL;
+
+  while (p < end && g_ascii_isspace (*p))
+    p++;
+  if (p == end)
+    {
+      if (self->document->len + len > self->max_event)
+        set_too_large (self, "an answer", self->max_event);
+      else
+        g_string_append_len (self->document, bytes, len);
+      return FALSE;
+    }
+  self->sniffing = FALSE;
+  if (*p == '{')
+    return TRUE;
+  held = g_steal_pointer (&self->document);
+  rill_sse_decoder_feed (self->sse, held->str, held->len);
+  return TRUE;
+}
+
+/* A whole answer, as a server that ignored "stream": true sends it: OpenAI's
+ * {"choices":[{"message":…}],"usage":…} or Ollama's {"message":…,"done":true}
+ * read as one event, which is then the whole reply. */
+static void
+end_document (RillStreamParser *self)
+{
+  const char *data = self->document->str;
+  gsize len = self->document->len;
+
+  while (len > 0 && g_ascii_isspace (data[len - 1]))
+    len--;
+  if (len == 0)
+    return;
+  if (self->sse != NULL)
+    openai_event ("message", data, len, "", self);
+  else
+    ollama_line (data, len, self);
+  if (self->error != NULL)
+    return;
+  if (self->content->len > 0 || self->reasoning->len > 0 || rill_stream_parser_has_finished (self))
+    self->done = TRUE;
+  else
+    {
+      g_autofree char *start = g_utf8_make_valid (data, MIN (len, 120));
+
+      set_malformed (self, g_strdup_printf ("The server answered with JSON that is not a reply: %s",
+                                            start));
+    }
 }
 
 void
@@ -487,6 +663,8 @@ rill_stream_parser_free (RillStreamParser *self)
   g_string_free (self->content, TRUE);
   g_string_free (self->reasoning, TRUE);
   g_string_free (self->scratch, TRUE);
+  if (self->document != NULL)
+    g_string_free (self->document, TRUE);
   g_free (self->model);
   g_free (self->finish_reason);
   g_free (self->error);
@@ -502,10 +680,31 @@ rill_stream_parser_feed (RillStreamParser *self, const char *bytes, gsize len)
   if (self->done || self->error != NULL)
     return FALSE;
   self->grew = FALSE;
-  if (self->sse != NULL)
-    rill_sse_decoder_feed (self->sse, bytes, len);
+  if (self->sniffing && !sniff (self, bytes, len))
+    return FALSE;
+  if (self->document != NULL)
+    {
+      if (self->document->len + len > self->max_event)
+        {
+          g_string_free (self->document, TRUE);
+          self->document = g_string_new (NULL);
+          set_too_large (self, "an answer", self->max_event);
+        }
+      else
+        g_string_append_len (self->document, bytes, len);
+    }
+  else if (self->sse != NULL)
+    {
+      rill_sse_decoder_feed (self->sse, bytes, len);
+      if (rill_sse_decoder_overflowed (self->sse))
+        set_too_large (self, "an event", self->max_event);
+    }
   else
-    rill_ndjson_decoder_feed (self->ndjson, bytes, len);
+    {
+      rill_ndjson_decoder_feed (self->ndjson, bytes, len);
+      if (rill_ndjson_decoder_overflowed (self->ndjson))
+        set_too_large (self, "a line", self->max_event);
+    }
   return self->grew;
 }
 
@@ -516,7 +715,9 @@ rill_stream_parser_end (RillStreamParser *self)
 
   if (self->done || self->error != NULL)
     return;
-  if (self->sse != NULL)
+  if (self->document != NULL && !self->sniffing)
+    end_document (self);
+  else if (self->sse != NULL)
     rill_sse_decoder_finish (self->sse);
   else
     rill_ndjson_decoder_finish (self->ndjson);
@@ -556,6 +757,12 @@ gboolean
 rill_stream_parser_is_malformed (RillStreamParser *self)
 {
   return self->malformed;
+}
+
+gboolean
+rill_stream_parser_is_too_large (RillStreamParser *self)
+{
+  return self->too_large;
 }
 
 gboolean
@@ -599,6 +806,7 @@ rill_error_message_from_json (const char *body, gsize len)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autofree char *repaired = rill_utf8_repair (body, len);
+  g_autofree char *unnulled = NULL;
   JsonNode *root;
   JsonObject *object;
   JsonNode *error;
@@ -608,6 +816,8 @@ rill_error_message_from_json (const char *body, gsize len)
       body = repaired;
       len = strlen (repaired);
     }
+  if ((unnulled = without_nul_escapes (body, len)) != NULL)
+    body = unnulled;
   if (!json_parser_load_from_data (parser, body, len, NULL))
     return NULL;
   root = json_parser_get_root (parser);

@@ -15,8 +15,21 @@ G_BEGIN_DECLS
 
 typedef struct _RillStreamParser RillStreamParser;
 
+/* What a server can make a reply hold: an event (or NDJSON line, or a
+ * whole JSON answer), and the reply's text, content and reasoning together.
+ * Past either, the parser stops with an error of its own
+ * (rill_stream_parser_is_too_large()), keeping the text that came before. */
+#define RILL_MAX_EVENT_BYTES (16 * 1024 * 1024)
+#define RILL_MAX_REPLY_BYTES (64 * 1024 * 1024)
+
 RillStreamParser *rill_stream_parser_new          (RillProviderKind   kind);
 void              rill_stream_parser_free         (RillStreamParser  *self);
+/* Before the first feed, when the server said its answer is JSON: the body
+ * may be one JSON document, not a stream (a server that ignored "stream":
+ * true, as some proxies do). If it begins with '{', it is read whole at
+ * rill_stream_parser_end(), and a reply in it is the whole reply; anything
+ * else is read as a stream, as usual. */
+void              rill_stream_parser_allow_document (RillStreamParser *self);
 
 /* Returns TRUE when content or reasoning grew. Once the server has said it
  * is done, or sent an error, later bytes are ignored. */
@@ -35,6 +48,8 @@ const char       *rill_stream_parser_get_error    (RillStreamParser  *self);
 /* TRUE when that error is the parser's own: the server sent something
  * that is not an event it understands, rather than an error. */
 gboolean          rill_stream_parser_is_malformed (RillStreamParser  *self);
+/* TRUE when that error is a limit reached: see RILL_MAX_EVENT_BYTES. */
+gboolean          rill_stream_parser_is_too_large (RillStreamParser  *self);
 /* [DONE] or Ollama's done: true. */
 gboolean          rill_stream_parser_is_done      (RillStreamParser  *self);
 /* The server finished the reply: done, or a finish reason was given. */

@@ -4,11 +4,13 @@
  * stream one way and compares the stored row with what the server sent,
  * byte for byte, with its status and error. */
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 
+#include "rill-stream-parser-private.h"
 #include "rill-test-server.h"
 #include "rill-test-support.h"
 
@@ -975,6 +977,429 @@ test_environment (Fixture *f, gconstpointer data)
   g_assert_null (none);
 }
 
+/* Memory */
+
+#define MIB (1024 * 1024)
+
+/* A line of /proc/self/status, in KiB. */
+static gsize
+status_kib (const char *field)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, field);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (field), NULL, 10);
+}
+
+/* The peak resident size starts again from what is resident now, so that
+ * what the set-up touched does not hide what the test does. */
+static gsize
+reset_peak_kib (void)
+{
+  int fd = open ("/proc/self/clear_refs", O_WRONLY);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "5", 1), ==, 1);
+  close (fd);
+  return status_kib ("VmRSS:");
+}
+
+/* Runs @script on @path until the reply ends, and returns by how much the
+ * process's peak resident size grew meanwhile, in KiB. */
+static gsize
+run_measured (Fixture *f, const char *path, RillTestScript *script, Watch **w)
+{
+  gsize before_kib, peak_kib;
+
+  before_kib = reset_peak_kib ();
+  rill_test_server_route (f->server, path, script);
+  *w = start_reply (f, f->conversation_id, "hello");
+  test_wait_for (&(*w)->finished, WAIT_MS, "the flooded reply to finish");
+  peak_kib = status_kib ("VmHWM:");
+  g_test_message ("%" G_GSIZE_FORMAT " bytes sent; peak %" G_GSIZE_FORMAT " KiB, %"
+                  G_GSIZE_FORMAT " KiB above the start",
+                  rill_test_server_get_bytes_sent (f->server, path), peak_kib,
+                  peak_kib - before_kib);
+  return peak_kib - before_kib;
+}
+
+static void
+use_ollama (Fixture *f)
+{
+  g_clear_object (&f->provider);
+  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server),
+                                   NULL);
+}
+
+static void
+test_flood_line (Fixture *f, gconstpointer data)
+{
+  g_autofree char *filler = g_strnfill (64 * 1024, 'a');
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+  gsize grew_kib;
+
+  /* A token, then a data: line of 300 MiB that never ends, made as it is
+   * sent; the real limit, 16 MiB, stops it. */
+  rill_test_script_send (script,
+                         "data: {\"choices\":[{\"delta\":{\"content\":"
+                         "\"Before the flood. \"}}]}\n\n"
+                         "data: {\"choices\":[{\"delta\":{\"content\":\"", -1, 0);
+  rill_test_script_repeat (script, filler, -1, 300 * 16);
+  rill_test_script_hang (script);
+  grew_kib = run_measured (f, CHAT, script, &w);
+  assert_stored (f, w, RILL_STATUS_FAILED, "Before the flood. ",
+                 "The server sent an event larger than 16 MiB");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_INVALID);
+  g_assert_cmpuint (grew_kib, <, (16 + 64) * 1024);
+  /* Stopped near the limit, not at the end of the flood. */
+  g_assert_cmpuint (rill_test_server_get_bytes_sent (f->server, CHAT), <, 100 * MIB);
+  watch_free (w);
+}
+
+static void
+test_flood_ndjson_line (Fixture *f, gconstpointer data)
+{
+  g_autofree char *filler = g_strnfill (64 * 1024, 'b');
+  RillTestScript *script = rill_test_script_new (200, "application/x-ndjson");
+  Watch *w;
+  gsize grew_kib;
+
+  use_ollama (f);
+  rill_test_script_send (script,
+                         "{\"message\":{\"content\":\"Before the flood. \"},\"done\":false}\n"
+                         "{\"message\":{\"content\":\"", -1, 0);
+  rill_test_script_repeat (script, filler, -1, 300 * 16);
+  rill_test_script_hang (script);
+  grew_kib = run_measured (f, "/api/chat", script, &w);
+  assert_stored (f, w, RILL_STATUS_FAILED, "Before the flood. ",
+                 "The server sent a line larger than 16 MiB");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_INVALID);
+  g_assert_cmpuint (grew_kib, <, (16 + 64) * 1024);
+  watch_free (w);
+}
+
+static void
+test_flood_reply (Fixture *f, gconstpointer data)
+{
+  g_autofree char *token = g_strnfill (64 * 1024, 'c');
+  g_autofree char *event = g_strdup_printf ("data: {\"choices\":[{\"delta\":{\"content\":\"%s\"}}]}"
+                                            "\n\n", token);
+  g_autoptr(GString) expected = g_string_new (NULL);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  Watch *w;
+  gsize grew_kib;
+
+  /* 100 MiB of text in tokens of 64 KiB, against a limit of 1 MiB (the
+   * real one is 64 MiB): the 16 tokens that fit are kept, whole. */
+  _rill_stream_parser_set_limits (0, MIB);
+  for (guint i = 0; i < 16; i++)
+    g_string_append (expected, token);
+  rill_test_script_repeat (script, event, -1, 1600);
+  rill_test_script_hang (script);
+  grew_kib = run_measured (f, CHAT, script, &w);
+  _rill_stream_parser_set_limits (0, 0);
+  assert_stored (f, w, RILL_STATUS_FAILED, expected->str,
+                 "The server sent a reply larger than 1 MiB; the text before it is kept");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_INVALID);
+  g_assert_cmpuint (grew_kib, <, (1 + 64) * 1024);
+  g_assert_cmpuint (rill_test_server_get_bytes_sent (f->server, CHAT), <, 50 * MIB);
+  watch_free (w);
+}
+
+static void
+test_flood_models (Fixture *f, gconstpointer data)
+{
+  GString *filler = g_string_new (NULL);
+  RillTestScript *script = rill_test_script_new (200, "application/json");
+  Watch *w;
+  gsize grew_kib;
+
+  /* A list of 10 MiB, never ended, against the real limit of 4 MiB. */
+  while (filler->len < 64 * 1024 - 64)
+    g_string_append_printf (filler, "{\"id\":\"model-%08" G_GSIZE_FORMAT "\"},", filler->len);
+  rill_test_script_send (script, "{\"object\":\"list\",\"data\":[", -1, 0);
+  rill_test_script_repeat (script, filler->str, filler->len, 10 * MIB / filler->len + 1);
+  rill_test_script_hang (script);
+  g_string_free (filler, TRUE);
+  g_clear_pointer (&f->options.model, g_free);
+  grew_kib = run_measured (f, "/v1/models", script, &w);
+  assert_stored (f, w, RILL_STATUS_FAILED, "",
+                 "Could not ask the server for its models: "
+                 "The server's list of models is larger than 4 MiB");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_INVALID);
+  g_assert_cmpuint (grew_kib, <, (4 + 64) * 1024);
+  g_assert_cmpuint (rill_test_server_get_request_count (f->server, CHAT), ==, 0);
+  watch_free (w);
+}
+
+/* Deadlines */
+
+/* A token, three seconds of silence, then the end of the reply. */
+static RillTestScript *
+silent_script (const char **head)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+
+  *head = "data: {\"choices\":[{\"delta\":{\"content\":\"Then silence.\"}}]}\n\n";
+  rill_test_script_pace (script, 3 * G_USEC_PER_SEC);
+  rill_test_script_send (script, *head, -1, 0);
+  rill_test_script_send (script,
+                         "data: {\"choices\":[{\"delta\":{\"content\":\" Then more.\"},"
+                         "\"finish_reason\":\"stop\"}]}\n\n"
+                         "data: [DONE]\n\n", -1, 0);
+  return script;
+}
+
+static void
+test_silence_past_idle_timeout (Fixture *f, gconstpointer data)
+{
+  const char *head;
+  RillTestScript *script = silent_script (&head);
+  ContentLength c;
+  gint64 since;
+  Watch *w;
+
+  /* Rill's silence deadline ends it at 2 s, before the rest comes at 3. */
+  f->options.idle_timeout_ms = 2000;
+  rill_test_server_route (f->server, CHAT, script);
+  w = start_reply (f, f->conversation_id, "hello");
+  c.reply = w->reply;
+  c.len = strlen ("Then silence.");
+  test_wait_until (content_reached, &c, WAIT_MS, "the first token");
+  since = g_get_monotonic_time ();
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  g_assert_cmpuint (rill_test_server_get_bytes_sent (f->server, CHAT), ==, strlen (head));
+  g_assert_cmpint (g_get_monotonic_time () - since, >=, 1500 * 1000);
+  assert_stored (f, w, RILL_STATUS_FAILED, "Then silence.",
+                 "The server sent nothing for 2 seconds");
+  g_assert_cmpstr (rill_reply_get_error (w->reply), ==, "The server sent nothing for 2 seconds");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_TIMEOUT);
+  watch_free (w);
+}
+
+static void
+test_silence_within_idle_timeout (Fixture *f, gconstpointer data)
+{
+  const char *head;
+  RillTestScript *script = silent_script (&head);
+  guint timeout = 1;
+  Watch *w;
+
+  /* libsoup's own I/O timeout (60 s unless set) would cut a silence that
+   * Rill's setting allows (up to an hour): it is off, and only Rill's
+   * deadline counts. */
+  g_object_get (rill_provider_get_session (f->provider), "timeout", &timeout, NULL);
+  g_assert_cmpuint (timeout, ==, 0);
+  f->options.idle_timeout_ms = 5000;
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE, "Then silence. Then more.", NULL);
+  watch_free (w);
+}
+
+static void
+test_models_deadline (Fixture *f, gconstpointer data)
+{
+  RillTestScript *models = rill_test_script_new (200, "application/json");
+  Watch *w;
+
+  /* No model chosen: the lookup before the reply has the connect deadline. */
+  rill_test_script_gate (models, "never");
+  rill_test_server_route (f->server, "/v1/models", models);
+  g_clear_pointer (&f->options.model, g_free);
+  f->options.connect_timeout_ms = 300;
+  w = start_reply (f, f->conversation_id, "hello");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  assert_stored (f, w, RILL_STATUS_FAILED, "",
+                 "did not list its models within 0.3 seconds");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_TIMEOUT);
+  g_assert_cmpuint (rill_test_server_get_request_count (f->server, CHAT), ==, 0);
+  watch_free (w);
+}
+
+/* Odd answers */
+
+static void
+test_json_answer (Fixture *f, gconstpointer data)
+{
+  /* Pretty-printed, as a proxy that ignored "stream": true sends it. */
+  const char *json =
+    "{\n  \"id\": \"chatcmpl-9\",\n  \"object\": \"chat.completion\",\n"
+    "  \"model\": \"m-whole\",\n  \"choices\": [\n    {\n      \"index\": 0,\n"
+    "      \"message\": {\"role\": \"assistant\", \"content\": \"A whole \\\"answer\\\", 你好.\\n\","
+    " \"reasoning_content\": \"Thought.\"},\n"
+    "      \"finish_reason\": \"stop\"\n    }\n  ],\n"
+    "  \"usage\": {\"prompt_tokens\": 5, \"completion_tokens\": 6, \"total_tokens\": 11}\n}\n";
+  RillTestScript *script = rill_test_script_new (200, "application/json; charset=utf-8");
+  g_autoptr(RillMessage) message = NULL;
+  Watch *w;
+
+  rill_test_script_send (script, "\n", -1, 0);
+  rill_test_script_send (script, json, -1, 7);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE, "A whole \"answer\", 你好.\n", NULL);
+  message = stored_reply (f, w);
+  g_assert_cmpstr (rill_message_get_reasoning (message), ==, "Thought.");
+  g_assert_cmpstr (rill_message_get_model (message), ==, "m-whole");
+  g_assert_cmpstr (rill_message_get_finish_reason (message), ==, "stop");
+  g_assert_cmpint (rill_message_get_prompt_tokens (message), ==, 5);
+  g_assert_cmpint (rill_message_get_completion_tokens (message), ==, 6);
+  watch_free (w);
+}
+
+static void
+test_json_stream_labelled_json (Fixture *f, gconstpointer data)
+{
+  const char * const tokens[] = { "Streamed ", "all ", "the same", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, NULL, TRUE);
+  RillTestScript *script = rill_test_script_new (200, "application/json");
+  Watch *w;
+
+  /* A stream that says it is JSON is still read as a stream. */
+  rill_test_script_send (script, sse, -1, 9);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE, "Streamed all the same", NULL);
+  watch_free (w);
+}
+
+static void
+test_ollama_json_answer (Fixture *f, gconstpointer data)
+{
+  RillTestScript *script = rill_test_script_new (200, "application/json; charset=utf-8");
+  g_autoptr(RillMessage) message = NULL;
+  Watch *w;
+
+  use_ollama (f);
+  rill_test_script_send (script,
+                         "{\"model\":\"llama3\",\"created_at\":\"2024-01-01T00:00:00Z\","
+                         "\"message\":{\"role\":\"assistant\",\"content\":\"Whole, 世界.\"},"
+                         "\"done_reason\":\"stop\",\"done\":true,\"total_duration\":10,"
+                         "\"prompt_eval_count\":3,\"eval_count\":4}",
+                         -1, 11);
+  rill_test_server_route (f->server, "/api/chat", script);
+  w = start_reply (f, f->conversation_id, "hello");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  assert_stored (f, w, RILL_STATUS_COMPLETE, "Whole, 世界.", NULL);
+  message = stored_reply (f, w);
+  g_assert_cmpstr (rill_message_get_model (message), ==, "llama3");
+  g_assert_cmpint (rill_message_get_prompt_tokens (message), ==, 3);
+  g_assert_cmpint (rill_message_get_completion_tokens (message), ==, 4);
+  watch_free (w);
+}
+
+static void
+test_html_answer (Fixture *f, gconstpointer data)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/html; charset=UTF-8");
+  Watch *w;
+
+  /* A captive portal's login page. */
+  rill_test_script_send (script,
+                         "<!DOCTYPE html><html><head><title>Sign in to Wi-Fi</title></head>"
+                         "<body>data: {\"choices\":[{\"delta\":{\"content\":\"no\"}}]}\n\n"
+                         "</body></html>", -1, 0);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_FAILED, "", "an HTML page");
+  g_assert_cmpstr (rill_reply_get_error (w->reply), ==,
+                   "The server answered with an HTML page (text/html) instead of a reply");
+  g_assert_error (rill_reply_get_failure (w->reply), RILL_ERROR, RILL_ERROR_INVALID);
+  watch_free (w);
+}
+
+static void
+test_nul_in_token (Fixture *f, gconstpointer data)
+{
+  /* The first event is the chunk scanner's, the second json-glib's (its
+   * usage object is), the third a model name: each \u0000 is one U+FFFD and
+   * the rest of the string stays. */
+  const char *sse =
+    "data: {\"model\":\"m\\u0000x\",\"choices\":[{\"delta\":{\"content\":\"a\\u0000b\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\" c\\u0000\\u0000d \\\\u0000\"},"
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n"
+    "data: [DONE]\n\n";
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autoptr(RillMessage) message = NULL;
+  Watch *w;
+
+  rill_test_script_send (script, sse, -1, 0);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE,
+                 "a\xEF\xBF\xBD" "b c\xEF\xBF\xBD\xEF\xBF\xBD" "d \\u0000", NULL);
+  message = stored_reply (f, w);
+  g_assert_cmpstr (rill_message_get_model (message), ==, "m\xEF\xBF\xBDx");
+  watch_free (w);
+}
+
+static void
+test_bad_reason_phrase (Fixture *f, gconstpointer data)
+{
+  RillTestScript *script = rill_test_script_new (500, "application/json");
+  Watch *w;
+
+  rill_test_script_set_reason (script, "Serv\xFF\xFE Error");
+  rill_test_script_send (script, "{\"error\":\"boom\"}", -1, 0);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_FAILED, "", "boom");
+  g_assert_true (g_utf8_validate (rill_reply_get_error (w->reply), -1, NULL));
+  g_assert_cmpstr (rill_reply_get_error (w->reply), ==,
+                   "HTTP 500 Serv\xEF\xBF\xBD\xEF\xBF\xBD Error: boom");
+  watch_free (w);
+}
+
+static void
+test_user_info_address (Fixture *f, gconstpointer data)
+{
+  const char * const answer[] = { "fine", NULL };
+  g_autofree char *sse = rill_test_openai_sse (answer, NULL, TRUE);
+  g_autofree char *plain = g_strconcat (rill_test_server_get_url (f->server), "/v1", NULL);
+  g_autofree char *with_user = g_strconcat ("http://someone:s3cret@",
+                                            plain + strlen ("http://"), NULL);
+  g_autofree char *expected_url = g_strconcat ("\"url\":\"", plain, "/chat/completions\"", NULL);
+  g_autofree char *unanswered = NULL;
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  RillTestScript *silent = rill_test_script_new (200, "text/event-stream");
+  g_autoptr(RillMessage) message = NULL;
+  Watch *w;
+
+  g_clear_object (&f->provider);
+  f->provider = rill_provider_new (RILL_PROVIDER_OPENAI, with_user, "sk-test-key");
+  g_assert_cmpstr (rill_provider_get_base_url (f->provider), ==, with_user);
+  g_assert_cmpstr (rill_provider_get_display_url (f->provider), ==, plain);
+
+  /* Used to connect, */
+  rill_test_script_send (script, sse, -1, 0);
+  w = run_reply (f, script);
+  assert_stored (f, w, RILL_STATUS_COMPLETE, "fine", NULL);
+  message = stored_reply (f, w);
+  /* but neither stored in the request, */
+  g_assert_null (strstr (rill_message_get_request (message), "s3cret"));
+  g_assert_null (strstr (rill_message_get_request (message), "someone"));
+  g_assert_nonnull (strstr (rill_message_get_request (message), expected_url));
+  watch_free (w);
+
+  /* nor shown in an error. */
+  rill_test_script_gate (silent, "never");
+  f->options.connect_timeout_ms = 300;
+  w = run_reply (f, silent);
+  unanswered = g_strdup_printf ("The server at %s did not answer within 0.3 seconds", plain);
+  assert_stored (f, w, RILL_STATUS_FAILED, "", unanswered);
+  g_assert_cmpstr (rill_reply_get_error (w->reply), ==, unanswered);
+  g_clear_pointer (&message, g_object_unref);
+  message = stored_reply (f, w);
+  g_assert_null (strstr (rill_message_get_request (message), "s3cret"));
+  watch_free (w);
+
+  {
+    g_autofree char *stripped = rill_url_without_user_info ("https://a:b@c@host:1/p?q=x@y");
+    g_autofree char *none = rill_url_without_user_info ("https://host/p@q");
+    g_assert_cmpstr (stripped, ==, "https://host:1/p?q=x@y");
+    g_assert_cmpstr (none, ==, "https://host/p@q");
+  }
+}
+
 /* A child process streams into its own database and is killed with SIGKILL
  * mid-stream; the next open marks the row interrupted and keeps its text. */
 
@@ -1154,6 +1579,20 @@ main (int argc, char **argv)
   ADD ("search-after-stream", test_search_after_stream);
   ADD ("environment", test_environment);
   ADD ("sigkill-recovery", test_sigkill_recovery);
+  ADD ("flood-line", test_flood_line);
+  ADD ("flood-ndjson-line", test_flood_ndjson_line);
+  ADD ("flood-reply", test_flood_reply);
+  ADD ("flood-models", test_flood_models);
+  ADD ("silence-past-idle-timeout", test_silence_past_idle_timeout);
+  ADD ("silence-within-idle-timeout", test_silence_within_idle_timeout);
+  ADD ("models-deadline", test_models_deadline);
+  ADD ("json-answer", test_json_answer);
+  ADD ("json-stream-labelled-json", test_json_stream_labelled_json);
+  ADD ("ollama-json-answer", test_ollama_json_answer);
+  ADD ("html-answer", test_html_answer);
+  ADD ("nul-in-token", test_nul_in_token);
+  ADD ("bad-reason-phrase", test_bad_reason_phrase);
+  ADD ("user-info-address", test_user_info_address);
 #undef ADD
 
   return g_test_run ();

@@ -149,6 +149,68 @@ test_ndjson (void)
     }
 }
 
+/* With a maximum of 10 bytes, in every split: the events before the one
+ * that passes it are handed over, then nothing; "!" marks the overflow. */
+static char *
+decode_limited (const char *input, gsize piece, gboolean ndjson)
+{
+  GString *out = g_string_new (NULL);
+  gsize n = strlen (input);
+  gboolean overflowed;
+
+  if (ndjson)
+    {
+      g_autoptr(RillNdjsonDecoder) decoder = rill_ndjson_decoder_new (collect_line, out);
+
+      rill_ndjson_decoder_set_max_line (decoder, 10);
+      for (gsize at = 0; at < n; at += piece)
+        rill_ndjson_decoder_feed (decoder, input + at, MIN (piece, n - at));
+      overflowed = rill_ndjson_decoder_overflowed (decoder);
+      rill_ndjson_decoder_finish (decoder);
+    }
+  else
+    {
+      g_autoptr(RillSseDecoder) decoder = rill_sse_decoder_new (collect_event, out);
+
+      rill_sse_decoder_set_max_event (decoder, 10);
+      for (gsize at = 0; at < n; at += piece)
+        rill_sse_decoder_feed (decoder, input + at, MIN (piece, n - at));
+      overflowed = rill_sse_decoder_overflowed (decoder);
+      rill_sse_decoder_finish (decoder);
+    }
+  if (overflowed)
+    g_string_append_c (out, '!');
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_limits (void)
+{
+  static const struct { gboolean ndjson; const char *input; const char *expected; } cases[] = {
+    /* Ten bytes of data, in one line or two, pass; eleven do not. */
+    { FALSE, "data: 0123456789\n\ndata: 01234\ndata: 5678\n\n",
+      "[message||0123456789][message||01234\n5678]" },
+    { FALSE, "data: 1\n\ndata: 0123456789A\n\ndata: 2\n\n", "[message||1]!" },
+    { FALSE, "data: 1\n\ndata: 01234\ndata: 56789\n\ndata: 2\n\n", "[message||1]!" },
+    /* A line that never ends stops at the limit, whatever it is. */
+    { FALSE, "data: 1\n\n: a comment that goes on and on and on", "[message||1]!" },
+    { FALSE, "data: 1\n\ndata: 0123456789ABCDEFGHIJKLMNOPQRST", "[message||1]!" },
+    { TRUE, "0123456789\n01\r\n", "[0123456789][01]" },
+    { TRUE, "1\n0123456789A\n2\n", "[1]!" },
+    { TRUE, "1\n0123456789A", "[1]!" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (gsize piece = 1; piece <= strlen (cases[i].input); piece++)
+      {
+        g_autofree char *got = decode_limited (cases[i].input, piece, cases[i].ndjson);
+
+        if (g_strcmp0 (got, cases[i].expected) != 0)
+          g_error ("case %u in pieces of %" G_GSIZE_FORMAT ": %s, not %s", i, piece, got,
+                   cases[i].expected);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -161,5 +223,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sse/empty-events", test_empty_events);
   g_test_add_func ("/sse/utf8-split-in-data", test_utf8_split_in_data);
   g_test_add_func ("/ndjson/splits", test_ndjson);
+  g_test_add_func ("/sse-ndjson/limits", test_limits);
   return g_test_run ();
 }

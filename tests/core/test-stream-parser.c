@@ -159,6 +159,154 @@ test_error_bodies (void)
     }
 }
 
+/* \u0000 becomes U+FFFD and the rest of the string stays, on both paths
+ * (the second event has a usage object, which only json-glib reads); an
+ * escaped backslash before "u0000" is text. */
+static void
+test_nul_escapes (gconstpointer data)
+{
+  RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
+  const char *sse =
+    "data: {\"model\":\"m\\u0000\",\"choices\":[{\"delta\":{\"content\":\"\\u0000a\\u0000\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"b\\u0000c\\\\u0000\"}}],"
+    "\"usage\":{\"prompt_tokens\":1}}\n\n";
+  const char *ndjson = "{\"message\":{\"content\":\"x\\u0000y\"},\"done\":true}\n";
+
+  for (gsize piece = 1; piece < 20; piece += 6)
+    {
+      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OPENAI, sse, piece);
+      g_autoptr(RillStreamParser) o = parse_with (flags, RILL_PROVIDER_OLLAMA, ndjson, piece);
+
+      g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==,
+                       "\xEF\xBF\xBD" "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\\u0000");
+      g_assert_cmpstr (rill_stream_parser_get_model (p), ==, "m\xEF\xBF\xBD");
+      g_assert_cmpstr (rill_stream_parser_get_content (o)->str, ==, "x\xEF\xBF\xBDy");
+    }
+  {
+    const char *body = "{\"error\":\"a\\u0000b\"}";
+    g_autofree char *message = rill_error_message_from_json (body, strlen (body));
+
+    g_assert_cmpstr (message, ==, "a\xEF\xBF\xBD" "b");
+  }
+}
+
+/* With limits of 64 bytes an event and 20 bytes of text: the tokens that
+ * fit are kept whole, the one that would pass is not, and nothing after. */
+static void
+test_limits (gconstpointer data)
+{
+  RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
+  const char *tokens =
+    "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"01234\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"0123456789\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"0123456789\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n";
+  const char *event =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"fits\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"0123456789012345678901234567890\"}}]}\n\n";
+  const char *line =
+    "{\"message\":{\"content\":\"fits\"}}\n"
+    "{\"message\":{\"content\":\"0123456789012345678901234567890123456789\"}}\n";
+
+  _rill_stream_parser_set_limits (64, 20);
+  for (gsize piece = 1; piece < 30; piece += 4)
+    {
+      g_autoptr(RillStreamParser) t = parse_with (flags, RILL_PROVIDER_OPENAI, tokens, piece);
+      g_autoptr(RillStreamParser) e = parse_with (flags, RILL_PROVIDER_OPENAI, event, piece);
+      g_autoptr(RillStreamParser) l = parse_with (flags, RILL_PROVIDER_OLLAMA, line, piece);
+
+      g_assert_cmpstr (rill_stream_parser_get_reasoning (t)->str, ==, "01234");
+      g_assert_cmpstr (rill_stream_parser_get_content (t)->str, ==, "0123456789");
+      g_assert_cmpstr (rill_stream_parser_get_error (t), ==,
+                       "The server sent a reply larger than 20 bytes; the text before it is kept");
+      g_assert_true (rill_stream_parser_is_too_large (t));
+      g_assert_true (rill_stream_parser_is_malformed (t));
+
+      g_assert_cmpstr (rill_stream_parser_get_content (e)->str, ==, "fits");
+      g_assert_cmpstr (rill_stream_parser_get_error (e), ==,
+                       "The server sent an event larger than 64 bytes; the text before it is kept");
+      g_assert_true (rill_stream_parser_is_too_large (e));
+
+      g_assert_cmpstr (rill_stream_parser_get_content (l)->str, ==, "fits");
+      g_assert_cmpstr (rill_stream_parser_get_error (l), ==,
+                       "The server sent a line larger than 64 bytes; the text before it is kept");
+    }
+  _rill_stream_parser_set_limits (0, 0);
+  {
+    g_autoptr(RillStreamParser) p = rill_stream_parser_new (RILL_PROVIDER_OPENAI);
+
+    rill_stream_parser_feed (p, tokens, strlen (tokens));
+    g_assert_null (rill_stream_parser_get_error (p));
+    g_assert_false (rill_stream_parser_is_too_large (p));
+  }
+}
+
+static RillStreamParser *
+parse_document (RillProviderKind kind, const char *input, gsize piece)
+{
+  RillStreamParser *parser = rill_stream_parser_new (kind);
+  gsize n = strlen (input);
+
+  rill_stream_parser_allow_document (parser);
+  for (gsize at = 0; at < n; at += piece)
+    rill_stream_parser_feed (parser, input + at, MIN (piece, n - at));
+  rill_stream_parser_end (parser);
+  return parser;
+}
+
+/* A body the server said is JSON: a whole answer, a stream after all, an
+ * error, or JSON that is no reply. */
+static void
+test_documents (void)
+{
+  const char *whole =
+    "\n  {\n \"model\": \"m\",\n \"choices\": [{\"index\": 0, \"message\": {\"role\": "
+    "\"assistant\", \"content\": \"Whole.\"}, \"finish_reason\": \"length\"}],\n"
+    " \"usage\": {\"prompt_tokens\": 2, \"completion_tokens\": 3}\n}\n";
+
+  for (gsize piece = 1; piece < 40; piece += 3)
+    {
+      g_autoptr(RillStreamParser) p = parse_document (RILL_PROVIDER_OPENAI, whole, piece);
+      g_autoptr(RillStreamParser) s = parse_document (RILL_PROVIDER_OPENAI, openai_stream, piece);
+      g_autoptr(RillStreamParser) e =
+        parse_document (RILL_PROVIDER_OPENAI, "{\"error\":{\"message\":\"nope\"}}", piece);
+      g_autoptr(RillStreamParser) n = parse_document (RILL_PROVIDER_OPENAI, "{\"x\":1}", piece);
+      g_autoptr(RillStreamParser) o =
+        parse_document (RILL_PROVIDER_OLLAMA,
+                        "{\"message\":{\"content\":\"O.\"},\"done\":true,\"eval_count\":1}",
+                        piece);
+
+      g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "Whole.");
+      g_assert_cmpstr (rill_stream_parser_get_finish_reason (p), ==, "length");
+      g_assert_true (rill_stream_parser_is_done (p));
+      g_assert_cmpint (rill_stream_parser_get_completion_tokens (p), ==, 3);
+      g_assert_null (rill_stream_parser_get_error (p));
+
+      g_assert_cmpstr (rill_stream_parser_get_content (s)->str, ==, "héllo 世界");
+      g_assert_true (rill_stream_parser_is_done (s));
+
+      g_assert_cmpstr (rill_stream_parser_get_error (e), ==, "nope");
+      g_assert_false (rill_stream_parser_is_malformed (e));
+
+      g_assert_cmpstr (rill_stream_parser_get_error (n), ==,
+                       "The server answered with JSON that is not a reply: {\"x\":1}");
+      g_assert_true (rill_stream_parser_is_malformed (n));
+      g_assert_false (rill_stream_parser_has_finished (n));
+
+      g_assert_cmpstr (rill_stream_parser_get_content (o)->str, ==, "O.");
+      g_assert_true (rill_stream_parser_is_done (o));
+    }
+  /* The whole answer is held only up to the event limit. */
+  _rill_stream_parser_set_limits (64, 0);
+  {
+    g_autoptr(RillStreamParser) p = parse_document (RILL_PROVIDER_OPENAI, whole, 7);
+
+    g_assert_true (rill_stream_parser_is_too_large (p));
+    g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "");
+  }
+  _rill_stream_parser_set_limits (0, 0);
+}
+
 /* The chunk scanner */
 
 static char *
@@ -242,7 +390,7 @@ test_scanner_leaves_the_rest_to_json_glib (void)
     { RILL_PROVIDER_OPENAI, "{\"model\":\"a\tb\"}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"\\x\"}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"\\u0001\"}", TRUE },
-    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\u0000\"}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"model\":\"\\u0000\"}", TRUE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"\\ud83d\"}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"model\":\"\\ude00\"}", FALSE },
     { RILL_PROVIDER_OPENAI, "{\"mod\\u0065l\":\"m\"}", FALSE },
@@ -322,6 +470,15 @@ main (int argc, char **argv)
   g_test_add_data_func ("/parser/ollama-shapes/json-glib-only",
                         GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY), test_ollama_shapes);
   g_test_add_func ("/parser/error-bodies", test_error_bodies);
+  g_test_add_data_func ("/parser/nul-escapes", GUINT_TO_POINTER (RILL_STREAM_PARSER_DEFAULT),
+                        test_nul_escapes);
+  g_test_add_data_func ("/parser/nul-escapes/json-glib-only",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY), test_nul_escapes);
+  g_test_add_data_func ("/parser/limits", GUINT_TO_POINTER (RILL_STREAM_PARSER_DEFAULT),
+                        test_limits);
+  g_test_add_data_func ("/parser/limits/json-glib-only",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY), test_limits);
+  g_test_add_func ("/parser/documents", test_documents);
   g_test_add_func ("/chunk-scanner/reads-common-shapes", test_scanner_reads_common_shapes);
   g_test_add_func ("/chunk-scanner/leaves-the-rest-to-json-glib",
                    test_scanner_leaves_the_rest_to_json_glib);

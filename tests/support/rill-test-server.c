@@ -13,6 +13,7 @@
 
 typedef enum {
   STEP_SEND,
+  STEP_REPEAT,
   STEP_PACE,
   STEP_GATE,
   STEP_END,
@@ -24,7 +25,8 @@ typedef enum {
 typedef struct
 {
   StepKind kind;
-  GBytes  *bytes;     /* STEP_SEND: one chunk */
+  GBytes  *bytes;     /* STEP_SEND, STEP_REPEAT: one chunk */
+  guint64  count;     /* STEP_REPEAT: how many times */
   char    *gate;      /* STEP_GATE */
   guint    interval_us; /* STEP_PACE */
 } Step;
@@ -32,6 +34,7 @@ typedef struct
 struct _RillTestScript
 {
   guint      status;
+  char      *reason;
   char      *content_type;
   GPtrArray *steps;
   gboolean   has_ending;
@@ -53,6 +56,7 @@ typedef struct
   RillTestScript    *script;
   RouteLog          *log;
   guint              next_step;
+  guint64            repeated;  /* chunks of the current STEP_REPEAT written */
   guint              interval_us;
   GSource           *timer;
   const char        *waiting_gate;
@@ -85,6 +89,7 @@ static void
 script_free (RillTestScript *script)
 {
   g_ptr_array_unref (script->steps);
+  g_free (script->reason);
   g_free (script->content_type);
   g_free (script);
 }
@@ -150,6 +155,22 @@ rill_test_script_send (RillTestScript *self, const char *bytes, gssize len, gsiz
     piece = MAX (total, 1);
   for (gsize offset = 0; offset < total; offset += piece)
     add_step (self, STEP_SEND)->bytes = g_bytes_new (bytes + offset, MIN (piece, total - offset));
+}
+
+void
+rill_test_script_repeat (RillTestScript *self, const char *bytes, gssize len, guint64 count)
+{
+  Step *step = add_step (self, STEP_REPEAT);
+
+  step->bytes = g_bytes_new (bytes, len < 0 ? strlen (bytes) : (gsize) len);
+  step->count = count;
+}
+
+void
+rill_test_script_set_reason (RillTestScript *self, const char *reason)
+{
+  g_free (self->reason);
+  self->reason = g_strdup (reason);
 }
 
 void
@@ -278,6 +299,20 @@ run_next (Run *run)
           run->log->bytes_sent += g_bytes_get_size (step->bytes);
           soup_server_message_unpause (run->message);
           return;   /* wrote-chunk brings us back */
+        case STEP_REPEAT:
+          /* One chunk at a time, the same bytes each time: a flood of any
+           * length costs the server one chunk of memory. */
+          if (run->repeated == step->count)
+            {
+              run->repeated = 0;
+              break;
+            }
+          run->repeated++;
+          run->next_step--;
+          soup_message_body_append_bytes (body, step->bytes);
+          run->log->bytes_sent += g_bytes_get_size (step->bytes);
+          soup_server_message_unpause (run->message);
+          return;
         case STEP_PACE:
           run->interval_us = step->interval_us;
           break;
@@ -349,7 +384,7 @@ handler (SoupServer        *soup,
       return;
     }
 
-  soup_server_message_set_status (message, script->status, NULL);
+  soup_server_message_set_status (message, script->status, script->reason);
   /* Chunks are dropped once written, so a long stream costs no memory. */
   soup_message_body_set_accumulate (soup_server_message_get_response_body (message), FALSE);
   soup_message_headers_set_encoding (soup_server_message_get_response_headers (message),

@@ -57,6 +57,15 @@ void            rill_test_script_send              (RillTestScript *self,
                                                     const char     *bytes,
                                                     gssize          len,
                                                     gsize           piece);
+/* Sends @bytes @count times, each time as its own chunk, without ever
+ * holding more than one copy: a flood of any size. */
+void            rill_test_script_repeat            (RillTestScript *self,
+                                                    const char     *bytes,
+                                                    gssize          len,
+                                                    guint64         count);
+/* The reason phrase of the status line, as raw bytes (NULL: the usual). */
+void            rill_test_script_set_reason        (RillTestScript *self,
+                                                    const char     *reason);
 /* Waits this long between chunks from here on (pacing, not synchronisation). */
 void            rill_test_script_pace              (RillTestScript *self,
                                                     guint           interval_us);

@@ -592,7 +592,8 @@ test_error_banner (void)
     button = _rill_message_row_get_problem_button (row);
 
     g_assert_nonnull (button);
-    g_assert_cmpstr (gtk_button_get_label (button), ==, "_Retry");
+    g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (gtk_button_get_child (button))), ==,
+                     "_Retry");
   }
   /* The person's message stays, on screen and stored. */
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
@@ -873,7 +874,8 @@ test_continue (void)
 
   button = _rill_message_row_get_problem_button (stopped);
   g_assert_nonnull (button);
-  g_assert_cmpstr (gtk_button_get_label (button), ==, "_Continue");
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (gtk_button_get_child (button))), ==,
+                   "_Continue");
   g_assert_nonnull (gtk_widget_get_tooltip_text (GTK_WIDGET (button)));
 
   rill_test_server_open_gate (fx.server, "rest");
