@@ -37,6 +37,7 @@ struct _RillMessageRow
   GtkBox               *problem_box;
   GtkLabel             *problem_label;
   GtkButton            *retry_button;
+  GtkLabel             *retry_label;
 
   /* Owned */
   RillReply            *reply;
@@ -446,15 +447,6 @@ problem_text (gpointer    row,
   return g_strdup (_("Rill was closed while this reply arrived. What arrived is kept."));
 }
 
-/* A failed reply is asked again; one that was cut short is carried on from
- * what arrived, which the request sends back as history. */
-static char *
-retry_label (gpointer   row,
-             RillStatus status)
-{
-  return g_strdup (status == RILL_STATUS_FAILED ? _("_Retry") : _("_Continue"));
-}
-
 static char *
 retry_tooltip (gpointer   row,
                RillStatus status)
@@ -498,6 +490,12 @@ update_accessible (RillMessageRow *self)
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, author,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description,
                                   -1);
+  /* A failed reply is asked again; one that was cut short is carried on
+   * from what arrived, which the request sends back as history. (Set here
+   * rather than bound: a binding in the button's own label outlived a row
+   * removed from inside its own signal in GTK 4.8.) */
+  gtk_label_set_text_with_mnemonic (self->retry_label, self->status == RILL_STATUS_FAILED
+                                                       ? _("_Retry") : _("_Continue"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->retry_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   self->status == RILL_STATUS_FAILED ? _("Retry") : _("Continue"),
@@ -930,6 +928,7 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, problem_box);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, problem_label);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, retry_label);
   gtk_widget_class_bind_template_callback (widget_class, edit_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, regenerate_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked_cb);
@@ -951,7 +950,6 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, can_regenerate);
   gtk_widget_class_bind_template_callback (widget_class, has_problem);
   gtk_widget_class_bind_template_callback (widget_class, problem_text);
-  gtk_widget_class_bind_template_callback (widget_class, retry_label);
   gtk_widget_class_bind_template_callback (widget_class, retry_tooltip);
 }
 
