@@ -231,6 +231,7 @@ update_welcome (RillConversationView *self)
 {
   const GError *store_error = self->session ? rill_session_get_store_error (self->session) : NULL;
   g_autofree char *description = NULL;
+  g_autofree char *escaped = NULL;
 
   if (store_error != NULL)
     description = g_strdup_printf (_("The history could not be opened: %s"), store_error->message);
@@ -238,7 +239,9 @@ update_welcome (RillConversationView *self)
     description = g_strdup (_("Waiting for the history: another program is using it"));
   else if (self->session != NULL)
     description = g_strdup (rill_session_get_provider_status (self->session));
-  adw_status_page_set_description (self->welcome_page, description);
+  /* The description is markup; an address or an error may hold "&" or "<". */
+  escaped = g_markup_escape_text (description ? description : "", -1);
+  adw_status_page_set_description (self->welcome_page, escaped);
   gtk_widget_set_visible (GTK_WIDGET (self->add_server_button),
                           self->session != NULL &&
                           rill_session_get_provider (self->session) == NULL);
@@ -643,6 +646,12 @@ GtkBox *
 _rill_conversation_view_get_messages_box (RillConversationView *self)
 {
   return self->messages_box;
+}
+
+AdwStatusPage *
+_rill_conversation_view_get_welcome_page (RillConversationView *self)
+{
+  return self->welcome_page;
 }
 
 GtkScrolledWindow *

@@ -18,6 +18,7 @@
 #include "rill-sidebar-private.h"
 #include "rill-snippet.h"
 #include "rill-trash-view.h"
+#include "rill-toast.h"
 
 struct _RillSidebar
 {
@@ -307,7 +308,7 @@ search_changed_cb (RillSidebar *self)
       found = rill_store_search (store, query, 200, &error);
       if (found == NULL)
         {
-          g_autoptr(AdwToast) toast = adw_toast_new (error->message);
+          g_autoptr(AdwToast) toast = rill_toast_new (error->message);
 
           g_signal_emit (self, signals[ADD_TOAST], 0, toast);
         }

@@ -18,6 +18,7 @@
 
 #include "rill-accessible.h"
 #include "rill-trash-view.h"
+#include "rill-toast.h"
 
 struct _RillTrashView
 {
@@ -70,7 +71,7 @@ reload (RillTrashView *self)
     trash = g_ptr_array_new ();
   else if (!(trash = rill_store_list_trash (self->store, &error)))
     {
-      g_autoptr(AdwToast) toast = adw_toast_new (error->message);
+      g_autoptr(AdwToast) toast = rill_toast_new (error->message);
 
       g_signal_emit (self, signals[ADD_TOAST], 0, toast);
       return;
@@ -179,7 +180,7 @@ write_cb (GObject      *object,
   if (!rill_store_write_finish (RILL_STORE (object), result, &error)
       && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_autoptr(AdwToast) toast = adw_toast_new (error->message);
+      g_autoptr(AdwToast) toast = rill_toast_new (error->message);
 
       g_signal_emit (self, signals[ADD_TOAST], 0, toast);
     }

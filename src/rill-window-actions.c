@@ -7,6 +7,7 @@
 
 #include "rill-accessible.h"
 #include "rill-export.h"
+#include "rill-toast.h"
 #include "rill-window-private.h"
 
 static void
@@ -362,7 +363,7 @@ delete_action (GtkWidget  *widget,
   self->pending_delete_id = id;
   _rill_window_new_conversation (self);
 
-  toast = adw_toast_new_format (_("“%s” deleted"), title);
+  toast = rill_toast_new_format (_("“%s” deleted"), title);
   adw_toast_set_button_label (toast, _("_Undo"));
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
   g_signal_connect_object (toast, "button-clicked", G_CALLBACK (delete_toast_undo_cb), self, 0);

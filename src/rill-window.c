@@ -18,6 +18,7 @@
 #include <glib/gi18n.h>
 
 #include "rill-accessible.h"
+#include "rill-toast.h"
 #include "rill-window-private.h"
 
 G_DEFINE_FINAL_TYPE (RillWindow, rill_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -46,7 +47,7 @@ void
 _rill_window_toast (RillWindow *self,
                     const char *text)
 {
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+  adw_toast_overlay_add_toast (self->toast_overlay, rill_toast_new (text));
 }
 
 /* One banner, replaced by the newest problem: a burst of failures never

@@ -1134,6 +1134,52 @@ test_search_versions (void)
   assert_versions (1, 1, 2);
 }
 
+/* What reaches Pango markup is text as typed: a title with "<", "&" and
+ * quotes in the toast that offers Undo, and a server address with "&" on
+ * the welcome page. A markup error would be a warning, fatal here. */
+static char *
+markup_text (const char *markup)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_assert_true (pango_parse_markup (markup, -1, 0, NULL, &text, NULL, &error));
+  g_assert_no_error (error);
+  return text;
+}
+
+static void
+test_markup_as_typed (void)
+{
+  static const char title[] = "Why is a<b && c \"wrong\"? <i>not italic</i>";
+  const char *tokens[] = { "Answer", NULL };
+  g_autofree char *shown = NULL;
+  g_autofree char *described = NULL;
+  g_autofree char *url = NULL;
+  AdwStatusPage *welcome;
+
+  fixture_env ();
+  url = g_strconcat (rill_test_server_get_url (fx.server), "/v1?a=1&b=<2>", NULL);
+  g_setenv ("OPENAI_BASE_URL", url, TRUE);
+  start_app ();
+  wait_until (window_mapped, NULL, "the window is on screen");
+
+  welcome = _rill_conversation_view_get_welcome_page (fx.window->conversation_view);
+  described = markup_text (adw_status_page_get_description (welcome));
+  g_test_message ("welcome: %s", described);
+  g_assert_nonnull (strstr (described, "a=1&b=<2>"));
+
+  route_tokens (tokens, 0);
+  type_and_return (title);
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
+  g_assert_nonnull (fx.window->delete_toast);
+  shown = markup_text (adw_toast_get_title (fx.window->delete_toast));
+  g_assert_cmpstr (shown, ==, "“Why is a<b && c \"wrong\"? <i>not italic</i>” deleted");
+}
+
 static gboolean
 conversation_count_is (gpointer data)
 {
@@ -2038,6 +2084,7 @@ main (int   argc,
   g_test_add_func ("/window/follows-store", test_follows_store);
   g_test_add_func ("/window/upgrade-failed", test_upgrade_failed);
   g_test_add_func ("/window/versions", test_versions);
+  g_test_add_func ("/window/markup-as-typed", test_markup_as_typed);
   g_test_add_func ("/window/search-versions", test_search_versions);
   g_test_add_func ("/window/trash-undo", test_trash_undo);
   g_test_add_func ("/window/trash-restore", test_trash_restore);
