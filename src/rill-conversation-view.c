@@ -30,6 +30,7 @@ struct _RillConversationView
 
   /* Owned */
   RillSession       *session;
+  GSignalGroup      *store_signals;     /* the session's store, once open */
   RillReply         *reply;             /* streaming, or NULL */
   RillMessageRow    *reply_row;
   RillMessageRow    *reply_user_row;
@@ -234,6 +235,8 @@ update_welcome (RillConversationView *self)
 
   if (store_error != NULL)
     description = g_strdup_printf (_("The history could not be opened: %s"), store_error->message);
+  else if (self->session != NULL && rill_session_get_store_waiting (self->session))
+    description = g_strdup (_("Waiting for the history: another program is using it"));
   else if (self->session != NULL)
     description = g_strdup (rill_session_get_provider_status (self->session));
   /* The description is markup; an address or an error may hold "&" or "<". */
@@ -727,6 +730,14 @@ conversation_deleted_cb (RillConversationView *self,
     rill_conversation_view_open (self, 0, 0, NULL);
 }
 
+/* The history may open after the view exists (see rill-window.c). */
+static void
+store_changed_cb (RillConversationView *self)
+{
+  g_signal_group_set_target (self->store_signals, get_store (self));
+  update_welcome (self);
+}
+
 static void
 set_session (RillConversationView *self,
              RillSession          *session)
@@ -742,15 +753,14 @@ set_session (RillConversationView *self,
                                self, G_CONNECT_SWAPPED);
       g_signal_connect_object (session, "notify::provider-status", G_CALLBACK (update_welcome),
                                self, G_CONNECT_SWAPPED);
-      if (rill_session_get_store (session) != NULL)
-        {
-          g_signal_connect_object (rill_session_get_store (session), "conversation-changed",
-                                   G_CALLBACK (conversation_changed_cb), self, G_CONNECT_SWAPPED);
-          g_signal_connect_object (rill_session_get_store (session), "conversation-deleted",
-                                   G_CALLBACK (conversation_deleted_cb), self, G_CONNECT_SWAPPED);
-        }
+      g_signal_connect_object (session, "notify::store-waiting", G_CALLBACK (update_welcome),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (session, "notify::store-error", G_CALLBACK (update_welcome),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (session, "notify::store", G_CALLBACK (store_changed_cb),
+                               self, G_CONNECT_SWAPPED);
     }
-  update_welcome (self);
+  store_changed_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
 }
 
@@ -815,6 +825,7 @@ rill_conversation_view_dispose (GObject *object)
   g_clear_object (&self->reply);
   g_clear_object (&self->reply_row);
   g_clear_object (&self->reply_user_row);
+  g_clear_object (&self->store_signals);
   if (self->scroll_tick_id != 0)
     {
       gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->scroll_tick_id);
@@ -890,6 +901,11 @@ rill_conversation_view_init (RillConversationView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->follow_end = TRUE;
   self->title = g_strdup (_("New Conversation"));
+  self->store_signals = g_signal_group_new (RILL_TYPE_STORE);
+  g_signal_group_connect_object (self->store_signals, "conversation-changed",
+                                 G_CALLBACK (conversation_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->store_signals, "conversation-deleted",
+                                 G_CALLBACK (conversation_deleted_cb), self, G_CONNECT_SWAPPED);
 
   adj = gtk_scrolled_window_get_vadjustment (self->scroller);
   g_signal_connect_object (adj, "notify::upper", G_CALLBACK (adjustment_changed_cb),

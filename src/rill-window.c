@@ -5,7 +5,15 @@
  * composer and the model picker) and coordinates them: what is sent, which
  * conversation is shown, the banner and the toasts. Each page keeps its own
  * state. One reply streams at a time; everything the store does while it
- * streams is queued to its writer, so the window never waits on SQLite. */
+ * streams is queued to its writer, so the window never waits on SQLite.
+ *
+ * The window opens before the history does: the session opens it in a
+ * thread, and waits as long as another program holds it. Until then the
+ * banner says so, and a message sent waits in the composer, where it can
+ * still be read and changed, and goes by itself once the history is open.
+ * Rill saves a message before sending it, so nothing is sent that could
+ * not be kept; and text still in the composer is plainly not sent yet,
+ * where a message shown as sent but kept only in memory would be. */
 
 #include <glib/gi18n.h>
 
@@ -48,9 +56,22 @@ void
 _rill_window_show_banner (RillWindow *self,
                           const char *text)
 {
+  self->waiting_banner = FALSE;
   gtk_label_set_text (self->banner_label, text);
   gtk_revealer_set_reveal_child (self->banner_revealer, TRUE);
   _rill_window_update_actions (self);
+}
+
+/* The history is held by another program. */
+static void
+show_waiting_banner (RillWindow *self)
+{
+  _rill_window_show_banner (self,
+                            self->send_when_open
+                            ? _("Waiting for the history: another program is using it. "
+                                "Your message will be sent as soon as it is free.")
+                            : _("Waiting for the history: another program is using it"));
+  self->waiting_banner = TRUE;
 }
 
 static void
@@ -103,7 +124,8 @@ rill_window_open_conversation (RillWindow *self,
 
   g_return_if_fail (RILL_IS_WINDOW (self));
 
-  if (_rill_window_get_store (self) == NULL)
+  /* A new conversation needs no history until something is sent. */
+  if (conversation_id != 0 && _rill_window_get_store (self) == NULL)
     return;
 
   if (!rill_conversation_view_open (self->conversation_view, conversation_id, message_id, &error))
@@ -174,8 +196,13 @@ reply_finished_cb (RillWindow *self,
                    RillReply  *reply)
 {
   const GError *store_error = rill_reply_get_store_error (reply);
+  const GError *failure = rill_reply_get_failure (reply);
 
-  if (store_error != NULL)
+  /* Not even the message could be saved: that is the cause, and the final
+   * write that then has no row to write to says nothing more. */
+  if (failure != NULL && failure->domain == RILL_STORE_ERROR)
+    _rill_window_show_banner (self, failure->message);
+  else if (store_error != NULL)
     {
       g_autofree char *text = g_strdup_printf (_("The reply could not be saved: %s"),
                                                store_error->message);
@@ -291,10 +318,18 @@ _rill_window_send (RillWindow *self)
       rill_conversation_view_get_streaming (self->conversation_view))
     return;
 
-  if (store == NULL)
+  if (store == NULL && rill_session_get_store_error (self->session) != NULL)
     {
       _rill_window_show_banner (self,
                                 _("The history could not be opened, so nothing can be sent."));
+      return;
+    }
+  if (store == NULL)
+    {
+      /* Sent by store_changed_cb once the history is open. */
+      self->send_when_open = TRUE;
+      if (rill_session_get_store_waiting (self->session))
+        show_waiting_banner (self);
       return;
     }
   if (rill_session_get_provider (self->session) == NULL)
@@ -424,21 +459,13 @@ rill_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (rill_window_parent_class)->close_request (window);
 }
 
+/* What the open found: a damaged file set aside, replies cut short. */
 static void
-show_startup_notices (RillWindow *self)
+show_store_notices (RillWindow *self,
+                    RillStore  *store)
 {
-  RillStore *store = _rill_window_get_store (self);
   guint recovered;
   const char *aside;
-
-  if (store == NULL)
-    {
-      const GError *error = rill_session_get_store_error (self->session);
-      g_autofree char *text = g_strdup_printf (_("The history could not be opened: %s"),
-                                               error ? error->message : "");
-      _rill_window_show_banner (self, text);
-      return;
-    }
 
   if ((aside = rill_store_get_set_aside_path (store)) != NULL)
     {
@@ -460,6 +487,45 @@ show_startup_notices (RillWindow *self)
                                       recovered),
                          recovered);
       _rill_window_toast (self, text);
+    }
+}
+
+/* The session's history: opened, could not be, or waited for. Every
+ * window follows it, whenever it was opened. */
+static void
+store_state_cb (RillWindow *self)
+{
+  const GError *error = rill_session_get_store_error (self->session);
+
+  if (error != NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("The history could not be opened: %s"),
+                                               error->message);
+      _rill_window_show_banner (self, text);
+    }
+  else if (rill_session_get_store_waiting (self->session))
+    show_waiting_banner (self);
+  else if (self->waiting_banner)
+    {
+      self->waiting_banner = FALSE;
+      gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+    }
+  _rill_window_update_actions (self);
+}
+
+static void
+store_changed_cb (RillWindow *self)
+{
+  RillStore *store = _rill_window_get_store (self);
+
+  store_state_cb (self);
+  if (store == NULL)
+    return;
+  show_store_notices (self, store);
+  if (self->send_when_open)
+    {
+      self->send_when_open = FALSE;
+      _rill_window_send (self);
     }
 }
 
@@ -488,9 +554,16 @@ rill_window_constructed (GObject *object)
 
   g_signal_connect_object (self->session, "notify::provider",
                            G_CALLBACK (_rill_window_update_actions), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::store",
+                           G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::store-error",
+                           G_CALLBACK (store_state_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::store-waiting",
+                           G_CALLBACK (store_state_cb), self, G_CONNECT_SWAPPED);
 
-  _rill_window_update_actions (self);
-  show_startup_notices (self);
+  store_state_cb (self);
+  if (_rill_window_get_store (self) != NULL)
+    show_store_notices (self, _rill_window_get_store (self));
 
   /* Open straight into a new conversation, ready to type. */
   rill_window_open_conversation (self, 0, 0);
