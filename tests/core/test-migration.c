@@ -52,8 +52,7 @@ teardown (Fixture *f, gconstpointer data)
 static void
 close_store (RillStore *store)
 {
-  g_assert_true (rill_store_sync (store, 10000));
-  g_assert_finalize_object (store);
+  test_store_close (store);
 }
 
 typedef struct

@@ -53,7 +53,8 @@ typedef struct
 } TestResult;
 
 /* Opens the store at @path, failing the test if it cannot; closes it after
- * every queued write committed, and checks that nothing else holds it. */
+ * every queued write committed and whatever still held it (a reply
+ * draining its answer) let go, and checks that it is finalized. */
 RillStore    *test_store_open              (const char     *path);
 void          test_store_close             (RillStore      *store);
 
