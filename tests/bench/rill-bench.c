@@ -746,8 +746,10 @@ bench_checkpoints (void)
               g_string_append (text, token);
             }
           /* What rill-reply does every checkpoint interval: the new tail. */
-          _rill_store_checkpoint (store, rows, text->str + from, text->len - from, "", 0,
-                                  at == 0 ? "{\"model\":\"bench\"}" : NULL);
+          _rill_store_checkpoint_async (store, rows, at / opt_checkpoint_tokens,
+                                        text->str + from, text->len - from, "", 0,
+                                        at == 0 ? "{\"model\":\"bench\"}" : NULL, NULL,
+                                        NULL, NULL);
           if (!rill_store_sync (store, 30000))
             g_error ("the writer did not catch up");
           timings = _rill_store_take_checkpoint_timings (store);
