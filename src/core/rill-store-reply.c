@@ -448,6 +448,15 @@ _rill_store_compact_request (sqlite3 *db, const char *request_json, const GArray
 
 /* Checkpoints */
 
+/* Waits for another process's write lock. The writer's connection waits
+ * up to 5 s (rill_sqlite_open); a checkpoint or a final write that is
+ * retried anyway waits less, so that a lock held by another process
+ * never holds the writer thread, and the jobs queued behind it (a quit's
+ * final writes), for seconds: the retries do the waiting, off the thread. */
+#define WRITER_BUSY_MS 5000
+#define CHECKPOINT_BUSY_MS 100
+#define FINAL_BUSY_MS 250
+
 typedef struct
 {
   RillReplyRows *rows;
@@ -484,30 +493,19 @@ checkpoint_failed (GTask *task, sqlite3 *db, GError *error)
     g_error_free (error);
 }
 
-static void
-checkpoint_job (RillStore *self, GTask *task, gpointer data)
+/* The piece (and the request, once), in one transaction. */
+static gboolean
+checkpoint_write (sqlite3 *db, CheckpointArgs *args, GError **error)
 {
-  CheckpointArgs *args = data;
-  sqlite3 *db = self->writer;
   g_autoptr(sqlite3_stmt) piece = NULL;
   g_autoptr(sqlite3_stmt) request = NULL;
   g_autofree char *compact = NULL;
-  GError *error = NULL;
-  gint64 start = g_get_monotonic_time ();
-  gint64 elapsed;
 
-  if (args->rows->assistant_message_id == 0)
-    return checkpoint_failed (task, db,
-                              g_error_new (RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
-                                           "The reply's start was not saved"));
-
-  /* The request goes with the first piece, in one transaction. */
   if (args->request_json != NULL)
     {
       compact = _rill_store_compact_request (db, args->request_json, args->history_ids);
-      start = g_get_monotonic_time ();
-      if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "save to", &error))
-        return checkpoint_failed (task, db, error);
+      if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "save to", error))
+        return FALSE;
     }
 
   /* One new row: the cost follows the new text, not the reply's length. A
@@ -521,15 +519,15 @@ checkpoint_job (RillStore *self, GTask *task, gpointer data)
                                          " (message_id, seq, content, reasoning)"
                                          " SELECT id, ?2, ?3, ?4 FROM messages"
                                          " WHERE id = ?1 AND status = 'streaming'",
-                                         "save to", &error)))
-        return checkpoint_failed (task, db, error);
+                                         "save to", error)))
+        return FALSE;
       sqlite3_bind_int64 (piece, 1, args->rows->assistant_message_id);
       sqlite3_bind_int64 (piece, 2, args->seq);
       rill_sqlite_bind_text (piece, 3, args->content ? args->content : "", args->content_len);
       rill_sqlite_bind_text (piece, 4, args->reasoning ? args->reasoning : "",
                              args->reasoning_len);
-      if (!rill_sqlite_step_done (db, piece, "save to", &error))
-        return checkpoint_failed (task, db, error);
+      if (!rill_sqlite_step_done (db, piece, "save to", error))
+        return FALSE;
     }
 
   if (compact != NULL)
@@ -537,19 +535,43 @@ checkpoint_job (RillStore *self, GTask *task, gpointer data)
       if (!(request = rill_sqlite_prepare (db,
                                            "UPDATE messages SET request = ?2"
                                            " WHERE id = ?1 AND status = 'streaming'",
-                                           "save to", &error)))
-        return checkpoint_failed (task, db, error);
+                                           "save to", error)))
+        return FALSE;
       sqlite3_bind_int64 (request, 1, args->rows->assistant_message_id);
       rill_sqlite_bind_text (request, 2, compact, -1);
-      if (!rill_sqlite_step_done (db, request, "save to", &error)
-          || !rill_sqlite_exec (db, "COMMIT", "save to", &error))
-        return checkpoint_failed (task, db, error);
+      if (!rill_sqlite_step_done (db, request, "save to", error)
+          || !rill_sqlite_exec (db, "COMMIT", "save to", error))
+        return FALSE;
     }
+  return TRUE;
+}
 
-  elapsed = g_get_monotonic_time () - start;
-  g_mutex_lock (&self->timings_lock);
-  g_array_append_val (self->checkpoint_timings, elapsed);
-  g_mutex_unlock (&self->timings_lock);
+static void
+checkpoint_job (RillStore *self, GTask *task, gpointer data)
+{
+  CheckpointArgs *args = data;
+  sqlite3 *db = self->writer;
+  GError *error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok;
+
+  if (args->rows->assistant_message_id == 0)
+    return checkpoint_failed (task, db,
+                              g_error_new (RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
+                                           "The reply's start was not saved"));
+  sqlite3_busy_timeout (db, CHECKPOINT_BUSY_MS);
+  ok = checkpoint_write (db, args, &error);
+  sqlite3_busy_timeout (db, WRITER_BUSY_MS);
+  if (!ok)
+    return checkpoint_failed (task, db, error);
+
+  {
+    gint64 elapsed = g_get_monotonic_time () - start;
+
+    g_mutex_lock (&self->timings_lock);
+    g_array_append_val (self->checkpoint_timings, elapsed);
+    g_mutex_unlock (&self->timings_lock);
+  }
   if (task != NULL)
     g_task_return_boolean (task, TRUE);
 }
@@ -904,6 +926,7 @@ finalize_job (RillStore *self, GTask *task, gpointer data)
   g_autoptr(GError) journal_error = NULL;
   GError *error = NULL;
   int rc = SQLITE_OK;
+  gboolean ok;
 
   if (args->rows->assistant_message_id == 0)
     {
@@ -918,7 +941,10 @@ finalize_job (RillStore *self, GTask *task, gpointer data)
       args->compacted = TRUE;
     }
 
-  if (write_final (db, args, &rc, &error))
+  sqlite3_busy_timeout (db, FINAL_BUSY_MS);
+  ok = write_final (db, args, &rc, &error);
+  sqlite3_busy_timeout (db, WRITER_BUSY_MS);
+  if (ok)
     {
       if (args->journaled)
         remove_journal (self->path, args->rows->assistant_message_id);

@@ -28,7 +28,7 @@
 /* Timer and commit latency on a busy 2-core machine, on top of the interval. */
 #define SLACK_MS 250
 #define EVENTS_PER_CHUNK 4
-#define PACE_US 1700
+#define PACE_US 1600
 
 typedef struct
 {
