@@ -984,6 +984,14 @@ test_requests_grow_linearly (Fixture *f, gconstpointer data)
     text_total = g_ascii_strtoll (total, NULL, 10);
   }
 
+  {
+    g_autofree char *pages = test_sql_text (f->path,
+                                            "SELECT (page_count * page_size) || ' bytes, '"
+                                            " || freelist_count || ' pages free'"
+                                            " FROM pragma_page_count, pragma_page_size,"
+                                            " pragma_freelist_count");
+    g_test_message ("database: %s", pages);
+  }
   first_half = g_array_index (stored, gint64, turns / 2 - 1);
   second_half = g_array_index (stored, gint64, turns - 1) - first_half;
   g_test_message ("%u turns: text %" G_GINT64_FORMAT " bytes; requests stored %" G_GINT64_FORMAT
