@@ -4,12 +4,24 @@
  * Thin on purpose: the session holds the state every window shares (the
  * store, the server, the preferences); this holds the lifecycle (start-up,
  * a bounded quit on Quit or a signal), the actions that are not a window's
- * and the Shell search provider, which must be on the bus before start-up. */
+ * and the Shell search provider, which must be on the bus before start-up.
+ *
+ * Only the primary instance opens the history. dbus_register runs in every
+ * process that starts, before GLib asks the bus for the name; a second
+ * `rill` (a launcher running Exec= again) then finds the name taken, hands
+ * its activation to the running instance, which opens or raises a window,
+ * and exits. Had it opened the store there, its recovery would have marked
+ * the running instance's live reply "interrupted", and every later
+ * checkpoint of that reply would have changed nothing. So the search
+ * provider is exported without a store, and startup (which only the
+ * primary runs) opens the history in a thread and hands the store to it
+ * and to the windows as the session's "store" property. */
 
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 #include <signal.h>
 
+#include "rill-accessible.h"
 #include "rill-application.h"
 #include "rill-preferences-window.h"
 #include "rill-secret-keyring.h"
@@ -122,6 +134,8 @@ about_action (GSimpleAction *action,
                         "comments", _("Chat with language models, on your computer "
                                       "or a server you choose"),
                         NULL);
+  /* translators: what a screen reader calls the licence and details texts */
+  rill_accessible_name_foreign (about, _("Details"));
   gtk_window_present (GTK_WINDOW (about));
 }
 
@@ -168,8 +182,12 @@ rill_application_startup (GApplication *app)
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
     self->signal_sources[i] = g_unix_signal_add (signals[i], unix_signal_cb, self);
 
-  /* dbus_register may have opened it already, for the search provider. */
+  /* The first window opens at once; the history follows when it is open,
+   * or when another program lets go of it. */
   rill_session_open_store (self->session);
+  if (self->search_provider != NULL)
+    g_object_bind_property (self->session, "store", self->search_provider, "store",
+                            G_BINDING_SYNC_CREATE);
   rill_session_reload_provider (self->session);
 }
 
@@ -260,22 +278,22 @@ rill_application_dbus_register (GApplication     *app,
                                                                            object_path, error))
     return FALSE;
 
-  /* dbus_register runs before startup, so the search provider opens the
-   * store it needs here; startup then shares the same one. */
-  if (rill_session_open_store (self->session))
-    {
-      g_autofree char *path = g_strconcat (object_path, "/SearchProvider", NULL);
-      g_autoptr(GError) local_error = NULL;
+  /* On the bus before the name is owned, as the Shell expects, but with
+   * no store: this may be a second instance about to hand over and exit.
+   * startup gives it the store. */
+  {
+    g_autofree char *path = g_strconcat (object_path, "/SearchProvider", NULL);
+    g_autoptr(GError) local_error = NULL;
 
-      self->search_provider = rill_search_provider_new (rill_session_get_store (self->session));
-      g_signal_connect_object (self->search_provider, "activate-message",
-                               G_CALLBACK (activate_message_cb), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (self->search_provider, "launch-search",
-                               G_CALLBACK (launch_search_cb), self, G_CONNECT_SWAPPED);
-      /* Search in the shell is a nicety: never fail the start over it. */
-      if (!rill_search_provider_export (self->search_provider, connection, path, &local_error))
-        g_warning ("Could not export the search provider: %s", local_error->message);
-    }
+    self->search_provider = rill_search_provider_new (NULL);
+    g_signal_connect_object (self->search_provider, "activate-message",
+                             G_CALLBACK (activate_message_cb), self, G_CONNECT_SWAPPED);
+    g_signal_connect_object (self->search_provider, "launch-search",
+                             G_CALLBACK (launch_search_cb), self, G_CONNECT_SWAPPED);
+    /* Search in the shell is a nicety: never fail the start over it. */
+    if (!rill_search_provider_export (self->search_provider, connection, path, &local_error))
+      g_warning ("Could not export the search provider: %s", local_error->message);
+  }
 
   return TRUE;
 }

@@ -63,6 +63,9 @@ update_button (RillComposer *self)
   gtk_button_set_icon_name (self->send_button,
                             self->busy ? "media-playback-stop-symbolic" : "go-up-symbolic");
   gtk_widget_set_tooltip_text (button, self->busy ? _("Stop") : _("Send"));
+  /* An icon has no name of its own: a screen reader says what it does. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  self->busy ? _("Stop") : _("Send"), -1);
   gtk_widget_remove_css_class (button, self->busy ? "suggested-action" : "destructive-action");
   gtk_widget_add_css_class (button, self->busy ? "destructive-action" : "suggested-action");
 }

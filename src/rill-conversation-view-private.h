@@ -8,6 +8,7 @@
 G_BEGIN_DECLS
 
 GtkBox            *_rill_conversation_view_get_messages_box (RillConversationView *self);
+AdwStatusPage     *_rill_conversation_view_get_welcome_page (RillConversationView *self);
 GtkScrolledWindow *_rill_conversation_view_get_scroller     (RillConversationView *self);
 RillMessageRow    *_rill_conversation_view_get_reply_row    (RillConversationView *self);
 /* TRUE while scrolling to a found message is still settling. */

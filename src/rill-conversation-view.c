@@ -30,6 +30,7 @@ struct _RillConversationView
 
   /* Owned */
   RillSession       *session;
+  GSignalGroup      *store_signals;     /* the session's store, once open */
   RillReply         *reply;             /* streaming, or NULL */
   RillMessageRow    *reply_row;
   RillMessageRow    *reply_user_row;
@@ -230,12 +231,17 @@ update_welcome (RillConversationView *self)
 {
   const GError *store_error = self->session ? rill_session_get_store_error (self->session) : NULL;
   g_autofree char *description = NULL;
+  g_autofree char *escaped = NULL;
 
   if (store_error != NULL)
     description = g_strdup_printf (_("The history could not be opened: %s"), store_error->message);
+  else if (self->session != NULL && rill_session_get_store_waiting (self->session))
+    description = g_strdup (_("Waiting for the history: another program is using it"));
   else if (self->session != NULL)
     description = g_strdup (rill_session_get_provider_status (self->session));
-  adw_status_page_set_description (self->welcome_page, description);
+  /* The description is markup; an address or an error may hold "&" or "<". */
+  escaped = g_markup_escape_text (description ? description : "", -1);
+  adw_status_page_set_description (self->welcome_page, escaped);
   gtk_widget_set_visible (GTK_WIDGET (self->add_server_button),
                           self->session != NULL &&
                           rill_session_get_provider (self->session) == NULL);
@@ -568,6 +574,38 @@ reply_started_cb (RillConversationView *self,
     }
 }
 
+/* Once per reply, where GTK can say it (4.14 and later, as in the Flatpak
+ * runtime): a screen reader hears that the reply finished, or why not,
+ * without moving the focus. GTK 4.8 has no announcements; a reader finds
+ * the status in the message's description there. */
+static void
+announce_finished (RillConversationView *self,
+                   RillReply            *reply)
+{
+#if GTK_CHECK_VERSION (4, 14, 0)
+  g_autofree char *words = NULL;
+
+  switch (rill_reply_get_status (reply))
+    {
+    case RILL_STATUS_COMPLETE:
+      words = g_strdup (_("The reply is complete."));
+      break;
+    case RILL_STATUS_FAILED:
+      words = g_strdup_printf (_("The reply failed: %s"), rill_reply_get_error (reply));
+      break;
+    default:
+      words = g_strdup (_("The reply was stopped. What arrived is kept."));
+      break;
+    }
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_accessible_announce (GTK_ACCESSIBLE (self), words,
+                           rill_reply_get_status (reply) == RILL_STATUS_FAILED
+                           ? GTK_ACCESSIBLE_ANNOUNCEMENT_PRIORITY_HIGH
+                           : GTK_ACCESSIBLE_ANNOUNCEMENT_PRIORITY_MEDIUM);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+#endif
+}
+
 static void
 reply_finished_cb (RillConversationView *self,
                    RillReply            *reply)
@@ -575,7 +613,10 @@ reply_finished_cb (RillConversationView *self,
   g_autoptr(RillReply) finished = g_object_ref (reply);
 
   if (reply == self->reply)
-    set_reply (self, NULL, NULL, NULL);
+    {
+      announce_finished (self, reply);
+      set_reply (self, NULL, NULL, NULL);
+    }
   g_signal_handlers_disconnect_by_data (reply, self);
   update_last_flags (self);
   g_signal_emit (self, signals[REPLY_FINISHED], 0, finished);
@@ -642,6 +683,12 @@ _rill_conversation_view_get_messages_box (RillConversationView *self)
   return self->messages_box;
 }
 
+AdwStatusPage *
+_rill_conversation_view_get_welcome_page (RillConversationView *self)
+{
+  return self->welcome_page;
+}
+
 GtkScrolledWindow *
 _rill_conversation_view_get_scroller (RillConversationView *self)
 {
@@ -683,6 +730,14 @@ conversation_deleted_cb (RillConversationView *self,
     rill_conversation_view_open (self, 0, 0, NULL);
 }
 
+/* The history may open after the view exists (see rill-window.c). */
+static void
+store_changed_cb (RillConversationView *self)
+{
+  g_signal_group_set_target (self->store_signals, get_store (self));
+  update_welcome (self);
+}
+
 static void
 set_session (RillConversationView *self,
              RillSession          *session)
@@ -698,15 +753,14 @@ set_session (RillConversationView *self,
                                self, G_CONNECT_SWAPPED);
       g_signal_connect_object (session, "notify::provider-status", G_CALLBACK (update_welcome),
                                self, G_CONNECT_SWAPPED);
-      if (rill_session_get_store (session) != NULL)
-        {
-          g_signal_connect_object (rill_session_get_store (session), "conversation-changed",
-                                   G_CALLBACK (conversation_changed_cb), self, G_CONNECT_SWAPPED);
-          g_signal_connect_object (rill_session_get_store (session), "conversation-deleted",
-                                   G_CALLBACK (conversation_deleted_cb), self, G_CONNECT_SWAPPED);
-        }
+      g_signal_connect_object (session, "notify::store-waiting", G_CALLBACK (update_welcome),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (session, "notify::store-error", G_CALLBACK (update_welcome),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (session, "notify::store", G_CALLBACK (store_changed_cb),
+                               self, G_CONNECT_SWAPPED);
     }
-  update_welcome (self);
+  store_changed_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
 }
 
@@ -771,6 +825,7 @@ rill_conversation_view_dispose (GObject *object)
   g_clear_object (&self->reply);
   g_clear_object (&self->reply_row);
   g_clear_object (&self->reply_user_row);
+  g_clear_object (&self->store_signals);
   if (self->scroll_tick_id != 0)
     {
       gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->scroll_tick_id);
@@ -846,6 +901,11 @@ rill_conversation_view_init (RillConversationView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->follow_end = TRUE;
   self->title = g_strdup (_("New Conversation"));
+  self->store_signals = g_signal_group_new (RILL_TYPE_STORE);
+  g_signal_group_connect_object (self->store_signals, "conversation-changed",
+                                 G_CALLBACK (conversation_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->store_signals, "conversation-deleted",
+                                 G_CALLBACK (conversation_deleted_cb), self, G_CONNECT_SWAPPED);
 
   adj = gtk_scrolled_window_get_vadjustment (self->scroller);
   g_signal_connect_object (adj, "notify::upper", G_CALLBACK (adjustment_changed_cb),

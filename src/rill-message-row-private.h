@@ -14,6 +14,12 @@ char           *_rill_message_row_dup_shown_text  (RillMessageRow *self);
  * not waiting as a placeholder. */
 gboolean        _rill_message_row_is_drawn         (RillMessageRow *self);
 GtkTextBuffer  *_rill_message_row_get_tail_buffer (RillMessageRow *self);
+/* Shows @text (a longer prefix of the reply each time) as a streaming
+ * reply's tick would; for tests. */
+void            _rill_message_row_feed            (RillMessageRow *self,
+                                                   const char     *text,
+                                                   gsize           len,
+                                                   gboolean        at_end);
 /* The button under a reply that did not complete (Retry or Continue), or
  * NULL when it is not shown; for tests. */
 GtkButton      *_rill_message_row_get_problem_button (RillMessageRow *self);

@@ -37,6 +37,7 @@ struct _RillMessageRow
   GtkBox               *problem_box;
   GtkLabel             *problem_label;
   GtkButton            *retry_button;
+  GtkLabel             *retry_label;
 
   /* Owned */
   RillReply            *reply;
@@ -48,6 +49,7 @@ struct _RillMessageRow
   gint64                message_id;
   gsize                 committed;
   GtkTextTag           *item_tag;
+  GtkTextTag           *blank_tag;
   int                   tail_itemized;
   gboolean              tail_item_tagged;
   gsize                 reasoning_shown;
@@ -115,7 +117,7 @@ make_block (RillMessageRow          *self,
   if (block->kind == RILL_BLOCK_CODE)
     return rill_block_widget_new_code (text + block->code_start,
                                        block->code_end - block->code_start,
-                                       block->language);
+                                       block->language, block->continues, block->start);
   return rill_block_widget_new_text (text + block->start, block->end - block->start, block->kind,
                                      self->role == RILL_ROLE_ASSISTANT);
 }
@@ -206,7 +208,8 @@ add_blocks (RillMessageRow *self,
   for (guint i = 0; i < blocks->len; i++)
     {
       RillMarkdownBlock *block = &g_array_index (blocks, RillMarkdownBlock, i);
-      int gap = gap_before (self, block->start);
+      /* The pieces of a long code block read on as one. */
+      int gap = block->continues ? 0 : gap_before (self, block->start);
       GtkWidget *widget;
 
       if (draws_nothing (self, block))
@@ -260,6 +263,31 @@ split_tail_into_items (RillMessageRow *self,
     }
 }
 
+/* Blank lines go with the block after them, and between finished blocks
+ * they are a gap of BLOCK_GAP, not an empty line: in the tail they are
+ * hidden too, so the text does not move when its block is finished. */
+static void
+hide_leading_blank_lines (RillMessageRow *self,
+                          GtkTextBuffer  *buffer)
+{
+  const char *text = self->source->str + self->committed;
+  const char *end = self->source->str + self->source->len;
+  const char *p = text;
+  const char *blank_end = text;
+  GtkTextIter from, to;
+
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    if (*p++ == '\n')
+      blank_end = p;
+  gtk_text_buffer_get_start_iter (buffer, &from);
+  gtk_text_buffer_get_end_iter (buffer, &to);
+  gtk_text_buffer_remove_tag (buffer, self->blank_tag, &from, &to);
+  if (blank_end == text)
+    return;
+  gtk_text_buffer_get_iter_at_offset (buffer, &to, g_utf8_strlen (text, blank_end - text));
+  gtk_text_buffer_apply_tag (buffer, self->blank_tag, &from, &to);
+}
+
 /* Takes the text as received so far (a longer prefix each time) and moves
  * every block that is complete from the tail into a label of its own. */
 static void
@@ -302,6 +330,7 @@ update_text (RillMessageRow *self,
   add_blocks (self, blocks);
 
   split_tail_into_items (self, buffer);
+  hide_leading_blank_lines (self, buffer);
   gtk_widget_set_margin_top (GTK_WIDGET (self->tail_view), gap_before (self, self->committed));
   gtk_widget_set_visible (GTK_WIDGET (self->tail_view), self->committed < self->source->len);
 }
@@ -418,21 +447,64 @@ problem_text (gpointer    row,
   return g_strdup (_("Rill was closed while this reply arrived. What arrived is kept."));
 }
 
-/* A failed reply is asked again; one that was cut short is carried on from
- * what arrived, which the request sends back as history. */
-static char *
-retry_label (gpointer   row,
-             RillStatus status)
-{
-  return g_strdup (status == RILL_STATUS_FAILED ? _("_Retry") : _("_Continue"));
-}
-
 static char *
 retry_tooltip (gpointer   row,
                RillStatus status)
 {
   return g_strdup (status == RILL_STATUS_FAILED ? _("Ask for This Reply Again")
                                                 : _("Ask the Model to Carry On From Here"));
+}
+
+/* What a screen reader says of the message as a whole: who wrote it as its
+ * name; its model and how it ended as its description. Accessible
+ * properties cannot be bound, so they follow role, model and status here. */
+static void
+update_accessible (RillMessageRow *self)
+{
+  g_autofree char *author = author_text (self, self->role, self->model);
+  g_autofree char *description = NULL;
+  const char *status = rill_status_describe (self->status);
+
+  if (self->role == RILL_ROLE_ASSISTANT)
+    {
+      if (self->status == RILL_STATUS_STREAMING)
+        status = _("Arriving");
+      else if (status == NULL)
+        status = _("Complete");
+      /* translators: a reply's description for screen readers: its model, then
+       * its status ("Complete", "Stopped", "Failed: …") */
+      description = g_strdup_printf (_("Reply from %s. %s."),
+                                     self->model && *self->model ? self->model : _("the model"),
+                                     status);
+      if (self->status == RILL_STATUS_FAILED && self->error != NULL)
+        {
+          char *with_error = g_strconcat (description, " ", self->error, NULL);
+
+          g_free (description);
+          description = with_error;
+        }
+    }
+  else
+    description = g_strdup (_("Your message."));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, author,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description,
+                                  -1);
+  /* A failed reply is asked again; one that was cut short is carried on
+   * from what arrived, which the request sends back as history. (Set here
+   * rather than bound: a binding in the button's own label outlived a row
+   * removed from inside its own signal in GTK 4.8.) */
+  gtk_label_set_text_with_mnemonic (self->retry_label, self->status == RILL_STATUS_FAILED
+                                                       ? _("_Retry") : _("_Continue"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->retry_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  self->status == RILL_STATUS_FAILED ? _("Retry") : _("Continue"),
+                                  -1);
+  /* The visible label has a mnemonic; its name is the word alone. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->retry_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  self->status == RILL_STATUS_FAILED ? _("Retry") : _("Continue"),
+                                  -1);
 }
 
 /* Style classes cannot be bound. */
@@ -461,6 +533,7 @@ set_status (RillMessageRow *self,
     return;
   self->status = status;
   update_style (self);
+  update_accessible (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
 }
 
@@ -474,6 +547,7 @@ set_string (RillMessageRow  *self,
     return;
   g_free (*field);
   *field = g_strdup (value);
+  update_accessible (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
@@ -666,6 +740,22 @@ copy_clicked_cb (RillMessageRow *self)
   gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), self->source->str);
 }
 
+/* A code block's Copy: all of it, every piece, exactly as it was sent. */
+static void
+copy_code_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (widget);
+  guint64 start = g_variant_get_uint64 (parameter);
+  g_autofree char *code = NULL;
+
+  if (start >= self->source->len)
+    return;
+  code = rill_markdown_dup_code (self->source->str, self->source->len, start);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), code);
+}
+
 static void
 rill_message_row_dispose (GObject *object)
 {
@@ -706,6 +796,7 @@ rill_message_row_constructed (GObject *object)
   gtk_widget_add_css_class (GTK_WIDGET (self),
                             self->role == RILL_ROLE_ASSISTANT ? "assistant" : "user");
   update_style (self);
+  update_accessible (self);
 }
 
 static void
@@ -813,6 +904,12 @@ rill_message_row_class_init (RillMessageRowClass *klass)
                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                G_TYPE_NONE, 1, G_TYPE_INT);
 
+  gtk_widget_class_install_action (widget_class, "message.copy-code", "t", copy_code_action);
+
+  /* A message is a group a screen reader names and describes, and the
+   * keyboard stops at (Tab), besides its buttons. */
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
+
   g_type_ensure (RILL_TYPE_BLOCK_COLUMN);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_PREFIX "/rill-message-row.ui");
@@ -831,6 +928,7 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, problem_box);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, problem_label);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, retry_label);
   gtk_widget_class_bind_template_callback (widget_class, edit_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, regenerate_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked_cb);
@@ -852,7 +950,6 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, can_regenerate);
   gtk_widget_class_bind_template_callback (widget_class, has_problem);
   gtk_widget_class_bind_template_callback (widget_class, problem_text);
-  gtk_widget_class_bind_template_callback (widget_class, retry_label);
   gtk_widget_class_bind_template_callback (widget_class, retry_tooltip);
 }
 
@@ -860,12 +957,15 @@ static void
 rill_message_row_init (RillMessageRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   self->source = g_string_new (NULL);
   rill_markdown_splitter_init (&self->splitter);
   self->status = RILL_STATUS_COMPLETE;
   gtk_widget_set_visible (GTK_WIDGET (self->tail_view), FALSE);
   self->item_tag = gtk_text_buffer_create_tag (gtk_text_view_get_buffer (self->tail_view), NULL,
                                                "letter-spacing", 1, NULL);
+  self->blank_tag = gtk_text_buffer_create_tag (gtk_text_view_get_buffer (self->tail_view), NULL,
+                                                "invisible", TRUE, NULL);
 }
 
 RillMessageRow *
@@ -970,6 +1070,16 @@ _rill_message_row_dup_shown_text (RillMessageRow *self)
   gtk_text_buffer_get_bounds (buffer, &start, &end);
   tail = gtk_text_buffer_get_text (buffer, &start, &end, TRUE);
   return g_strdup_printf ("%.*s%s", (int) self->committed, self->source->str, tail);
+}
+
+void
+_rill_message_row_feed (RillMessageRow *self,
+                        const char     *text,
+                        gsize           len,
+                        gboolean        at_end)
+{
+  g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
+  update_text (self, text, len, at_end);
 }
 
 GtkTextBuffer *

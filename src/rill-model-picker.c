@@ -7,6 +7,8 @@
  * from code and the person picking both change the drop-down's "selected";
  * only the second is announced as "model-chosen". */
 
+#include <glib/gi18n.h>
+
 #include "rill-model-picker.h"
 
 struct _RillModelPicker
@@ -314,6 +316,11 @@ rill_model_picker_init (RillModelPicker *self)
   GtkExpression *expression;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The drop-down's button is what a screen reader lands on; GTK 4.8 gives
+   * it the drop-down's name only on newer versions. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_widget_get_first_child (
+                                                    GTK_WIDGET (self->dropdown))),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Choose model"), -1);
 
   self->models = gtk_string_list_new (NULL);
   self->updating = TRUE;

@@ -8,7 +8,9 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-accessible.h"
 #include "rill-preferences-window.h"
+#include "rill-toast.h"
 
 struct _RillPreferencesWindow
 {
@@ -51,13 +53,16 @@ update_status (RillPreferencesWindow *self)
   const char *status = rill_session_get_provider_status (self->session);
   RillProvider *provider = rill_session_get_provider (self->session);
   g_autofree char *text = NULL;
+  g_autofree char *escaped = NULL;
 
   if (provider != NULL && rill_provider_get_key_from_environment (provider))
     text = g_strdup_printf ("%s %s", status ? status : "",
                             _("The API key from OPENAI_API_KEY is used and not stored."));
   else
     text = g_strdup (status);
-  adw_preferences_group_set_description (self->server_group, text);
+  /* Markup in libadwaita 1.2; an address may hold "&". */
+  escaped = g_markup_escape_text (text ? text : "", -1);
+  adw_preferences_group_set_description (self->server_group, escaped);
 }
 
 static void
@@ -96,7 +101,7 @@ key_stored_cb (GObject      *object,
         {
           g_autofree char *text =
             g_strdup_printf (_("The key could not be saved in the keyring: %s"), error->message);
-          adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (text));
+          adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), rill_toast_new (text));
         }
       return;
     }
@@ -131,13 +136,13 @@ save_server_cb (RillPreferencesWindow *self)
         }
       else
         adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                          adw_toast_new (_("This build cannot use the keyring; "
-                                                           "the key was not saved.")));
+                                          rill_toast_new (_("This build cannot use the keyring; "
+                                                            "the key was not saved.")));
       gtk_editable_set_text (GTK_EDITABLE (self->key_row), "");
     }
 
   adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                    adw_toast_new (_("Server saved")));
+                                    rill_toast_new (_("Server saved")));
 }
 
 static void
@@ -260,6 +265,7 @@ static void
 rill_preferences_window_init (RillPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  rill_accessible_name_buttons (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
 }
 

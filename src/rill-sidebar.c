@@ -18,6 +18,7 @@
 #include "rill-sidebar-private.h"
 #include "rill-snippet.h"
 #include "rill-trash-view.h"
+#include "rill-toast.h"
 
 struct _RillSidebar
 {
@@ -307,7 +308,7 @@ search_changed_cb (RillSidebar *self)
       found = rill_store_search (store, query, 200, &error);
       if (found == NULL)
         {
-          g_autoptr(AdwToast) toast = adw_toast_new (error->message);
+          g_autoptr(AdwToast) toast = rill_toast_new (error->message);
 
           g_signal_emit (self, signals[ADD_TOAST], 0, toast);
         }
@@ -408,20 +409,14 @@ _rill_sidebar_get_pages (RillSidebar *self)
 
 /* GObject */
 
+/* The list over the session's store, which arrives after the window when
+ * the history is slow to open or held by another program. */
 static void
-set_session (RillSidebar *self,
-             RillSession *session)
+store_changed_cb (RillSidebar *self)
 {
-  RillStore *store;
+  RillStore *store = get_store (self);
 
-  if (self->session == session)
-    return;
-  g_clear_object (&self->session);
   g_clear_object (&self->conversations);
-  if (session != NULL)
-    self->session = g_object_ref (session);
-
-  store = get_store (self);
   if (store != NULL)
     {
       self->conversations = rill_conversation_list_new (store);
@@ -434,8 +429,24 @@ set_session (RillSidebar *self,
     }
   g_object_set (self->trash_view, "store", store, NULL);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->conversations));
-  gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
-  update_page (self);
+  select_current (self);
+  /* A search typed while the history was held finds now. */
+  search_changed_cb (self);
+}
+
+static void
+set_session (RillSidebar *self,
+             RillSession *session)
+{
+  if (self->session == session)
+    return;
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
+  g_set_object (&self->session, session);
+  if (session != NULL)
+    g_signal_connect_object (session, "notify::store", G_CALLBACK (store_changed_cb),
+                             self, G_CONNECT_SWAPPED);
+  store_changed_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
 }
 

@@ -16,7 +16,9 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-accessible.h"
 #include "rill-trash-view.h"
+#include "rill-toast.h"
 
 struct _RillTrashView
 {
@@ -69,7 +71,7 @@ reload (RillTrashView *self)
     trash = g_ptr_array_new ();
   else if (!(trash = rill_store_list_trash (self->store, &error)))
     {
-      g_autoptr(AdwToast) toast = adw_toast_new (error->message);
+      g_autoptr(AdwToast) toast = rill_toast_new (error->message);
 
       g_signal_emit (self, signals[ADD_TOAST], 0, toast);
       return;
@@ -178,7 +180,7 @@ write_cb (GObject      *object,
   if (!rill_store_write_finish (RILL_STORE (object), result, &error)
       && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_autoptr(AdwToast) toast = adw_toast_new (error->message);
+      g_autoptr(AdwToast) toast = rill_toast_new (error->message);
 
       g_signal_emit (self, signals[ADD_TOAST], 0, toast);
     }
@@ -245,6 +247,7 @@ empty_action (GtkWidget  *widget,
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   gtk_widget_set_name (dialog, "empty-trash-dialog");
   g_signal_connect_object (dialog, "response", G_CALLBACK (empty_response_cb), self, 0);
+  rill_accessible_name_buttons (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

@@ -5,7 +5,9 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-accessible.h"
 #include "rill-export.h"
+#include "rill-toast.h"
 #include "rill-window-private.h"
 
 static void
@@ -242,6 +244,9 @@ rename_action (GtkWidget  *widget,
   g_signal_connect_data (dialog, "response", G_CALLBACK (rename_response_cb), request,
                          rename_request_free, 0);
   g_signal_connect (entry, "activate", G_CALLBACK (rename_entry_activate_cb), dialog);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Title"), -1);
+  rill_accessible_name_buttons (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
   gtk_widget_grab_focus (entry);
 }
@@ -358,7 +363,7 @@ delete_action (GtkWidget  *widget,
   self->pending_delete_id = id;
   _rill_window_new_conversation (self);
 
-  toast = adw_toast_new_format (_("“%s” deleted"), title);
+  toast = rill_toast_new_format (_("“%s” deleted"), title);
   adw_toast_set_button_label (toast, _("_Undo"));
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
   g_signal_connect_object (toast, "button-clicked", G_CALLBACK (delete_toast_undo_cb), self, 0);

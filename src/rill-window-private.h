@@ -38,6 +38,8 @@ struct _RillWindow
 
   gint64                pending_delete_id;
   guint                 creating : 1;
+  guint                 send_when_open : 1;  /* sent before the history was open */
+  guint                 waiting_banner : 1;  /* the banner says the history is held */
 };
 
 void            _rill_window_class_actions_init (RillWindowClass *klass);

@@ -5,10 +5,20 @@
  * composer and the model picker) and coordinates them: what is sent, which
  * conversation is shown, the banner and the toasts. Each page keeps its own
  * state. One reply streams at a time; everything the store does while it
- * streams is queued to its writer, so the window never waits on SQLite. */
+ * streams is queued to its writer, so the window never waits on SQLite.
+ *
+ * The window opens before the history does: the session opens it in a
+ * thread, and waits as long as another program holds it. Until then the
+ * banner says so, and a message sent waits in the composer, where it can
+ * still be read and changed, and goes by itself once the history is open.
+ * Rill saves a message before sending it, so nothing is sent that could
+ * not be kept; and text still in the composer is plainly not sent yet,
+ * where a message shown as sent but kept only in memory would be. */
 
 #include <glib/gi18n.h>
 
+#include "rill-accessible.h"
+#include "rill-toast.h"
 #include "rill-window-private.h"
 
 G_DEFINE_FINAL_TYPE (RillWindow, rill_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -37,7 +47,7 @@ void
 _rill_window_toast (RillWindow *self,
                     const char *text)
 {
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+  adw_toast_overlay_add_toast (self->toast_overlay, rill_toast_new (text));
 }
 
 /* One banner, replaced by the newest problem: a burst of failures never
@@ -46,9 +56,22 @@ void
 _rill_window_show_banner (RillWindow *self,
                           const char *text)
 {
+  self->waiting_banner = FALSE;
   gtk_label_set_text (self->banner_label, text);
   gtk_revealer_set_reveal_child (self->banner_revealer, TRUE);
   _rill_window_update_actions (self);
+}
+
+/* The history is held by another program. */
+static void
+show_waiting_banner (RillWindow *self)
+{
+  _rill_window_show_banner (self,
+                            self->send_when_open
+                            ? _("Waiting for the history: another program is using it. "
+                                "Your message will be sent as soon as it is free.")
+                            : _("Waiting for the history: another program is using it"));
+  self->waiting_banner = TRUE;
 }
 
 static void
@@ -101,7 +124,8 @@ rill_window_open_conversation (RillWindow *self,
 
   g_return_if_fail (RILL_IS_WINDOW (self));
 
-  if (_rill_window_get_store (self) == NULL)
+  /* A new conversation needs no history until something is sent. */
+  if (conversation_id != 0 && _rill_window_get_store (self) == NULL)
     return;
 
   if (!rill_conversation_view_open (self->conversation_view, conversation_id, message_id, &error))
@@ -172,8 +196,13 @@ reply_finished_cb (RillWindow *self,
                    RillReply  *reply)
 {
   const GError *store_error = rill_reply_get_store_error (reply);
+  const GError *failure = rill_reply_get_failure (reply);
 
-  if (store_error != NULL)
+  /* Not even the message could be saved: that is the cause, and the final
+   * write that then has no row to write to says nothing more. */
+  if (failure != NULL && failure->domain == RILL_STORE_ERROR)
+    _rill_window_show_banner (self, failure->message);
+  else if (store_error != NULL)
     {
       g_autofree char *text = g_strdup_printf (_("The reply could not be saved: %s"),
                                                store_error->message);
@@ -289,10 +318,18 @@ _rill_window_send (RillWindow *self)
       rill_conversation_view_get_streaming (self->conversation_view))
     return;
 
-  if (store == NULL)
+  if (store == NULL && rill_session_get_store_error (self->session) != NULL)
     {
       _rill_window_show_banner (self,
                                 _("The history could not be opened, so nothing can be sent."));
+      return;
+    }
+  if (store == NULL)
+    {
+      /* Sent by store_changed_cb once the history is open. */
+      self->send_when_open = TRUE;
+      if (rill_session_get_store_waiting (self->session))
+        show_waiting_banner (self);
       return;
     }
   if (rill_session_get_provider (self->session) == NULL)
@@ -422,21 +459,13 @@ rill_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (rill_window_parent_class)->close_request (window);
 }
 
+/* What the open found: a damaged file set aside, replies cut short. */
 static void
-show_startup_notices (RillWindow *self)
+show_store_notices (RillWindow *self,
+                    RillStore  *store)
 {
-  RillStore *store = _rill_window_get_store (self);
   guint recovered;
   const char *aside;
-
-  if (store == NULL)
-    {
-      const GError *error = rill_session_get_store_error (self->session);
-      g_autofree char *text = g_strdup_printf (_("The history could not be opened: %s"),
-                                               error ? error->message : "");
-      _rill_window_show_banner (self, text);
-      return;
-    }
 
   if ((aside = rill_store_get_set_aside_path (store)) != NULL)
     {
@@ -458,6 +487,45 @@ show_startup_notices (RillWindow *self)
                                       recovered),
                          recovered);
       _rill_window_toast (self, text);
+    }
+}
+
+/* The session's history: opened, could not be, or waited for. Every
+ * window follows it, whenever it was opened. */
+static void
+store_state_cb (RillWindow *self)
+{
+  const GError *error = rill_session_get_store_error (self->session);
+
+  if (error != NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("The history could not be opened: %s"),
+                                               error->message);
+      _rill_window_show_banner (self, text);
+    }
+  else if (rill_session_get_store_waiting (self->session))
+    show_waiting_banner (self);
+  else if (self->waiting_banner)
+    {
+      self->waiting_banner = FALSE;
+      gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+    }
+  _rill_window_update_actions (self);
+}
+
+static void
+store_changed_cb (RillWindow *self)
+{
+  RillStore *store = _rill_window_get_store (self);
+
+  store_state_cb (self);
+  if (store == NULL)
+    return;
+  show_store_notices (self, store);
+  if (self->send_when_open)
+    {
+      self->send_when_open = FALSE;
+      _rill_window_send (self);
     }
 }
 
@@ -486,9 +554,16 @@ rill_window_constructed (GObject *object)
 
   g_signal_connect_object (self->session, "notify::provider",
                            G_CALLBACK (_rill_window_update_actions), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::store",
+                           G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::store-error",
+                           G_CALLBACK (store_state_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::store-waiting",
+                           G_CALLBACK (store_state_cb), self, G_CONNECT_SWAPPED);
 
-  _rill_window_update_actions (self);
-  show_startup_notices (self);
+  store_state_cb (self);
+  if (_rill_window_get_store (self) != NULL)
+    show_store_notices (self, _rill_window_get_store (self));
 
   /* Open straight into a new conversation, ready to type. */
   rill_window_open_conversation (self, 0, 0);
@@ -606,6 +681,7 @@ static void
 rill_window_init (RillWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  rill_accessible_name_buttons (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
 }
 
@@ -613,8 +689,18 @@ RillWindow *
 rill_window_new (GtkApplication *application,
                  RillSession    *session)
 {
+  GtkShortcutsWindow *overlay;
+  RillWindow *window;
+
   g_return_val_if_fail (GTK_IS_APPLICATION (application), NULL);
   g_return_val_if_fail (RILL_IS_SESSION (session), NULL);
 
-  return g_object_new (RILL_TYPE_WINDOW, "application", application, "session", session, NULL);
+  window = g_object_new (RILL_TYPE_WINDOW, "application", application, "session", session, NULL);
+  /* GtkApplication gives the window its shortcuts window as it is added. */
+  if ((overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window))))
+    {
+      gtk_window_set_title (GTK_WINDOW (overlay), _("Keyboard Shortcuts"));
+      rill_accessible_name_foreign (GTK_WIDGET (overlay), NULL);
+    }
+  return window;
 }

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-markdown.c
  *
- * Not a full CommonMark parser: what chat replies use, drawn the way people
- * expect (code blocks, inline code, bold, italic, headings, lists, links).
- * Anything it does not understand is shown as the text it is. */
+ * Two halves. The splitter cuts a growing reply into blocks with a walk
+ * that only looks at line starts (blank lines, fences, headings), so each
+ * frame costs what arrived, and a block once cut never changes. The parser
+ * hands one finished block to md4c and turns its events into parts: Pango
+ * markup for text, cells for tables, code for code. md4c never sees a text
+ * that is still growing. */
 
+#include <md4c.h>
 #include <string.h>
 
 #include "rill-markdown.h"
@@ -107,6 +111,50 @@ is_heading (const char *line,
   return n >= 1 && n <= 6 && (p == end || *p == ' ' || *p == '\t' || *p == '\r');
 }
 
+/* A table's delimiter row: cells of dashes with a colon at either end for
+ * the alignment, parted by pipes. */
+static gboolean
+is_delimiter_row (const char *line,
+                  const char *end)
+{
+  gboolean dash = FALSE, pipe = FALSE;
+
+  for (; line < end; line++)
+    if (*line == '-')
+      dash = TRUE;
+    else if (*line == '|')
+      pipe = TRUE;
+    else if (*line != ':' && *line != ' ' && *line != '\t' && *line != '\r')
+      return FALSE;
+  return dash && pipe;
+}
+
+/* Whether the line @line–@eol starts a table, with the next line at @next
+ * and the text ending at @end: 1 yes, 0 no, -1 not known until the next
+ * line is complete. */
+static int
+starts_table (const char *line,
+              const char *eol,
+              const char *next,
+              const char *end)
+{
+  const char *next_eol;
+
+  if (memchr (line, '|', eol - line) == NULL)
+    return 0;
+  if (next >= end)
+    return -1;
+  next_eol = memchr (next, '\n', end - next);
+  if (next_eol == NULL)
+    {
+      for (const char *p = next; p < end; p++)
+        if (strchr ("-|: \t\r", *p) == NULL)
+          return 0;
+      return -1;
+    }
+  return is_delimiter_row (next, next_eol) ? 1 : 0;
+}
+
 /* Cuts @text at most @max bytes after @from: after the last space in the
  * piece's last PIECE_SPACE_BYTES, so a word is not split over two blocks,
  * or else never inside a character. */
@@ -196,6 +244,7 @@ rill_markdown_next_block (RillMarkdownSplitter *splitter,
   const char *eol;
   gsize pos = start;
   gsize next;
+  gsize piece = RILL_MARKDOWN_PIECE;
 
   g_return_val_if_fail (splitter != NULL, FALSE);
   g_return_val_if_fail (block != NULL, FALSE);
@@ -205,7 +254,10 @@ rill_markdown_next_block (RillMarkdownSplitter *splitter,
     return FALSE;
 
   if (splitter->in_fence)
-    return code_block (splitter, text, len, start, at_end, block);
+    {
+      block->continues = TRUE;
+      return code_block (splitter, text, len, start, at_end, block);
+    }
 
   /* Blank lines go with the block after them. */
   while (pos < len && (eol = memchr (text + pos, '\n', len - pos)) != NULL &&
@@ -256,12 +308,16 @@ rill_markdown_next_block (RillMarkdownSplitter *splitter,
     }
 
   next = eol - text + 1;
+  /* A table is not cut at RILL_MARKDOWN_PIECE: its pieces would lose the
+   * header row and be text again. */
+  if (starts_table (text + pos, eol, text + next, text + len) == 1)
+    piece = RILL_MARKDOWN_TABLE_PIECE;
   for (;;)
     {
       char c;
       guint n;
 
-      if (next - start >= RILL_MARKDOWN_PIECE)
+      if (next - start >= piece)
         {
           block->end = next;
           return TRUE;
@@ -269,7 +325,7 @@ rill_markdown_next_block (RillMarkdownSplitter *splitter,
       eol = next < len ? memchr (text + next, '\n', len - next) : NULL;
       if (eol == NULL)
         {
-          if (at_end || len - start >= RILL_MARKDOWN_PIECE)
+          if (at_end || len - start >= piece)
             {
               block->end = at_end ? len : next;
               return TRUE;
@@ -286,340 +342,810 @@ rill_markdown_next_block (RillMarkdownSplitter *splitter,
           block->end = next;
           return TRUE;
         }
+      /* md4c starts a table only after a blank line, so a table right
+       * under a line of text is cut off into a block of its own. */
+      if (piece != RILL_MARKDOWN_TABLE_PIECE)
+        switch (starts_table (text + next, eol, eol + 1, text + len))
+          {
+          case 1:
+            block->end = next;
+            return TRUE;
+          case -1:
+            if (!at_end)
+              return FALSE;
+            break;
+          default:
+            break;
+          }
       next = eol - text + 1;
     }
 }
 
-/* Inline markup */
-
-/* The same walk renders Pango markup, or with @plain only the words: the
- * text a search result shows, without the syntax around it. */
-static void
-append_escaped_mode (GString    *out,
-                     gboolean    plain,
-                     const char *text,
-                     gssize      len)
+/* The whole code of a fenced block, every piece of it. */
+char *
+rill_markdown_dup_code (const char *text,
+                        gsize       len,
+                        gsize       start)
 {
-  g_autofree char *escaped = NULL;
+  RillMarkdownSplitter splitter;
+  RillMarkdownBlock block;
+  GString *code = g_string_new (NULL);
+  gboolean first = TRUE;
 
-  if (plain)
+  rill_markdown_splitter_init (&splitter);
+  while (start < len && rill_markdown_next_block (&splitter, text, len, start, TRUE, &block))
     {
-      g_string_append_len (out, text, len < 0 ? (gssize) strlen (text) : len);
+      gboolean take = block.kind == RILL_BLOCK_CODE && (first || block.continues);
+
+      if (take)
+        g_string_append_len (code, text + block.code_start, block.code_end - block.code_start);
+      start = block.end;
+      rill_markdown_block_clear (&block);
+      if (!take || !splitter.in_fence)
+        break;
+      first = FALSE;
+    }
+  rill_markdown_splitter_clear (&splitter);
+  /* The newline before the closing fence is not part of the code. */
+  if (code->len > 0 && code->str[code->len - 1] == '\n')
+    g_string_truncate (code, code->len - 1);
+  return g_string_free (code, FALSE);
+}
+
+/* Parts, through md4c */
+
+#define FLAGS (MD_DIALECT_GITHUB | MD_FLAG_LATEXMATHSPANS | MD_FLAG_NOINDENTEDCODEBLOCKS)
+
+/* Chat replies are not documents: a single newline is where the model
+ * wanted a new line, as the live tail shows it. */
+#define SOFT_BREAK "\n"
+
+typedef struct
+{
+  MD_BLOCKTYPE kind;
+  guint        number;    /* an ordered list's next item */
+} Container;
+
+typedef struct
+{
+  const char *text;
+  gsize       len;
+  GPtrArray  *parts;
+
+  GArray          *containers; /* of Container: lists and quotes */
+  guint            depth;
+  guint            quote_depth;
+  char            *bullet; /* a list item's mark, for its first part */
+  RillMarkdownTask task;
+
+  GString    *markup;     /* text of the paragraph, heading or cell */
+  gboolean    in_text;
+  guint       heading;
+  GPtrArray  *suspicious;
+
+  /* Links: only one level, and the words of the one open. */
+  guint       link_depth;
+  GArray     *link_opened; /* of gboolean, per MD_SPAN_A open */
+  char       *link_href;
+  GString    *link_words;
+
+  GString    *code;
+  char       *language;
+  gboolean    in_code_block;
+
+  GPtrArray  *cells;
+  GArray     *aligns;
+  guint       n_columns;
+  gboolean    in_cell;
+  const char *table_first;
+  const char *table_last;
+} Parser;
+
+static void
+part_free (gpointer data)
+{
+  RillMarkdownPart *part = data;
+
+  g_free (part->bullet);
+  g_free (part->markup);
+  g_clear_pointer (&part->suspicious_links, g_ptr_array_unref);
+  g_free (part->code);
+  g_free (part->language);
+  g_strfreev (part->cells);
+  g_free (part->aligns);
+  g_free (part);
+}
+
+static RillMarkdownPart *
+add_part (Parser              *p,
+          RillMarkdownPartKind kind)
+{
+  RillMarkdownPart *part = g_new0 (RillMarkdownPart, 1);
+
+  part->kind = kind;
+  part->depth = p->depth;
+  part->quote_depth = p->quote_depth;
+  part->bullet = g_steal_pointer (&p->bullet);
+  part->task = p->task;
+  p->task = RILL_MARKDOWN_TASK_NONE;
+  g_ptr_array_add (p->parts, part);
+  return part;
+}
+
+/* Ends the text gathered so far as a part of its own. */
+static void
+flush_text (Parser *p)
+{
+  RillMarkdownPart *part;
+
+  if (!p->in_text)
+    return;
+  p->in_text = FALSE;
+  /* Line breaks at either end are those around display math. */
+  while (p->markup->len > 0 && p->markup->str[p->markup->len - 1] == '\n')
+    g_string_truncate (p->markup, p->markup->len - 1);
+  while (p->markup->len > 0 && p->markup->str[0] == '\n')
+    g_string_erase (p->markup, 0, 1);
+  if (p->markup->len == 0)
+    return;
+  part = add_part (p, RILL_MARKDOWN_TEXT);
+  part->heading = p->heading;
+  if (p->heading > 0)
+    {
+      static const char *sizes[] = { "xx-large", "x-large", "large", "medium", "medium", "medium" };
+
+      part->markup = g_strdup_printf ("<span size=\"%s\" weight=\"bold\">%s</span>",
+                                      sizes[CLAMP (p->heading, 1, 6) - 1], p->markup->str);
+    }
+  else
+    part->markup = g_strdup (p->markup->str);
+  if (p->suspicious->len > 0)
+    part->suspicious_links = g_ptr_array_ref (p->suspicious);
+  g_ptr_array_unref (p->suspicious);
+  p->suspicious = g_ptr_array_new_with_free_func (g_free);
+  g_string_truncate (p->markup, 0);
+}
+
+static void
+start_text (Parser *p)
+{
+  flush_text (p);
+  p->in_text = TRUE;
+}
+
+/* HTML entities: numeric ones, and the named ones replies use. */
+static void
+append_entity (GString    *out,
+               const char *entity,
+               gsize       len)
+{
+  static const struct { const char *name; const char *utf8; } named[] = {
+    { "amp", "&" }, { "lt", "<" }, { "gt", ">" }, { "quot", "\"" }, { "apos", "'" },
+    { "nbsp", "\xc2\xa0" }, { "copy", "©" }, { "reg", "®" }, { "trade", "™" },
+    { "hellip", "…" }, { "mdash", "—" }, { "ndash", "–" }, { "laquo", "«" }, { "raquo", "»" },
+    { "times", "×" }, { "divide", "÷" }, { "deg", "°" }, { "plusmn", "±" }, { "middot", "·" },
+    { "larr", "←" }, { "rarr", "→" }, { "harr", "↔" }, { "le", "≤" }, { "ge", "≥" },
+    { "ne", "≠" }, { "euro", "€" },
+  };
+  g_autofree char *name = NULL;
+
+  if (len >= 3 && entity[0] == '&' && entity[len - 1] == ';')
+    name = g_strndup (entity + 1, len - 2);
+  if (name != NULL && name[0] == '#')
+    {
+      gboolean hex = name[1] == 'x' || name[1] == 'X';
+      gunichar c = g_ascii_strtoull (name + (hex ? 2 : 1), NULL, hex ? 16 : 10);
+
+      if (c == 0 || !g_unichar_validate (c))
+        c = 0xFFFD;
+      g_string_append_unichar (out, c);
       return;
     }
-  escaped = g_markup_escape_text (text, len);
+  for (gsize i = 0; name != NULL && i < G_N_ELEMENTS (named); i++)
+    if (g_str_equal (name, named[i].name))
+      {
+        g_string_append (out, named[i].utf8);
+        return;
+      }
+  g_string_append_len (out, entity, len);
+}
+
+static void
+append_escaped (GString    *out,
+                const char *text,
+                gsize       len)
+{
+  g_autofree char *escaped = g_markup_escape_text (text, len);
+
   g_string_append (out, escaped);
 }
 
-static void
-append_tag (GString    *out,
-            gboolean    plain,
-            const char *tag)
+/* An attribute (a link's target) as one string, its entities decoded. */
+static char *
+attribute_string (const MD_ATTRIBUTE *attr)
 {
-  if (!plain)
-    g_string_append (out, tag);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; attr->substr_offsets[i] < attr->size; i++)
+    {
+      const char *s = attr->text + attr->substr_offsets[i];
+      gsize n = attr->substr_offsets[i + 1] - attr->substr_offsets[i];
+
+      if (attr->substr_types[i] == MD_TEXT_ENTITY)
+        append_entity (out, s, n);
+      else if (attr->substr_types[i] == MD_TEXT_NULLCHAR)
+        g_string_append (out, "\xef\xbf\xbd");
+      else
+        g_string_append_len (out, s, n);
+    }
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+rill_markdown_uri_allowed (const char *uri)
+{
+  return g_ascii_strncasecmp (uri, "https://", 8) == 0 ||
+         g_ascii_strncasecmp (uri, "http://", 7) == 0 ||
+         g_ascii_strncasecmp (uri, "mailto:", 7) == 0;
+}
+
+/* The host @words name when they read as an address (example.org,
+ * https://example.org/x), or NULL. */
+static char *
+host_in_words (const char *words)
+{
+  g_autofree char *w = g_strstrip (g_strdup (words));
+  const char *p = w;
+  const char *end;
+  char *host;
+
+  if (g_ascii_strncasecmp (p, "https://", 8) == 0)
+    p += 8;
+  else if (g_ascii_strncasecmp (p, "http://", 7) == 0)
+    p += 7;
+  end = p + strcspn (p, "/?#:");
+  if (end == p || memchr (p, '.', end - p) == NULL || strchr (w, ' ') != NULL)
+    return NULL;
+  for (const char *q = p; q < end; q++)
+    if (!g_ascii_isalnum (*q) && *q != '.' && *q != '-' && !((guchar) *q & 0x80))
+      return NULL;
+  /* "v1.2" or "3.14" are not addresses: the last label has letters. */
+  for (const char *q = end; q > p && q[-1] != '.'; q--)
+    if (!g_ascii_isalpha (q[-1]) && !((guchar) q[-1] & 0x80))
+      return NULL;
+  host = g_ascii_strdown (p, end - p);
+  return host;
 }
 
 static const char *
-find_run (const char *p,
-          const char *end,
-          const char *run)
+without_www (const char *host)
 {
-  gsize n = strlen (run);
-
-  for (; p + n <= end; p++)
-    if (memcmp (p, run, n) == 0)
-      return p;
-  return NULL;
+  return g_str_has_prefix (host, "www.") ? host + 4 : host;
 }
 
-static void render_inline (GString *out, gboolean plain, const char *p, const char *end);
-
+/* Words that read as one address and a target on another host. */
 static gboolean
-wrap_span (GString     *out,
-           gboolean     plain,
-           const char  *p,
-           const char  *end,
-           const char  *marker,
-           const char  *open,
-           const char  *close,
-           const char **next)
+is_misleading (const char *words,
+               const char *href)
 {
-  gsize n = strlen (marker);
-  const char *inner = p + n;
-  const char *closing;
+  g_autofree char *shown = host_in_words (words);
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *target = NULL;
 
-  if (inner >= end || g_ascii_isspace (*inner))
+  if (shown == NULL)
     return FALSE;
-  closing = find_run (inner + 1, end, marker);
-  /* "**" is not an italic "*" followed by another. */
-  while (closing != NULL && n == 1 && closing + 1 < end && closing[1] == marker[0])
-    closing = find_run (closing + 2, end, marker);
-  if (closing == NULL || g_ascii_isspace (closing[-1]))
-    return FALSE;
-  /* snake_case_names are not italic. */
-  if (marker[0] == '_' && closing + n < end && g_ascii_isalnum (closing[n]))
-    return FALSE;
-
-  append_tag (out, plain, open);
-  render_inline (out, plain, inner, closing);
-  append_tag (out, plain, close);
-  *next = closing + n;
-  return TRUE;
+  if (g_ascii_strncasecmp (href, "mailto:", 7) == 0)
+    return TRUE;
+  uri = g_uri_parse (href, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return TRUE;
+  target = g_ascii_strdown (g_uri_get_host (uri), -1);
+  return !g_str_equal (without_www (shown), without_www (target));
 }
+
+static int
+enter_block_cb (MD_BLOCKTYPE type,
+                void        *detail,
+                void        *user_data)
+{
+  Parser *p = user_data;
+  Container c = { type, 1 };
+
+  switch (type)
+    {
+    case MD_BLOCK_DOC:
+      break;
+    case MD_BLOCK_QUOTE:
+      flush_text (p);
+      g_array_append_val (p->containers, c);
+      p->depth++;
+      p->quote_depth++;
+      break;
+    case MD_BLOCK_UL:
+    case MD_BLOCK_OL:
+      flush_text (p);
+      if (type == MD_BLOCK_OL)
+        c.number = ((MD_BLOCK_OL_DETAIL *) detail)->start;
+      g_array_append_val (p->containers, c);
+      p->depth++;
+      break;
+    case MD_BLOCK_LI:
+      {
+        MD_BLOCK_LI_DETAIL *li = detail;
+        Container *list = p->containers->len > 0
+                          ? &g_array_index (p->containers, Container, p->containers->len - 1)
+                          : NULL;
+
+        flush_text (p);
+        g_free (p->bullet);
+        if (li->is_task)
+          {
+            p->task = li->task_mark == ' ' ? RILL_MARKDOWN_TASK_OPEN : RILL_MARKDOWN_TASK_DONE;
+            p->bullet = NULL;
+          }
+        else if (list != NULL && list->kind == MD_BLOCK_OL)
+          p->bullet = g_strdup_printf ("%u.", list->number++);
+        else
+          p->bullet = g_strdup ("•");
+        /* A tight list's text comes straight in the item. */
+        start_text (p);
+      }
+      break;
+    case MD_BLOCK_HR:
+      flush_text (p);
+      add_part (p, RILL_MARKDOWN_RULE);
+      break;
+    case MD_BLOCK_H:
+      start_text (p);
+      p->heading = ((MD_BLOCK_H_DETAIL *) detail)->level;
+      break;
+    case MD_BLOCK_CODE:
+      {
+        MD_BLOCK_CODE_DETAIL *code = detail;
+
+        flush_text (p);
+        p->in_code_block = TRUE;
+        g_string_truncate (p->code, 0);
+        g_free (p->language);
+        p->language = code->lang.size > 0 ? attribute_string (&code->lang) : NULL;
+      }
+      break;
+    case MD_BLOCK_HTML:
+    case MD_BLOCK_P:
+      start_text (p);
+      break;
+    case MD_BLOCK_TABLE:
+      flush_text (p);
+      p->n_columns = ((MD_BLOCK_TABLE_DETAIL *) detail)->col_count;
+      p->cells = g_ptr_array_new_with_free_func (g_free);
+      g_array_set_size (p->aligns, 0);
+      p->table_first = p->table_last = NULL;
+      break;
+    case MD_BLOCK_THEAD:
+    case MD_BLOCK_TBODY:
+    case MD_BLOCK_TR:
+      break;
+    case MD_BLOCK_TH:
+    case MD_BLOCK_TD:
+      {
+        RillMarkdownAlign align = (RillMarkdownAlign) ((MD_BLOCK_TD_DETAIL *) detail)->align;
+
+        if (p->aligns->len < p->n_columns)
+          g_array_append_val (p->aligns, align);
+        g_string_truncate (p->markup, 0);
+        p->in_cell = TRUE;
+      }
+      break;
+    default:
+      break;
+    }
+  return 0;
+}
+
+static int
+leave_block_cb (MD_BLOCKTYPE type,
+                void        *detail,
+                void        *user_data)
+{
+  Parser *p = user_data;
+
+  switch (type)
+    {
+    case MD_BLOCK_QUOTE:
+    case MD_BLOCK_UL:
+    case MD_BLOCK_OL:
+      flush_text (p);
+      g_array_set_size (p->containers, p->containers->len - 1);
+      p->depth--;
+      if (type == MD_BLOCK_QUOTE)
+        p->quote_depth--;
+      break;
+    case MD_BLOCK_LI:
+      flush_text (p);
+      /* An item with nothing in it still shows its mark. */
+      if (p->bullet != NULL || p->task != RILL_MARKDOWN_TASK_NONE)
+        add_part (p, RILL_MARKDOWN_TEXT)->markup = g_strdup ("");
+      break;
+    case MD_BLOCK_H:
+      flush_text (p);
+      p->heading = 0;
+      break;
+    case MD_BLOCK_P:
+    case MD_BLOCK_HTML:
+      flush_text (p);
+      break;
+    case MD_BLOCK_CODE:
+      {
+        RillMarkdownPart *part = add_part (p, RILL_MARKDOWN_CODE);
+
+        p->in_code_block = FALSE;
+        if (p->code->len > 0 && p->code->str[p->code->len - 1] == '\n')
+          g_string_truncate (p->code, p->code->len - 1);
+        part->code = g_strdup (p->code->str);
+        part->language = g_steal_pointer (&p->language);
+      }
+      break;
+    case MD_BLOCK_TH:
+    case MD_BLOCK_TD:
+      g_ptr_array_add (p->cells, g_strdup (p->markup->str));
+      g_string_truncate (p->markup, 0);
+      p->in_cell = FALSE;
+      break;
+    case MD_BLOCK_TABLE:
+      {
+        RillMarkdownPart *part = add_part (p, RILL_MARKDOWN_TABLE);
+        const char *from = p->table_first ? p->table_first : p->text;
+        const char *to = p->table_last ? p->table_last : p->text + p->len;
+
+        part->n_columns = MAX (p->n_columns, 1);
+        part->n_rows = p->cells->len / part->n_columns;
+        g_ptr_array_set_size (p->cells, part->n_rows * part->n_columns);
+        g_ptr_array_add (p->cells, NULL);
+        part->cells = (char **) g_ptr_array_free (g_steal_pointer (&p->cells), FALSE);
+        g_array_set_size (p->aligns, part->n_columns);
+        part->aligns = g_memdup2 (p->aligns->data, sizeof (RillMarkdownAlign) * part->n_columns);
+        /* From the start of the header row's line to the end of the last
+         * row's: the table as it was written. */
+        while (from > p->text && from[-1] != '\n')
+          from--;
+        while (to < p->text + p->len && *to != '\n')
+          to++;
+        if (to > from && to[-1] == '\r')
+          to--;
+        part->source_start = from - p->text;
+        part->source_end = to - p->text;
+      }
+      break;
+    default:
+      break;
+    }
+  return 0;
+}
+
+static int
+enter_span_cb (MD_SPANTYPE type,
+               void       *detail,
+               void       *user_data)
+{
+  Parser *p = user_data;
+  GString *m = p->markup;
+
+  switch (type)
+    {
+    case MD_SPAN_EM:
+      g_string_append (m, "<i>");
+      break;
+    case MD_SPAN_STRONG:
+      g_string_append (m, "<b>");
+      break;
+    case MD_SPAN_DEL:
+      g_string_append (m, "<s>");
+      break;
+    case MD_SPAN_CODE:
+      g_string_append (m, "<span font_family=\"monospace\" background=\"#8888881f\">");
+      break;
+    case MD_SPAN_LATEXMATH:
+      g_string_append (m, "<span font_family=\"monospace\" style=\"italic\">");
+      break;
+    case MD_SPAN_LATEXMATH_DISPLAY:
+      /* A line of its own, centred: a part of its own. */
+      if (!p->in_cell)
+        {
+          flush_text (p);
+          p->in_text = TRUE;
+        }
+      g_string_append (m, "<span font_family=\"monospace\" style=\"italic\">");
+      break;
+    case MD_SPAN_A:
+      {
+        g_autofree char *href = attribute_string (&((MD_SPAN_A_DETAIL *) detail)->href);
+        gboolean opened = p->link_depth == 0 && rill_markdown_uri_allowed (href);
+
+        /* Never a link inside a link, nor one to anything but the web or
+         * mail: those are their words only. */
+        if (opened)
+          {
+            g_string_append (m, "<a href=\"");
+            append_escaped (m, href, strlen (href));
+            g_string_append (m, "\" title=\"");
+            append_escaped (m, href, strlen (href));
+            g_string_append (m, "\">");
+            g_free (p->link_href);
+            p->link_href = g_steal_pointer (&href);
+            g_string_truncate (p->link_words, 0);
+          }
+        g_array_append_val (p->link_opened, opened);
+        p->link_depth++;
+      }
+      break;
+    case MD_SPAN_IMG:
+    default:
+      break;
+    }
+  return 0;
+}
+
+static int
+leave_span_cb (MD_SPANTYPE type,
+               void       *detail,
+               void       *user_data)
+{
+  Parser *p = user_data;
+  GString *m = p->markup;
+
+  switch (type)
+    {
+    case MD_SPAN_EM:
+      g_string_append (m, "</i>");
+      break;
+    case MD_SPAN_STRONG:
+      g_string_append (m, "</b>");
+      break;
+    case MD_SPAN_DEL:
+      g_string_append (m, "</s>");
+      break;
+    case MD_SPAN_CODE:
+    case MD_SPAN_LATEXMATH:
+      g_string_append (m, "</span>");
+      break;
+    case MD_SPAN_LATEXMATH_DISPLAY:
+      g_string_append (m, "</span>");
+      if (!p->in_cell)
+        {
+          RillMarkdownPart *part;
+
+          flush_text (p);
+          part = p->parts->len > 0 ? g_ptr_array_index (p->parts, p->parts->len - 1) : NULL;
+          if (part != NULL && part->kind == RILL_MARKDOWN_TEXT)
+            part->centered = TRUE;
+          p->in_text = TRUE;
+        }
+      break;
+    case MD_SPAN_A:
+      p->link_depth--;
+      if (g_array_index (p->link_opened, gboolean, p->link_depth))
+        {
+          g_string_append (m, "</a>");
+          if (is_misleading (p->link_words->str, p->link_href))
+            g_ptr_array_add (p->suspicious, g_steal_pointer (&p->link_href));
+        }
+      g_array_set_size (p->link_opened, p->link_depth);
+      break;
+    default:
+      break;
+    }
+  return 0;
+}
+
+static int
+text_cb (MD_TEXTTYPE  type,
+         const char  *text,
+         MD_SIZE      size,
+         void        *user_data)
+{
+  Parser *p = user_data;
+  GString *m = p->markup;
+  gsize before = m->len;
+
+  if (p->cells != NULL && text >= p->text && text + size <= p->text + p->len && size > 0)
+    {
+      if (p->table_first == NULL)
+        p->table_first = text;
+      p->table_last = text + size;
+    }
+
+  switch (type)
+    {
+    case MD_TEXT_NULLCHAR:
+      g_string_append (m, "\xef\xbf\xbd");
+      break;
+    case MD_TEXT_BR:
+    case MD_TEXT_SOFTBR:
+      g_string_append (m, p->in_cell ? " " : SOFT_BREAK);
+      break;
+    case MD_TEXT_ENTITY:
+      {
+        g_autoptr(GString) decoded = g_string_new (NULL);
+
+        append_entity (decoded, text, size);
+        append_escaped (m, decoded->str, decoded->len);
+      }
+      break;
+    case MD_TEXT_CODE:
+      if (p->in_code_block)
+        {
+          g_string_append_len (p->code, text, size);
+          return 0;
+        }
+      /* In a table, "\|" is how a pipe gets into code. */
+      if (p->in_cell && memchr (text, '\\', size) != NULL)
+        {
+          g_autofree char *raw = g_strndup (text, size);
+          g_auto(GStrv) pieces = g_strsplit (raw, "\\|", -1);
+          g_autofree char *joined = g_strjoinv ("|", pieces);
+
+          append_escaped (m, joined, strlen (joined));
+        }
+      else
+        append_escaped (m, text, size);
+      break;
+    case MD_TEXT_HTML:
+      /* Raw HTML is shown as typed, but for the line break models put in
+       * table cells. */
+      if (size >= 4 && g_ascii_strncasecmp (text, "<br", 3) == 0 &&
+          strspn (text + 3, " /") == size - 4 && text[size - 1] == '>')
+        g_string_append (m, p->in_cell ? " " : "\n");
+      else
+        append_escaped (m, text, size);
+      break;
+    case MD_TEXT_NORMAL:
+    case MD_TEXT_LATEXMATH:
+    default:
+      append_escaped (m, text, size);
+      break;
+    }
+
+  if (p->link_depth > 0)
+    g_string_append_len (p->link_words, m->str + before, m->len - before);
+  if (!p->in_cell)
+    p->in_text = TRUE;
+  return 0;
+}
+
+GPtrArray *
+rill_markdown_parse (const char *text,
+                     gsize       len)
+{
+  MD_PARSER md = {
+    0, FLAGS, enter_block_cb, leave_block_cb, enter_span_cb, leave_span_cb, text_cb, NULL, NULL
+  };
+  Parser p = { 0 };
+
+  p.text = text;
+  p.len = len;
+  p.parts = g_ptr_array_new_with_free_func (part_free);
+  p.containers = g_array_new (FALSE, FALSE, sizeof (Container));
+  p.markup = g_string_new (NULL);
+  p.suspicious = g_ptr_array_new_with_free_func (g_free);
+  p.link_opened = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  p.link_words = g_string_new (NULL);
+  p.code = g_string_new (NULL);
+  p.aligns = g_array_new (FALSE, FALSE, sizeof (RillMarkdownAlign));
+
+  md_parse (text, len, &md, &p);
+  flush_text (&p);
+
+  g_array_unref (p.containers);
+  g_string_free (p.markup, TRUE);
+  g_ptr_array_unref (p.suspicious);
+  g_array_unref (p.link_opened);
+  g_free (p.link_href);
+  g_string_free (p.link_words, TRUE);
+  g_string_free (p.code, TRUE);
+  g_free (p.language);
+  g_clear_pointer (&p.cells, g_ptr_array_unref);
+  g_array_unref (p.aligns);
+  g_free (p.bullet);
+  return p.parts;
+}
+
+/* Plain words, for snippets */
+
+typedef struct
+{
+  GString *out;
+  gboolean in_code;
+} Plain;
 
 static void
-render_inline (GString    *out,
-               gboolean    plain,
-               const char *p,
-               const char *end)
+plain_end_line (GString *out)
 {
-  const char *line_start = p;
-
-  while (p < end)
-    {
-      const char *next = NULL;
-      gboolean word_start = p == line_start || g_ascii_isspace (p[-1]) || p[-1] == '(';
-
-      if (*p == '\\' && p + 1 < end && g_ascii_ispunct (p[1]))
-        {
-          append_escaped_mode (out, plain, p + 1, 1);
-          p += 2;
-          continue;
-        }
-
-      if (*p == '`')
-        {
-          const char *q = p;
-          char run[16] = { 0 };
-          guint n = 0;
-          const char *closing;
-
-          while (q < end && *q == '`' && n < sizeof run - 1)
-            run[n++] = *q++;
-          closing = find_run (q, end, run);
-          if (closing != NULL)
-            {
-              append_tag (out, plain, "<span font_family=\"monospace\" background=\"#8888881f\">");
-              append_escaped_mode (out, plain, q, closing - q);
-              append_tag (out, plain, "</span>");
-              p = closing + n;
-              continue;
-            }
-          append_escaped_mode (out, plain, p, q - p);
-          p = q;
-          continue;
-        }
-
-      if ((g_str_has_prefix (p, "**") &&
-           wrap_span (out, plain, p, end, "**", "<b>", "</b>", &next)) ||
-          (word_start && g_str_has_prefix (p, "__") &&
-           wrap_span (out, plain, p, end, "__", "<b>", "</b>", &next)) ||
-          (g_str_has_prefix (p, "~~") &&
-           wrap_span (out, plain, p, end, "~~", "<s>", "</s>", &next)) ||
-          (*p == '*' && wrap_span (out, plain, p, end, "*", "<i>", "</i>", &next)) ||
-          (*p == '_' && word_start && wrap_span (out, plain, p, end, "_", "<i>", "</i>", &next)))
-        {
-          p = next;
-          continue;
-        }
-
-      if (*p == '[')
-        {
-          const char *mid = find_run (p + 1, end, "](");
-          const char *close = mid ? memchr (mid + 2, ')', end - (mid + 2)) : NULL;
-
-          if (mid != NULL && close != NULL && memchr (p + 1, '\n', mid - p) == NULL)
-            {
-              g_autofree char *href = g_strndup (mid + 2, close - (mid + 2));
-
-              /* An image's alt text is all its words. */
-              if (plain && out->len > 0 && out->str[out->len - 1] == '!')
-                g_string_truncate (out, out->len - 1);
-              append_tag (out, plain, "<a href=\"");
-              if (!plain)
-                append_escaped_mode (out, plain, href, -1);
-              append_tag (out, plain, "\">");
-              render_inline (out, plain, p + 1, mid);
-              append_tag (out, plain, "</a>");
-              p = close + 1;
-              continue;
-            }
-        }
-
-      if (word_start && (g_str_has_prefix (p, "https://") || g_str_has_prefix (p, "http://")))
-        {
-          const char *q = p;
-
-          while (q < end && !g_ascii_isspace (*q) &&
-                 *q != '<' && *q != '>' && *q != ')' && *q != '"')
-            q++;
-          while (q > p && strchr (".,;:!?'", q[-1]) != NULL)
-            q--;
-          append_tag (out, plain, "<a href=\"");
-          if (!plain)
-            append_escaped_mode (out, plain, p, q - p);
-          append_tag (out, plain, "\">");
-          append_escaped_mode (out, plain, p, q - p);
-          append_tag (out, plain, "</a>");
-          p = q;
-          continue;
-        }
-
-      if (*p == '\n')
-        line_start = p + 1;
-      next = g_utf8_find_next_char (p, end);
-      append_escaped_mode (out, plain, p, (next ? next : end) - p);
-      p = next ? next : end;
-    }
+  if (out->len > 0 && out->str[out->len - 1] != '\n')
+    g_string_append_c (out, '\n');
 }
 
-static void
-render_line (GString    *out,
-             gboolean    plain,
-             const char *line,
-             const char *end)
+static int
+plain_enter_block_cb (MD_BLOCKTYPE type,
+                      void        *detail,
+                      void        *user_data)
 {
-  const char *p = line;
-  guint indent = 0;
+  Plain *plain = user_data;
 
-  while (p < end && (*p == ' ' || *p == '\t'))
-    indent += *p == '\t' ? 4 : 1, p++;
-  for (guint i = 0; !plain && i < indent / 2; i++)
-    g_string_append (out, "  ");
-
-  if (end - p >= 2 && strchr ("-*+", *p) != NULL && p[1] == ' ')
+  if (type == MD_BLOCK_CODE)
+    plain->in_code = TRUE;
+  if (type == MD_BLOCK_TD || type == MD_BLOCK_TH)
     {
-      append_tag (out, plain, "•  ");
-      p += 2;
+      if (plain->out->len > 0 && plain->out->str[plain->out->len - 1] != '\n')
+        g_string_append_c (plain->out, ' ');
     }
-  else if (plain && p < end && *p == '#')
-    {
-      while (p < end && *p == '#')
-        p++;
-      while (p < end && *p == ' ')
-        p++;
-    }
-  else if (plain && p < end && g_ascii_isdigit (*p))
-    {
-      const char *q = p;
-
-      while (q < end && g_ascii_isdigit (*q))
-        q++;
-      if (end - q >= 2 && (*q == '.' || *q == ')') && q[1] == ' ')
-        p = q + 2;
-    }
-  else if (p < end && *p == '>')
-    {
-      p++;
-      if (p < end && *p == ' ')
-        p++;
-      append_tag (out, plain, "<span alpha=\"70%\">▎ ");
-      render_inline (out, plain, p, end);
-      append_tag (out, plain, "</span>");
-      return;
-    }
-  else if (end - p >= 3 && (memcmp (p, "---", 3) == 0 || memcmp (p, "***", 3) == 0 ||
-                            memcmp (p, "___", 3) == 0) && is_blank (p + 3, end))
-    {
-      append_tag (out, plain, "<span alpha=\"50%\">────────────</span>");
-      return;
-    }
-
-  render_inline (out, plain, p, end);
+  else
+    plain_end_line (plain->out);
+  return 0;
 }
 
-char *
-rill_markdown_to_pango (const char    *text,
-                        gssize         len,
-                        RillBlockKind  kind)
+static int
+plain_leave_block_cb (MD_BLOCKTYPE type,
+                      void        *detail,
+                      void        *user_data)
 {
-  GString *out = g_string_new (NULL);
-  const char *p = text;
-  const char *end;
+  Plain *plain = user_data;
 
-  if (len < 0)
-    len = strlen (text);
-  end = text + len;
+  if (type == MD_BLOCK_CODE)
+    plain->in_code = FALSE;
+  if (type != MD_BLOCK_TD && type != MD_BLOCK_TH)
+    plain_end_line (plain->out);
+  return 0;
+}
 
-  while (p < end && g_ascii_isspace (*p))
-    p++;
-  while (end > p && g_ascii_isspace (end[-1]))
-    end--;
+static int
+plain_span_cb (MD_SPANTYPE type,
+               void       *detail,
+               void       *user_data)
+{
+  return 0;
+}
 
-  if (kind == RILL_BLOCK_HEADING)
+static int
+plain_text_cb (MD_TEXTTYPE  type,
+               const char  *text,
+               MD_SIZE      size,
+               void        *user_data)
+{
+  Plain *plain = user_data;
+
+  switch (type)
     {
-      guint level = 0;
-      static const char *sizes[] = { "xx-large", "x-large", "large", "medium", "medium", "medium" };
-
-      while (p < end && *p == '#')
-        p++, level++;
-      while (p < end && *p == ' ')
-        p++;
-      g_string_append_printf (out, "<span size=\"%s\" weight=\"bold\">",
-                              sizes[CLAMP (level, 1, 6) - 1]);
-      render_inline (out, FALSE, p, end);
-      g_string_append (out, "</span>");
-      return g_string_free (out, FALSE);
+    case MD_TEXT_NULLCHAR:
+      g_string_append (plain->out, "\xef\xbf\xbd");
+      break;
+    case MD_TEXT_BR:
+    case MD_TEXT_SOFTBR:
+      g_string_append_c (plain->out, '\n');
+      break;
+    case MD_TEXT_ENTITY:
+      append_entity (plain->out, text, size);
+      break;
+    default:
+      g_string_append_len (plain->out, text, size);
+      break;
     }
-
-  while (p < end)
-    {
-      const char *eol = memchr (p, '\n', end - p);
-      const char *line_end = eol ? eol : end;
-
-      if (line_end > p && line_end[-1] == '\r')
-        line_end--;
-      render_line (out, FALSE, p, line_end);
-      if (eol == NULL)
-        break;
-      g_string_append_c (out, '\n');
-      p = eol + 1;
-    }
-
-  return g_string_free (out, FALSE);
+  return 0;
 }
 
 char *
 rill_markdown_to_plain (const char *text,
                         gssize      len)
 {
-  GString *out = g_string_new (NULL);
-  const char *p = text;
-  const char *end;
-  gboolean in_fence = FALSE;
+  MD_PARSER md = {
+    0, FLAGS, plain_enter_block_cb, plain_leave_block_cb, plain_span_cb, plain_span_cb,
+    plain_text_cb, NULL, NULL
+  };
+  Plain plain = { g_string_new (NULL), FALSE };
 
   if (len < 0)
     len = strlen (text);
-  end = text + len;
-
-  while (p < end)
-    {
-      const char *eol = memchr (p, '\n', end - p);
-      const char *line_end = eol ? eol : end;
-      const char *q = p;
-
-      while (q < line_end && (*q == ' ' || *q == '\t'))
-        q++;
-      if (line_end > p && line_end[-1] == '\r')
-        line_end--;
-
-      /* Fences go; the code between them stays as it is. */
-      if (line_end - q >= 3 && (memcmp (q, "```", 3) == 0 || memcmp (q, "~~~", 3) == 0))
-        in_fence = !in_fence;
-      else if (in_fence)
-        g_string_append_len (out, p, line_end - p);
-      else
-        render_line (out, TRUE, p, line_end);
-
-      if (out->len > 0 && out->str[out->len - 1] != '\n')
-        g_string_append_c (out, '\n');
-      if (eol == NULL)
-        break;
-      p = eol + 1;
-    }
-
-  while (out->len > 0 && g_ascii_isspace (out->str[out->len - 1]))
-    g_string_truncate (out, out->len - 1);
-  return g_string_free (out, FALSE);
+  md_parse (text, len, &md, &plain);
+  while (plain.out->len > 0 && g_ascii_isspace (plain.out->str[plain.out->len - 1]))
+    g_string_truncate (plain.out, plain.out->len - 1);
+  return g_string_free (plain.out, FALSE);
 }

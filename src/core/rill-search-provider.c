@@ -15,6 +15,14 @@
  * a result that went to the trash after it was listed neither describes
  * nor opens.
  *
+ * The provider is on the bus before the history is open: GApplication
+ * exports it in dbus_register, before it knows whether this process is the
+ * primary instance, and only the primary one opens the history (see
+ * rill-application.c). A call that comes before the store is set waits for
+ * it, up to PENDING_TIMEOUT_S (within the D-Bus call timeout), and is then
+ * answered with no results: answering at once with none would leave the
+ * Shell narrowing an empty list as the person types on.
+ *
  * GTK-free on purpose (gio only), so the tests drive it over a real bus
  * without a display. */
 
@@ -32,6 +40,7 @@
 #define MAX_MESSAGES 400
 
 #define SEARCH_PROVIDER_PATH_SUFFIX "/SearchProvider"
+#define PENDING_TIMEOUT_S 20
 
 static const char search_provider_xml[] =
   "<node>"
@@ -72,6 +81,9 @@ struct _RillSearchProvider
    * the terms of the latest search. */
   char **last_terms;
   guint  registration_id;
+  /* Calls that came before the store: GDBusMethodInvocation, in order. */
+  GQueue pending;
+  guint  pending_timeout_id;
 };
 
 G_DEFINE_FINAL_TYPE (RillSearchProvider, rill_search_provider, G_TYPE_OBJECT)
@@ -266,23 +278,12 @@ activate_result (RillSearchProvider  *self,
 }
 
 static void
-method_call (GDBusConnection       *connection,
-             const char            *sender,
-             const char            *object_path,
-             const char            *interface_name,
-             const char            *method_name,
-             GVariant              *parameters,
-             GDBusMethodInvocation *invocation,
-             gpointer               user_data)
+dispatch (RillSearchProvider    *self,
+          GDBusMethodInvocation *invocation)
 {
-  RillSearchProvider *self = user_data;
-  GApplication *app = g_application_get_default ();
+  const char *method_name = g_dbus_method_invocation_get_method_name (invocation);
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
   g_autoptr(GError) error = NULL;
-
-  /* Started by the Shell as a service, the application exits once idle;
-   * holding it for each call restarts its inactivity timeout. */
-  if (app != NULL)
-    g_application_hold (app);
 
   if (g_str_equal (method_name, "GetInitialResultSet"))
     {
@@ -342,7 +343,92 @@ method_call (GDBusConnection       *connection,
 
   if (error != NULL)
     g_dbus_method_invocation_return_gerror (invocation, error);
+}
 
+/* No history to search: no results, and nothing to describe or open. */
+static void
+answer_without_store (GDBusMethodInvocation *invocation)
+{
+  const char *method_name = g_dbus_method_invocation_get_method_name (invocation);
+
+  if (g_str_equal (method_name, "GetInitialResultSet") ||
+      g_str_equal (method_name, "GetSubsearchResultSet"))
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(as)", NULL));
+  else if (g_str_equal (method_name, "GetResultMetas"))
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(aa{sv})", NULL));
+  else
+    g_dbus_method_invocation_return_error (invocation, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                           "The history is not open");
+}
+
+static void
+release_app (void)
+{
+  GApplication *app = g_application_get_default ();
+
+  if (app != NULL)
+    g_application_release (app);
+}
+
+/* Answers the calls that waited: through the store once it is there, else
+ * with nothing. */
+static void
+flush_pending (RillSearchProvider *self)
+{
+  GDBusMethodInvocation *invocation;
+
+  g_clear_handle_id (&self->pending_timeout_id, g_source_remove);
+  while ((invocation = g_queue_pop_head (&self->pending)) != NULL)
+    {
+      if (self->store != NULL)
+        dispatch (self, invocation);
+      else
+        answer_without_store (invocation);
+      release_app ();
+    }
+}
+
+static gboolean
+pending_timeout_cb (gpointer user_data)
+{
+  RillSearchProvider *self = user_data;
+
+  self->pending_timeout_id = 0;
+  flush_pending (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+method_call (GDBusConnection       *connection,
+             const char            *sender,
+             const char            *object_path,
+             const char            *interface_name,
+             const char            *method_name,
+             GVariant              *parameters,
+             GDBusMethodInvocation *invocation,
+             gpointer               user_data)
+{
+  RillSearchProvider *self = user_data;
+  GApplication *app = g_application_get_default ();
+
+  /* Started by the Shell as a service, the application exits once idle;
+   * holding it for each call restarts its inactivity timeout, and keeps it
+   * while a call waits for the history. */
+  if (app != NULL)
+    g_application_hold (app);
+
+  /* LaunchSearch only hands the terms to a window, which follows the
+   * store by itself. */
+  if (self->store == NULL && !g_str_equal (method_name, "LaunchSearch"))
+    {
+      g_queue_push_tail (&self->pending, g_object_ref (invocation));
+      if (self->pending_timeout_id == 0)
+        self->pending_timeout_id = g_timeout_add_seconds (PENDING_TIMEOUT_S,
+                                                          pending_timeout_cb, self);
+      return;
+    }
+
+  dispatch (self, invocation);
   if (app != NULL)
     g_application_release (app);
 }
@@ -401,6 +487,7 @@ rill_search_provider_dispose (GObject *object)
 
   rill_search_provider_unexport (self);
   g_clear_object (&self->store);
+  flush_pending (self);
 
   G_OBJECT_CLASS (rill_search_provider_parent_class)->dispose (object);
 }
@@ -445,7 +532,7 @@ rill_search_provider_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_STORE:
-      self->store = g_value_dup_object (value);
+      rill_search_provider_set_store (self, g_value_get_object (value));
       break;
 
     default:
@@ -466,7 +553,7 @@ rill_search_provider_class_init (RillSearchProviderClass *klass)
   properties[PROP_STORE] =
     g_param_spec_object ("store", NULL, NULL,
                          RILL_TYPE_STORE,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[ACTIVATE_MESSAGE] =
@@ -492,7 +579,21 @@ rill_search_provider_init (RillSearchProvider *self)
 RillSearchProvider *
 rill_search_provider_new (RillStore *store)
 {
-  g_return_val_if_fail (RILL_IS_STORE (store), NULL);
+  g_return_val_if_fail (store == NULL || RILL_IS_STORE (store), NULL);
 
   return g_object_new (RILL_TYPE_SEARCH_PROVIDER, "store", store, NULL);
+}
+
+void
+rill_search_provider_set_store (RillSearchProvider *self,
+                                RillStore          *store)
+{
+  g_return_if_fail (RILL_IS_SEARCH_PROVIDER (self));
+  g_return_if_fail (store == NULL || RILL_IS_STORE (store));
+
+  if (!g_set_object (&self->store, store))
+    return;
+  if (store != NULL)
+    flush_pending (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
 }

@@ -14,8 +14,12 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RillSearchProvider, rill_search_provider, RILL, SEARCH_PROVIDER, GObject)
 
 /* Signals: "activate-message" (gint64 conversation_id, gint64 message_id,
- * guint32 timestamp), "launch-search" (GStrv terms, guint32 timestamp). */
+ * guint32 timestamp), "launch-search" (GStrv terms, guint32 timestamp).
+ * @store may be NULL until the history is open: calls then wait for it
+ * ("store" property, or set_store). */
 RillSearchProvider *rill_search_provider_new      (RillStore          *store);
+void                rill_search_provider_set_store (RillSearchProvider *self,
+                                                    RillStore          *store);
 /* Call from GApplication's dbus_register with its object path. */
 gboolean            rill_search_provider_export   (RillSearchProvider *self,
                                                    GDBusConnection    *connection,

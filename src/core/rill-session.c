@@ -23,6 +23,7 @@ struct _RillSession
   RillKeyring  *keyring;
   RillStore    *store;
   GError       *store_error;
+  GCancellable *store_cancellable;
   RillProvider *provider;
   char         *provider_status;
   GCancellable *provider_cancellable;
@@ -36,6 +37,7 @@ struct _RillSession
   guint         idle_timeout;
 
   guint         store_opened : 1;
+  guint         store_waiting : 1;
   guint         saving_server : 1;
 };
 
@@ -48,6 +50,8 @@ enum {
   PROP_SETTINGS,
   PROP_KEYRING,
   PROP_STORE,
+  PROP_STORE_ERROR,
+  PROP_STORE_WAITING,
   PROP_PROVIDER,
   PROP_PROVIDER_STATUS,
   PROP_DEFAULT_MODEL,
@@ -323,23 +327,64 @@ rill_session_reload_provider (RillSession *self)
 
 /* The store */
 
-gboolean
+static void
+set_store_waiting (RillSession *self,
+                   gboolean     waiting)
+{
+  if (self->store_waiting == waiting)
+    return;
+  self->store_waiting = waiting;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE_WAITING]);
+}
+
+static void
+store_waiting_cb (gpointer user_data)
+{
+  set_store_waiting (RILL_SESSION (user_data), TRUE);
+}
+
+static void
+store_opened_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(RillSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillStore) store = rill_store_open_finish (result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  set_store_waiting (self, FALSE);
+  if (store == NULL)
+    {
+      g_warning ("Could not open the history: %s", error->message);
+      self->store_error = g_steal_pointer (&error);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE_ERROR]);
+    }
+  else
+    {
+      self->store = g_steal_pointer (&store);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+void
 rill_session_open_store (RillSession *self)
 {
   g_autofree char *path = NULL;
 
-  g_return_val_if_fail (RILL_IS_SESSION (self), FALSE);
+  g_return_if_fail (RILL_IS_SESSION (self));
 
   if (self->store_opened)
-    return self->store != NULL;
+    return;
   self->store_opened = TRUE;
 
   path = rill_store_default_path ();
-  self->store = rill_store_open (path, &self->store_error);
-  if (self->store == NULL)
-    g_warning ("Could not open the history: %s", self->store_error->message);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
-  return self->store != NULL;
+  rill_store_open_async (path, self->store_cancellable, store_waiting_cb, store_opened_cb,
+                         g_object_ref (self));
 }
 
 RillStore *
@@ -354,6 +399,13 @@ rill_session_get_store_error (RillSession *self)
 {
   g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
   return self->store_error;
+}
+
+gboolean
+rill_session_get_store_waiting (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), FALSE);
+  return self->store_waiting;
 }
 
 GSettings *
@@ -461,6 +513,7 @@ rill_session_dispose (GObject *object)
   RillSession *self = RILL_SESSION (object);
 
   g_cancellable_cancel (self->provider_cancellable);
+  g_cancellable_cancel (self->store_cancellable);
 
   G_OBJECT_CLASS (rill_session_parent_class)->dispose (object);
 }
@@ -473,6 +526,7 @@ rill_session_finalize (GObject *object)
   g_clear_object (&self->provider_cancellable);
   g_clear_object (&self->provider);
   g_clear_pointer (&self->provider_status, g_free);
+  g_clear_object (&self->store_cancellable);
   g_clear_object (&self->store);
   g_clear_error (&self->store_error);
   g_clear_object (&self->keyring);
@@ -501,6 +555,12 @@ rill_session_get_property (GObject    *object,
       break;
     case PROP_STORE:
       g_value_set_object (value, self->store);
+      break;
+    case PROP_STORE_ERROR:
+      g_value_set_boxed (value, self->store_error);
+      break;
+    case PROP_STORE_WAITING:
+      g_value_set_boolean (value, self->store_waiting);
       break;
     case PROP_PROVIDER:
       g_value_set_object (value, self->provider);
@@ -620,6 +680,10 @@ rill_session_class_init (RillSessionClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_STORE] =
     g_param_spec_object ("store", NULL, NULL, RILL_TYPE_STORE, readable);
+  properties[PROP_STORE_ERROR] =
+    g_param_spec_boxed ("store-error", NULL, NULL, G_TYPE_ERROR, readable);
+  properties[PROP_STORE_WAITING] =
+    g_param_spec_boolean ("store-waiting", NULL, NULL, FALSE, readable);
   properties[PROP_PROVIDER] =
     g_param_spec_object ("provider", NULL, NULL, RILL_TYPE_PROVIDER, readable);
   properties[PROP_PROVIDER_STATUS] =
@@ -642,6 +706,7 @@ rill_session_class_init (RillSessionClass *klass)
 static void
 rill_session_init (RillSession *self)
 {
+  self->store_cancellable = g_cancellable_new ();
   self->temperature = -1;
   self->history_limit = 50;
   self->connect_timeout = 30;

@@ -42,12 +42,18 @@ G_DECLARE_FINAL_TYPE (RillSession, rill_session, RILL, SESSION, GObject)
 RillSession  *rill_session_new                 (GSettings        *settings,
                                                 RillKeyring      *keyring);
 
-/* Opens the history, once; later calls return what the first found.
- * Returns FALSE when it could not be opened (see get_store_error). */
-gboolean      rill_session_open_store          (RillSession      *self);
-/* NULL until opened, or when the database could not be opened. */
+/* Starts opening the history, once, in a thread (rill_store_open_async):
+ * the main loop never waits for it. "store" is set when it opens, or
+ * "store-error" when it cannot; while another program holds the database,
+ * "store-waiting" is TRUE and the open retries until the lock goes. Only
+ * the primary instance calls it (its GApplication startup). */
+void          rill_session_open_store          (RillSession      *self);
+/* NULL until opened ("notify::store"), and when it could not be opened. */
 RillStore    *rill_session_get_store           (RillSession      *self);
+/* Why it could not be opened ("notify::store-error"), else NULL. */
 const GError *rill_session_get_store_error     (RillSession      *self);
+/* TRUE while another program holds the history and the open waits. */
+gboolean      rill_session_get_store_waiting   (RillSession      *self);
 
 GSettings    *rill_session_get_settings        (RillSession      *self);
 RillKeyring  *rill_session_get_keyring         (RillSession      *self);

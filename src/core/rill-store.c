@@ -3,8 +3,11 @@
  * and the edits the window makes.
  *
  * Two connections to one WAL-mode file: the "reader", used on the thread
- * that opened the store for short queries, and the "writer", owned by one
- * thread that runs a FIFO queue of jobs (rill-store-writer.c). In WAL mode
+ * that opened the store for short queries (rill_store_open_async opens it
+ * in a thread of its own and hands it over to the caller's thread, which
+ * SQLite's multi-thread mode allows: one thread at a time), and the
+ * "writer", owned by one thread that runs a FIFO queue of jobs
+ * (rill-store-writer.c). In WAL mode
  * a read never waits for the writer, and the main loop never waits on
  * SQLite or fsync. The rest lives beside this file: the SQL helpers in
  * rill-sqlite.c, the schema and its migrations in rill-store-schema.c,
@@ -103,10 +106,88 @@ recover_interrupted (RillStore *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-open_connections (RillStore *self, GError **error)
+/* Waiting for another program.
+ *
+ * While another connection (another process, a backup tool, the sqlite3
+ * shell) holds the write lock, the open's writes (the upgrade, the
+ * recovery below) cannot go. An open from rill_store_open_async() waits
+ * for it as long as it takes, in its own thread: SQLite calls open_busy_cb
+ * for each turn of a lock it meets, which tells the caller once that it is
+ * waiting and then backs off (1 ms doubling to 200 ms between tries); a
+ * busy answer SQLite gives without asking (a lock it cannot wait for
+ * without a deadlock) retries the whole open, backing off the same way up
+ * to a second. Only a real error, or the caller cancelling, ends it. Once
+ * open, both connections go back to the 5 s busy timeout every other write
+ * has. */
+
+typedef struct
 {
-  if (!(self->writer = rill_sqlite_open (self->path, error)))
+  char                *path;
+  GMainContext        *context;  /* the caller's: where signals go */
+  GCancellable        *cancellable;
+  RillStoreWaitingFunc waiting;
+  gpointer             user_data;
+  GTask               *task;     /* borrowed: the task owns this */
+  gint                 told;     /* atomic: the caller was told it waits */
+} OpenArgs;
+
+static void
+open_args_free (OpenArgs *args)
+{
+  g_free (args->path);
+  g_main_context_unref (args->context);
+  g_clear_object (&args->cancellable);
+  g_free (args);
+}
+
+static gboolean
+tell_waiting_cb (gpointer data)
+{
+  GTask *task = data;
+  OpenArgs *args = g_task_get_task_data (task);
+
+  /* Too late once the open ended (its callback may have freed user_data),
+   * or when nobody wants it any more. */
+  if (!g_task_get_completed (task) && !g_cancellable_is_cancelled (args->cancellable))
+    args->waiting (args->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+tell_waiting (OpenArgs *args)
+{
+  if (args->waiting == NULL || !g_atomic_int_compare_and_exchange (&args->told, FALSE, TRUE))
+    return;
+  g_main_context_invoke_full (args->context, G_PRIORITY_DEFAULT, tell_waiting_cb,
+                              g_object_ref (args->task), g_object_unref);
+}
+
+static int
+open_busy_cb (void *data, int n_calls)
+{
+  OpenArgs *args = data;
+
+  if (g_cancellable_is_cancelled (args->cancellable))
+    return 0;
+  tell_waiting (args);
+  g_usleep (MIN (1u << MIN (n_calls, 8), 200u) * 1000);
+  return 1;
+}
+
+static gboolean
+open_connection (sqlite3 **db, const char *path, OpenArgs *args, GError **error)
+{
+  if (!(*db = rill_sqlite_open (path, error)))
+    return FALSE;
+  if (args != NULL)
+    sqlite3_busy_handler (*db, open_busy_cb, args);
+  return TRUE;
+}
+
+static gboolean
+open_connections (RillStore *self, OpenArgs *args, GError **error)
+{
+  if (!open_connection (&self->writer, self->path, args, error))
     return FALSE;
   if (!check_readable (self->writer, error)
       || !_rill_store_migrate (self->writer, self->path, error))
@@ -116,7 +197,7 @@ open_connections (RillStore *self, GError **error)
    * free space. */
   if (!rill_sqlite_exec (self->writer, "PRAGMA secure_delete = ON", "open", error))
     return FALSE;
-  if (!(self->reader = rill_sqlite_open (self->path, error)))
+  if (!open_connection (&self->reader, self->path, args, error))
     return FALSE;
   return _rill_store_search_prepare (self->reader, error);
 }
@@ -128,14 +209,14 @@ close_connections (RillStore *self)
   g_clear_pointer (&self->writer, sqlite3_close);
 }
 
-RillStore *
-rill_store_open (const char *path, GError **error)
+/* Both opens: @args is NULL for rill_store_open(), which waits no longer
+ * than the busy timeout. Signals are emitted in @context. */
+static RillStore *
+open_store (const char *path, GMainContext *context, OpenArgs *args, GError **error)
 {
   g_autoptr(RillStore) self = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *dir = NULL;
-
-  g_return_val_if_fail (path != NULL, NULL);
 
   dir = g_path_get_dirname (path);
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -150,7 +231,7 @@ rill_store_open (const char *path, GError **error)
   self = g_object_new (RILL_TYPE_STORE, NULL);
   self->path = g_strdup (path);
 
-  if (!open_connections (self, &local_error))
+  if (!open_connections (self, args, &local_error))
     {
       close_connections (self);
       if (!g_error_matches (local_error, RILL_STORE_ERROR, RILL_STORE_ERROR_CORRUPT))
@@ -167,14 +248,22 @@ rill_store_open (const char *path, GError **error)
         }
       g_warning ("%s; moved it to %s", local_error->message, self->set_aside_path);
       g_clear_error (&local_error);
-      if (!open_connections (self, error))
+      if (!open_connections (self, args, error))
         return NULL;
     }
 
+  /* Only the instance that owns the application's name gets here (see
+   * rill-application.c): a row still "streaming" was left by a process
+   * that died, never by one still writing it. */
   if (!recover_interrupted (self, error))
     return NULL;
 
-  self->main_context = g_main_context_ref_thread_default ();
+  if (args != NULL)
+    {
+      sqlite3_busy_timeout (self->writer, 5000);
+      sqlite3_busy_timeout (self->reader, 5000);
+    }
+  self->main_context = g_main_context_ref (context);
   rill_sqlite_trace (self->reader, &self->reader_trace, NULL);
   _rill_store_writer_start (self);
   /* Queued first, on the writer thread: the open does not wait for it, and
@@ -182,6 +271,108 @@ rill_store_open (const char *path, GError **error)
   _rill_store_purge_trash_at_open (self);
 
   return g_steal_pointer (&self);
+}
+
+RillStore *
+rill_store_open (const char *path, GError **error)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  return open_store (path, context, NULL, error);
+}
+
+static gboolean
+sleep_unless_cancelled (GCancellable *cancellable, guint ms)
+{
+  GPollFD fd;
+
+  if (g_cancellable_make_pollfd (cancellable, &fd))
+    {
+      g_poll (&fd, 1, ms);
+      g_cancellable_release_fd (cancellable);
+    }
+  else
+    g_usleep (ms * 1000);
+  return !g_cancellable_is_cancelled (cancellable);
+}
+
+static gpointer
+open_thread (gpointer data)
+{
+  g_autoptr(GTask) task = data;
+  OpenArgs *args = g_task_get_task_data (task);
+  guint delay_ms = 10;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      RillStore *store = open_store (args->path, args->context, args, &error);
+
+      if (store != NULL)
+        {
+          g_task_return_pointer (task, store, g_object_unref);
+          break;
+        }
+      if (g_task_return_error_if_cancelled (task))
+        break;
+      if (!g_error_matches (error, RILL_STORE_ERROR, RILL_STORE_ERROR_BUSY))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          break;
+        }
+      tell_waiting (args);
+      if (!sleep_unless_cancelled (args->cancellable, delay_ms))
+        {
+          g_task_return_error_if_cancelled (task);
+          break;
+        }
+      delay_ms = MIN (delay_ms * 2, 1000);
+    }
+  return NULL;
+}
+
+void
+rill_store_open_async (const char           *path,
+                       GCancellable         *cancellable,
+                       RillStoreWaitingFunc  waiting,
+                       GAsyncReadyCallback   callback,
+                       gpointer              user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  OpenArgs *args;
+
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rill_store_open_async);
+  g_task_set_name (task, "[rill] open the history");
+
+  args = g_new0 (OpenArgs, 1);
+  args->path = g_strdup (path);
+  args->context = g_main_context_ref_thread_default ();
+  /* The busy handler and the back-off watch one, even when the caller
+   * gives none. */
+  args->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
+  args->waiting = waiting;
+  args->user_data = user_data;
+  args->task = task;
+  g_task_set_task_data (task, args, (GDestroyNotify) open_args_free);
+
+  /* A thread of its own rather than GTask's pool: the wait may last as
+   * long as the other program keeps the lock. */
+  g_thread_unref (g_thread_new ("rill-store-open", open_thread, g_steal_pointer (&task)));
+}
+
+RillStore *
+rill_store_open_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rill_store_open_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 gboolean

@@ -60,6 +60,26 @@ char        *rill_store_default_path         (void);
  * fails with words that say where the copy is. */
 RillStore   *rill_store_open                 (const char          *path,
                                               GError             **error);
+
+/* Told, once, in the caller's main context, that another connection holds
+ * the database and the open waits for it. */
+typedef void (*RillStoreWaitingFunc) (gpointer user_data);
+
+/* The same open, in a thread of its own, for the window: it never blocks
+ * the main loop, and while another program holds the write lock it waits,
+ * retrying with a back-off, for as long as it takes (calling @waiting, if
+ * not NULL, once, before @callback), instead of failing after the busy
+ * timeout. It ends with the store, a real error (the same as
+ * rill_store_open()'s), or G_IO_ERROR_CANCELLED. The store's signals and
+ * its reads belong to the caller's main context and thread, as if it had
+ * opened it there. @user_data goes to both callbacks. */
+void         rill_store_open_async           (const char           *path,
+                                              GCancellable         *cancellable,
+                                              RillStoreWaitingFunc  waiting,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+RillStore   *rill_store_open_finish          (GAsyncResult         *result,
+                                              GError              **error);
 guint        rill_store_get_n_recovered      (RillStore           *self);
 /* Where a damaged file was moved at open, or NULL. */
 const char  *rill_store_get_set_aside_path   (RillStore           *self);

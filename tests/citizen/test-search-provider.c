@@ -398,6 +398,36 @@ test_launch_search (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->launched_timestamp, ==, 77);
 }
 
+/* Exported before the history is open (GApplication's dbus_register comes
+ * first): a search waits for the store, then finds. */
+static void
+test_waits_for_store (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) launched = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree const char **ids = NULL;
+  const char *terms[] = { "西湖", NULL };
+  g_autofree char *want = id_string (f->travel_a);
+
+  rill_search_provider_set_store (f->provider, NULL);
+  g_dbus_proxy_call (f->proxy, "GetInitialResultSet", g_variant_new ("(^as)", terms),
+                     G_DBUS_CALL_FLAGS_NONE, 5000, NULL, test_async_result_cb, &result);
+  /* Calls arrive in order: once this one is answered, the search is in. */
+  launched = call (f, "LaunchSearch", g_variant_new ("(^asu)", terms, 1), &error);
+  g_assert_no_error (error);
+  g_assert_null (result);
+
+  rill_search_provider_set_store (f->provider, f->store);
+  test_wait_result (&result, 10000, "the search that waited");
+  reply = g_dbus_proxy_call_finish (f->proxy, result, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(^a&s)", &ids);
+  g_assert_cmpuint (g_strv_length ((char **) ids), ==, 1);
+  g_assert_cmpstr (ids[0], ==, want);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -413,6 +443,8 @@ main (int argc, char *argv[])
               fixture_set_up, test_activate, fixture_tear_down);
   g_test_add ("/search-provider/launch-search", Fixture, NULL,
               fixture_set_up, test_launch_search, fixture_tear_down);
+  g_test_add ("/search-provider/waits-for-store", Fixture, NULL,
+              fixture_set_up, test_waits_for_store, fixture_tear_down);
 
   return g_test_run ();
 }

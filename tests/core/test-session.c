@@ -3,6 +3,8 @@
  * a real store file and the real client talking to the test server. */
 
 #include <json-glib/json-glib.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include "rill-test-server.h"
 #include "rill-test-support.h"
@@ -155,6 +157,25 @@ test_provider_follows_servers (Fixture       *f,
 }
 
 static gboolean
+store_known (gpointer data)
+{
+  RillSession *session = data;
+
+  return rill_session_get_store (session) != NULL || rill_session_get_store_error (session);
+}
+
+static void
+open_store_and_wait (Fixture *f)
+{
+  rill_session_open_store (f->session);
+  /* Once only: a second call starts nothing. */
+  rill_session_open_store (f->session);
+  test_wait_until (store_known, f->session, 20000, "the history opened");
+  g_assert_no_error (rill_session_get_store_error (f->session));
+  g_assert_nonnull (rill_session_get_store (f->session));
+}
+
+static gboolean
 reply_done (gpointer data)
 {
   return rill_reply_get_status (data) != RILL_STATUS_STREAMING;
@@ -180,8 +201,7 @@ test_reply_options_reach_the_server (Fixture       *f,
 
   rill_test_script_send (script, sse, -1, 0);
   rill_test_server_route (f->server, CHAT, script);
-  g_assert_true (rill_session_open_store (f->session));
-  g_assert_true (rill_session_open_store (f->session));
+  open_store_and_wait (f);
 
   g_settings_set_string (f->settings, "system-prompt", "From the preferences");
   g_settings_set_double (f->settings, "temperature", 1.5);
@@ -229,6 +249,105 @@ test_reply_options_reach_the_server (Fixture       *f,
   }
 }
 
+/* The history */
+
+/* GLib reads XDG_DATA_HOME once per process, so every scenario's session
+ * opens the same file: each starts it afresh. */
+static char *
+fresh_default_path (void)
+{
+  char *path = rill_store_default_path ();
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *file = g_strconcat (path, (const char *[]) { "", "-wal", "-shm" }[i],
+                                           NULL);
+      g_unlink (file);
+    }
+  g_rmdir (path);
+  return path;
+}
+
+static gboolean
+store_waiting (gpointer data)
+{
+  return rill_session_get_store_waiting (data);
+}
+
+/* Another program holds the write lock when the session opens the history:
+ * the main loop turns meanwhile, the session says it waits, and once the
+ * lock goes it has the history, with the reply a dead process left
+ * "streaming" recovered. Never a session without history. */
+static void
+test_store_waits_for_lock (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *path = fresh_default_path ();
+  g_autoptr(GError) error = NULL;
+  guint store_notified = 0, waiting_notified = 0;
+  RillStore *store;
+  sqlite3 *holder;
+
+  store = rill_store_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (rill_store_sync (store, 10000));
+  g_assert_finalize_object (store);
+  test_sql_exec (path,
+                 "INSERT INTO conversations (id, title, created_at, updated_at)"
+                 " VALUES (1, 't', 1, 1);"
+                 "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+                 " VALUES (1, 'assistant', 'half', 'streaming', 2);");
+
+  g_assert_cmpint (sqlite3_open (path, &holder), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+
+  g_signal_connect (f->session, "notify::store", G_CALLBACK (count_notify_cb), &store_notified);
+  g_signal_connect (f->session, "notify::store-waiting", G_CALLBACK (count_notify_cb),
+                    &waiting_notified);
+  rill_session_open_store (f->session);
+  g_assert_null (rill_session_get_store (f->session));
+  test_wait_until (store_waiting, f->session, 20000, "the session says it waits");
+  g_assert_null (rill_session_get_store (f->session));
+  g_assert_null (rill_session_get_store_error (f->session));
+  g_assert_cmpuint (store_notified, ==, 0);
+
+  g_assert_cmpint (sqlite3_exec (holder, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (holder);
+  test_wait_until (store_known, f->session, 20000, "the history opened");
+  g_assert_no_error (rill_session_get_store_error (f->session));
+  store = rill_session_get_store (f->session);
+  g_assert_nonnull (store);
+  g_assert_false (rill_session_get_store_waiting (f->session));
+  g_assert_cmpuint (store_notified, ==, 1);
+  g_assert_cmpuint (waiting_notified, ==, 2);
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
+  {
+    g_autofree char *status = test_sql_text (path, "SELECT status FROM messages");
+    g_assert_cmpstr (status, ==, "interrupted");
+  }
+}
+
+/* A history that cannot be opened is said once, with the store's words,
+ * and never waited for. */
+static void
+test_store_error (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *path = fresh_default_path ();
+
+  /* A folder where the file should be: no retry makes it a database. */
+  g_assert_cmpint (g_mkdir_with_parents (path, 0700), ==, 0);
+  g_test_expect_message ("rill-core", G_LOG_LEVEL_WARNING, "Could not open the history: *");
+  rill_session_open_store (f->session);
+  test_wait_until (store_known, f->session, 20000, "the open ended");
+  g_test_assert_expected_messages ();
+  g_assert_null (rill_session_get_store (f->session));
+  g_assert_error (rill_session_get_store_error (f->session), RILL_STORE_ERROR,
+                  RILL_STORE_ERROR_READ_ONLY);
+  g_assert_false (rill_session_get_store_waiting (f->session));
+  g_assert_cmpint (g_rmdir (path), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -241,6 +360,8 @@ main (int   argc,
   ADD ("servers", test_servers);
   ADD ("provider-follows-servers", test_provider_follows_servers);
   ADD ("reply-options-reach-the-server", test_reply_options_reach_the_server);
+  ADD ("store-waits-for-lock", test_store_waits_for_lock);
+  ADD ("store-error", test_store_error);
 #undef ADD
 
   return g_test_run ();

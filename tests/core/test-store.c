@@ -1035,6 +1035,205 @@ test_requests_grow_linearly (Fixture *f, gconstpointer data)
   close_store (store);
 }
 
+/* Opening in a thread (rill_store_open_async) */
+
+typedef struct
+{
+  guint         waiting;      /* times told it waits */
+  gboolean      waiting_in_main;
+  GAsyncResult *result;
+  sqlite3      *holder;
+  gboolean      released;
+  gboolean      added;
+  GThread      *main_thread;
+} Opening;
+
+static void
+opening_waiting_cb (gpointer data)
+{
+  Opening *o = data;
+
+  o->waiting++;
+  o->waiting_in_main = g_thread_self () == o->main_thread;
+}
+
+static void
+opening_result_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Opening *o = data;
+
+  o->result = g_object_ref (result);
+}
+
+static void
+opening_start (Opening *o, const char *path, GCancellable *cancellable)
+{
+  o->main_thread = g_thread_self ();
+  rill_store_open_async (path, cancellable, opening_waiting_cb, opening_result_cb, o);
+}
+
+static gboolean
+told_waiting (gpointer data)
+{
+  return ((Opening *) data)->waiting > 0;
+}
+
+static gboolean
+release_lock_cb (gpointer data)
+{
+  Opening *o = data;
+
+  g_assert_null (o->result);
+  g_assert_cmpint (sqlite3_exec (o->holder, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_clear_pointer (&o->holder, sqlite3_close);
+  o->released = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+added_cb (RillStore *store, gint64 id, Opening *o)
+{
+  g_assert_true (g_thread_self () == o->main_thread);
+  o->added = TRUE;
+}
+
+/* Another program holds the write lock for longer than the busy timeout
+ * (5 s): the open tells once that it waits, in the caller's context, keeps
+ * retrying, and opens when the lock goes, with the recovery done; its
+ * signals come in the caller's context too. */
+static void
+test_open_async_waits_for_lock (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillStore) store = NULL;
+  Opening o = { 0 };
+  gint64 start;
+
+  close_store (open_store (f));
+  sql (f->path,
+       "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 't', 1, 1);"
+       "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+       " VALUES (1, 'assistant', 'half', 'streaming', 2);");
+  g_assert_cmpint (sqlite3_open (f->path, &o.holder), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (o.holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+
+  start = g_get_monotonic_time ();
+  opening_start (&o, f->path, NULL);
+  test_wait_until (told_waiting, &o, 20000, "the open says it waits");
+  g_assert_true (o.waiting_in_main);
+  /* The lock outlasts the busy timeout, which used to end the open. */
+  g_timeout_add (6000, release_lock_cb, &o);
+  test_wait_result (&o.result, 30000, "the open");
+  g_assert_true (o.released);
+  g_assert_cmpint (g_get_monotonic_time () - start, >, 6 * G_USEC_PER_SEC);
+
+  store = rill_store_open_finish (o.result, &error);
+  g_clear_object (&o.result);
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+  g_assert_cmpuint (o.waiting, ==, 1);
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
+  {
+    g_autofree char *status = test_sql_text (f->path, "SELECT status FROM messages");
+    g_assert_cmpstr (status, ==, "interrupted");
+  }
+
+  g_signal_connect (store, "conversation-added", G_CALLBACK (added_cb), &o);
+  g_assert_cmpint (test_create_conversation (store, "after"), >, 0);
+  g_assert_true (o.added);
+  close_store (g_steal_pointer (&store));
+}
+
+/* Nothing holds it: no waiting told, and the same store an open gives. */
+static void
+test_open_async_plain (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  RillStore *store;
+  Opening o = { 0 };
+
+  opening_start (&o, f->path, NULL);
+  test_wait_result (&o.result, 20000, "the open");
+  store = rill_store_open_finish (o.result, &error);
+  g_clear_object (&o.result);
+  g_assert_no_error (error);
+  g_assert_cmpuint (o.waiting, ==, 0);
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 0);
+  g_assert_cmpint (test_create_conversation (store, "one"), >, 0);
+  close_store (store);
+}
+
+/* A file that is not a database is set aside, as by rill_store_open, and
+ * a fresh one started; a path that cannot be a database at all ends the
+ * open with the real error at once: neither is taken for a lock. */
+static void
+test_open_async_errors (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_path_get_dirname (f->path);
+  g_autofree char *kept = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *garbage = "not a database: a person's notes";
+  RillStore *store;
+  Opening o = { 0 };
+
+  g_mkdir_with_parents (dir, 0700);
+  g_assert_true (g_file_set_contents (f->path, garbage, -1, NULL));
+  g_test_expect_message ("rill-core", G_LOG_LEVEL_WARNING, "*moved it to*");
+  opening_start (&o, f->path, NULL);
+  test_wait_result (&o.result, 20000, "the open");
+  g_test_assert_expected_messages ();
+  store = rill_store_open_finish (o.result, &error);
+  g_clear_object (&o.result);
+  g_assert_no_error (error);
+  g_assert_cmpuint (o.waiting, ==, 0);
+  g_assert_nonnull (rill_store_get_set_aside_path (store));
+  g_assert_true (g_file_get_contents (rill_store_get_set_aside_path (store), &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, garbage);
+  g_assert_cmpint (test_create_conversation (store, "fresh"), >, 0);
+  close_store (store);
+
+  /* A folder where the file should be. */
+  opening_start (&o, dir, NULL);
+  test_wait_result (&o.result, 20000, "the open");
+  g_assert_null (rill_store_open_finish (o.result, &error));
+  g_clear_object (&o.result);
+  g_assert_error (error, RILL_STORE_ERROR, RILL_STORE_ERROR_READ_ONLY);
+  g_assert_nonnull (strstr (error->message, "history database"));
+  g_assert_cmpuint (o.waiting, ==, 0);
+}
+
+/* Cancelled while it waits: it ends, and leaves the file alone. */
+static void
+test_open_async_cancelled (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  Opening o = { 0 };
+
+  close_store (open_store (f));
+  sql (f->path,
+       "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 't', 1, 1);"
+       "INSERT INTO messages (conversation_id, role, content, status, created_at)"
+       " VALUES (1, 'assistant', 'half', 'streaming', 2);");
+  g_assert_cmpint (sqlite3_open (f->path, &o.holder), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (o.holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+
+  opening_start (&o, f->path, cancellable);
+  test_wait_until (told_waiting, &o, 20000, "the open says it waits");
+  g_cancellable_cancel (cancellable);
+  test_wait_result (&o.result, 20000, "the open ends");
+  g_assert_null (rill_store_open_finish (o.result, &error));
+  g_clear_object (&o.result);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  g_assert_cmpint (sqlite3_exec (o.holder, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (o.holder);
+  {
+    g_autofree char *status = test_sql_text (f->path, "SELECT status FROM messages");
+    g_assert_cmpstr (status, ==, "streaming");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1056,6 +1255,10 @@ main (int argc, char **argv)
   ADD ("pieces", test_pieces);
   ADD ("journal-import", test_journal_import);
   ADD ("requests-grow-linearly", test_requests_grow_linearly);
+  ADD ("open-async-plain", test_open_async_plain);
+  ADD ("open-async-waits-for-lock", test_open_async_waits_for_lock);
+  ADD ("open-async-errors", test_open_async_errors);
+  ADD ("open-async-cancelled", test_open_async_cancelled);
 #undef ADD
   return g_test_run ();
 }

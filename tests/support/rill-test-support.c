@@ -121,6 +121,23 @@ test_create_conversation_cb (GObject      *source,
   r->done = TRUE;
 }
 
+RillStore *
+test_store_open (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  RillStore *store = rill_store_open (path, &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
+void
+test_store_close (RillStore *store)
+{
+  g_assert_true (rill_store_sync (store, 10000));
+  g_assert_finalize_object (store);
+}
+
 gint64
 test_create_conversation (RillStore  *store,
                           const char *title)

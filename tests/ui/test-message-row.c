@@ -4,8 +4,11 @@
  * row's properties through the bindings of its template. */
 
 #include <adwaita.h>
+#include <gtksourceview/gtksource.h>
+#include <string.h>
 
 #include "rill-block-column.h"
+#include "rill-code-view.h"
 #include "rill-message-row-private.h"
 #include "rill-test-support.h"
 
@@ -176,6 +179,192 @@ test_interrupted (Fixture       *f,
                    "Rill was closed while this reply arrived. What arrived is kept.|");
 }
 
+static const char *rich_reply =
+  "Rivers:\n"
+  "\n"
+  "| river | length (km) |\n"
+  "|:------|------------:|\n"
+  "| Nile | 6650 |\n"
+  "| Amazon \\| Pará | `6400` |\n"
+  "\n"
+  "```py\n"
+  "def longest (rivers):\n"
+  "    return max (rivers)\n"
+  "```\n"
+  "- [x] measured\n"
+  "- [ ] mapped\n"
+  "\n"
+  "Euler: $e^{i\\pi} = -1$, see https://gnome.org and [that](smb://host/share).";
+
+/* What the blocks show, widget by widget, as text: labels, table cells,
+ * code with its language, task boxes. */
+static void
+describe (GtkWidget *widget,
+          GString   *out)
+{
+  if (!gtk_widget_get_visible (widget) || GTK_IS_BUTTON (widget))
+    return;
+  if (GTK_SOURCE_IS_VIEW (widget))
+    {
+      GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (widget));
+      GtkSourceLanguage *language = gtk_source_buffer_get_language (GTK_SOURCE_BUFFER (buffer));
+      GtkTextIter start, end;
+      g_autofree char *code = NULL;
+
+      gtk_text_buffer_get_bounds (buffer, &start, &end);
+      code = gtk_text_buffer_get_text (buffer, &start, &end, TRUE);
+      g_string_append_printf (out, "code[%s]{%s}\n",
+                              language ? gtk_source_language_get_id (language) : "-", code);
+      return;
+    }
+  if (GTK_IS_TEXT_VIEW (widget))
+    return;
+  if (GTK_IS_CHECK_BUTTON (widget))
+    g_string_append (out, gtk_check_button_get_active (GTK_CHECK_BUTTON (widget)) ? "[x]" : "[ ]");
+  else if (GTK_IS_GRID (widget))
+    g_string_append (out, "grid:");
+  else if (GTK_IS_LABEL (widget))
+    g_string_append_printf (out, "%s%s|", gtk_label_get_label (GTK_LABEL (widget)),
+                            gtk_widget_has_css_class (widget, "table-header") ? "(h)" : "");
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child;
+       child = gtk_widget_get_next_sibling (child))
+    describe (child, out);
+}
+
+static GtkWidget *
+find_widget (GtkWidget *widget,
+             GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static char *
+describe_row (RillMessageRow *row)
+{
+  GString *out = g_string_new (NULL);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (RILL_IS_BLOCK_COLUMN (child))
+      describe (child, out);
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_markdown_widgets (Fixture       *f,
+                       gconstpointer  data)
+{
+  RillMessageRow *row = rill_message_row_new (RILL_ROLE_ASSISTANT);
+  GtkWidget *grid, *view, *cell;
+  GtkSourceLanguage *language;
+  g_autofree char *text = NULL;
+  const char *cells[] = { "river", "length (km)", "Nile", "6650", "Amazon | Pará", "6400" };
+
+  gtk_window_set_child (f->window, GTK_WIDGET (row));
+  _rill_message_row_feed (row, rich_reply, strlen (rich_reply), TRUE);
+
+  /* The table is a grid: header in bold, cells as written, aligned. */
+  grid = find_widget (GTK_WIDGET (row), GTK_TYPE_GRID);
+  g_assert_nonnull (grid);
+  for (guint i = 0; i < G_N_ELEMENTS (cells); i++)
+    {
+      cell = gtk_grid_get_child_at (GTK_GRID (grid), i % 2, i / 2);
+      g_assert_true (GTK_IS_LABEL (cell));
+      g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (cell)), ==, cells[i]);
+      g_assert_true (gtk_label_get_selectable (GTK_LABEL (cell)));
+      g_assert_cmpint (gtk_widget_has_css_class (cell, "table-header"), ==, i < 2);
+      g_assert_cmpfloat (gtk_label_get_xalign (GTK_LABEL (cell)), ==, i % 2 ? 1.0 : 0.0);
+    }
+  /* A table wider than the view scrolls; the window does not grow. */
+  g_assert_true (GTK_IS_SCROLLED_WINDOW (gtk_widget_get_parent (gtk_widget_get_parent (grid))));
+
+  /* The Python block is a GtkSourceView, read-only, highlighted as Python. */
+  view = find_widget (GTK_WIDGET (row), GTK_SOURCE_TYPE_VIEW);
+  g_assert_nonnull (view);
+  language = gtk_source_buffer_get_language (
+    GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view))));
+  g_assert_nonnull (language);
+  g_assert_cmpstr (gtk_source_language_get_id (language), ==, "python3");
+  g_assert_false (gtk_text_view_get_editable (GTK_TEXT_VIEW (view)));
+  g_assert_true (gtk_text_view_get_monospace (GTK_TEXT_VIEW (view)));
+
+  text = describe_row (row);
+  g_assert_nonnull (strstr (text, "code[python3]{def longest (rivers):\n"
+                            "    return max (rivers)}"));
+  g_assert_nonnull (strstr (text, "[x]measured|[ ]mapped|"));
+  g_assert_nonnull (strstr (text, "<a href=\"https://gnome.org\""));
+  g_assert_null (strstr (text, "smb:"));
+  /* The stored text is what the server sent, byte for byte. */
+  g_assert_cmpstr (rill_message_row_get_source (row), ==, rich_reply);
+}
+
+static void
+test_language_aliases (Fixture       *f,
+                       gconstpointer  data)
+{
+  static const char *pairs[][2] = {
+    { "py", "python3" }, { "Python", "python3" }, { "js", "js" }, { "ts", "typescript" },
+    { "sh", "sh" }, { "shell", "sh" }, { "bash", "sh" }, { "c++", "cpp" }, { "yml", "yaml" },
+    { "rust", "rust" }, { "go", "go" }, { "json", "json" }, { "c", "c" },
+    { "python {.numbers}", "python3" }, { "no-such-language", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
+    g_assert_cmpstr (rill_code_view_language_id (pairs[i][0], "x", 1), ==, pairs[i][1]);
+  g_assert_null (rill_code_view_language_id (NULL, "plain words", 11));
+}
+
+/* Fed in random pieces, a reply ends as the same widgets as fed at once. */
+static void
+test_streamed_same_widgets (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1202);
+  RillMessageRow *whole = rill_message_row_new (RILL_ROLE_ASSISTANT);
+  g_autofree char *expected = NULL;
+  gsize len = strlen (rich_reply);
+
+  gtk_window_set_child (f->window, GTK_WIDGET (whole));
+  _rill_message_row_feed (whole, rich_reply, len, TRUE);
+  expected = describe_row (whole);
+  g_assert_nonnull (strstr (expected, "grid:"));
+
+  for (guint round = 0; round < 20; round++)
+    {
+      RillMessageRow *row = rill_message_row_new (RILL_ROLE_ASSISTANT);
+      g_autofree char *got = NULL;
+      g_autofree char *shown_text = NULL;
+
+      gtk_window_set_child (f->window, GTK_WIDGET (row));
+      for (gsize at = 0; at < len;)
+        {
+          gsize step = g_rand_int_range (rand, 1, 40);
+
+          at = MIN (len, at + step);
+          /* A reply grows by whole characters. */
+          while (at < len && ((guchar) rich_reply[at] & 0xC0) == 0x80)
+            at++;
+          _rill_message_row_feed (row, rich_reply, at, FALSE);
+          shown_text = _rill_message_row_dup_shown_text (row);
+          g_assert_cmpmem (shown_text, strlen (shown_text), rich_reply, at);
+          g_clear_pointer (&shown_text, g_free);
+        }
+      _rill_message_row_feed (row, rich_reply, len, TRUE);
+      got = describe_row (row);
+      g_assert_cmpstr (got, ==, expected);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -190,6 +379,9 @@ main (int   argc,
   ADD ("failed", test_failed);
   ADD ("stopped", test_stopped);
   ADD ("interrupted", test_interrupted);
+  ADD ("markdown-widgets", test_markdown_widgets);
+  ADD ("language-aliases", test_language_aliases);
+  ADD ("streamed-same-widgets", test_streamed_same_widgets);
 #undef ADD
 
   return g_test_run ();

@@ -162,6 +162,15 @@ fixture_env (void)
   }
 }
 
+/* The history opens in a thread, after the window (see rill-window.c). */
+static gboolean
+store_known (gpointer data)
+{
+  RillSession *session = rill_application_get_session (fx.app);
+
+  return rill_session_get_store (session) != NULL || rill_session_get_store_error (session);
+}
+
 static void
 start_app_as (const char *application_id)
 {
@@ -178,6 +187,7 @@ start_app_as (const char *application_id)
   g_assert_nonnull (fx.window);
   g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
   g_assert_nonnull (rill_session_get_provider (rill_application_get_session (fx.app)));
+  wait_until (store_known, NULL, "the history is open");
 }
 
 static void
@@ -582,7 +592,8 @@ test_error_banner (void)
     button = _rill_message_row_get_problem_button (row);
 
     g_assert_nonnull (button);
-    g_assert_cmpstr (gtk_button_get_label (button), ==, "_Retry");
+    g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (gtk_button_get_child (button))), ==,
+                     "_Retry");
   }
   /* The person's message stays, on screen and stored. */
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
@@ -863,7 +874,8 @@ test_continue (void)
 
   button = _rill_message_row_get_problem_button (stopped);
   g_assert_nonnull (button);
-  g_assert_cmpstr (gtk_button_get_label (button), ==, "_Continue");
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (gtk_button_get_child (button))), ==,
+                   "_Continue");
   g_assert_nonnull (gtk_widget_get_tooltip_text (GTK_WIDGET (button)));
 
   rill_test_server_open_gate (fx.server, "rest");
@@ -1120,6 +1132,52 @@ test_search_versions (void)
   g_signal_emit_by_name (_rill_sidebar_get_results_view (fx.window->sidebar), "activate", 0);
   g_assert_cmpstr (rill_message_row_get_source (nth_row (1)), ==, "Only in the first version");
   assert_versions (1, 1, 2);
+}
+
+/* What reaches Pango markup is text as typed: a title with "<", "&" and
+ * quotes in the toast that offers Undo, and a server address with "&" on
+ * the welcome page. A markup error would be a warning, fatal here. */
+static char *
+markup_text (const char *markup)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_assert_true (pango_parse_markup (markup, -1, 0, NULL, &text, NULL, &error));
+  g_assert_no_error (error);
+  return text;
+}
+
+static void
+test_markup_as_typed (void)
+{
+  static const char title[] = "Why is a<b && c \"wrong\"? <i>not italic</i>";
+  const char *tokens[] = { "Answer", NULL };
+  g_autofree char *shown = NULL;
+  g_autofree char *described = NULL;
+  g_autofree char *url = NULL;
+  AdwStatusPage *welcome;
+
+  fixture_env ();
+  url = g_strconcat (rill_test_server_get_url (fx.server), "/v1?a=1&b=<2>", NULL);
+  g_setenv ("OPENAI_BASE_URL", url, TRUE);
+  start_app ();
+  wait_until (window_mapped, NULL, "the window is on screen");
+
+  welcome = _rill_conversation_view_get_welcome_page (fx.window->conversation_view);
+  described = markup_text (adw_status_page_get_description (welcome));
+  g_test_message ("welcome: %s", described);
+  g_assert_nonnull (strstr (described, "a=1&b=<2>"));
+
+  route_tokens (tokens, 0);
+  type_and_return (title);
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.delete-conversation",
+                                             NULL));
+  g_assert_nonnull (fx.window->delete_toast);
+  shown = markup_text (adw_toast_get_title (fx.window->delete_toast));
+  g_assert_cmpstr (shown, ==, "“Why is a<b && c \"wrong\"? <i>not italic</i>” deleted");
 }
 
 static gboolean
@@ -1659,10 +1717,343 @@ test_trash_empty (void)
   g_assert_false (file_has (wal, "lives in a lagoon"));
 }
 
+/* Start-up: only the primary instance opens the history, a history held
+ * by another program is waited for with the window open, and a save that
+ * fails says why. */
+
+#define INSTANCE_MARKER "activated-again"
+
+static guint instance_activations;
+
+/* The app as a launcher starts it, unique on the (private) session bus: its
+ * first activation sends a message; one handed over by a second start
+ * leaves a marker file, so the test knows the hand-over arrived. */
+static void
+instance_activate_cb (GApplication *app)
+{
+  if (instance_activations++ == 0)
+    {
+      fx.window = RILL_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+      type_and_return ("Count");
+    }
+  else
+    {
+      g_autofree char *marker = g_build_filename (fx.data_home, INSTANCE_MARKER, NULL);
+
+      g_assert_true (g_file_set_contents (marker, "", 0, NULL));
+    }
+}
+
+static void
+run_instance_child (void)
+{
+  g_autoptr(RillApplication) app = rill_application_new ();
+
+  fx.data_home = g_strdup (g_getenv ("XDG_DATA_HOME"));
+  g_signal_connect_after (app, "activate", G_CALLBACK (instance_activate_cb), NULL);
+  exit (g_application_run (G_APPLICATION (app), 0, NULL));
+}
+
+/* A session bus of the scenario's own, for the children only: GApplication
+ * finds the running instance there by its name, as on a desktop. */
+static GSubprocess *
+start_private_bus (char **address)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  GSubprocess *bus;
+
+  bus = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", "--session", "--nofork",
+                                     "--print-address=1", NULL);
+  g_assert_no_error (error);
+  /* Its first line, once it listens. */
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus));
+  *address = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (*address);
+  return bus;
+}
+
+static GSubprocess *
+spawn_instance (const char *bus_address,
+                gboolean   *done)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { g_test_get_filename (G_TEST_BUILT, "test-window", NULL), NULL };
+  GSubprocess *child;
+
+  g_subprocess_launcher_setenv (launcher, "RILL_TEST_CHILD", "instance", TRUE);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", bus_address, TRUE);
+  /* The private bus has no accessibility bus to offer. */
+  g_subprocess_launcher_setenv (launcher, "GTK_A11Y", "none", TRUE);
+  child = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (child, NULL, wait_cb, done);
+  return child;
+}
+
+typedef struct
+{
+  const char *db;
+  const char *content;
+  gboolean   *primary_done;  /* waiting ends early if the app exits */
+} StoredReply;
+
+static char *
+stored_reply_column (const char *db,
+                     const char *column)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT %s FROM messages WHERE role = 'assistant'"
+                                          " ORDER BY id DESC LIMIT 1", column);
+
+  return test_sql_try_text (db, sql);
+}
+
+/* The newest reply, read from the file by a connection of the test's own
+ * (not the store, whose open would recover it), still streaming, with
+ * exactly this text. */
+static gboolean
+stored_reply_streams (gpointer data)
+{
+  StoredReply *reply = data;
+  g_autofree char *status = stored_reply_column (reply->db, "status");
+  /* While it streams, the text is in its pieces (schema 5). */
+  g_autofree char *content =
+    stored_reply_column (reply->db,
+                         "content || coalesce((SELECT group_concat(p.content, '')"
+                         " FROM (SELECT content FROM message_pieces"
+                         " WHERE message_id = messages.id ORDER BY seq) p), '')");
+
+  if (reply->primary_done != NULL && *reply->primary_done)
+    g_error ("the app exited while its reply streamed");
+  return g_strcmp0 (status, "streaming") == 0 && g_strcmp0 (content, reply->content) == 0;
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+/* A second `rill` started while a reply streams hands its activation to
+ * the running instance and exits, touching no row: the reply stays
+ * "streaming", its checkpoints go on, and after a kill -9 what streamed
+ * after the second start is stored. On a private session bus, so that
+ * GApplication's uniqueness is the real one. */
+static void
+test_second_instance_mid_stream (void)
+{
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autofree char *bus_address = NULL;
+  g_autoptr(GSubprocess) primary = NULL;
+  g_autoptr(GSubprocess) second = NULL;
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(RillMessage) message = NULL;
+  g_autoptr(GPtrArray) conversations = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autofree char *marker = g_build_filename (fx.data_home, INSTANCE_MARKER, NULL);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autofree char *a = sse_token ("Hello");
+  g_autofree char *b = sse_token (" world");
+  g_autofree char *c = sse_token (" after the second start");
+  gboolean primary_done = FALSE, second_done = FALSE;
+  StoredReply before = { db, "Hello world", &primary_done };
+  StoredReply after = { db, "Hello world after the second start", &primary_done };
+
+  bus = start_private_bus (&bus_address);
+  fixture_env ();
+  rill_test_script_send (script, a, -1, 0);
+  rill_test_script_send (script, b, -1, 0);
+  rill_test_script_gate (script, "second");
+  rill_test_script_send (script, c, -1, 0);
+  rill_test_script_gate (script, "never");
+  rill_test_server_route (fx.server, CHAT, script);
+
+  primary = spawn_instance (bus_address, &primary_done);
+  wait_until (stored_reply_streams, &before, "the primary's reply checkpointed");
+
+  second = spawn_instance (bus_address, &second_done);
+  wait_until (subprocess_done, &second_done, "the second start exits");
+  g_assert_true (g_subprocess_get_if_exited (second));
+  g_assert_cmpint (g_subprocess_get_exit_status (second), ==, 0);
+  wait_until (file_exists, marker, "the running instance gets the second activation");
+  g_assert_false (primary_done);
+  g_assert_true (stored_reply_streams (&before));
+
+  rill_test_server_open_gate (fx.server, "second");
+  wait_until (stored_reply_streams, &after, "a checkpoint after the second start");
+
+  g_subprocess_force_exit (primary);
+  wait_until (subprocess_done, &primary_done, "the primary is killed");
+  g_assert_true (g_subprocess_get_if_signaled (primary));
+
+  store = open_db ();
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
+  conversations = rill_store_list_conversations (store, 0, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (conversations->len, ==, 1);
+  message = last_db_message (store,
+                             rill_conversation_get_id (g_ptr_array_index (conversations, 0)));
+  g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_INTERRUPTED);
+  g_assert_cmpstr (rill_message_get_content (message), ==, after.content);
+  g_subprocess_force_exit (bus);
+}
+
+/* The app as setup() starts it, without waiting for the history. */
+static void
+start_app_before_history (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture_env ();
+  fx.app = rill_application_new ();
+  g_application_set_flags (G_APPLICATION (fx.app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (fx.app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (fx.app));
+  fx.window = RILL_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fx.app)));
+  g_assert_nonnull (fx.window);
+  g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
+}
+
+static gboolean
+banner_says (gpointer data)
+{
+  return gtk_revealer_get_reveal_child (fx.window->banner_revealer) &&
+         strstr (gtk_label_get_text (fx.window->banner_label), data) != NULL;
+}
+
+static char *
+db_text (const char *sql)
+{
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+
+  return test_sql_text (db, sql);
+}
+
+static gboolean
+is_status_page (GtkWidget  *widget,
+                const char *unused)
+{
+  return ADW_IS_STATUS_PAGE (widget);
+}
+
+/* Another program holds the history's write lock when Rill starts: the
+ * window is on screen at once and says why there is no history yet; a
+ * message sent meanwhile stays in the composer, and goes, saved, when the
+ * lock goes; and the history is there after that. */
+static void
+test_locked_at_start (void)
+{
+  const char *tokens[] = { "Saved", " after", " the lock", NULL };
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  RillSession *session;
+  RillStore *store;
+  GtkWidget *welcome;
+  sqlite3 *holder;
+
+  store = rill_store_open (db, &error);
+  g_assert_no_error (error);
+  g_assert_true (rill_store_sync (store, 10000));
+  g_assert_finalize_object (store);
+  g_assert_cmpint (sqlite3_open (db, &holder), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+
+  start_app_before_history ();
+  session = rill_application_get_session (fx.app);
+  route_tokens (tokens, 0);
+  wait_until (window_mapped, NULL, "the window is on screen");
+  g_assert_null (rill_session_get_store (session));
+
+  wait_until (banner_says, (gpointer) "another program is using it",
+              "the window says the history is held");
+  g_assert_true (rill_session_get_store_waiting (session));
+  welcome = find_widget (GTK_WIDGET (fx.window->conversation_view), is_status_page, NULL);
+  g_assert_nonnull (welcome);
+  g_assert_nonnull (strstr (adw_status_page_get_description (ADW_STATUS_PAGE (welcome)),
+                            "another program is using it"));
+
+  /* Sent while held: kept in the composer, in words, and not sent. */
+  type_and_return ("Sent while held");
+  text = composer_text ();
+  g_assert_cmpstr (text, ==, "Sent while held");
+  g_assert_true (banner_says ((gpointer) "will be sent"));
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+  g_assert_null (rill_session_get_store (session));
+
+  g_assert_cmpint (sqlite3_exec (holder, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (holder);
+
+  wait_until (last_row_done, NULL, "the held message's reply finished");
+  g_assert_nonnull (rill_session_get_store (session));
+  g_assert_false (rill_session_get_store_waiting (session));
+  g_assert_false (banner_says ((gpointer) "another program"));
+  g_clear_pointer (&text, g_free);
+  text = composer_text ();
+  g_assert_cmpstr (text, ==, "");
+  g_clear_pointer (&text, g_free);
+  text = db_text ("SELECT group_concat(content, '|') FROM"
+                  " (SELECT content FROM messages ORDER BY id)");
+  g_assert_cmpstr (text, ==, "Sent while held|Saved after the lock");
+
+  /* And after: the history works as ever. */
+  wait_until (has_no_reply, NULL, "the window is idle");
+  route_tokens (tokens, 0);
+  type_and_return ("Sent after");
+  wait_until (last_row_done, NULL, "the second reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_clear_pointer (&text, g_free);
+  text = db_text ("SELECT group_concat(content, '|') FROM"
+                  " (SELECT content FROM messages ORDER BY id)");
+  g_assert_cmpstr (text, ==,
+                   "Sent while held|Saved after the lock|Sent after|Saved after the lock");
+  g_assert_cmpuint (g_list_model_get_n_items (rill_sidebar_get_conversations (fx.window->sidebar)),
+                    ==, 1);
+}
+
+/* Not even the message can be saved: the banner gives that cause, not the
+ * words of the final write that then has no row to write. */
+static void
+test_first_save_fails (void)
+{
+  const char *tokens[] = { "Never asked for", NULL };
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  const char *banner;
+
+  setup ();
+  route_tokens (tokens, 0);
+  test_sql_exec (db, "CREATE TRIGGER refuse BEFORE INSERT ON messages"
+                 " BEGIN SELECT RAISE(ABORT, 'the disk says no'); END");
+  g_test_expect_message ("rill-core", G_LOG_LEVEL_WARNING, "*start was not saved*");
+  type_and_return ("Keep me");
+  wait_until (last_row_done, NULL, "the reply failed");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_test_assert_expected_messages ();
+
+  banner = gtk_label_get_text (fx.window->banner_label);
+  g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
+  g_assert_nonnull (strstr (banner, "Could not save the message"));
+  g_assert_nonnull (strstr (banner, "the disk says no"));
+  g_assert_null (strstr (banner, "start was not saved"));
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  if (g_strcmp0 (g_getenv ("RILL_TEST_CHILD"), "instance") == 0)
+    {
+      /* The second-instance scenario's children: the real app, unique. */
+      gtk_init ();
+      run_instance_child ();
+    }
   if (g_getenv ("RILL_TEST_CHILD") != NULL)
     {
       /* The SIGTERM scenario's child: the same environment, the real app. */
@@ -1698,10 +2089,14 @@ main (int   argc,
   g_test_add_func ("/window/follows-store", test_follows_store);
   g_test_add_func ("/window/upgrade-failed", test_upgrade_failed);
   g_test_add_func ("/window/versions", test_versions);
+  g_test_add_func ("/window/markup-as-typed", test_markup_as_typed);
   g_test_add_func ("/window/search-versions", test_search_versions);
   g_test_add_func ("/window/trash-undo", test_trash_undo);
   g_test_add_func ("/window/trash-restore", test_trash_restore);
   g_test_add_func ("/window/trash-empty", test_trash_empty);
+  g_test_add_func ("/window/second-instance-mid-stream", test_second_instance_mid_stream);
+  g_test_add_func ("/window/locked-at-start", test_locked_at_start);
+  g_test_add_func ("/window/first-save-fails", test_first_save_fails);
 
   return g_test_run ();
 }
