@@ -554,7 +554,8 @@ load_image (RillAttachment             *self,
   self->first_frame_only = !gdk_pixbuf_animation_is_static_image (animation);
   self->scaled = state.target_width != state.width || state.target_height != state.height;
 
-  if (!self->scaled && !self->first_frame_only && g_bytes_get_size (bytes) <= limits->max_image_bytes)
+  if (!self->scaled && !self->first_frame_only &&
+      g_bytes_get_size (bytes) <= limits->max_image_bytes)
     {
       /* Small enough: sent as the very bytes of the file. */
       self->mime_type = g_strdup (mime_type);

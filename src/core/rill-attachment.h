@@ -59,62 +59,62 @@ G_DECLARE_FINAL_TYPE (RillAttachment, rill_attachment, RILL, ATTACHMENT, GObject
 /* Reads @file in a worker thread. @limits is copied; NULL means the
  * defaults. A file larger than max_file_bytes (or, for text, than
  * max_text_bytes) is refused from its size, before a byte is read. */
-void            rill_attachment_load_async         (GFile                      *file,
-                                                    const RillAttachmentLimits *limits,
-                                                    GCancellable               *cancellable,
-                                                    GAsyncReadyCallback         callback,
-                                                    gpointer                    user_data);
-RillAttachment *rill_attachment_load_finish        (GAsyncResult               *result,
-                                                    GError                    **error);
+void                rill_attachment_load_async           (GFile                       *file,
+                                                          const RillAttachmentLimits  *limits,
+                                                          GCancellable                *cancellable,
+                                                          GAsyncReadyCallback          callback,
+                                                          gpointer                     user_data);
+RillAttachment     *rill_attachment_load_finish          (GAsyncResult                *result,
+                                                          GError                     **error);
 /* The same for bytes that are no file (an image pasted from the
  * clipboard), called @name. */
-void            rill_attachment_load_bytes_async   (GBytes                     *bytes,
-                                                    const char                 *name,
-                                                    const RillAttachmentLimits *limits,
-                                                    GCancellable               *cancellable,
-                                                    GAsyncReadyCallback         callback,
-                                                    gpointer                    user_data);
-RillAttachment *rill_attachment_load_bytes_finish  (GAsyncResult               *result,
-                                                    GError                    **error);
+void                rill_attachment_load_bytes_async     (GBytes                      *bytes,
+                                                          const char                  *name,
+                                                          const RillAttachmentLimits  *limits,
+                                                          GCancellable                *cancellable,
+                                                          GAsyncReadyCallback          callback,
+                                                          gpointer                     user_data);
+RillAttachment     *rill_attachment_load_bytes_finish    (GAsyncResult                *result,
+                                                          GError                     **error);
 
-RillAttachmentKind rill_attachment_get_kind        (RillAttachment             *self);
+RillAttachmentKind  rill_attachment_get_kind             (RillAttachment              *self);
 /* The file's display name. */
-const char     *rill_attachment_get_name           (RillAttachment             *self);
+const char         *rill_attachment_get_name             (RillAttachment              *self);
 /* Of the bytes to send: "image/png", "text/x-csrc", "application/pdf". */
-const char     *rill_attachment_get_mime_type      (RillAttachment             *self);
+const char         *rill_attachment_get_mime_type        (RillAttachment              *self);
 /* The bytes to send and store: the file's own bytes, except for a scaled
  * image (the re-encoded one) or a GIF's first frame (as PNG). */
-GBytes         *rill_attachment_get_bytes          (RillAttachment             *self);
+GBytes             *rill_attachment_get_bytes            (RillAttachment              *self);
 /* Their size, and their SHA-256 in lowercase hex. */
-guint64         rill_attachment_get_size           (RillAttachment             *self);
-const char     *rill_attachment_get_sha256         (RillAttachment             *self);
+guint64             rill_attachment_get_size             (RillAttachment              *self);
+const char         *rill_attachment_get_sha256           (RillAttachment              *self);
 /* The size of the file as it was read. */
-guint64         rill_attachment_get_original_size  (RillAttachment             *self);
+guint64             rill_attachment_get_original_size    (RillAttachment              *self);
 
 /* Images: the size sent, and whether it was scaled from another. */
-guint           rill_attachment_get_width          (RillAttachment             *self);
-guint           rill_attachment_get_height         (RillAttachment             *self);
-gboolean        rill_attachment_get_scaled         (RillAttachment             *self);
-guint           rill_attachment_get_original_width (RillAttachment             *self);
-guint           rill_attachment_get_original_height (RillAttachment            *self);
+guint               rill_attachment_get_width            (RillAttachment              *self);
+guint               rill_attachment_get_height           (RillAttachment              *self);
+gboolean            rill_attachment_get_scaled           (RillAttachment              *self);
+guint               rill_attachment_get_original_width   (RillAttachment              *self);
+guint               rill_attachment_get_original_height  (RillAttachment              *self);
 /* An animated GIF: only its first frame is sent. */
-gboolean        rill_attachment_get_first_frame_only (RillAttachment           *self);
+gboolean            rill_attachment_get_first_frame_only (RillAttachment              *self);
 /* A PNG of at most 128 pixels a side, for a chip; NULL for files. */
-GBytes         *rill_attachment_get_thumbnail      (RillAttachment             *self);
+GBytes             *rill_attachment_get_thumbnail        (RillAttachment              *self);
 
 /* Text and PDF: the text, and the fence language from the file's
  * extension ("c", "python", "markdown"; "" when none is known). */
-const char     *rill_attachment_get_text           (RillAttachment             *self);
-const char     *rill_attachment_get_language       (RillAttachment             *self);
+const char         *rill_attachment_get_text             (RillAttachment              *self);
+const char         *rill_attachment_get_language         (RillAttachment              *self);
 /* PDF: its pages. */
-guint           rill_attachment_get_n_pages        (RillAttachment             *self);
+guint               rill_attachment_get_n_pages          (RillAttachment              *self);
 
 /* The text a model is given for a text or PDF attachment: the file's name,
  * then its text in a fenced block whose fence is longer than any run of
  * backticks in the text, so the file cannot close it. NULL for images. */
-char           *rill_attachment_format_as_context  (RillAttachment             *self);
+char               *rill_attachment_format_as_context    (RillAttachment              *self);
 
 /* The fence language for a file called @name ("" when none is known). */
-const char     *rill_attachment_language_for_name  (const char                 *name);
+const char         *rill_attachment_language_for_name    (const char                  *name);
 
 G_END_DECLS
