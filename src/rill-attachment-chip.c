@@ -20,7 +20,7 @@ struct _RillAttachmentChip
   /* Template widgets */
   GtkStack       *preview_stack;
   GtkSpinner     *spinner;
-  GtkPicture     *thumbnail;
+  GtkImage       *thumbnail;
   GtkImage       *icon;
   GtkLabel       *name_label;
   GtkLabel       *detail_label;
@@ -169,7 +169,7 @@ show_attachment (RillAttachmentChip *self)
     texture = gdk_texture_new_from_bytes (thumbnail, NULL);
   if (texture != NULL)
     {
-      gtk_picture_set_paintable (self->thumbnail, GDK_PAINTABLE (texture));
+      gtk_image_set_from_paintable (self->thumbnail, GDK_PAINTABLE (texture));
       gtk_stack_set_visible_child_name (self->preview_stack, "thumbnail");
     }
   else

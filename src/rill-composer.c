@@ -35,6 +35,7 @@ struct _RillComposer
   GtkTextView         *text_view;
   GtkButton           *send_button;
   GtkButton           *attach_button;
+  GtkWidget           *chips_scroller;
   GtkFlowBox          *chips;
   GtkRevealer         *error_revealer;
   GtkLabel            *error_label;
@@ -196,9 +197,9 @@ rill_composer_set_can_send (RillComposer *self,
 
 /* ---- Attachments ------------------------------------------------------ */
 
-static RillAttachmentChip *
-chip_at (RillComposer *self,
-         int           index)
+RillAttachmentChip *
+_rill_composer_get_chip (RillComposer *self,
+                         guint         index)
 {
   GtkFlowBoxChild *child = gtk_flow_box_get_child_at_index (self->chips, index);
 
@@ -213,9 +214,9 @@ update_attachments (RillComposer *self)
   g_autoptr(GPtrArray) ready = g_ptr_array_new ();
   RillAttachmentChip *chip;
   gboolean loading = FALSE;
-  int i;
+  guint i;
 
-  for (i = 0; (chip = chip_at (self, i)) != NULL; i++)
+  for (i = 0; (chip = _rill_composer_get_chip (self, i)) != NULL; i++)
     {
       RillAttachment *attachment = rill_attachment_chip_get_attachment (chip);
 
@@ -224,7 +225,7 @@ update_attachments (RillComposer *self)
       else
         loading = TRUE;
     }
-  gtk_widget_set_visible (GTK_WIDGET (self->chips), i > 0);
+  gtk_widget_set_visible (self->chips_scroller, i > 0);
   g_list_store_splice (self->attachments, 0,
                        g_list_model_get_n_items (G_LIST_MODEL (self->attachments)),
                        ready->pdata, ready->len);
@@ -407,7 +408,7 @@ rill_composer_clear_attachments (RillComposer *self)
 
   g_return_if_fail (RILL_IS_COMPOSER (self));
 
-  while ((chip = chip_at (self, 0)) != NULL)
+  while ((chip = _rill_composer_get_chip (self, 0)) != NULL)
     remove_chip (self, chip);
   dismiss_errors (self);
 }
@@ -729,10 +730,10 @@ paste_clipboard_cb (RillComposer *self,
   g_signal_stop_emission_by_name (view, "paste-clipboard");
 }
 
-GtkFlowBox *
+GtkWidget *
 _rill_composer_get_chips (RillComposer *self)
 {
-  return self->chips;
+  return self->chips_scroller;
 }
 
 GtkLabel *
@@ -932,6 +933,7 @@ rill_composer_class_init (RillComposerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RillComposer, text_view);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, send_button);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, attach_button);
+  gtk_widget_class_bind_template_child (widget_class, RillComposer, chips_scroller);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, chips);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, error_revealer);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, error_label);

@@ -115,20 +115,19 @@ n_chips (Fixture *f)
 {
   guint n = 0;
 
-  while (gtk_flow_box_get_child_at_index (_rill_composer_get_chips (f->composer), n) != NULL)
+  while (_rill_composer_get_chip (f->composer, n) != NULL)
     n++;
   return n;
 }
 
 static RillAttachmentChip *
 chip (Fixture *f,
-      int      index)
+      guint    index)
 {
-  GtkFlowBoxChild *child = gtk_flow_box_get_child_at_index (_rill_composer_get_chips (f->composer),
-                                                            index);
+  RillAttachmentChip *chip = _rill_composer_get_chip (f->composer, index);
 
-  g_assert_nonnull (child);
-  return RILL_ATTACHMENT_CHIP (gtk_flow_box_child_get_child (child));
+  g_assert_nonnull (chip);
+  return chip;
 }
 
 static gboolean
@@ -178,7 +177,7 @@ test_files (Fixture       *f,
                                                        f->composer))));
   gtk_test_accessible_assert_property (_rill_composer_get_attach_button (f->composer),
                                        GTK_ACCESSIBLE_PROPERTY_LABEL, "Attach files");
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_rill_composer_get_chips (f->composer))));
+  g_assert_false (gtk_widget_get_visible (_rill_composer_get_chips (f->composer)));
 
   rill_composer_set_text (f->composer, "What do these say?");
   g_list_store_append (files, png);
@@ -190,7 +189,7 @@ test_files (Fixture       *f,
 
   /* At once: a chip per file, and nothing can be sent until they are read. */
   g_assert_cmpuint (n_chips (f), ==, 5);
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (_rill_composer_get_chips (f->composer))));
+  g_assert_true (gtk_widget_get_visible (_rill_composer_get_chips (f->composer)));
   g_assert_true (rill_composer_get_loading_attachments (f->composer));
   g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (_rill_composer_get_send_button (
                                                          f->composer))));
@@ -238,7 +237,7 @@ test_files (Fixture       *f,
   rill_composer_clear_attachments (f->composer);
   g_assert_cmpuint (n_chips (f), ==, 0);
   g_assert_cmpuint (g_list_model_get_n_items (attachments), ==, 0);
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_rill_composer_get_chips (f->composer))));
+  g_assert_false (gtk_widget_get_visible (_rill_composer_get_chips (f->composer)));
   g_assert_false (has_error (f));
 }
 
@@ -281,7 +280,7 @@ test_refusals (Fixture       *f,
   rill_composer_attach_file (f->composer, gone);
   wait_loaded (f);
   g_assert_cmpuint (n_chips (f), ==, 0);
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_rill_composer_get_chips (f->composer))));
+  g_assert_false (gtk_widget_get_visible (_rill_composer_get_chips (f->composer)));
   /* They are read two at a time: either may answer first. */
   expected = g_strdup_printf ("%s is a folder: only files can be attached", folder_name);
   g_assert_nonnull (strstr (gtk_label_get_label (_rill_composer_get_error_label (f->composer)),
