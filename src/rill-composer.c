@@ -265,7 +265,8 @@ static void
 remove_chip (RillComposer       *self,
              RillAttachmentChip *chip)
 {
-  GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (GTK_WIDGET (self)));
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root ? gtk_root_get_focus (root) : NULL;
 
   g_cancellable_cancel (rill_attachment_chip_get_cancellable (chip));
   /* The button pressed goes away: the focus goes back to the text. */

@@ -241,9 +241,14 @@ unsupported (GError      **error,
   g_autofree char *type = g_content_type_guess (name, head, len, NULL);
   g_autofree char *description = g_content_type_get_description (type);
 
-  g_set_error (error, RILL_ATTACHMENT_ERROR, RILL_ATTACHMENT_ERROR_UNSUPPORTED,
-               _("%s (%s) cannot be attached: only images, PDFs and text files can"),
-               name, description);
+  /* Text in another encoding (Latin-1, UTF-16) is text, just not UTF-8. */
+  if (g_content_type_is_a (type, "text/plain"))
+    g_set_error (error, RILL_ATTACHMENT_ERROR, RILL_ATTACHMENT_ERROR_UNSUPPORTED,
+                 _("%s is not UTF-8 text: text files can be attached in UTF-8 only"), name);
+  else
+    g_set_error (error, RILL_ATTACHMENT_ERROR, RILL_ATTACHMENT_ERROR_UNSUPPORTED,
+                 _("%s (%s) cannot be attached: only images, PDFs and text files can"),
+                 name, description);
   return FALSE;
 }
 

@@ -528,8 +528,11 @@ test_not_text (void)
   /* Latin-1 is not UTF-8. */
   write_file ("old.txt", "caf\xe9", 4);
   assert_refused ("old.txt", NULL, RILL_ATTACHMENT_ERROR_UNSUPPORTED,
-                  "old.txt (plain text document) cannot be attached: only images, PDFs and "
-                  "text files can");
+                  "old.txt is not UTF-8 text: text files can be attached in UTF-8 only");
+  /* So is UTF-16, for all its NULs. */
+  write_file ("wide.txt", "\xff\xfeh\0i\0", 6);
+  assert_refused ("wide.txt", NULL, RILL_ATTACHMENT_ERROR_UNSUPPORTED,
+                  "wide.txt is not UTF-8 text: text files can be attached in UTF-8 only");
   write_file ("empty.md", "", 0);
   assert_refused ("empty.md", NULL, RILL_ATTACHMENT_ERROR_EMPTY, "empty.md is empty");
 }

@@ -171,6 +171,7 @@ test_files (Fixture       *f,
   g_autoptr(GFile) too_big = write_file (f, "huge.log", big_text, 600 * 1024);
   GListModel *attachments = rill_composer_get_attachments (f->composer);
   GtkWidget *composer = GTK_WIDGET (f->composer);
+  GtkWidget *remove;
   g_autofree char *typed = NULL;
 
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (_rill_composer_get_attach_button (
@@ -227,8 +228,13 @@ test_files (Fixture       *f,
   g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (_rill_composer_get_send_button (
                                                         f->composer))));
 
-  /* Remove takes the chip and the attachment. */
-  g_signal_emit_by_name (_rill_attachment_chip_get_remove_button (chip (f, 1)), "clicked");
+  /* Remove takes the chip and the attachment; the focus, on the button
+   * that went, goes back to the text. */
+  remove = GTK_WIDGET (_rill_attachment_chip_get_remove_button (chip (f, 1)));
+  g_assert_true (gtk_widget_grab_focus (remove));
+  g_assert_true (gtk_widget_has_focus (remove));
+  g_signal_emit_by_name (remove, "clicked");
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (_rill_composer_get_text_view (f->composer))));
   g_assert_cmpuint (n_chips (f), ==, 3);
   g_assert_cmpuint (g_list_model_get_n_items (attachments), ==, 3);
   g_assert_cmpstr (rill_attachment_chip_get_name (chip (f, 1)), ==, "notes.md");
