@@ -214,8 +214,9 @@ rill_provider_get_session (RillProvider *self)
 }
 
 /* The key is for the server it belongs to: a redirect to another scheme,
- * host or port is followed without it. libsoup keeps a message's request
- * headers across a redirect, so they are looked at each time it restarts. */
+ * host or port is followed without it. Older libsoup releases keep a
+ * message's request headers across any redirect, so they are looked at
+ * each time it restarts, whatever the library does. */
 static gboolean
 same_origin (GUri *a, GUri *b)
 {
@@ -295,6 +296,11 @@ rill_provider_describe_http_error (guint       status,
       if (*message == '\0' || *message == '<')
         g_clear_pointer (&message, g_free);
     }
+  /* A redirect that reaches here was not followed: a reply's request is
+   * not sent twice, and a key goes only to its own address. */
+  if (message == NULL && status >= 300 && status < 400)
+    message = g_strdup ("the server sent the request to another address, which is not followed;"
+                        " give the server's new address in Preferences");
   if (message != NULL)
     return g_strdup_printf ("HTTP %u %s: %s", status, phrase ? phrase : "", message);
   return g_strdup_printf ("HTTP %u %s", status, phrase ? phrase : "");
