@@ -16,6 +16,7 @@
 #include "rill-test-support.h"
 #include "rill-block-column.h"
 #include "rill-model-picker.h"
+#include "rill-preferences-window.h"
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
 #include "rill-message-row-private.h"
@@ -2280,6 +2281,125 @@ test_server_down (void)
   g_assert_null (rill_conversation_view_get_reply (fx.window->conversation_view));
 }
 
+/* Preferences list every server: the environment's as such, kept into
+ * the person's list without their key; "Test connection" says what
+ * happened in words; names are shown as typed. */
+
+static gboolean
+has_tooltip (GtkWidget  *widget,
+             const char *tooltip)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_widget_get_tooltip_text (widget), tooltip) == 0;
+}
+
+static GtkWidget *
+server_row (GtkWidget  *prefs,
+            const char *title)
+{
+  return find_widget (prefs, has_title, title);
+}
+
+static gboolean
+subtitle_says (gpointer data)
+{
+  const char * const *what = data;
+  GtkWidget *row = server_row ((GtkWidget *) what[0], what[1]);
+
+  return row != NULL && strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)),
+                                what[2]) != NULL;
+}
+
+static gboolean
+row_exists (gpointer data)
+{
+  const char * const *what = data;
+
+  return server_row ((GtkWidget *) what[0], what[1]) != NULL;
+}
+
+static void
+test_server_preferences (void)
+{
+  const char * const both[] = {
+    "test-model", "env:OPENAI_BASE_URL", "llama3", "env:OLLAMA_HOST", NULL
+  };
+  g_autoptr(RillTestServer) ollama = rill_test_server_new ();
+  RillTestScript *refused = rill_test_script_new (401, "application/json");
+  RillSession *session;
+  GtkWidget *prefs;
+  GtkWidget *row;
+  g_autoptr(GVariant) servers = NULL;
+  g_autofree char *printed = NULL;
+  g_autoptr(RillServer) odd = NULL;
+  const char *kind, *url, *id;
+
+  route_ollama (ollama);
+  setup_two_servers (rill_test_server_get_url (ollama));
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed");
+  session = rill_application_get_session (fx.app);
+  prefs = GTK_WIDGET (rill_preferences_window_new (session));
+  gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (fx.window));
+  gtk_window_present (GTK_WINDOW (prefs));
+
+  g_assert_nonnull (server_row (prefs, "From the environment (OPENAI_BASE_URL)"));
+  row = server_row (prefs, "From the environment (OLLAMA_HOST)");
+  g_assert_nonnull (row);
+
+  /* Test connection, in words: the models counted, the key refused. */
+  click (find_widget (row, has_tooltip, "Test connection"));
+  {
+    const char *what[] = { (const char *) prefs, "From the environment (OLLAMA_HOST)",
+                           "2 models" };
+
+    wait_until (subtitle_says, what, "the Ollama server tested");
+  }
+  rill_test_script_send (refused, "{\"error\":{\"message\":\"Incorrect API key\"}}", -1, 0);
+  rill_test_server_route (fx.server, "/v1/models", refused);
+  click (find_widget (server_row (prefs, "From the environment (OPENAI_BASE_URL)"), has_tooltip,
+                      "Test connection"));
+  {
+    const char *what[] = { (const char *) prefs, "From the environment (OPENAI_BASE_URL)",
+                           "The key was refused" };
+
+    wait_until (subtitle_says, what, "the OpenAI server tested");
+  }
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (
+                                                           server_row (prefs,
+                                                                       "From the environment "
+                                                                       "(OPENAI_BASE_URL)"))),
+                            "401"));
+
+  /* Kept: copied into the list, address and kind only. */
+  click (find_widget (server_row (prefs, "From the environment (OPENAI_BASE_URL)"), has_label,
+                      "_Keep"));
+  servers = g_settings_get_value (rill_session_get_settings (session), "servers");
+  g_assert_cmpuint (g_variant_n_children (servers), ==, 1);
+  g_variant_get_child (servers, 0, "(&s&s&s)", &id, &kind, &url);
+  g_assert_cmpstr (kind, ==, "openai");
+  g_assert_true (g_str_has_prefix (url, rill_test_server_get_url (fx.server)));
+  printed = g_variant_print (servers, FALSE);
+  g_assert_null (strstr (printed, "sk-only-for-openai"));
+  {
+    g_autofree char *title = g_strconcat (rill_test_server_get_url (fx.server), "/v1", NULL);
+    const char *what[] = { (const char *) prefs, title };
+
+    wait_until (row_exists, what, "the kept server listed");
+  }
+
+  /* A name with markup characters is shown as typed. */
+  odd = rill_server_new (NULL, RILL_PROVIDER_OLLAMA, "http://127.0.0.1:9");
+  g_free (odd->name);
+  odd->name = g_strdup ("Mine & <yours>");
+  odd->enabled = FALSE;
+  rill_session_update_server (session, odd);
+  {
+    const char *what[] = { (const char *) prefs, "Mine & <yours>" };
+
+    wait_until (row_exists, what, "the odd name listed");
+  }
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2335,6 +2455,7 @@ main (int   argc,
   g_test_add_func ("/window/first-save-fails", test_first_save_fails);
   g_test_add_func ("/window/two-servers", test_two_servers);
   g_test_add_func ("/window/server-down", test_server_down);
+  g_test_add_func ("/window/server-preferences", test_server_preferences);
 
   return g_test_run ();
 }
