@@ -252,7 +252,7 @@ new_message (RillProvider *self, const char *method, const char *path)
                                     "Authorization", bearer);
       g_signal_connect_data (message, "restarted", G_CALLBACK (message_restarted_cb),
                              g_uri_ref (soup_message_get_uri (message)),
-                             (GClosureNotify) (void (*)(void)) g_uri_unref, 0);
+                             (GClosureNotify) (void (*)(void))g_uri_unref, 0);
     }
   return message;
 }

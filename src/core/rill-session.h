@@ -81,7 +81,7 @@ RillKeyring  *rill_session_get_keyring         (RillSession      *self);
 /* Every server, RillServerItem: the environment's first, then the
  * configured ones in their order (switched off too), then one found on this
  * computer when nothing else is switched on. Replaced whole on a reload. */
-GListModel   *rill_session_get_servers         (RillSession      *self);
+GListModel     *rill_session_get_servers         (RillSession      *self);
 /* The server with @server_id, or NULL when it is gone. */
 RillServerItem *rill_session_find_server       (RillSession      *self,
                                                 const char       *server_id);
