@@ -53,19 +53,31 @@ struct _RillReply
   GByteArray       *error_body; /* set when the server answered with an error */
   RillStreamParser *parser;
   JsonNode         *history;
+  GArray           *history_ids;
   char             *model;
   char             *request_json;
 
   GSource *deadline;
-  guint    checkpoint_id;
   guint    drain_id;
   guint    resume_idle_id;
   guint    resume_timeout_id;
   char    *read_buffer;
   gboolean draining;
-  gsize    checkpointed_content;
-  gsize    checkpointed_reasoning;
-  gboolean request_checkpointed;
+
+  /* Checkpoints: at most one in flight; what committed is the prefix the
+   * next one starts from. */
+  gboolean checkpointing;       /* the body is a reply: text may come */
+  guint    checkpoint_id;       /* the timer that spaces them */
+  gboolean checkpoint_pending;
+  gint64   checkpoint_queued_us;
+  guint    checkpoint_seq;      /* the next piece's */
+  gsize    committed_content;
+  gsize    committed_reasoning;
+  gboolean request_committed;
+  gsize    sending_content;     /* where the one in flight ends */
+  gsize    sending_reasoning;
+  gboolean sending_request;
+  gboolean checkpoint_failed;
 
   RillStatus status;
   GError    *failure;          /* RILL_ERROR, or the store's error at begin */
@@ -94,7 +106,7 @@ rill_reply_options_init (RillReplyOptions *options)
   options->history_limit = 50;
   options->connect_timeout_ms = 30000;
   options->idle_timeout_ms = 120000;
-  options->checkpoint_interval_ms = 250;
+  options->checkpoint_interval_ms = 16;
 }
 
 void
@@ -113,7 +125,7 @@ copy_options (RillReplyOptions *to, const RillReplyOptions *from)
   to->default_model = g_strdup (from->default_model);
   to->system_prompt = g_strdup (from->system_prompt);
   if (to->checkpoint_interval_ms == 0)
-    to->checkpoint_interval_ms = 250;
+    to->checkpoint_interval_ms = 16;
 }
 
 static void
@@ -153,6 +165,7 @@ rill_reply_finalize (GObject *object)
   g_clear_pointer (&self->error_body, g_byte_array_unref);
   g_clear_pointer (&self->parser, rill_stream_parser_free);
   g_clear_pointer (&self->history, json_node_unref);
+  g_clear_pointer (&self->history_ids, g_array_unref);
   g_free (self->model);
   g_free (self->request_json);
   g_clear_error (&self->failure);
@@ -232,7 +245,13 @@ build_final (RillReply *self)
   final->model = g_strdup (model ? model : self->model);
   final->finish_reason = g_strdup (rill_stream_parser_get_finish_reason (self->parser));
   final->usage_json = g_strdup (rill_stream_parser_get_usage_json (self->parser));
-  final->request_json = g_strdup (self->request_json);
+  /* Once a checkpoint stored it, the final write keeps it. */
+  if (!self->request_committed)
+    {
+      final->request_json = g_strdup (self->request_json);
+      if (self->history_ids != NULL)
+        final->history_ids = g_array_ref (self->history_ids);
+    }
   final->prompt_tokens = rill_stream_parser_get_prompt_tokens (self->parser);
   final->completion_tokens = rill_stream_parser_get_completion_tokens (self->parser);
   return final;
@@ -396,30 +415,96 @@ push_deadline (RillReply *self, guint timeout_ms)
   g_source_set_ready_time (self->deadline, g_get_monotonic_time () + (gint64) timeout_ms * 1000);
 }
 
-/* Checkpoints */
+/* Checkpoints
+ *
+ * What the window shows is stored at most about a frame later: whenever
+ * the text grew, one checkpoint goes to the writer, no sooner than the
+ * interval (16 ms, a frame) after the last, carrying what is new since the
+ * last one that committed. Only one is in flight at a time, so a slow disk
+ * or a locked database makes the next one larger, never a queue. One that
+ * failed (the database locked past the busy timeout, the disk full) is
+ * sent again from the same place, after a pause, so the stored text is
+ * always a prefix of what arrived, with no hole. */
+
+#define CHECKPOINT_RETRY_MS 250
+
+static void send_checkpoint (RillReply *self);
 
 static gboolean
-checkpoint_cb (gpointer user_data)
+has_new_text (RillReply *self)
+{
+  return rill_stream_parser_get_content (self->parser)->len != self->committed_content
+         || rill_stream_parser_get_reasoning (self->parser)->len != self->committed_reasoning
+         || (!self->request_committed && self->request_json != NULL);
+}
+
+static gboolean
+checkpoint_timer_cb (gpointer user_data)
 {
   RillReply *self = user_data;
+
+  self->checkpoint_id = 0;
+  send_checkpoint (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_checkpoint (RillReply *self)
+{
+  gint64 spacing_us, wait_us;
+
+  if (self->ending || !self->checkpointing || self->checkpoint_pending
+      || self->checkpoint_id != 0 || !has_new_text (self))
+    return;
+  spacing_us = (gint64) (self->checkpoint_failed
+                         ? MAX (self->options.checkpoint_interval_ms, CHECKPOINT_RETRY_MS)
+                         : self->options.checkpoint_interval_ms) * 1000;
+  wait_us = self->checkpoint_queued_us + spacing_us - g_get_monotonic_time ();
+  if (self->checkpoint_queued_us == 0 || wait_us <= 0)
+    send_checkpoint (self);
+  else
+    self->checkpoint_id = g_timeout_add ((wait_us + 999) / 1000, checkpoint_timer_cb, self);
+}
+
+static void
+checkpoint_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(RillReply) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->checkpoint_pending = FALSE;
+  self->checkpoint_failed = !_rill_store_checkpoint_finish (RILL_STORE (source), result, &error);
+  if (!self->checkpoint_failed)
+    {
+      self->committed_content = self->sending_content;
+      self->committed_reasoning = self->sending_reasoning;
+      self->request_committed |= self->sending_request;
+      self->checkpoint_seq++;
+    }
+  schedule_checkpoint (self);
+}
+
+static void
+send_checkpoint (RillReply *self)
+{
   const GString *content = rill_stream_parser_get_content (self->parser);
   const GString *reasoning = rill_stream_parser_get_reasoning (self->parser);
 
-  if (content->len == self->checkpointed_content
-      && reasoning->len == self->checkpointed_reasoning
-      && self->request_checkpointed)
-    return G_SOURCE_CONTINUE;
-
-  _rill_store_checkpoint (self->store, self->rows,
-                          content->str + self->checkpointed_content,
-                          content->len - self->checkpointed_content,
-                          reasoning->str + self->checkpointed_reasoning,
-                          reasoning->len - self->checkpointed_reasoning,
-                          self->request_checkpointed ? NULL : self->request_json);
-  self->checkpointed_content = content->len;
-  self->checkpointed_reasoning = reasoning->len;
-  self->request_checkpointed = TRUE;
-  return G_SOURCE_CONTINUE;
+  if (self->ending || self->checkpoint_pending || !has_new_text (self))
+    return;
+  self->checkpoint_pending = TRUE;
+  self->checkpoint_queued_us = g_get_monotonic_time ();
+  self->sending_content = content->len;
+  self->sending_reasoning = reasoning->len;
+  self->sending_request = !self->request_committed;
+  _rill_store_checkpoint_async (self->store, self->rows, self->checkpoint_seq,
+                                content->str + self->committed_content,
+                                content->len - self->committed_content,
+                                reasoning->str + self->committed_reasoning,
+                                reasoning->len - self->committed_reasoning,
+                                self->sending_request ? self->request_json : NULL,
+                                self->sending_request ? self->history_ids : NULL,
+                                checkpoint_done_cb, g_object_ref (self));
 }
 
 /* Reading */
@@ -498,7 +583,10 @@ handle_read (RillReply *self, const char *data, gssize len, const GError *error)
     }
 
   if (rill_stream_parser_feed (self->parser, data, len))
-    g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+    {
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+      schedule_checkpoint (self);
+    }
   if (self->ending)
     return FALSE;
 
@@ -679,7 +767,11 @@ send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   else
-    self->checkpoint_id = g_timeout_add (self->options.checkpoint_interval_ms, checkpoint_cb, self);
+    {
+      /* The request is stored at once; the text as it comes. */
+      self->checkpointing = TRUE;
+      schedule_checkpoint (self);
+    }
 
   push_deadline (self, self->options.idle_timeout_ms);
   read_next (self);
@@ -749,6 +841,7 @@ begin_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
 
   self->history = g_steal_pointer (&context->messages);
+  self->history_ids = g_steal_pointer (&context->history_ids);
   self->model = g_strdup (self->options.model ? self->options.model
                           : context->conversation_model ? context->conversation_model
                           : self->options.default_model);

@@ -30,6 +30,7 @@ typedef struct
 typedef struct
 {
   JsonNode *messages;          /* the history to send, with the system prompt */
+  GArray   *history_ids;       /* gint64, one per message: its row, 0 for the system prompt */
   char     *conversation_model;
 } RillReplyContext;
 
@@ -45,7 +46,8 @@ typedef struct
   char      *model;
   char      *finish_reason;
   char      *usage_json;
-  char      *request_json;
+  char      *request_json;      /* as sent; NULL when a checkpoint stored it */
+  GArray    *history_ids;       /* as in RillReplyContext, for request_json */
   gint64     prompt_tokens;
   gint64     completion_tokens;
 } RillReplyFinal;
@@ -64,15 +66,30 @@ void              _rill_store_begin_reply_async  (RillStore           *self,
 RillReplyContext *_rill_store_begin_reply_finish (RillStore           *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
-/* Appends to the stored text; no reply is awaited. */
-void              _rill_store_checkpoint         (RillStore           *self,
+/* Stores what is new since the last checkpoint that committed, as piece
+ * @seq of the reply (and @request_json, as sent, with the @history_ids it
+ * was read with, once). @callback (may be NULL) learns whether it
+ * committed; until it has, the reply sends no other checkpoint, and one
+ * that failed is sent again under the same @seq from the same place, so
+ * the stored text never has a hole. */
+void              _rill_store_checkpoint_async   (RillStore           *self,
                                                   RillReplyRows       *rows,
+                                                  guint                seq,
                                                   const char          *content_tail,
                                                   gsize                content_len,
                                                   const char          *reasoning_tail,
                                                   gsize                reasoning_len,
-                                                  const char          *request_json);
-/* Writes the whole reply and its ending durably; takes @final. */
+                                                  const char          *request_json,
+                                                  const GArray        *history_ids,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+gboolean          _rill_store_checkpoint_finish  (RillStore           *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+/* Writes the whole reply and its ending durably; takes @final. When the
+ * database is busy, full or failing, the final text is first written to
+ * the journal (see _rill_store_recover_replies), which is then enough to
+ * report success, and the write is retried until it commits. */
 void              _rill_store_finalize_async     (RillStore           *self,
                                                   RillReplyRows       *rows,
                                                   RillReplyFinal      *final,
@@ -88,6 +105,27 @@ gboolean          _rill_store_finalize_finish    (RillStore           *self,
  * off the main thread. */
 guint             _rill_store_get_reader_statements (RillStore      *self);
 guint             _rill_store_get_misplaced_writes  (RillStore      *self);
+
+/* The folder of final writes that could not be committed yet,
+ * "<path>.pending": one file per reply, "<message id>.json". */
+char             *_rill_store_journal_dir        (const char          *path);
+
+/* What is stored of the request that was sent (@request_json, as the
+ * provider records it), without the text of the history: a run of history
+ * messages sent as they are stored becomes {"ids": [first, last]} (every
+ * id from first to last); one sent otherwise keeps its text, with its
+ * "id". Reads the history rows on @db. NULL when @request_json is. */
+char             *_rill_store_compact_request    (sqlite3             *db,
+                                                  const char          *request_json,
+                                                  const GArray        *history_ids);
+
+/* At open, before rows left streaming are marked interrupted (called by
+ * recover_interrupted, on the writer connection): commits the final writes
+ * left in the journal, then folds the pieces of every row still streaming
+ * into its content, so what was checkpointed is kept. */
+gboolean          _rill_store_recover_replies    (sqlite3             *db,
+                                                  const char          *path,
+                                                  GError             **error);
 
 /* Checkpoint commit durations in microseconds, for benchmarks. */
 GArray           *_rill_store_take_checkpoint_timings (RillStore      *self);
@@ -208,9 +246,16 @@ void              _rill_store_queue_change       (RillStore           *self,
                                                   RillStoreChange      change,
                                                   gint64               conversation_id);
 
-/* Rows as records; the columns must come in this order. */
+/* Rows as records; the columns must come in this order. A reply still
+ * streaming has its text in pieces (schema 5), read with it; a pieces' key
+ * is (message_id, seq), so the subquery walks them in order. */
+#define RILL_STORE_PIECES_OF(column) \
+  "CASE WHEN m.status = 'streaming' THEN m." column " || coalesce((SELECT group_concat(p." \
+  column ", '') FROM (SELECT " column " FROM message_pieces WHERE message_id = m.id" \
+  " ORDER BY seq) p), '') ELSE m." column " END"
 #define RILL_STORE_MESSAGE_COLUMNS \
-  "m.id, m.conversation_id, m.role, m.content, m.reasoning, m.status, m.error, m.model," \
+  "m.id, m.conversation_id, m.role, " RILL_STORE_PIECES_OF ("content") ", " \
+  RILL_STORE_PIECES_OF ("reasoning") ", m.status, m.error, m.model," \
   " m.finish_reason, m.request, m.usage, m.prompt_tokens, m.completion_tokens," \
   " m.created_at, m.finished_at, m.parent_id, m.uid"
 

@@ -3,16 +3,27 @@
  *
  * Begin commits the user's message and the assistant row ("streaming") in
  * one durable transaction before the request goes out, and reads the
- * history to send in the same transaction. Checkpoints append only what is
- * new (content = content || ?) with synchronous=NORMAL: they are safe
- * against the app crashing, and cheap. The final write carries the whole
- * text and the ending and commits with synchronous=FULL, so a reply shown
- * as finished survives a power cut. Begin and the final write tell the
- * window through "conversation-changed"; checkpoints tell nobody. */
+ * history to send in the same transaction, with the ids of what it read.
+ * Checkpoints insert what is new since the last one that committed as a
+ * piece (message_pieces, schema 5) with synchronous=NORMAL: safe against
+ * the app crashing, and as cheap at 2 MiB as at 1 KiB; the reply learns
+ * whether each committed and sends a failed one again from the same place,
+ * so the stored text has no hole. The final write carries the whole text
+ * and the ending, deletes the pieces and commits with synchronous=FULL, so
+ * a reply shown as finished survives a power cut; when it cannot commit,
+ * the journal keeps it (below) and it is retried. The request is stored
+ * once, naming the history by ids. At open, the journal is committed and
+ * the pieces of rows left streaming are folded into their content. Begin
+ * and the final write tell the window through "conversation-changed";
+ * checkpoints tell nobody. */
 
 #include "rill-store-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 rill_reply_context_free (RillReplyContext *context)
@@ -20,6 +31,7 @@ rill_reply_context_free (RillReplyContext *context)
   if (context == NULL)
     return;
   g_clear_pointer (&context->messages, json_node_unref);
+  g_clear_pointer (&context->history_ids, g_array_unref);
   g_free (context->conversation_model);
   g_free (context);
 }
@@ -36,6 +48,7 @@ rill_reply_final_free (RillReplyFinal *final)
   g_free (final->finish_reason);
   g_free (final->usage_json);
   g_free (final->request_json);
+  g_clear_pointer (&final->history_ids, g_array_unref);
   g_free (final);
 }
 
@@ -136,12 +149,16 @@ find_parent (sqlite3 *db, RillReplyRows *rows, gint64 *parent_id, GError **error
   return TRUE;
 }
 
+/* Also fills @ids: each message's row, 0 for the system prompt. */
 static JsonNode *
-read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **error)
+read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GArray *ids,
+              GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GPtrArray) turns = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GArray) turn_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(JsonArray) messages = json_array_new ();
+  gint64 no_row = 0;
   int rc;
 
   /* The history is the path to the new reply, nearest first, and nothing
@@ -153,7 +170,7 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
                                     "   UNION ALL SELECT m.parent_id, up.depth + 1"
                                     "   FROM messages m JOIN up ON m.id = up.id"
                                     "   WHERE m.parent_id < m.id AND up.depth < 1000000)"
-                                    " SELECT m.role, m.content"
+                                    " SELECT m.role, m.content, m.id"
                                     " FROM up JOIN messages m ON m.id = up.id"
                                     " WHERE m.conversation_id = ?1"
                                     " AND m.status IN ('complete', 'stopped', 'interrupted')"
@@ -170,6 +187,10 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
       json_object_set_string_member (turn, "role", (const char *) sqlite3_column_text (stmt, 0));
       json_object_set_string_member (turn, "content", (const char *) sqlite3_column_text (stmt, 1));
       g_ptr_array_add (turns, turn);
+      {
+        gint64 id = sqlite3_column_int64 (stmt, 2);
+        g_array_append_val (turn_ids, id);
+      }
     }
   if (rc != SQLITE_DONE)
     {
@@ -184,6 +205,7 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
       json_object_set_string_member (turn, "role", rill_role_to_string (RILL_ROLE_SYSTEM));
       json_object_set_string_member (turn, "content", system_prompt);
       json_array_add_object_element (messages, turn);
+      g_array_append_val (ids, no_row);
     }
   /* Oldest first; a history cut by the limit must not open with a reply. */
   for (guint i = turns->len; i > 0; i--)
@@ -195,6 +217,7 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GError **
                         rill_role_to_string (RILL_ROLE_ASSISTANT)) == 0)
         continue;
       json_array_add_object_element (messages, json_object_ref (turn));
+      g_array_append_val (ids, g_array_index (turn_ids, gint64, i - 1));
     }
   return json_node_init_array (json_node_alloc (), messages);
 }
@@ -269,7 +292,8 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
   if (!rill_sqlite_step_done (db, touch, "save to", &error))
     return _rill_store_return_write_error (task, db, error);
 
-  if (!(context->messages = read_history (db, args, system_prompt, &error)))
+  context->history_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  if (!(context->messages = read_history (db, args, system_prompt, context->history_ids, &error)))
     return _rill_store_return_write_error (task, db, error);
 
   rc = sqlite3_exec (db, "COMMIT", NULL, NULL, NULL);
@@ -316,14 +340,140 @@ _rill_store_begin_reply_finish (RillStore *self, GAsyncResult *result, GError **
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* The request as stored */
+
+static gboolean
+sent_as_stored (sqlite3_stmt *stored, JsonNode *sent, gint64 id)
+{
+  JsonObject *object;
+  JsonNode *role, *content;
+  gboolean same;
+
+  if (id == 0 || !JSON_NODE_HOLDS_OBJECT (sent))
+    return FALSE;
+  object = json_node_get_object (sent);
+  role = json_object_get_member (object, "role");
+  content = json_object_get_member (object, "content");
+  if (json_object_get_size (object) != 2 || role == NULL || content == NULL
+      || json_node_get_value_type (role) != G_TYPE_STRING
+      || json_node_get_value_type (content) != G_TYPE_STRING)
+    return FALSE;
+  sqlite3_reset (stored);
+  sqlite3_bind_int64 (stored, 1, id);
+  if (sqlite3_step (stored) != SQLITE_ROW)
+    return FALSE;
+  {
+    const char *text = json_node_get_string (content);
+    gsize len = strlen (text);
+
+    same = g_strcmp0 (json_node_get_string (role),
+                      (const char *) sqlite3_column_text (stored, 0)) == 0
+           && (gsize) sqlite3_column_bytes (stored, 1) == len
+           && memcmp (sqlite3_column_text (stored, 1), text, len) == 0;
+  }
+  sqlite3_reset (stored);
+  return same;
+}
+
+static void
+add_run (JsonArray *messages, gint64 first, gint64 last)
+{
+  JsonObject *run = json_object_new ();
+  JsonArray *ids = json_array_new ();
+
+  json_array_add_int_element (ids, first);
+  json_array_add_int_element (ids, last);
+  json_object_set_array_member (run, "ids", ids);
+  json_array_add_object_element (messages, run);
+}
+
+/* Every reply stored its whole request, history included, so a
+ * conversation's requests grew with the square of its length (200 turns
+ * of 2 KiB: 10 MB of requests for 0.4 MB of text). The history is in the
+ * rows the ids name; a conversation's messages are written one after the
+ * other, so the path sent is mostly one run of ids, and a request costs
+ * the same at the 200th turn as at the first. */
+char *
+_rill_store_compact_request (sqlite3 *db, const char *request_json, const GArray *history_ids)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(sqlite3_stmt) stored = NULL;
+  g_autoptr(JsonArray) compact = json_array_new ();
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *body;
+  JsonArray *sent;
+  gint64 first = 0, last = 0;
+
+  if (request_json == NULL)
+    return NULL;
+  if (history_ids == NULL
+      || !json_parser_load_from_data (parser, request_json, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return g_strdup (request_json);
+  root = json_node_copy (json_parser_get_root (parser));
+  body = json_object_get_object_member (json_node_get_object (root), "body");
+  if (body == NULL || !json_object_has_member (body, "messages")
+      || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (body, "messages")))
+    return g_strdup (request_json);
+  sent = json_object_get_array_member (body, "messages");
+  /* Not the shape it was read for: kept as sent rather than guessed at. */
+  if (json_array_get_length (sent) != history_ids->len
+      || !(stored = rill_sqlite_prepare (db, "SELECT role, content FROM messages WHERE id = ?1",
+                                         "read", NULL)))
+    return g_strdup (request_json);
+
+  for (guint i = 0; i < history_ids->len; i++)
+    {
+      JsonNode *message = json_array_get_element (sent, i);
+      gint64 id = g_array_index (history_ids, gint64, i);
+
+      if (sent_as_stored (stored, message, id))
+        {
+          if (last != 0 && id == last + 1)
+            last = id;
+          else
+            {
+              if (first != 0)
+                add_run (compact, first, last);
+              first = last = id;
+            }
+          continue;
+        }
+      if (first != 0)
+        add_run (compact, first, last);
+      first = last = 0;
+      message = json_node_copy (message);
+      if (id != 0 && JSON_NODE_HOLDS_OBJECT (message))
+        json_object_set_int_member (json_node_get_object (message), "id", id);
+      json_array_add_element (compact, message);
+    }
+  if (first != 0)
+    add_run (compact, first, last);
+  json_object_set_array_member (body, "messages", json_array_ref (compact));
+  return json_to_string (root, FALSE);
+}
+
+/* Checkpoints */
+
+/* Waits for another process's write lock. The writer's connection waits
+ * up to 5 s (rill_sqlite_open); a checkpoint or a final write that is
+ * retried anyway waits less, so that a lock held by another process
+ * never holds the writer thread, and the jobs queued behind it (a quit's
+ * final writes), for seconds: the retries do the waiting, off the thread. */
+#define WRITER_BUSY_MS 5000
+#define CHECKPOINT_BUSY_MS 100
+#define FINAL_BUSY_MS 250
+
 typedef struct
 {
   RillReplyRows *rows;
+  guint          seq;
   char          *content;
   gsize          content_len;
   char          *reasoning;
   gsize          reasoning_len;
   char          *request_json;
+  GArray        *history_ids;
 } CheckpointArgs;
 
 static void
@@ -333,66 +483,140 @@ checkpoint_args_free (CheckpointArgs *args)
   g_free (args->content);
   g_free (args->reasoning);
   g_free (args->request_json);
+  g_clear_pointer (&args->history_ids, g_array_unref);
   g_free (args);
+}
+
+/* A checkpoint that failed is not worth a warning: the reply sends the
+ * same text again, and the final write carries all of it. */
+static void
+checkpoint_failed (GTask *task, sqlite3 *db, GError *error)
+{
+  rill_sqlite_rollback (db);
+  g_debug ("Checkpoint not saved, to be sent again: %s", error->message);
+  if (task != NULL)
+    g_task_return_error (task, error);
+  else
+    g_error_free (error);
+}
+
+/* The piece (and the request, once), in one transaction. */
+static gboolean
+checkpoint_write (sqlite3 *db, CheckpointArgs *args, GError **error)
+{
+  g_autoptr(sqlite3_stmt) piece = NULL;
+  g_autoptr(sqlite3_stmt) request = NULL;
+  g_autofree char *compact = NULL;
+
+  if (args->request_json != NULL)
+    {
+      compact = _rill_store_compact_request (db, args->request_json, args->history_ids);
+      if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "save to", error))
+        return FALSE;
+    }
+
+  /* One new row: the cost follows the new text, not the reply's length. A
+   * row no longer streaming (finalized, or marked interrupted) takes no
+   * more pieces. Written again under the same seq, a piece replaces the
+   * one a failure may have committed after all. */
+  if (args->content_len > 0 || args->reasoning_len > 0)
+    {
+      if (!(piece = rill_sqlite_prepare (db,
+                                         "INSERT OR REPLACE INTO message_pieces"
+                                         " (message_id, seq, content, reasoning)"
+                                         " SELECT id, ?2, ?3, ?4 FROM messages"
+                                         " WHERE id = ?1 AND status = 'streaming'",
+                                         "save to", error)))
+        return FALSE;
+      sqlite3_bind_int64 (piece, 1, args->rows->assistant_message_id);
+      sqlite3_bind_int64 (piece, 2, args->seq);
+      rill_sqlite_bind_text (piece, 3, args->content ? args->content : "", args->content_len);
+      rill_sqlite_bind_text (piece, 4, args->reasoning ? args->reasoning : "",
+                             args->reasoning_len);
+      if (!rill_sqlite_step_done (db, piece, "save to", error))
+        return FALSE;
+    }
+
+  if (compact != NULL)
+    {
+      if (!(request = rill_sqlite_prepare (db,
+                                           "UPDATE messages SET request = ?2"
+                                           " WHERE id = ?1 AND status = 'streaming'",
+                                           "save to", error)))
+        return FALSE;
+      sqlite3_bind_int64 (request, 1, args->rows->assistant_message_id);
+      rill_sqlite_bind_text (request, 2, compact, -1);
+      if (!rill_sqlite_step_done (db, request, "save to", error)
+          || !rill_sqlite_exec (db, "COMMIT", "save to", error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static void
 checkpoint_job (RillStore *self, GTask *task, gpointer data)
 {
   CheckpointArgs *args = data;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(GError) error = NULL;
+  sqlite3 *db = self->writer;
+  GError *error = NULL;
   gint64 start = g_get_monotonic_time ();
-  gint64 elapsed;
+  gboolean ok;
 
   if (args->rows->assistant_message_id == 0)
-    return;
-  /* Appending keeps a checkpoint's cost to what is new, not the whole text. */
-  if (!(stmt = rill_sqlite_prepare (self->writer,
-                                    "UPDATE messages SET content = content || ?2,"
-                                    " reasoning = reasoning || ?3,"
-                                    " request = coalesce(?4, request)"
-                                    " WHERE id = ?1 AND status = 'streaming'",
-                                    "save to", &error)))
-    {
-      g_warning ("%s", error->message);
-      return;
-    }
-  sqlite3_bind_int64 (stmt, 1, args->rows->assistant_message_id);
-  rill_sqlite_bind_text (stmt, 2, args->content ? args->content : "", args->content_len);
-  rill_sqlite_bind_text (stmt, 3, args->reasoning ? args->reasoning : "", args->reasoning_len);
-  rill_sqlite_bind_text (stmt, 4, args->request_json, -1);
-  if (!rill_sqlite_step_done (self->writer, stmt, "save to", &error))
-    {
-      /* The final write carries the whole text, so a failed checkpoint
-       * costs crash safety only; the person hears of it if that fails too. */
-      g_warning ("%s", error->message);
-      return;
-    }
-  elapsed = g_get_monotonic_time () - start;
-  g_mutex_lock (&self->timings_lock);
-  g_array_append_val (self->checkpoint_timings, elapsed);
-  g_mutex_unlock (&self->timings_lock);
+    return checkpoint_failed (task, db,
+                              g_error_new (RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
+                                           "The reply's start was not saved"));
+  sqlite3_busy_timeout (db, CHECKPOINT_BUSY_MS);
+  ok = checkpoint_write (db, args, &error);
+  sqlite3_busy_timeout (db, WRITER_BUSY_MS);
+  if (!ok)
+    return checkpoint_failed (task, db, error);
+
+  {
+    gint64 elapsed = g_get_monotonic_time () - start;
+
+    g_mutex_lock (&self->timings_lock);
+    g_array_append_val (self->checkpoint_timings, elapsed);
+    g_mutex_unlock (&self->timings_lock);
+  }
+  if (task != NULL)
+    g_task_return_boolean (task, TRUE);
 }
 
 void
-_rill_store_checkpoint (RillStore     *self,
-                        RillReplyRows *rows,
-                        const char    *content_tail,
-                        gsize          content_len,
-                        const char    *reasoning_tail,
-                        gsize          reasoning_len,
-                        const char    *request_json)
+_rill_store_checkpoint_async (RillStore           *self,
+                              RillReplyRows       *rows,
+                              guint                seq,
+                              const char          *content_tail,
+                              gsize                content_len,
+                              const char          *reasoning_tail,
+                              gsize                reasoning_len,
+                              const char          *request_json,
+                              const GArray        *history_ids,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
 {
   CheckpointArgs *args = g_new0 (CheckpointArgs, 1);
 
   args->rows = g_atomic_rc_box_acquire (rows);
+  args->seq = seq;
   args->content = g_strndup (content_tail, content_len);
   args->content_len = content_len;
   args->reasoning = g_strndup (reasoning_tail, reasoning_len);
   args->reasoning_len = reasoning_len;
   args->request_json = g_strdup (request_json);
-  _rill_store_push_job (self, checkpoint_job, NULL, args, (GDestroyNotify) checkpoint_args_free);
+  if (history_ids != NULL)
+    args->history_ids = g_array_ref ((GArray *) history_ids);
+  _rill_store_push_job (self, checkpoint_job,
+                        callback ? _rill_store_new_task (self, NULL, callback, user_data,
+                                                         _rill_store_checkpoint_async) : NULL,
+                        args, (GDestroyNotify) checkpoint_args_free);
+}
+
+gboolean
+_rill_store_checkpoint_finish (RillStore *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 GArray *
@@ -407,48 +631,207 @@ _rill_store_take_checkpoint_timings (RillStore *self)
   return timings;
 }
 
+/* The journal
+ *
+ * A final write that cannot commit (the database busy past the busy
+ * timeout, the disk full or failing) is written as one small JSON file,
+ * "<path>.pending/<message id>.json", under a temporary name, synced,
+ * renamed into place and its folder synced: once the reply says it is
+ * finished, its text survives a crash, a quit and a power cut. The write
+ * is retried meanwhile; once it commits the file goes. The next start
+ * commits what is left (_rill_store_recover_replies). A file is applied
+ * only to the row it was written for (its id and uid) while that row is
+ * unfinished, so applying it twice changes nothing. */
+
+char *
+_rill_store_journal_dir (const char *path)
+{
+  return g_strconcat (path, ".pending", NULL);
+}
+
+static char *
+journal_file (const char *path, gint64 message_id)
+{
+  g_autofree char *dir = _rill_store_journal_dir (path);
+  g_autofree char *name = g_strdup_printf ("%" G_GINT64_FORMAT ".json", message_id);
+
+  return g_build_filename (dir, name, NULL);
+}
+
+static gboolean
+sync_folder (const char *dir)
+{
+  int fd = g_open (dir, O_RDONLY | O_DIRECTORY, 0);
+  gboolean ok;
+
+  if (fd < 0)
+    return FALSE;
+  ok = fsync (fd) == 0;
+  close (fd);
+  return ok;
+}
+
+static void
+add_string (JsonBuilder *builder, const char *name, const char *value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+add_count (JsonBuilder *builder, const char *name, gint64 value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value >= 0)
+    json_builder_add_int_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
 typedef struct
 {
   RillReplyRows  *rows;
   RillReplyFinal *final;
+  char           *request;     /* compacted once, then kept for the retries */
+  gboolean        compacted;
+  gboolean        journaled;
+  gint64          finished_at;
+  guint           attempts;
 } FinalizeArgs;
+
+static gboolean
+write_journal (sqlite3 *db, const char *path, FinalizeArgs *args, GError **error)
+{
+  RillReplyFinal *final = args->final;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *dir = _rill_store_journal_dir (path);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autofree char *file = journal_file (path, args->rows->assistant_message_id);
+  gboolean new_dir = !g_file_test (dir, G_FILE_TEST_IS_DIR);
+
+  /* Reading works when writing does not; without the uid, the id alone. */
+  if ((stmt = rill_sqlite_prepare (db, "SELECT uid FROM messages WHERE id = ?1", "read", NULL)))
+    {
+      sqlite3_bind_int64 (stmt, 1, args->rows->assistant_message_id);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        uid = rill_sqlite_column_dup (stmt, 0);
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "message_id");
+  json_builder_add_int_value (builder, args->rows->assistant_message_id);
+  add_string (builder, "uid", uid);
+  json_builder_set_member_name (builder, "conversation_id");
+  json_builder_add_int_value (builder, args->rows->conversation_id);
+  add_string (builder, "status", rill_status_to_string (final->status));
+  add_string (builder, "content", final->content ? final->content : "");
+  add_string (builder, "reasoning", final->reasoning ? final->reasoning : "");
+  add_string (builder, "error", final->error);
+  add_string (builder, "model", final->model);
+  add_string (builder, "finish_reason", final->finish_reason);
+  add_string (builder, "usage", final->usage_json);
+  add_string (builder, "request", args->request);
+  add_count (builder, "prompt_tokens", final->prompt_tokens);
+  add_count (builder, "completion_tokens", final->completion_tokens);
+  json_builder_set_member_name (builder, "finished_at");
+  json_builder_add_int_value (builder, args->finished_at);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  text = json_to_string (root, FALSE);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
+                   "Could not create %s: %s", dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (new_dir)
+    sync_folder (parent);
+  if (!g_file_set_contents_full (file, text, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, error))
+    return FALSE;
+  if (!sync_folder (dir))
+    {
+      int saved_errno = errno;
+      g_set_error (error, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
+                   "Could not write %s: %s", dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+remove_journal (const char *path, gint64 message_id)
+{
+  g_autofree char *file = journal_file (path, message_id);
+  g_autofree char *dir = _rill_store_journal_dir (path);
+
+  g_unlink (file);
+  /* Only when it is empty. */
+  g_rmdir (dir);
+}
+
+/* The final write */
 
 static void
 finalize_args_free (FinalizeArgs *args)
 {
-  g_atomic_rc_box_release (args->rows);
+  if (args->rows != NULL)
+    g_atomic_rc_box_release (args->rows);
   rill_reply_final_free (args->final);
+  g_free (args->request);
   g_free (args);
 }
 
-static void
-finalize_job (RillStore *self, GTask *task, gpointer data)
+/* What may succeed if tried again later. A refusal (a constraint, a
+ * trigger) or a damaged file will not. */
+static gboolean
+is_transient (int rc)
 {
-  FinalizeArgs *args = data;
-  RillReplyFinal *final = args->final;
-  sqlite3 *db = self->writer;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(sqlite3_stmt) touch = NULL;
-  GError *error = NULL;
-  gint64 now = _rill_store_now_ms ();
-  int rc;
-
-  if (args->rows->assistant_message_id == 0)
+  switch (rc & 0xff)
     {
-      g_task_return_new_error (task, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
-                               "The reply could not be saved because its start was not saved");
-      return;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOMEM:
+      return TRUE;
+    default:
+      return FALSE;
     }
+}
 
-  if (!rill_sqlite_exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", "save to", &error))
-    return _rill_store_return_write_error (task, db, error);
+/* The whole text and the ending, and the pieces folded away, in one
+ * durable transaction. On failure, *@rc is SQLite's code. */
+static gboolean
+write_final (sqlite3 *db, FinalizeArgs *args, int *rc, GError **error)
+{
+  RillReplyFinal *final = args->final;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(sqlite3_stmt) pieces = NULL;
+  g_autoptr(sqlite3_stmt) touch = NULL;
+
+  if (!rill_sqlite_exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", "save to", error))
+    goto fail;
   if (!(stmt = rill_sqlite_prepare (db,
                                     "UPDATE messages SET content = ?2, reasoning = ?3,"
                                     " status = ?4, error = ?5, model = ?6,"
                                     " finish_reason = ?7, usage = ?8,"
                                     " request = coalesce(?9, request), prompt_tokens = ?10,"
                                     " completion_tokens = ?11, finished_at = ?12 WHERE id = ?1",
-                                    "save to", &error)))
+                                    "save to", error)))
     goto fail;
   sqlite3_bind_int64 (stmt, 1, args->rows->assistant_message_id);
   rill_sqlite_bind_text (stmt, 2, final->content ? final->content : "", -1);
@@ -458,34 +841,159 @@ finalize_job (RillStore *self, GTask *task, gpointer data)
   rill_sqlite_bind_text (stmt, 6, final->model, -1);
   rill_sqlite_bind_text (stmt, 7, final->finish_reason, -1);
   rill_sqlite_bind_text (stmt, 8, final->usage_json, -1);
-  rill_sqlite_bind_text (stmt, 9, final->request_json, -1);
+  rill_sqlite_bind_text (stmt, 9, args->request, -1);
   rill_sqlite_bind_int_or_null (stmt, 10, final->prompt_tokens);
   rill_sqlite_bind_int_or_null (stmt, 11, final->completion_tokens);
-  sqlite3_bind_int64 (stmt, 12, now);
-  if (!rill_sqlite_step_done (db, stmt, "save to", &error))
+  sqlite3_bind_int64 (stmt, 12, args->finished_at);
+  if (!rill_sqlite_step_done (db, stmt, "save to", error))
+    goto fail;
+
+  if (!(pieces = rill_sqlite_prepare (db, "DELETE FROM message_pieces WHERE message_id = ?1",
+                                      "save to", error)))
+    goto fail;
+  sqlite3_bind_int64 (pieces, 1, args->rows->assistant_message_id);
+  if (!rill_sqlite_step_done (db, pieces, "save to", error))
     goto fail;
 
   if (!(touch = rill_sqlite_prepare (db, "UPDATE conversations SET updated_at = ?2 WHERE id = ?1",
-                                     "save to", &error)))
+                                     "save to", error)))
     goto fail;
   sqlite3_bind_int64 (touch, 1, args->rows->conversation_id);
-  sqlite3_bind_int64 (touch, 2, now);
-  if (!rill_sqlite_step_done (db, touch, "save to", &error))
+  sqlite3_bind_int64 (touch, 2, _rill_store_now_ms ());
+  if (!rill_sqlite_step_done (db, touch, "save to", error)
+      || !rill_sqlite_exec (db, "COMMIT", "save to", error))
     goto fail;
-
-  rc = sqlite3_exec (db, "COMMIT", NULL, NULL, NULL);
-  if (rc != SQLITE_OK)
-    {
-      rill_sqlite_set_error (&error, db, rc, "save to");
-      goto fail;
-    }
   sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-  _rill_store_queue_change (self, RILL_STORE_CONVERSATION_CHANGED, args->rows->conversation_id);
-  g_task_return_boolean (task, TRUE);
-  return;
+  return TRUE;
 
 fail:
-  _rill_store_return_write_error (task, db, error);
+  *rc = sqlite3_errcode (db);
+  rill_sqlite_rollback (db);
+  sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+  return FALSE;
+}
+
+typedef struct
+{
+  GWeakRef      store;
+  FinalizeArgs *args;
+} Retry;
+
+static void finalize_job (RillStore *self, GTask *task, gpointer data);
+
+static void
+retry_free (Retry *retry)
+{
+  g_weak_ref_clear (&retry->store);
+  g_clear_pointer (&retry->args, finalize_args_free);
+  g_free (retry);
+}
+
+static gboolean
+retry_cb (gpointer data)
+{
+  Retry *retry = data;
+  g_autoptr(RillStore) self = g_weak_ref_get (&retry->store);
+
+  /* A store closed meanwhile left the journal for the next start. */
+  if (self != NULL)
+    _rill_store_push_job (self, finalize_job, NULL, g_steal_pointer (&retry->args),
+                          (GDestroyNotify) finalize_args_free);
+  return G_SOURCE_REMOVE;
+}
+
+/* Queues the write again after a pause that doubles from 250 ms to 8 s:
+ * a lock or a full disk goes away on its own time. The pause is a timeout
+ * in the store's main context, so the writer thread goes on with other
+ * jobs; the store is held weakly, so a pending retry never keeps it open. */
+static void
+schedule_retry (RillStore *self, FinalizeArgs *args)
+{
+  g_autoptr(GSource) source = NULL;
+  Retry *retry = g_new0 (Retry, 1);
+  FinalizeArgs *moved = g_new0 (FinalizeArgs, 1);
+
+  /* The job's own args are freed when it returns: move their content. */
+  *moved = *args;
+  memset (args, 0, sizeof *args);
+  moved->attempts++;
+  g_weak_ref_init (&retry->store, self);
+  retry->args = moved;
+  source = g_timeout_source_new (250u << MIN (moved->attempts - 1, 5u));
+  g_source_set_callback (source, retry_cb, retry, (GDestroyNotify) retry_free);
+  g_source_set_static_name (source, "[rill] final write retry");
+  g_source_attach (source, self->main_context);
+}
+
+static void
+finalize_job (RillStore *self, GTask *task, gpointer data)
+{
+  FinalizeArgs *args = data;
+  sqlite3 *db = self->writer;
+  g_autoptr(GError) journal_error = NULL;
+  GError *error = NULL;
+  int rc = SQLITE_OK;
+  gboolean ok;
+
+  if (args->rows->assistant_message_id == 0)
+    {
+      g_task_return_new_error (task, RILL_STORE_ERROR, RILL_STORE_ERROR_FAILED,
+                               "The reply could not be saved because its start was not saved");
+      return;
+    }
+  if (!args->compacted)
+    {
+      args->request = _rill_store_compact_request (db, args->final->request_json,
+                                                   args->final->history_ids);
+      args->compacted = TRUE;
+    }
+
+  sqlite3_busy_timeout (db, FINAL_BUSY_MS);
+  ok = write_final (db, args, &rc, &error);
+  sqlite3_busy_timeout (db, WRITER_BUSY_MS);
+  if (ok)
+    {
+      if (args->journaled)
+        remove_journal (self->path, args->rows->assistant_message_id);
+      _rill_store_queue_change (self, RILL_STORE_CONVERSATION_CHANGED,
+                                args->rows->conversation_id);
+      if (task != NULL)
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (!is_transient (rc))
+    {
+      /* Refused for good: no retry would do better. */
+      if (task != NULL)
+        g_task_return_error (task, error);
+      else
+        {
+          g_debug ("The final write was refused: %s", error->message);
+          g_error_free (error);
+        }
+      return;
+    }
+
+  if (!args->journaled)
+    args->journaled = write_journal (db, self->path, args, &journal_error);
+  if (task != NULL)
+    {
+      /* Journaled, the text is as safe as committed: the reply is
+       * finished, and nobody is told of a failure that will heal. */
+      if (args->journaled)
+        {
+          g_debug ("Final write kept in the journal until it commits: %s", error->message);
+          g_clear_error (&error);
+          g_task_return_boolean (task, TRUE);
+        }
+      else
+        g_task_return_error (task, g_error_copy (error));
+    }
+  else
+    g_debug ("The final write failed again: %s", error->message);
+  g_clear_error (&error);
+  schedule_retry (self, args);
 }
 
 void
@@ -499,6 +1007,7 @@ _rill_store_finalize_async (RillStore           *self,
 
   args->rows = g_atomic_rc_box_acquire (rows);
   args->final = final;
+  args->finished_at = _rill_store_now_ms ();
   _rill_store_push_job (self, finalize_job,
                         _rill_store_new_task (self, NULL, callback, user_data,
                                               _rill_store_finalize_async),
@@ -509,4 +1018,251 @@ gboolean
 _rill_store_finalize_finish (RillStore *self, GAsyncResult *result, GError **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Recovery at start */
+
+static const char *
+member_string (JsonObject *object, const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && json_node_get_value_type (node) == G_TYPE_STRING
+         ? json_node_get_string (node) : NULL;
+}
+
+static const char *
+or_empty (const char *text)
+{
+  return text ? text : "";
+}
+
+static gint64
+member_int (JsonObject *object, const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && json_node_get_value_type (node) == G_TYPE_INT64
+         ? json_node_get_int (node) : -1;
+}
+
+/* Commits one journal file. FALSE with @error when the database failed
+ * (the file is kept for the next start); a file that is not a journal is
+ * left alone and skipped. */
+static gboolean
+import_journal (sqlite3 *db, const char *file, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(sqlite3_stmt) pieces = NULL;
+  g_autoptr(sqlite3_stmt) touch = NULL;
+  JsonObject *entry;
+  gint64 id;
+  int rc;
+
+  if (!json_parser_load_from_mapped_file (parser, file, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_debug ("%s is not a journal of Rill's; left alone", file);
+      return TRUE;
+    }
+  entry = json_node_get_object (json_parser_get_root (parser));
+  if ((id = member_int (entry, "message_id")) <= 0 || member_string (entry, "status") == NULL)
+    {
+      g_debug ("%s is not a journal of Rill's; left alone", file);
+      return TRUE;
+    }
+
+  if (!rill_sqlite_exec (db, "PRAGMA synchronous = FULL; BEGIN IMMEDIATE", "update", error))
+    goto fail;
+  /* Only while the row is unfinished: a write that committed after all is
+   * kept, and so is a row that is gone (erased). */
+  if (!(stmt = rill_sqlite_prepare (db,
+                                    "UPDATE messages SET content = ?2, reasoning = ?3,"
+                                    " status = ?4, error = ?5, model = ?6,"
+                                    " finish_reason = ?7, usage = ?8,"
+                                    " request = coalesce(?9, request), prompt_tokens = ?10,"
+                                    " completion_tokens = ?11, finished_at = ?12"
+                                    " WHERE id = ?1 AND (?13 IS NULL OR uid = ?13)"
+                                    " AND status IN ('streaming', 'interrupted')",
+                                    "update", error)))
+    goto fail;
+  sqlite3_bind_int64 (stmt, 1, id);
+  rill_sqlite_bind_text (stmt, 2, or_empty (member_string (entry, "content")), -1);
+  rill_sqlite_bind_text (stmt, 3, or_empty (member_string (entry, "reasoning")), -1);
+  rill_sqlite_bind_text (stmt, 4, member_string (entry, "status"), -1);
+  rill_sqlite_bind_text (stmt, 5, member_string (entry, "error"), -1);
+  rill_sqlite_bind_text (stmt, 6, member_string (entry, "model"), -1);
+  rill_sqlite_bind_text (stmt, 7, member_string (entry, "finish_reason"), -1);
+  rill_sqlite_bind_text (stmt, 8, member_string (entry, "usage"), -1);
+  rill_sqlite_bind_text (stmt, 9, member_string (entry, "request"), -1);
+  rill_sqlite_bind_int_or_null (stmt, 10, member_int (entry, "prompt_tokens"));
+  rill_sqlite_bind_int_or_null (stmt, 11, member_int (entry, "completion_tokens"));
+  sqlite3_bind_int64 (stmt, 12, MAX (member_int (entry, "finished_at"), 0));
+  rill_sqlite_bind_text (stmt, 13, member_string (entry, "uid"), -1);
+  if (!rill_sqlite_step_done (db, stmt, "update", error))
+    goto fail;
+  if (sqlite3_changes (db) > 0)
+    {
+      if (!(pieces = rill_sqlite_prepare (db, "DELETE FROM message_pieces WHERE message_id = ?1",
+                                          "update", error))
+          || !(touch = rill_sqlite_prepare (db,
+                                            "UPDATE conversations SET updated_at ="
+                                            " max(updated_at, ?2) WHERE id ="
+                                            " (SELECT conversation_id FROM messages WHERE id = ?1)",
+                                            "update", error)))
+        goto fail;
+      sqlite3_bind_int64 (pieces, 1, id);
+      sqlite3_bind_int64 (touch, 1, id);
+      sqlite3_bind_int64 (touch, 2, MAX (member_int (entry, "finished_at"), 0));
+      if (!rill_sqlite_step_done (db, pieces, "update", error)
+          || !rill_sqlite_step_done (db, touch, "update", error))
+        goto fail;
+    }
+  if (!rill_sqlite_exec (db, "COMMIT", "update", error))
+    goto fail;
+  sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+  g_unlink (file);
+  return TRUE;
+
+fail:
+  rc = sqlite3_errcode (db);
+  rill_sqlite_rollback (db);
+  sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+  if (is_transient (rc))
+    return FALSE;
+  /* Refused (another tool's trigger, a damaged page): the open goes on,
+   * and the file stays for a later start. */
+  g_debug ("%s could not be applied: %s", file, (*error)->message);
+  g_clear_error (error);
+  return TRUE;
+}
+
+static gboolean
+import_journals (sqlite3 *db, const char *path, GError **error)
+{
+  g_autofree char *dir_path = _rill_store_journal_dir (path);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return TRUE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (dir_path, name, NULL);
+
+      if (g_str_has_suffix (name, ".json"))
+        {
+          GError *local_error = NULL;
+
+          if (!import_journal (db, file, &local_error))
+            {
+              g_propagate_error (error, local_error);
+              return FALSE;
+            }
+        }
+      /* A temporary file from a write cut short: the final write it was
+       * for never reported success, and its pieces are in the database. */
+      else if (strstr (name, ".json.") != NULL)
+        g_unlink (file);
+    }
+  g_rmdir (dir_path);
+  return TRUE;
+}
+
+typedef struct
+{
+  gint64   id;
+  GString *content;
+  GString *reasoning;
+} Folded;
+
+static void
+folded_clear (Folded *folded)
+{
+  g_string_free (folded->content, TRUE);
+  g_string_free (folded->reasoning, TRUE);
+}
+
+/* The pieces of rows still streaming, appended to their content in seq
+ * order; then no piece is left (a finished row's went with its final
+ * write). All read before any row is written, so the scan never meets a
+ * row it changed. */
+static gboolean
+fold_pieces (sqlite3 *db, GError **error)
+{
+  g_autoptr(sqlite3_stmt) any = NULL;
+  g_autoptr(sqlite3_stmt) read = NULL;
+  g_autoptr(sqlite3_stmt) append = NULL;
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (Folded));
+  int rc;
+
+  g_array_set_clear_func (rows, (GDestroyNotify) folded_clear);
+  if (!(any = rill_sqlite_prepare (db, "SELECT EXISTS (SELECT 1 FROM message_pieces)",
+                                   "read", error)))
+    return FALSE;
+  if (sqlite3_step (any) != SQLITE_ROW || sqlite3_column_int (any, 0) == 0)
+    return TRUE;
+
+  if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "update", error))
+    return FALSE;
+  if (!(read = rill_sqlite_prepare (db,
+                                    "SELECT p.message_id, p.content, p.reasoning"
+                                    " FROM message_pieces p JOIN messages m ON m.id = p.message_id"
+                                    " WHERE m.status = 'streaming' ORDER BY p.message_id, p.seq",
+                                    "read", error)))
+    goto fail;
+  while ((rc = sqlite3_step (read)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (read, 0);
+      Folded *last = rows->len ? &g_array_index (rows, Folded, rows->len - 1) : NULL;
+
+      if (last == NULL || last->id != id)
+        {
+          Folded next = { id, g_string_new (NULL), g_string_new (NULL) };
+
+          g_array_append_val (rows, next);
+          last = &g_array_index (rows, Folded, rows->len - 1);
+        }
+      g_string_append_len (last->content, (const char *) sqlite3_column_text (read, 1),
+                           sqlite3_column_bytes (read, 1));
+      g_string_append_len (last->reasoning, (const char *) sqlite3_column_text (read, 2),
+                           sqlite3_column_bytes (read, 2));
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rill_sqlite_set_error (error, db, rc, "read");
+      goto fail;
+    }
+  g_clear_pointer (&read, sqlite3_finalize);
+
+  if (!(append = rill_sqlite_prepare (db,
+                                      "UPDATE messages SET content = content || ?2,"
+                                      " reasoning = reasoning || ?3 WHERE id = ?1",
+                                      "update", error)))
+    goto fail;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      Folded *folded = &g_array_index (rows, Folded, i);
+
+      sqlite3_reset (append);
+      sqlite3_bind_int64 (append, 1, folded->id);
+      rill_sqlite_bind_text (append, 2, folded->content->str, folded->content->len);
+      rill_sqlite_bind_text (append, 3, folded->reasoning->str, folded->reasoning->len);
+      if (!rill_sqlite_step_done (db, append, "update", error))
+        goto fail;
+    }
+  if (!rill_sqlite_exec (db, "DELETE FROM message_pieces; COMMIT", "update", error))
+    goto fail;
+  return TRUE;
+
+fail:
+  rill_sqlite_rollback (db);
+  return FALSE;
+}
+
+gboolean
+_rill_store_recover_replies (sqlite3 *db, const char *path, GError **error)
+{
+  return import_journals (db, path, error) && fold_pieces (db, error);
 }

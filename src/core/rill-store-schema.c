@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 static const char *schema_v1[] = {
   "CREATE TABLE conversations ("
@@ -141,7 +141,31 @@ static const char *schema_v4[] = {
   NULL
 };
 
-/* Version 5: the server a conversation talks to, across restarts.
+/* Version 5: a streaming reply's text arrives in pieces.
+ *
+ * A checkpoint appends one row here, so its cost follows the new text: the
+ * old "content = content || ?" made SQLite rewrite the whole row (and its
+ * overflow pages), 2 MiB for each checkpoint of a 2 MiB reply. seq orders
+ * a reply's pieces; a checkpoint that failed is written again under the
+ * same seq, from the last text committed. The final write puts the whole
+ * text in messages.content and deletes the pieces in one transaction, and
+ * the next start folds the pieces of a row left streaming into it, so
+ * messages.content is the text of every finished reply and no other tool
+ * needs this table. Erasing a message erases its pieces (the cascade; the
+ * writer's secure_delete zeroes them). Without a rowid, a piece is one
+ * b-tree entry; the triggers and indexes on messages do not see it, so
+ * search keeps ignoring replies that still stream. */
+static const char *schema_v5[] = {
+  "CREATE TABLE message_pieces ("
+  "  message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+  "  seq INTEGER NOT NULL,"
+  "  content TEXT NOT NULL DEFAULT '',"
+  "  reasoning TEXT NOT NULL DEFAULT '',"
+  "  PRIMARY KEY (message_id, seq)) WITHOUT ROWID",
+  NULL
+};
+
+/* Version 6: the server a conversation talks to, across restarts.
  *
  * server is the id of the server its replies go to (a configured one's id,
  * or "env:OLLAMA_HOST" and the like for one the environment names); NULL
@@ -149,7 +173,7 @@ static const char *schema_v4[] = {
  * which then goes to the first server switched on, as it always did.
  * server_url is that server's address without user info, to say which
  * server it was once it is gone; never a key. */
-static const char *schema_v5[] = {
+static const char *schema_v6[] = {
   "ALTER TABLE conversations ADD COLUMN server TEXT",
   "ALTER TABLE conversations ADD COLUMN server_url TEXT",
   NULL
@@ -157,7 +181,7 @@ static const char *schema_v5[] = {
 
 /* Forward migrations: entry N brings a database from version N to N + 1. */
 static const char **migrations[SCHEMA_VERSION] = {
-  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5
+  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6
 };
 
 /* Copies kept: the one just made and the one before it. */

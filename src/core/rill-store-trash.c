@@ -24,8 +24,10 @@
  *   the erase commits leaves it empty. It waits (the busy timeout) for a
  *   reader still on an older snapshot.
  *
- * messages.request holds copies of the conversation's earlier text (the
- * history a reply sent); it goes with its row. All of this runs on the
+ * messages.request may hold a history message's text where what was sent
+ * differed from what is stored; it goes with its row, and a streaming
+ * reply's pieces (message_pieces) go with theirs (ON DELETE CASCADE, with
+ * secure_delete too). All of this runs on the
  * writer thread: optimize rewrites the index, which for a large history
  * is a noticeable wait for the writes queued behind it, and so happens only
  * when something was erased. */

@@ -93,6 +93,8 @@ recover_interrupted (RillStore *self, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
+  if (!_rill_store_recover_replies (self->writer, self->path, error))
+    return FALSE;
   if (!(stmt = rill_sqlite_prepare (self->writer,
                                     "UPDATE messages SET status = 'interrupted', finished_at = ?1"
                                     " WHERE status = 'streaming'", "update", error)))

@@ -10,7 +10,9 @@
  *   2. checkpoint commits on the writer thread of a real store, against one
  *      UPDATE of the whole text at the end and a whole-text rewrite at every
  *      checkpoint; and the same commits read from a reply streaming from an
- *      in-process server at ~2,000 tokens/s;
+ *      in-process server at ~2,000 tokens/s; and (2c) one frame's worth of
+ *      text committed when the reply holds 1 KiB and 2 MiB, as a piece
+ *      against the "content = content || ?" append it replaced;
  *   3. rill_store_search over 10,000 conversations / 200,000 messages, English
  *      and Chinese queries of 1, 2, 3+ characters, against LIKE '%q%';
  *   4. a 20,000-token burst through the real client: the server's last write
@@ -52,6 +54,8 @@ static int opt_messages = 200000;
 static int opt_search_runs = 11;
 static int opt_burst_tokens = 20000;
 static int opt_burst_runs = 5;
+static int opt_piece_bytes = 200;
+static int opt_piece_commits = 400;
 static char *opt_only = NULL;
 
 static gboolean any_miss = FALSE;
@@ -746,8 +750,10 @@ bench_checkpoints (void)
               g_string_append (text, token);
             }
           /* What rill-reply does every checkpoint interval: the new tail. */
-          _rill_store_checkpoint (store, rows, text->str + from, text->len - from, "", 0,
-                                  at == 0 ? "{\"model\":\"bench\"}" : NULL);
+          _rill_store_checkpoint_async (store, rows, at / opt_checkpoint_tokens,
+                                        text->str + from, text->len - from, "", 0,
+                                        at == 0 ? "{\"model\":\"bench\"}" : NULL, NULL,
+                                        NULL, NULL);
           if (!rill_store_sync (store, 30000))
             g_error ("the writer did not catch up");
           timings = _rill_store_take_checkpoint_timings (store);
@@ -773,7 +779,7 @@ bench_checkpoints (void)
   {
     g_autofree char *row = g_strdup_printf ("2. checkpoint commit (%d replies x %d tok)",
                                             opt_replies, opt_reply_tokens);
-    g_autofree char *variant = g_strdup_printf ("append tail every %d tok", opt_checkpoint_tokens);
+    g_autofree char *variant = g_strdup_printf ("piece every %d tok", opt_checkpoint_tokens);
 
     s = stats_of (ours);
     print_row (row, variant, s, "ms", "med<=1ms p99<=10ms",
@@ -788,6 +794,140 @@ bench_checkpoints (void)
   rill_store_sync (store, 30000);
   g_clear_object (&store);
   remove_tree (dir);
+}
+
+/* Row 2c: what one checkpoint costs as the reply grows */
+
+/* Makes @text @len bytes of tokens. */
+static void
+fill_text (GString *text, gsize len, GRand *rand)
+{
+  for (guint i = 0; text->len < len; i++)
+    {
+      g_autofree char *token = make_token (rand, i);
+      g_string_append (text, token);
+    }
+  g_string_truncate (text, len);
+}
+
+static void
+collect_timings (RillStore *store, GArray *into)
+{
+  GArray *timings = _rill_store_take_checkpoint_timings (store);
+
+  for (guint i = 0; into != NULL && i < timings->len; i++)
+    {
+      double t = g_array_index (timings, gint64, i) / 1e3;
+      g_array_append_val (into, t);
+    }
+  g_array_unref (timings);
+}
+
+/* One frame's worth of a 2,000 tok/s stream (~200 bytes) committed when
+ * the reply already holds @size bytes: as a piece (Rill), and appended to
+ * messages.content as before schema 5 (the baseline, on a database of its
+ * own with the writer's settings: WAL, synchronous NORMAL, secure_delete). */
+static void
+bench_checkpoint_at (gsize size, const char *label)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("rill-bench-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "history.db", NULL);
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GArray) ours = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GRand) rand = g_rand_new_with_seed (23);
+  /* Small replies are many, so each measured commit meets a reply of about
+   * @size; a 2 MiB one is built once a round and takes many commits. */
+  guint per_reply = size < 65536 ? 4 : 100;
+  guint rounds = MAX (1, opt_piece_commits / per_reply);
+  gint64 conversation_id, base_conversation_id;
+  sqlite3 *side;
+  sqlite3_stmt *append;
+  Stats s;
+
+  g_assert_no_error (error);
+  {
+    g_autofree char *base_path = g_build_filename (dir, "baseline.db", NULL);
+    RillStore *base_store = rill_store_open (base_path, &error);
+
+    g_assert_no_error (error);
+    base_conversation_id = create_conversation (base_store);
+    rill_store_sync (base_store, 30000);
+    g_object_unref (base_store);
+    side = open_side (base_path);
+    exec_or_die (side, "PRAGMA secure_delete = ON");
+  }
+  store = rill_store_open (path, &error);
+  g_assert_no_error (error);
+  conversation_id = create_conversation (store);
+  sqlite3_prepare_v2 (side, "UPDATE messages SET content = content || ?1"
+                      " WHERE id = ?2 AND status = 'streaming'", -1, &append, NULL);
+
+  for (guint round = 0; round < rounds; round++)
+    {
+      RillReplyRows *rows = g_atomic_rc_box_new0 (RillReplyRows);
+      g_autoptr(GString) text = g_string_new (NULL);
+      gint64 base_row = insert_streaming_row (side, base_conversation_id);
+      Result r = { 0 };
+      guint seq = 0;
+
+      rows->conversation_id = conversation_id;
+      _rill_store_begin_reply_async (store, rows, "bench", NULL, 0, begin_cb, &r);
+      wait_for (&r.done, 30000, "the reply's rows");
+      g_assert_no_error (r.error);
+
+      /* The reply so far, in 64 KiB checkpoints, not measured. */
+      fill_text (text, size, rand);
+      for (gsize at = 0; at < text->len; at += 65536)
+        {
+          gsize len = MIN (65536, text->len - at);
+
+          _rill_store_checkpoint_async (store, rows, seq++, text->str + at, len, "", 0,
+                                        NULL, NULL, NULL, NULL);
+          timed_update (side, append, base_row, text->str + at, len);
+        }
+      if (!rill_store_sync (store, 30000))
+        g_error ("the writer did not catch up");
+      collect_timings (store, NULL);
+
+      for (guint i = 0; i < per_reply; i++)
+        {
+          gsize from = text->len;
+          double t;
+
+          fill_text (text, from + opt_piece_bytes, rand);
+          _rill_store_checkpoint_async (store, rows, seq++, text->str + from, text->len - from,
+                                        "", 0, NULL, NULL, NULL, NULL);
+          if (!rill_store_sync (store, 30000))
+            g_error ("the writer did not catch up");
+          collect_timings (store, ours);
+          t = timed_update (side, append, base_row, text->str + from, text->len - from);
+          g_array_append_val (old, t);
+        }
+      g_atomic_rc_box_release (rows);
+    }
+
+  {
+    g_autofree char *row = g_strdup_printf ("2c. checkpoint commit at %s", label);
+    g_autofree char *variant = g_strdup_printf ("piece of %d B", opt_piece_bytes);
+
+    s = stats_of (ours);
+    print_row (row, variant, s, "ms", "p99<=2ms", verdict (s.n > 0 && s.p99 <= 2.0));
+    print_row ("", "baseline: content || ? (schema 4)", stats_of (old), "ms", "", "");
+  }
+  sqlite3_finalize (append);
+  sqlite3_close (side);
+  rill_store_sync (store, 30000);
+  g_clear_object (&store);
+  remove_tree (dir);
+}
+
+static void
+bench_checkpoint_sizes (void)
+{
+  bench_checkpoint_at (1024, "1 KiB");
+  bench_checkpoint_at (2 * 1024 * 1024, "2 MiB");
 }
 
 /* Rows 2b and 4: a reply through the real client */
@@ -973,7 +1113,7 @@ bench_live_checkpoints (void)
       rill_test_script_send (script, p, end - p, 0);
       p = end;
     }
-  reply = rig_reply (&rig, script, strlen (sse), 50, &lw, &fin);
+  reply = rig_reply (&rig, script, strlen (sse), 0, &lw, &fin);
   exact = stored_exactly (&rig, reply, expected);
   timings = _rill_store_take_checkpoint_timings (rig.store);
   for (guint i = 0; i < timings->len; i++)
@@ -987,7 +1127,7 @@ bench_live_checkpoints (void)
     double seconds = (fin.finished_ms - started) / 1e3;
     g_autofree char *row = g_strdup_printf ("2b. live %u tok, %.1f s (%.0f tok/s)",
                                             n, seconds, n / seconds);
-    print_row (row, "checkpoint every 50 ms", s, "ms", "med<=1ms p99<=10ms",
+    print_row (row, "checkpoint every 16 ms", s, "ms", "med<=1ms p99<=10ms",
                verdict (exact && s.n > 0 && s.median <= 1.0 && s.p99 <= 10.0));
   }
   g_object_unref (reply);
@@ -1418,8 +1558,12 @@ main (int argc, char **argv)
     { "burst-tokens", 0, 0, G_OPTION_ARG_INT, &opt_burst_tokens,
       "Tokens in the burst (20000)", "N" },
     { "burst-runs", 0, 0, G_OPTION_ARG_INT, &opt_burst_runs, "Bursts (5)", "N" },
+    { "piece-bytes", 0, 0, G_OPTION_ARG_INT, &opt_piece_bytes,
+      "Bytes a checkpoint carries in row 2c (200: a frame at 2,000 tok/s)", "N" },
+    { "piece-commits", 0, 0, G_OPTION_ARG_INT, &opt_piece_commits,
+      "Commits measured at each size in row 2c (400)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
-      "Rows to run, e.g. 1,3 (1,2,2b,3,4,5)", "ROWS" },
+      "Rows to run, e.g. 1,3 (1,2,2b,2c,3,4,5)", "ROWS" },
     { NULL }
   };
   g_autoptr(GOptionContext) context =
@@ -1446,6 +1590,8 @@ main (int argc, char **argv)
     bench_checkpoints ();
   if (wanted ("2b"))
     bench_live_checkpoints ();
+  if (wanted ("2c"))
+    bench_checkpoint_sizes ();
   if (wanted ("3"))
     bench_search ();
   if (wanted ("4"))

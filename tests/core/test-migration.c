@@ -24,7 +24,7 @@
 
 #define CHAT "/v1/chat/completions"
 /* The schema version this code upgrades to. */
-#define CURRENT_VERSION "5"
+#define CURRENT_VERSION "6"
 #define WAIT_MS 20000
 
 typedef struct
@@ -54,8 +54,7 @@ teardown (Fixture *f, gconstpointer data)
 static void
 close_store (RillStore *store)
 {
-  g_assert_true (rill_store_sync (store, 10000));
-  g_assert_finalize_object (store);
+  test_store_close (store);
 }
 
 typedef struct
@@ -476,14 +475,14 @@ test_from_v3 (Fixture *f, gconstpointer data)
   close_store (store);
 }
 
-/* From schema 4 (the release before conversations kept their server):
+/* From schema 5 (the release before conversations kept their server):
  * every conversation is there as it was, with no server yet, after a copy;
  * then a server written is read back byte for byte, and the address kept
  * for display has no user info. */
 static void
-test_from_v4 (Fixture *f, gconstpointer data)
+test_from_v5 (Fixture *f, gconstpointer data)
 {
-  g_autofree char *copy = g_strconcat (f->path, ".before-v4", NULL);
+  g_autofree char *copy = g_strconcat (f->path, ".before-v5", NULL);
   g_autofree char *version = NULL;
   g_autofree char *unset = NULL;
   g_autoptr(RillConversation) conversation = NULL;
@@ -493,13 +492,13 @@ test_from_v4 (Fixture *f, gconstpointer data)
   RillStore *store;
 
   make_v2_file (f);
-  g_assert_true (_rill_store_create_at_version (f->path, 4, &error));
+  g_assert_true (_rill_store_create_at_version (f->path, 5, &error));
   g_assert_no_error (error);
 
   store = rill_store_open (f->path, &error);
   g_assert_no_error (error);
   version = test_sql_text (copy, "PRAGMA user_version");
-  g_assert_cmpstr (version, ==, "4");
+  g_assert_cmpstr (version, ==, "5");
   g_clear_pointer (&version, g_free);
   version = test_sql_text (f->path, "PRAGMA user_version");
   g_assert_cmpstr (version, ==, CURRENT_VERSION);
@@ -613,7 +612,7 @@ reply_and_wait (RillStore *store, RillProvider *provider, gint64 conversation_id
 }
 
 /* New rows through the real client: each follows the conversation's last
- * message, and has a uid. A new file starts at schema 4 with no copy. */
+ * message, and has a uid. A new file starts at schema 5 with no copy. */
 static void
 test_new_rows (Fixture *f, gconstpointer data)
 {
@@ -678,6 +677,86 @@ test_new_rows (Fixture *f, gconstpointer data)
   close_store (store);
 }
 
+/* From schema 4 (the release whose checkpoints appended to
+ * messages.content): the pieces table appears, every message keeps its
+ * text byte for byte, a reply that release left streaming keeps the text
+ * its checkpoints appended and becomes interrupted, and a new reply streams
+ * through pieces into a finished row, leaving none behind. */
+static void
+test_from_v4 (Fixture *f, gconstpointer data)
+{
+  static const char texts_sql[] =
+    "SELECT group_concat(row, char(10)) FROM (SELECT quote(id) || quote(content)"
+    " || quote(reasoning) || quote(request) AS row FROM messages ORDER BY id)";
+  g_autoptr(RillTestServer) server = rill_test_server_new ();
+  g_autofree char *base = g_strconcat (rill_test_server_get_url (server), "/v1", NULL);
+  g_autoptr(RillProvider) provider = rill_provider_new (RILL_PROVIDER_OPENAI, base, "sk-test");
+  g_autofree char *sse = rill_test_openai_sse (tokens, "test-model", TRUE);
+  g_autofree char *copy = g_strconcat (f->path, ".before-v4", NULL);
+  g_autofree char *texts_before = NULL;
+  g_autofree char *texts_after = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillMessage) recovered = NULL;
+  RillReplyOptions options;
+  RillTestScript *script;
+  RillReply *reply;
+  RillStore *store;
+
+  make_v2_file (f);
+  g_assert_true (_rill_store_create_at_version (f->path, 4, &error));
+  g_assert_no_error (error);
+  texts_before = test_sql_text (f->path, texts_sql);
+
+  store = rill_store_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (copy, G_FILE_TEST_IS_REGULAR));
+  text = test_sql_text (copy, "PRAGMA user_version");
+  g_assert_cmpstr (text, ==, "4");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "PRAGMA user_version");
+  g_assert_cmpstr (text, ==, CURRENT_VERSION);
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
+  g_assert_cmpstr (text, ==, "0");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "PRAGMA integrity_check");
+  g_assert_cmpstr (text, ==, "ok");
+  texts_after = test_sql_text (f->path, texts_sql);
+  g_assert_cmpstr (texts_after, ==, texts_before);
+
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
+  recovered = rill_store_get_message (store, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rill_message_get_status (recovered), ==, RILL_STATUS_INTERRUPTED);
+  g_assert_cmpstr (rill_message_get_content (recovered), ==, old_messages[9].content);
+  g_assert_cmpstr (rill_message_get_reasoning (recovered), ==, old_messages[9].reasoning);
+
+  script = rill_test_script_new (200, "text/event-stream");
+  rill_test_script_send (script, sse, -1, 0);
+  rill_test_server_route (server, CHAT, script);
+  rill_reply_options_init (&options);
+  options.model = g_strdup ("test-model");
+  reply = reply_and_wait (store, provider, 1, "继续", &options);
+  g_assert_cmpint (rill_reply_get_status (reply), ==, RILL_STATUS_COMPLETE);
+  {
+    g_autoptr(RillMessage) stored = rill_store_get_message (store,
+                                                            rill_reply_get_message_id (reply),
+                                                            &error);
+    g_autofree char *expected = rill_test_join_tokens (tokens);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (rill_message_get_status (stored), ==, RILL_STATUS_COMPLETE);
+    g_assert_cmpstr (rill_message_get_content (stored), ==, expected);
+  }
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
+  g_assert_cmpstr (text, ==, "0");
+  g_object_unref (reply);
+  rill_reply_options_clear (&options);
+  close_store (store);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -687,6 +766,7 @@ main (int argc, char **argv)
   ADD ("from-v2", test_from_v2);
   ADD ("from-v3", test_from_v3);
   ADD ("from-v4", test_from_v4);
+  ADD ("from-v5", test_from_v5);
   ADD ("failed", test_failed);
   ADD ("keeps-two", test_keeps_two);
   ADD ("prune-order", test_prune_order);

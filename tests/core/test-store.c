@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The store on a real SQLite file: schema and its names, recovery of
  * interrupted replies, a damaged file set aside, search, conversation edits
- * and the signals that tell of them. */
+ * and the signals that tell of them; checkpoints as pieces, the journal of
+ * final writes, and requests stored without the history's text. */
 
 #include <sqlite3.h>
 #include <string.h>
 
+#include "rill-test-server.h"
 #include "rill-test-support.h"
 #include "rill-store-private.h"
 
@@ -199,7 +201,7 @@ test_schema_names (Fixture *f, gconstpointer data)
   g_autofree char *auto_vacuum = test_sql_text (f->path, "PRAGMA auto_vacuum");
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpstr (version, ==, "5");
+  g_assert_cmpstr (version, ==, "6");
   /* Incremental: what the trash erases can be given back to the disk. */
   g_assert_cmpstr (auto_vacuum, ==, "2");
   g_assert_cmpstr (conversations, ==, "conversations");
@@ -268,7 +270,7 @@ test_migration_from_v1 (Fixture *f, gconstpointer data)
   version = test_sql_text (f->path, "PRAGMA user_version");
   indexes = test_sql_text (f->path,
                            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_last_%'");
-  g_assert_cmpstr (version, ==, "5");
+  g_assert_cmpstr (version, ==, "6");
   g_assert_cmpstr (indexes, ==, "2");
   {
     g_autoptr(GPtrArray) hits = rill_store_search (store, "猫", 50, NULL);
@@ -640,7 +642,7 @@ test_signals_reply (Fixture *f, gconstpointer data)
   reply = g_ptr_array_index (changes.messages, 1);
   g_assert_cmpint (rill_message_get_status (reply), ==, RILL_STATUS_STREAMING);
 
-  _rill_store_checkpoint (store, rows, "Three", 5, "", 0, NULL);
+  _rill_store_checkpoint_async (store, rows, 0, "Three", 5, "", 0, NULL, NULL, NULL, NULL);
   g_assert_true (rill_store_sync (store, 10000));
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -745,6 +747,291 @@ test_signals_failed_writes (Fixture *f, gconstpointer data)
   g_atomic_rc_box_release (rows);
   g_atomic_rc_box_release (second);
   changes_clear (&changes);
+  close_store (store);
+}
+
+static void
+test_checkpoint_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TestResult *r = data;
+
+  _rill_store_checkpoint_finish (RILL_STORE (source), result, &r->error);
+  r->done = TRUE;
+}
+
+static void
+checkpoint (RillStore *store, RillReplyRows *rows, guint seq, const char *content,
+            const char *reasoning)
+{
+  TestResult r = { 0 };
+
+  _rill_store_checkpoint_async (store, rows, seq, content, strlen (content), reasoning,
+                                strlen (reasoning), NULL, NULL, test_checkpoint_cb, &r);
+  settle (store, &r, "a checkpoint");
+  g_assert_no_error (r.error);
+}
+
+/* Checkpoints are pieces (schema 5): a streaming row reads with them, in
+ * order; a piece sent again under its seq replaces the first; the final
+ * write leaves the whole text in messages.content and no piece; and a row
+ * left streaming gets its pieces, in seq order, at the next start. */
+static void
+test_pieces (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  RillReplyRows *rows = g_atomic_rc_box_new0 (RillReplyRows);
+  g_autofree char *text = NULL;
+  TestResult r = { 0 };
+
+  rows->conversation_id = test_create_conversation (store, "t");
+  _rill_store_begin_reply_async (store, rows, "q", NULL, 0, test_begin_cb, &r);
+  settle (store, &r, "begin");
+  g_assert_no_error (r.error);
+
+  checkpoint (store, rows, 0, "Fi", "th");
+  checkpoint (store, rows, 1, "rst", "ink");
+  /* Sent again, from the same place, with what came since. */
+  checkpoint (store, rows, 1, "rst, sec", "ink");
+  {
+    g_autoptr(RillMessage) message = rill_store_get_message (store, rows->assistant_message_id,
+                                                             NULL);
+
+    g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_STREAMING);
+    g_assert_cmpstr (rill_message_get_content (message), ==, "First, sec");
+    g_assert_cmpstr (rill_message_get_reasoning (message), ==, "think");
+  }
+  /* A checkpoint costs its piece: the row itself is not rewritten. */
+  text = test_sql_text (f->path, "SELECT content FROM messages WHERE role = 'assistant'");
+  g_assert_cmpstr (text, ==, "");
+
+  r = (TestResult) { 0 };
+  _rill_store_finalize_async (store, rows, final_new (RILL_STATUS_COMPLETE, "First, second."),
+                              test_finalize_cb, &r);
+  settle (store, &r, "finalize");
+  g_assert_no_error (r.error);
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
+  g_assert_cmpstr (text, ==, "0");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT content FROM messages WHERE role = 'assistant'");
+  g_assert_cmpstr (text, ==, "First, second.");
+  /* Too late: a finished row takes no piece. */
+  checkpoint (store, rows, 2, " more", "");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
+  g_assert_cmpstr (text, ==, "0");
+  g_atomic_rc_box_release (rows);
+  close_store (store);
+
+  /* Pieces another start left, written out of order: folded by seq. */
+  sql (f->path,
+       "INSERT INTO messages (id, conversation_id, role, content, status, created_at)"
+       " VALUES (10, 1, 'assistant', 'Old ', 'streaming', 5);"
+       "INSERT INTO message_pieces (message_id, seq, content, reasoning) VALUES"
+       " (10, 2, '三', 'c'), (10, 0, 'one ', 'a'), (10, 1, 'two ', 'b');");
+  store = open_store (f);
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
+  {
+    g_autoptr(RillMessage) message = rill_store_get_message (store, 10, NULL);
+
+    g_assert_cmpint (rill_message_get_status (message), ==, RILL_STATUS_INTERRUPTED);
+    g_assert_cmpstr (rill_message_get_content (message), ==, "Old one two 三");
+    g_assert_cmpstr (rill_message_get_reasoning (message), ==, "abc");
+  }
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
+  g_assert_cmpstr (text, ==, "0");
+  {
+    g_autoptr(GPtrArray) hits = rill_store_search (store, "two 三", 10, NULL);
+    g_assert_cmpuint (hits->len, ==, 1);
+  }
+  /* Erasing a conversation erases its pieces. */
+  close_store (store);
+  sql (f->path,
+       "UPDATE messages SET status = 'streaming' WHERE id = 10;"
+       "INSERT INTO message_pieces (message_id, seq, content) VALUES (10, 0, 'gone');");
+  sql (f->path, "PRAGMA foreign_keys = ON; DELETE FROM messages WHERE conversation_id = 1;"
+       " DELETE FROM conversations WHERE id = 1");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
+  g_assert_cmpstr (text, ==, "0");
+}
+
+static void
+write_journal_file (Fixture *f, const char *name, const char *json)
+{
+  g_autofree char *dir = _rill_store_journal_dir (f->path);
+  g_autofree char *file = g_build_filename (dir, name, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (file, json, -1, NULL));
+}
+
+/* The journal at start: an entry is committed to the row it names while
+ * that row is unfinished, and to no other (another uid, a finished row);
+ * then the files are gone. */
+static void
+test_journal_import (Fixture *f, gconstpointer data)
+{
+  RillStore *store = open_store (f);
+  g_autofree char *dir = _rill_store_journal_dir (f->path);
+  g_autofree char *text = NULL;
+
+  close_store (store);
+  sql (f->path,
+       "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 't', 1, 1);"
+       "INSERT INTO messages (id, conversation_id, role, content, status, created_at, uid)"
+       " VALUES (1, 1, 'user', 'q', 'complete', 1, 'u1'),"
+       " (2, 1, 'assistant', 'Hal', 'streaming', 2, 'u2'),"
+       " (3, 1, 'assistant', 'Done.', 'complete', 3, 'u3'),"
+       " (4, 1, 'assistant', 'Mine', 'streaming', 4, 'u4');"
+       "INSERT INTO message_pieces (message_id, seq, content) VALUES (2, 0, 'f a');");
+  write_journal_file (f, "2.json",
+                      "{\"message_id\":2,\"uid\":\"u2\",\"conversation_id\":1,"
+                      "\"status\":\"complete\",\"content\":\"Half a reply, then all of it. 完\","
+                      "\"reasoning\":\"\",\"error\":null,\"model\":\"m\","
+                      "\"finish_reason\":\"stop\",\"usage\":null,\"request\":\"{}\","
+                      "\"prompt_tokens\":3,\"completion_tokens\":null,\"finished_at\":99}");
+  write_journal_file (f, "3.json",
+                      "{\"message_id\":3,\"uid\":\"u3\",\"status\":\"failed\","
+                      "\"content\":\"not this\",\"finished_at\":99}");
+  write_journal_file (f, "4.json",
+                      "{\"message_id\":4,\"uid\":\"someone else\",\"status\":\"complete\","
+                      "\"content\":\"not this either\",\"finished_at\":99}");
+  write_journal_file (f, "2.json.XY12ZW", "{\"message_id\":2,\"sta");
+
+  store = open_store (f);
+  /* Only row 4 was left streaming. */
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
+  text = test_sql_text (f->path,
+                        "SELECT group_concat(id || ':' || status || ':' || content"
+                        " || ':' || coalesce(prompt_tokens, '-'), '|')"
+                        " FROM (SELECT * FROM messages ORDER BY id)");
+  g_assert_cmpstr (text, ==,
+                   "1:complete:q:-|2:complete:Half a reply, then all of it. 完:3"
+                   "|3:complete:Done.:-|4:interrupted:Mine:-");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
+  g_assert_cmpstr (text, ==, "0");
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  close_store (store);
+}
+
+static void
+reply_finished_cb (RillReply *reply, gboolean *finished)
+{
+  *finished = TRUE;
+}
+
+/* A 200-turn conversation of 2 KiB messages, every message sent each time
+ * (no history limit): what messages.request holds grows with the number
+ * of turns, not with its square, and still names exactly what was sent. */
+static void
+test_requests_grow_linearly (Fixture *f, gconstpointer data)
+{
+  const guint turns = 200;
+  RillStore *store = open_store (f);
+  g_autoptr(RillTestServer) server = rill_test_server_new ();
+  g_autofree char *base = g_strconcat (rill_test_server_get_url (server), "/v1", NULL);
+  g_autoptr(RillProvider) provider = rill_provider_new (RILL_PROVIDER_OPENAI, base, NULL);
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *sse = NULL;
+  g_autoptr(GArray) stored = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GError) error = NULL;
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  RillReplyOptions options;
+  gint64 conversation = test_create_conversation (store, "long");
+  gint64 sent_total = 0, text_total = 0, first_half, second_half;
+  gint64 last_id = 0;
+
+  /* A 2 KiB reply: 32 tokens of 64 bytes. */
+  for (guint i = 0; i < 32; i++)
+    g_ptr_array_add (tokens, g_strdup_printf ("%063u ", i));
+  g_ptr_array_add (tokens, NULL);
+  sse = rill_test_openai_sse ((const char * const *) tokens->pdata, NULL, TRUE);
+  rill_test_script_send (script, sse, -1, 0);
+  rill_test_server_route (server, "/v1/chat/completions", script);
+  rill_reply_options_init (&options);
+  options.model = g_strdup ("m");
+  options.history_limit = 0;
+
+  for (guint turn = 0; turn < turns; turn++)
+    {
+      g_autofree char *question = g_strdup_printf ("%02047u", turn);
+      g_autoptr(RillReply) reply = rill_reply_new (store, provider, conversation, question,
+                                                   &options);
+      gboolean finished = FALSE;
+      g_autofree char *total = NULL;
+      gint64 size;
+
+      g_signal_connect (reply, "finished", G_CALLBACK (reply_finished_cb), &finished);
+      rill_reply_start (reply);
+      test_wait_for (&finished, 20000, "a reply");
+      g_assert_cmpint (rill_reply_get_status (reply), ==, RILL_STATUS_COMPLETE);
+      g_assert_no_error (rill_reply_get_store_error (reply));
+      last_id = rill_reply_get_message_id (reply);
+      /* What the whole request was, as the old format stored it: the body
+       * sent, the address and the kind (~100 bytes). */
+      sent_total += strlen (rill_test_server_get_request_body (server,
+                                                               "/v1/chat/completions")) + 100;
+      total = test_sql_text (f->path, "SELECT sum(length(request)) FROM messages");
+      size = g_ascii_strtoll (total, NULL, 10);
+      g_array_append_val (stored, size);
+    }
+  rill_reply_options_clear (&options);
+  {
+    g_autofree char *total = test_sql_text (f->path, "SELECT sum(length(content)) FROM messages");
+    text_total = g_ascii_strtoll (total, NULL, 10);
+  }
+
+  {
+    g_autofree char *pages = test_sql_text (f->path,
+                                            "SELECT (page_count * page_size) || ' bytes, '"
+                                            " || freelist_count || ' pages free'"
+                                            " FROM pragma_page_count, pragma_page_size,"
+                                            " pragma_freelist_count");
+    g_test_message ("database: %s", pages);
+  }
+  first_half = g_array_index (stored, gint64, turns / 2 - 1);
+  second_half = g_array_index (stored, gint64, turns - 1) - first_half;
+  g_test_message ("%u turns: text %" G_GINT64_FORMAT " bytes; requests stored %" G_GINT64_FORMAT
+                  " bytes (first half %" G_GINT64_FORMAT ", second %" G_GINT64_FORMAT
+                  "); the whole requests would be %" G_GINT64_FORMAT " bytes",
+                  turns, text_total, first_half + second_half, first_half, second_half,
+                  sent_total);
+  /* Linear: the second hundred turns cost what the first did (quadratic
+   * growth makes it three times as much), and all of it is small beside
+   * the text. */
+  g_assert_cmpint (second_half, <=, first_half + first_half / 10);
+  g_assert_cmpint (first_half + second_half, <, text_total / 20);
+
+  /* The last request names the 399 messages before it, as one run. */
+  {
+    g_autofree char *query = g_strdup_printf ("SELECT request FROM messages WHERE id = %"
+                                              G_GINT64_FORMAT, last_id);
+    g_autofree char *request = test_sql_text (f->path, query);
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_autoptr(GPtrArray) messages = rill_store_list_messages (store, conversation, &error);
+    JsonObject *body;
+    JsonArray *sent, *ids;
+
+    g_assert_no_error (error);
+    g_assert_true (json_parser_load_from_data (parser, request, -1, NULL));
+    body = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                          "body");
+    g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "m");
+    g_assert_true (json_object_get_boolean_member (body, "stream"));
+    sent = json_object_get_array_member (body, "messages");
+    g_assert_cmpuint (json_array_get_length (sent), ==, 1);
+    ids = json_object_get_array_member (json_array_get_object_element (sent, 0), "ids");
+    g_assert_cmpuint (messages->len, ==, 2 * turns);
+    g_assert_cmpint (json_array_get_int_element (ids, 0), ==,
+                     rill_message_get_id (g_ptr_array_index (messages, 0)));
+    g_assert_cmpint (json_array_get_int_element (ids, 1), ==,
+                     rill_message_get_id (g_ptr_array_index (messages, 2 * turns - 2)));
+    g_assert_cmpint (json_array_get_int_element (ids, 1) - json_array_get_int_element (ids, 0),
+                     ==, 2 * turns - 2);
+  }
   close_store (store);
 }
 
@@ -965,6 +1252,9 @@ main (int argc, char **argv)
   ADD ("signals-edits", test_signals_edits);
   ADD ("signals-reply", test_signals_reply);
   ADD ("signals-failed-writes", test_signals_failed_writes);
+  ADD ("pieces", test_pieces);
+  ADD ("journal-import", test_journal_import);
+  ADD ("requests-grow-linearly", test_requests_grow_linearly);
   ADD ("open-async-plain", test_open_async_plain);
   ADD ("open-async-waits-for-lock", test_open_async_waits_for_lock);
   ADD ("open-async-errors", test_open_async_errors);

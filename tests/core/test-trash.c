@@ -53,18 +53,7 @@ teardown (Fixture *f, gconstpointer data)
 static RillStore *
 open_store (Fixture *f)
 {
-  g_autoptr(GError) error = NULL;
-  RillStore *store = rill_store_open (f->path, &error);
-
-  g_assert_no_error (error);
-  return store;
-}
-
-static void
-close_store (RillStore *store)
-{
-  g_assert_true (rill_store_sync (store, 10000));
-  g_assert_finalize_object (store);
+  return test_store_open (f->path);
 }
 
 static gint64
@@ -310,7 +299,7 @@ test_trash_and_restore (Fixture *f, gconstpointer data)
     g_assert_cmpint (rill_conversation_get_deleted_at (back), ==, 0);
   }
 
-  close_store (store);
+  test_store_close (store);
 }
 
 /* Erasing from the trash says so to the trash only; erasing a conversation
@@ -360,7 +349,7 @@ test_erase_signals (Fixture *f, gconstpointer data)
     g_assert_cmpstr (messages, ==, "0");
     g_assert_cmpstr (indexed, ==, "0");
   }
-  close_store (store);
+  test_store_close (store);
 }
 
 /* 30 days in the trash, then erased at a start; 29 days are kept, and so
@@ -381,7 +370,7 @@ test_purge_after_30_days (Fixture *f, gconstpointer data)
   add_message (f, untouched, "user", "ancient", NULL);
   write_and_wait (store, rill_store_trash_conversation_async, old, "old to the trash");
   write_and_wait (store, rill_store_trash_conversation_async, young, "young to the trash");
-  close_store (store);
+  test_store_close (store);
 
   set_old = g_strdup_printf ("UPDATE conversations SET deleted_at = %" G_GINT64_FORMAT
                              " WHERE id = %" G_GINT64_FORMAT ";"
@@ -433,7 +422,7 @@ test_purge_after_30_days (Fixture *f, gconstpointer data)
     trash = rill_store_list_trash (store, NULL);
     g_assert_cmpuint (trash->len, ==, 0);
   }
-  close_store (store);
+  test_store_close (store);
 }
 
 /* Erasing, read on the bytes */
@@ -561,12 +550,12 @@ test_erase_leaves_no_bytes (Fixture *f, gconstpointer data)
     g_assert_cmpuint (search_count (store, "lanterns", id), ==, 0);
   }
 
-  close_store (store);
+  test_store_close (store);
   assert_erased (f);
   /* Reopened, nothing comes back. */
   store = open_store (f);
   g_assert_cmpuint (rill_store_count_conversations (store), ==, 1);
-  close_store (store);
+  test_store_close (store);
   assert_erased (f);
 }
 
@@ -622,7 +611,7 @@ test_erase_gives_space_back (Fixture *f, gconstpointer data)
       g_assert_cmpstr (mode, ==, "2");
       assert_erased (f);
     }
-  close_store (store);
+  test_store_close (store);
 }
 
 /* The Shell's search provider over a real private bus: nothing in the
@@ -777,7 +766,7 @@ test_search_provider (Fixture *f, gconstpointer data)
   g_clear_object (&client);
   g_clear_object (&server);
   g_test_dbus_down (bus);
-  close_store (store);
+  test_store_close (store);
 }
 
 int

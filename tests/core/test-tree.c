@@ -31,18 +31,13 @@ typedef struct
 static void
 open_store (Fixture *f)
 {
-  g_autoptr(GError) error = NULL;
-
-  f->store = rill_store_open (f->path, &error);
-  g_assert_no_error (error);
+  f->store = test_store_open (f->path);
 }
 
 static void
 close_store (Fixture *f)
 {
-  g_assert_true (rill_store_sync (f->store, 10000));
-  g_assert_finalize_object (f->store);
-  f->store = NULL;
+  test_store_close (g_steal_pointer (&f->store));
 }
 
 static void

@@ -4,22 +4,31 @@
  * A child process streams a reply at about 2,000 tokens a second into a
  * real database and is killed with SIGKILL at a random moment; the next
  * open must find an intact database and the reply marked "interrupted",
- * holding a byte-exact prefix of what the server sent, having lost at most
- * about one checkpoint interval (250 ms) of the stream.
+ * holding a byte-exact prefix of what the server sent, having lost about
+ * one checkpoint interval (16 ms, a frame) of the stream; the bound checked
+ * is far looser, for a busy machine, and the distribution is what counts.
+ *
+ * And: another process holds the write lock for longer than the busy
+ * timeout in the middle of the stream, then the child is killed. The
+ * checkpoint that waited for the lock failed; what is stored is still a
+ * prefix, with no hole, and reaches past the moment the lock went.
  *
  * RILL_CRASH_RUNS sets the number of runs (default 100). The distribution of
  * what was lost is printed as a table. */
 
 #include <signal.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "rill-test-server.h"
 #include "rill-test-support.h"
 
 #define CHAT "/v1/chat/completions"
-#define CHECKPOINT_MS 250
+#define CHECKPOINT_MS 16
 /* Timer and commit latency on a busy 2-core machine, on top of the interval. */
-#define SLACK_MS 150
+#define SLACK_MS 250
+#define EVENTS_PER_CHUNK 9
+#define PACE_US 3900
 
 typedef struct
 {
@@ -96,6 +105,7 @@ test_kill_at_random_moments (void)
   g_autofree char *sse = NULL;
   g_autoptr(GArray) lost_ms = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) kept_bytes = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) rates = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
   g_autoptr(GArray) event_ends = g_array_new (FALSE, FALSE, sizeof (gsize));
   guint n_empty = 0;
@@ -138,16 +148,19 @@ test_kill_at_random_moments (void)
       gsize recovered;
       double lost = 0;
 
-      /* One event a chunk, a chunk every 500 µs: 2,000 tokens a second. */
-      rill_test_script_pace (script, 500);
+      /* EVENTS_PER_CHUNK events a chunk, a chunk every ~4.1 ms: 2,000-2,200
+       * tokens a second. The server's main loop waits in whole
+       * milliseconds, so one event every 500 µs came to ~870 a second. */
+      rill_test_script_pace (script, PACE_US);
       gsize start = 0;
 
-      for (guint i = 0; i < event_ends->len; i++)
+      for (guint i = EVENTS_PER_CHUNK - 1; i < event_ends->len; i += EVENTS_PER_CHUNK)
         {
           gsize end = g_array_index (event_ends, gsize, i);
           rill_test_script_send (script, sse + start, end - start, 0);
           start = end;
         }
+      rill_test_script_send (script, sse + start, -1, 0);
       rill_test_server_route (server, CHAT, script);
 
       process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
@@ -183,6 +196,15 @@ test_kill_at_random_moments (void)
       timeline = rill_test_server_get_timeline (server, CHAT);
       lengths = content_by_chunk (sse, timeline);
       recovered = strlen (rill_message_get_content (reply));
+      /* The rate the server reached. */
+      if (timeline->len > 1)
+        {
+          gint64 span = g_array_index (timeline, RillTestTimelinePoint, timeline->len - 1).time_us
+                        - g_array_index (timeline, RillTestTimelinePoint, 0).time_us;
+          double rate = span > 0 ? (timeline->len - 1) * EVENTS_PER_CHUNK * 1e6 / span : 0;
+
+          g_array_append_val (rates, rate);
+        }
       {
         g_autofree char *all = rill_test_join_tokens ((const char * const *) tokens->pdata);
         g_assert_true (strncmp (rill_message_get_content (reply), all, recovered) == 0);
@@ -213,8 +235,10 @@ test_kill_at_random_moments (void)
 
   g_array_sort (lost_ms, compare_doubles);
   g_array_sort (kept_bytes, compare_doubles);
-  g_test_message ("%u runs killed with SIGKILL at 2,000 tok/s; checkpoint interval %d ms",
-                  runs, CHECKPOINT_MS);
+  g_array_sort (rates, compare_doubles);
+  g_test_message ("%u runs killed with SIGKILL at ~2,000 tok/s (reached: median %.0f);"
+                  " checkpoint interval %d ms", runs,
+                  rates->len ? percentile (rates, 0.5) : 0.0, CHECKPOINT_MS);
   g_test_message ("| measure | min | median | p90 | p99 | max |");
   g_test_message ("|---|---|---|---|---|---|");
   g_test_message ("| stream lost before the kill (ms) | %.0f | %.0f | %.0f | %.0f | %.0f |",
@@ -228,10 +252,122 @@ test_kill_at_random_moments (void)
                   "%u runs killed before the first checkpoint", runs, runs, n_empty);
 }
 
+/* The server streams @sse one event a chunk, as fast as it can pace it. */
+static RillTestScript *
+paced_script (const char *sse)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  const char *start = sse;
+
+  rill_test_script_pace (script, PACE_US / EVENTS_PER_CHUNK);
+  for (const char *end; (end = strstr (start, "\n\n")) != NULL; start = end + 2)
+    rill_test_script_send (script, start, end + 2 - start, 0);
+  return script;
+}
+
+static void
+test_lock_held_then_kill (void)
+{
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *sse = NULL;
+  g_autofree char *all = NULL;
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *db = g_build_filename (dir, "history.db", NULL);
+  g_autoptr(RillTestServer) server = rill_test_server_new ();
+  g_autofree char *base = g_strconcat (rill_test_server_get_url (server), "/v1", NULL);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GArray) lengths = NULL;
+  g_autofree char *integrity = NULL;
+  Child child = { 0 };
+  gboolean moment = FALSE;
+  gint64 locked_at, released_at;
+  gsize sent_at_lock = 0, sent_at_release = 0, recovered;
+  GArray *timeline;
+  RillMessage *reply;
+  sqlite3 *other;
+
+  for (guint i = 0; i < 40000; i++)
+    g_ptr_array_add (tokens, g_strdup_printf ("w%u ", i));
+  g_ptr_array_add (tokens, NULL);
+  sse = rill_test_openai_sse ((const char * const *) tokens->pdata, NULL, TRUE);
+  all = rill_test_join_tokens ((const char * const *) tokens->pdata);
+  rill_test_server_route (server, CHAT, paced_script (sse));
+
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                              g_test_get_filename (G_TEST_BUILT, "rill-stream-child", NULL),
+                              db, base, NULL);
+  g_assert_no_error (error);
+  child.out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  g_data_input_stream_read_line_async (child.out, G_PRIORITY_DEFAULT, NULL, line_cb, &child);
+  test_wait_for (&child.started, 20000, "the child to start streaming");
+  g_timeout_add (300, kill_cb, &moment);
+  test_wait_for (&moment, 20000, "some of the stream");
+
+  /* Another process's write lock, held past the 5 s busy timeout. The
+   * server goes on streaming meanwhile (it runs in this main loop). */
+  g_assert_cmpint (sqlite3_open (db, &other), ==, SQLITE_OK);
+  sqlite3_busy_timeout (other, 10000);
+  g_assert_cmpint (sqlite3_exec (other, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+  locked_at = g_get_monotonic_time ();
+  moment = FALSE;
+  g_timeout_add (6500, kill_cb, &moment);
+  test_wait_for (&moment, 20000, "the lock to be held long enough");
+  g_assert_cmpint (sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_close (other), ==, SQLITE_OK);
+  released_at = g_get_monotonic_time ();
+
+  /* A little more of the stream, then the kill. */
+  moment = FALSE;
+  g_timeout_add (700, kill_cb, &moment);
+  test_wait_for (&moment, 20000, "the moment to kill");
+  g_subprocess_send_signal (process, SIGKILL);
+  g_subprocess_wait_async (process, NULL, exit_cb, &child);
+  test_wait_for (&child.exited, 20000, "the child to die");
+  g_assert_cmpint (g_subprocess_get_term_sig (process), ==, SIGKILL);
+  g_clear_object (&child.out);
+
+  store = rill_store_open (db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
+  integrity = test_sql_text (db, "PRAGMA integrity_check");
+  g_assert_cmpstr (integrity, ==, "ok");
+  messages = rill_store_list_messages (store, 1, &error);
+  g_assert_no_error (error);
+  reply = g_ptr_array_index (messages, 1);
+  g_assert_cmpint (rill_message_get_status (reply), ==, RILL_STATUS_INTERRUPTED);
+
+  timeline = rill_test_server_get_timeline (server, CHAT);
+  lengths = content_by_chunk (sse, timeline);
+  for (guint i = 0; i < lengths->len; i++)
+    {
+      gint64 at = g_array_index (timeline, RillTestTimelinePoint, i).time_us;
+
+      if (at <= locked_at)
+        sent_at_lock = g_array_index (lengths, gsize, i);
+      if (at <= released_at)
+        sent_at_release = g_array_index (lengths, gsize, i);
+    }
+  recovered = strlen (rill_message_get_content (reply));
+  g_test_message ("sent when locked %zu, when released %zu; stored %zu bytes",
+                  sent_at_lock, sent_at_release, recovered);
+  /* A prefix with no hole: every byte in order, none missing between. */
+  g_assert_cmpuint (recovered, <=, strlen (all));
+  g_assert_true (memcmp (rill_message_get_content (reply), all, recovered) == 0);
+  /* And checkpoints went on once the lock was gone. */
+  g_assert_cmpuint (sent_at_release, >, sent_at_lock);
+  g_assert_cmpuint (recovered, >=, sent_at_release);
+  g_clear_object (&store);
+  test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/faults/kill-at-random-moments", test_kill_at_random_moments);
+  g_test_add_func ("/faults/lock-held-then-kill", test_lock_held_then_kill);
   return g_test_run ();
 }

@@ -121,6 +121,32 @@ test_create_conversation_cb (GObject      *source,
   r->done = TRUE;
 }
 
+RillStore *
+test_store_open (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  RillStore *store = rill_store_open (path, &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
+static gboolean
+only_this_reference (gpointer store)
+{
+  return G_OBJECT (store)->ref_count == 1;
+}
+
+void
+test_store_close (RillStore *store)
+{
+  g_assert_true (rill_store_sync (store, 10000));
+  /* A reply that finished may still drain the rest of its answer for a
+   * moment, holding the store; that is not a leak, so it is waited for. */
+  test_wait_until (only_this_reference, store, 10000, "the last reply to let the store go");
+  g_assert_finalize_object (store);
+}
+
 gint64
 test_create_conversation (RillStore  *store,
                           const char *title)

@@ -52,6 +52,12 @@ typedef struct
   GError  *error;
 } TestResult;
 
+/* Opens the store at @path, failing the test if it cannot; closes it after
+ * every queued write committed and whatever still held it (a reply
+ * draining its answer) let go, and checks that it is finalized. */
+RillStore    *test_store_open              (const char     *path);
+void          test_store_close             (RillStore      *store);
+
 /* Creates a conversation through the store, as the window does. */
 gint64        test_create_conversation     (RillStore      *store,
                                             const char     *title);

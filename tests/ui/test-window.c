@@ -1822,7 +1822,12 @@ stored_reply_streams (gpointer data)
 {
   StoredReply *reply = data;
   g_autofree char *status = stored_reply_column (reply->db, "status");
-  g_autofree char *content = stored_reply_column (reply->db, "content");
+  /* While it streams, the text is in its pieces (schema 5). */
+  g_autofree char *content =
+    stored_reply_column (reply->db,
+                         "content || coalesce((SELECT group_concat(p.content, '')"
+                         " FROM (SELECT content FROM message_pieces"
+                         " WHERE message_id = messages.id ORDER BY seq) p), '')");
 
   if (reply->primary_done != NULL && *reply->primary_done)
     g_error ("the app exited while its reply streamed");
