@@ -901,6 +901,12 @@ find_search_entry (GtkWidget *root)
 
 static gint64 picker_painted_us;
 
+static gboolean
+widget_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data);
+}
+
 static void
 picker_paint_cb (GdkFrameClock *clock, gpointer data)
 {
@@ -942,7 +948,9 @@ row_picker (void)
   if (entry == NULL)
     g_error ("the picker has no search field");
   popover = gtk_widget_get_ancestor (entry, GTK_TYPE_POPOVER);
-  clock = gtk_widget_get_frame_clock (popover ? popover : GTK_WIDGET (rig.window));
+  if (popover == NULL || !wait_until (widget_mapped, popover, 30))
+    g_error ("the picker's list never opened");
+  clock = gtk_widget_get_frame_clock (popover);
   id = g_signal_connect (clock, "after-paint", G_CALLBACK (picker_paint_cb), NULL);
   start = g_get_monotonic_time ();
   gtk_editable_set_text (GTK_EDITABLE (entry), "model-3");
