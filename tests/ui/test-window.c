@@ -2286,6 +2286,36 @@ test_server_down (void)
   g_assert_null (rill_conversation_view_get_reply (fx.window->conversation_view));
 }
 
+static gboolean
+asked (gpointer data)
+{
+  return rill_test_server_get_request_count (data, "/api/tags") > 0;
+}
+
+/* The Ollama server takes the request and never answers: the other
+ * server's models are listed meanwhile, without waiting for it. */
+static void
+test_server_silent (void)
+{
+  const char * const openai[] = { "test-model", "env:OPENAI_BASE_URL", NULL };
+  g_autoptr(RillTestServer) silent = rill_test_server_new ();
+  RillTestScript *tags = rill_test_script_new (200, "application/json");
+
+  rill_test_script_hang (tags);
+  rill_test_server_route (silent, "/api/tags", tags);
+  setup_two_servers (rill_test_server_get_url (silent));
+  wait_until (asked, silent, "the silent server asked");
+  wait_until (picker_lists, (gpointer) openai, "the working server's models listed");
+  g_assert_false (picker_shows_unreachable ("env:OLLAMA_HOST"));
+  g_assert_cmpint (picker_position ("llama3", "env:OLLAMA_HOST"), ==, -1);
+  /* The model chosen is the working server's. */
+  {
+    g_autofree char *server = rill_model_picker_dup_selected_server (fx.window->model_picker);
+
+    g_assert_cmpstr (server, ==, "env:OPENAI_BASE_URL");
+  }
+}
+
 /* Preferences list every server: the environment's as such, kept into
  * the person's list without their key; "Test connection" says what
  * happened in words; names are shown as typed. */
@@ -2460,6 +2490,7 @@ main (int   argc,
   g_test_add_func ("/window/first-save-fails", test_first_save_fails);
   g_test_add_func ("/window/two-servers", test_two_servers);
   g_test_add_func ("/window/server-down", test_server_down);
+  g_test_add_func ("/window/server-silent", test_server_silent);
   g_test_add_func ("/window/server-preferences", test_server_preferences);
 
   return g_test_run ();
