@@ -21,7 +21,9 @@
  *     after each of 10 more (each in a new conversation);
  *   picker-400: a server listing 400 models: the time from asking to all
  *     400 rows in the model picker, and from typing into its search field
- *     to the filtered list painted.
+ *     to the filtered list painted;
+ *   attach: a 12 MP JPEG attached in the composer, the longest frame while
+ *     it is read and scaled (off the main thread) and its chip appears.
  *
  * Each row runs in a child process of its own (GLib reads XDG_DATA_HOME
  * once per process). Sizes are options (--help); --quick is a smoke run.
@@ -960,6 +962,55 @@ row_picker (void)
   g_signal_handler_disconnect (clock, id);
 }
 
+static gboolean
+attachment_read (gpointer data)
+{
+  return !rill_composer_get_loading_attachments (rig.window->composer);
+}
+
+static gboolean
+frames_past (gpointer data)
+{
+  return rig.frames.intervals->len > GPOINTER_TO_UINT (data);
+}
+
+/* A 12 MP photo: read, decoded to 2,048 px, encoded and thumbnailed on a
+ * worker thread; the main loop only makes the chip and draws. */
+static void
+row_attach (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rill-bench-attach-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "photo.jpg", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4000, 3000);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+  gint64 start;
+
+  for (int y = 0; y < 3000; y++)
+    for (int x = 0; x < 4000 * 3; x++)
+      pixels[y * stride + x] = (x * 7 + y * 13 + (x ^ y)) & 0xff;
+  if (!gdk_pixbuf_save (pixbuf, path, "jpeg", &error, "quality", "92", NULL))
+    g_error ("%s", error->message);
+
+  start_app ();
+  frames_watch (&rig.frames, GTK_WIDGET (rig.window));
+  frames_start (&rig.frames);
+  start = g_get_monotonic_time ();
+  rill_composer_attach_file (rig.window->composer, file);
+  if (!wait_until (attachment_read, NULL, 120))
+    g_error ("the photo was never read");
+  result ("read_ms", (g_get_monotonic_time () - start) / 1000.0);
+  /* Two more: the frame that shows the chip with its thumbnail. */
+  wait_until (frames_past, GUINT_TO_POINTER (rig.frames.intervals->len + 2), 5);
+  frames_stop (&rig.frames);
+  result_stats ("rill", rig.frames.intervals);
+  frames_clear (&rig.frames);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static int
 run_row (const char *row)
 {
@@ -981,6 +1032,8 @@ run_row (const char *row)
     row_memory ();
   else if (g_str_equal (row, "picker-400"))
     row_picker ();
+  else if (g_str_equal (row, "attach"))
+    row_attach ();
   else
     g_error ("no row %s", row);
 
@@ -1279,6 +1332,19 @@ run_all (void)
                get (r, "filter_ms"), "", "", "", "<= 50", verdict (get (r, "filter_ms") <= 50));
     }
 
+  if (wanted ("attach"))
+    {
+      g_autofree char *data = g_build_filename (scratch, "attach", NULL);
+      g_autoptr(GHashTable) r = NULL;
+
+      make_history (data, 0, 0);
+      r = run_child ("attach", data);
+      print_frames ("attach a 12 MP JPEG", r, "frame ms meanwhile", "rill", "max <= 50",
+                    get (r, "rill.max") <= 50);
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s\n", "", "read and scaled, ms",
+               get (r, "read_ms"), "", "", "", "");
+    }
+
   g_print ("%s\n", LINE);
 
   {
@@ -1310,7 +1376,8 @@ main (int argc, char *argv[])
       "Start-ups of each history (3)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
       "Rows, e.g. burst,startup "
-      "(stream-2000,stream-5000,burst,long-line,code-block,startup,memory,picker-400)", "ROWS" },
+      "(stream-2000,stream-5000,burst,long-line,code-block,startup,memory,attach,"
+      "picker-400)", "ROWS" },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "A fast smoke run with small sizes", NULL },
     { "row", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_row,
       "Run one row (the child)", "ROW" },
