@@ -1,15 +1,161 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-model-picker.c
  *
- * The models come from the session's provider, asked again whenever the
- * provider changes; a model wanted but not listed (yet, or offline) is still
- * shown, so a conversation never appears to have lost its model. Selecting
- * from code and the person picking both change the drop-down's "selected";
- * only the second is announced as "model-chosen". */
+ * The models of every server switched on, in the session's order of
+ * servers, each row "model — server", so that the drop-down's own search
+ * (its expression is the row's "label") filters by either as one types.
+ * Each server is asked on its own, and its rows appear when it answers: a
+ * server that is slow or down never holds up another. One that cannot list
+ * its models is a row of its own saying why; choosing that row asks it
+ * again.
+ *
+ * A model wanted but not listed (yet, or offline) is still shown, so a
+ * conversation never appears to have lost its model. Selecting from code
+ * and the person picking both change the drop-down's "selected"; only the
+ * second is announced as "model-chosen". */
 
 #include <glib/gi18n.h>
 
 #include "rill-model-picker.h"
+
+/* Choices */
+
+struct _RillModelChoice
+{
+  GObject  parent_instance;
+
+  char    *model;
+  char    *server_id;
+  char    *server_label;
+  char    *error;
+  char    *label;
+};
+
+G_DEFINE_FINAL_TYPE (RillModelChoice, rill_model_choice, G_TYPE_OBJECT)
+
+enum {
+  CHOICE_PROP_0,
+  CHOICE_PROP_LABEL,
+  CHOICE_N_PROPS
+};
+
+static GParamSpec *choice_properties[CHOICE_N_PROPS];
+
+static void
+rill_model_choice_finalize (GObject *object)
+{
+  RillModelChoice *self = RILL_MODEL_CHOICE (object);
+
+  g_free (self->model);
+  g_free (self->server_id);
+  g_free (self->server_label);
+  g_free (self->error);
+  g_free (self->label);
+  G_OBJECT_CLASS (rill_model_choice_parent_class)->finalize (object);
+}
+
+static void
+rill_model_choice_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  RillModelChoice *self = RILL_MODEL_CHOICE (object);
+
+  switch (prop_id)
+    {
+    case CHOICE_PROP_LABEL:
+      g_value_set_string (value, self->label);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_model_choice_class_init (RillModelChoiceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = rill_model_choice_finalize;
+  object_class->get_property = rill_model_choice_get_property;
+  choice_properties[CHOICE_PROP_LABEL] =
+    g_param_spec_string ("label", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, CHOICE_N_PROPS, choice_properties);
+}
+
+static void
+rill_model_choice_init (RillModelChoice *self)
+{
+}
+
+static RillModelChoice *
+choice_new (const char *model,
+            const char *server_id,
+            const char *server_label,
+            const char *error)
+{
+  RillModelChoice *self = g_object_new (RILL_TYPE_MODEL_CHOICE, NULL);
+
+  self->model = g_strdup (model ? model : "");
+  self->server_id = g_strdup (server_id ? server_id : "");
+  self->server_label = g_strdup (server_label ? server_label : "");
+  self->error = g_strdup (error);
+  if (error != NULL)
+    /* translators: %s is a server's name or address */
+    self->label = g_strdup_printf (_("%s: unreachable"), self->server_label);
+  else if (*self->server_label != '\0')
+    /* translators: a model and the server it is on, in the model picker */
+    self->label = g_strdup_printf (_("%s — %s"), self->model, self->server_label);
+  else
+    self->label = g_strdup (self->model);
+  return self;
+}
+
+const char *
+rill_model_choice_get_model (RillModelChoice *self)
+{
+  g_return_val_if_fail (RILL_IS_MODEL_CHOICE (self), NULL);
+  return self->model;
+}
+
+const char *
+rill_model_choice_get_server_id (RillModelChoice *self)
+{
+  g_return_val_if_fail (RILL_IS_MODEL_CHOICE (self), NULL);
+  return self->server_id;
+}
+
+const char *
+rill_model_choice_get_server_label (RillModelChoice *self)
+{
+  g_return_val_if_fail (RILL_IS_MODEL_CHOICE (self), NULL);
+  return self->server_label;
+}
+
+const char *
+rill_model_choice_get_error (RillModelChoice *self)
+{
+  g_return_val_if_fail (RILL_IS_MODEL_CHOICE (self), NULL);
+  return self->error;
+}
+
+/* The picker */
+
+/* What one server answered: its models, or why it did not. */
+typedef struct
+{
+  GStrv  models;
+  char  *error;
+} Answer;
+
+static void
+answer_free (Answer *answer)
+{
+  g_strfreev (answer->models);
+  g_free (answer->error);
+  g_free (answer);
+}
 
 struct _RillModelPicker
 {
@@ -20,9 +166,11 @@ struct _RillModelPicker
 
   /* Owned */
   RillSession   *session;
-  GtkStringList *models;
+  GListStore    *choices;      /* RillModelChoice */
+  GHashTable    *answers;      /* server id → Answer */
   GCancellable  *cancellable;
   char          *model;
+  char          *server;
 
   guint          updating : 1;
 };
@@ -33,6 +181,7 @@ enum {
   PROP_0,
   PROP_SESSION,
   PROP_MODEL,
+  PROP_SERVER,
   N_PROPS
 };
 
@@ -44,36 +193,175 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
+static RillModelChoice *
+choice_at (RillModelPicker *self,
+           guint            position)
+{
+  return g_list_model_get_item (G_LIST_MODEL (self->choices), position);
+}
+
 static void
 select_wanted (RillModelPicker *self)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->models));
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->choices));
   guint position = GTK_INVALID_LIST_POSITION;
+  gboolean any_server = self->server == NULL || *self->server == '\0';
 
   self->updating = TRUE;
   if (self->model != NULL && *self->model != '\0')
     {
-      for (guint i = 0; i < n; i++)
-        if (g_strcmp0 (gtk_string_list_get_string (self->models, i), self->model) == 0)
-          position = i;
+      for (guint i = 0; i < n && position == GTK_INVALID_LIST_POSITION; i++)
+        {
+          g_autoptr(RillModelChoice) choice = choice_at (self, i);
+
+          if (choice->error == NULL && g_strcmp0 (choice->model, self->model) == 0 &&
+              (any_server || g_strcmp0 (choice->server_id, self->server) == 0))
+            position = i;
+        }
       if (position == GTK_INVALID_LIST_POSITION)
         {
-          /* Remembered but not listed (yet, or offline): still shown. */
-          gtk_string_list_append (self->models, self->model);
+          /* Remembered but not listed (yet, or offline): still shown, with
+           * its server's name when that is still known. */
+          RillServerItem *item = any_server ? NULL
+                                 : rill_session_find_server (self->session, self->server);
+          g_autoptr(RillModelChoice) choice =
+            choice_new (self->model, self->server,
+                        item ? rill_server_item_get_label (item) : NULL, NULL);
+
+          g_list_store_append (self->choices, choice);
           position = n;
         }
     }
-  else if (n > 0)
-    position = 0;
+  else
+    for (guint i = 0; i < n && position == GTK_INVALID_LIST_POSITION; i++)
+      {
+        g_autoptr(RillModelChoice) choice = choice_at (self, i);
+
+        if (choice->error == NULL)
+          position = i;
+      }
   gtk_drop_down_set_selected (self->dropdown, position);
   gtk_widget_set_visible (GTK_WIDGET (self),
-                          g_list_model_get_n_items (G_LIST_MODEL (self->models)) > 0);
+                          g_list_model_get_n_items (G_LIST_MODEL (self->choices)) > 0);
   self->updating = FALSE;
 }
 
+/* The rows again from the answers so far, in the order of the servers. */
+static void
+rebuild (RillModelPicker *self)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_object_unref);
+  GListModel *servers = self->session ? rill_session_get_servers (self->session) : NULL;
+  guint n = servers ? g_list_model_get_n_items (servers) : 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(RillServerItem) item = g_list_model_get_item (servers, i);
+      const char *id = rill_server_item_get_id (item);
+      const char *label = rill_server_item_get_label (item);
+      Answer *answer = g_hash_table_lookup (self->answers, id);
+
+      if (answer == NULL || rill_server_item_get_provider (item) == NULL)
+        continue;
+      if (answer->error != NULL)
+        g_ptr_array_add (rows, choice_new (NULL, id, label, answer->error));
+      else
+        for (guint j = 0; answer->models[j] != NULL; j++)
+          g_ptr_array_add (rows, choice_new (answer->models[j], id, label, NULL));
+    }
+
+  self->updating = TRUE;
+  g_list_store_splice (self->choices, 0, g_list_model_get_n_items (G_LIST_MODEL (self->choices)),
+                       rows->pdata, rows->len);
+  self->updating = FALSE;
+  select_wanted (self);
+}
+
+typedef struct
+{
+  RillModelPicker *self;
+  char            *server_id;
+} Asking;
+
+static void
+list_models_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Asking *asking = user_data;
+  g_autoptr(RillModelPicker) self = asking->self;
+  g_autofree char *server_id = asking->server_id;
+  g_autoptr(GError) error = NULL;
+  Answer *answer = g_new0 (Answer, 1);
+
+  g_free (asking);
+  answer->models = rill_provider_list_models_finish (RILL_PROVIDER (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      answer_free (answer);
+      return;
+    }
+  if (error != NULL)
+    {
+      g_debug ("Could not list the models of %s: %s", server_id, error->message);
+      answer->error = g_strdup (error->message);
+    }
+  g_hash_table_replace (self->answers, g_steal_pointer (&server_id), answer);
+  rebuild (self);
+}
+
+static void
+ask_server (RillModelPicker *self,
+            RillServerItem  *item)
+{
+  RillProvider *provider = rill_server_item_get_provider (item);
+  Asking *asking;
+
+  if (provider == NULL)
+    return;
+  asking = g_new0 (Asking, 1);
+  asking->self = g_object_ref (self);
+  asking->server_id = g_strdup (rill_server_item_get_id (item));
+  rill_provider_list_models_async (provider, self->cancellable, list_models_cb, asking);
+}
+
+static void
+servers_changed_cb (RillModelPicker *self)
+{
+  GListModel *servers = rill_session_get_servers (self->session);
+  guint n = g_list_model_get_n_items (servers);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  g_hash_table_remove_all (self->answers);
+  rebuild (self);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(RillServerItem) item = g_list_model_get_item (servers, i);
+
+      ask_server (self, item);
+    }
+}
+
+/* Asks one server again, after it was unreachable. */
+static void
+retry (RillModelPicker *self,
+       const char      *server_id)
+{
+  RillServerItem *item = rill_session_find_server (self->session, server_id);
+
+  if (item == NULL)
+    return;
+  g_hash_table_remove (self->answers, server_id);
+  ask_server (self, item);
+  rebuild (self);
+}
+
 void
-rill_model_picker_set_model (RillModelPicker *self,
-                             const char      *model)
+rill_model_picker_set_choice (RillModelPicker *self,
+                              const char      *model,
+                              const char      *server_id)
 {
   g_return_if_fail (RILL_IS_MODEL_PICKER (self));
 
@@ -83,18 +371,45 @@ rill_model_picker_set_model (RillModelPicker *self,
       self->model = g_strdup (model);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
     }
+  if (g_strcmp0 (self->server, server_id) != 0)
+    {
+      g_free (self->server);
+      self->server = g_strdup (server_id);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER]);
+    }
   select_wanted (self);
+}
+
+void
+rill_model_picker_set_model (RillModelPicker *self,
+                             const char      *model)
+{
+  g_return_if_fail (RILL_IS_MODEL_PICKER (self));
+
+  rill_model_picker_set_choice (self, model, self->server);
 }
 
 char *
 rill_model_picker_dup_selected (RillModelPicker *self)
 {
-  GtkStringObject *item;
+  RillModelChoice *choice;
 
   g_return_val_if_fail (RILL_IS_MODEL_PICKER (self), NULL);
 
-  item = gtk_drop_down_get_selected_item (self->dropdown);
-  return item ? g_strdup (gtk_string_object_get_string (item)) : NULL;
+  choice = gtk_drop_down_get_selected_item (self->dropdown);
+  return choice && choice->error == NULL ? g_strdup (choice->model) : NULL;
+}
+
+char *
+rill_model_picker_dup_selected_server (RillModelPicker *self)
+{
+  RillModelChoice *choice;
+
+  g_return_val_if_fail (RILL_IS_MODEL_PICKER (self), NULL);
+
+  choice = gtk_drop_down_get_selected_item (self->dropdown);
+  return choice && choice->error == NULL && *choice->server_id
+         ? g_strdup (choice->server_id) : NULL;
 }
 
 void
@@ -107,55 +422,31 @@ rill_model_picker_popup (RillModelPicker *self)
 }
 
 static void
-list_models_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(RillModelPicker) self = user_data;
-  g_auto(GStrv) models = NULL;
-  g_autoptr(GError) error = NULL;
-
-  models = rill_provider_list_models_finish (RILL_PROVIDER (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (error != NULL)
-    g_debug ("Could not list models: %s", error->message);
-
-  self->updating = TRUE;
-  gtk_string_list_splice (self->models, 0, g_list_model_get_n_items (G_LIST_MODEL (self->models)),
-                          (const char * const *) models);
-  self->updating = FALSE;
-  select_wanted (self);
-}
-
-static void
-provider_changed_cb (RillModelPicker *self)
-{
-  RillProvider *provider = rill_session_get_provider (self->session);
-
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  if (provider == NULL)
-    return;
-  self->cancellable = g_cancellable_new ();
-  rill_provider_list_models_async (provider, self->cancellable,
-                                   list_models_cb, g_object_ref (self));
-}
-
-static void
 selected_cb (RillModelPicker *self)
 {
-  GtkStringObject *item;
+  RillModelChoice *choice;
 
   if (self->updating)
     return;
-  item = gtk_drop_down_get_selected_item (self->dropdown);
-  if (item == NULL)
+  choice = gtk_drop_down_get_selected_item (self->dropdown);
+  if (choice == NULL)
     return;
+  if (choice->error != NULL)
+    {
+      /* Not a model: the way to ask that server again. The selection goes
+       * back to what was wanted. */
+      g_autofree char *server_id = g_strdup (choice->server_id);
+
+      retry (self, server_id);
+      return;
+    }
 
   g_free (self->model);
-  self->model = g_strdup (gtk_string_object_get_string (item));
+  self->model = g_strdup (choice->model);
+  g_free (self->server);
+  self->server = g_strdup (choice->server_id);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER]);
   g_signal_emit (self, signals[MODEL_CHOSEN], 0, self->model);
 }
 
@@ -165,13 +456,15 @@ set_session (RillModelPicker *self,
 {
   if (self->session == session)
     return;
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (rill_session_get_servers (self->session), self);
   g_clear_object (&self->session);
   if (session == NULL)
     return;
   self->session = g_object_ref (session);
-  g_signal_connect_object (session, "notify::provider", G_CALLBACK (provider_changed_cb),
-                           self, G_CONNECT_SWAPPED);
-  provider_changed_cb (self);
+  g_signal_connect_object (rill_session_get_servers (session), "items-changed",
+                           G_CALLBACK (servers_changed_cb), self, G_CONNECT_SWAPPED);
+  servers_changed_cb (self);
 }
 
 static void
@@ -187,19 +480,59 @@ setup_item_cb (GtkSignalListItemFactory *factory,
       gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
       gtk_label_set_max_width_chars (GTK_LABEL (label), 20);
       gtk_label_set_width_chars (GTK_LABEL (label), 10);
+      gtk_list_item_set_child (item, label);
     }
-  gtk_list_item_set_child (item, label);
+  else
+    {
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+      GtkWidget *server = gtk_label_new (NULL);
+
+      gtk_label_set_xalign (GTK_LABEL (server), 0);
+      gtk_widget_add_css_class (server, "dim-label");
+      gtk_widget_add_css_class (server, "caption");
+      gtk_box_append (GTK_BOX (box), label);
+      gtk_box_append (GTK_BOX (box), server);
+      gtk_list_item_set_child (item, box);
+    }
 }
 
 static void
 bind_item_cb (GtkSignalListItemFactory *factory,
               GtkListItem              *item,
-              gpointer                  user_data)
+              gpointer                  compact)
 {
-  GtkStringObject *model = gtk_list_item_get_item (item);
+  RillModelChoice *choice = gtk_list_item_get_item (item);
+  GtkWidget *child = gtk_list_item_get_child (item);
+  GtkWidget *label, *server;
 
-  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)),
-                      model ? gtk_string_object_get_string (model) : "");
+  if (GPOINTER_TO_INT (compact))
+    {
+      gtk_label_set_text (GTK_LABEL (child), choice->error ? choice->label : choice->model);
+      return;
+    }
+  label = gtk_widget_get_first_child (child);
+  server = gtk_widget_get_next_sibling (label);
+  if (choice->error != NULL)
+    {
+      g_autofree char *tip = g_strdup_printf (_("%s Choose to try again."), choice->error);
+
+      gtk_label_set_text (GTK_LABEL (label), choice->label);
+      gtk_label_set_text (GTK_LABEL (server), choice->error);
+      gtk_label_set_ellipsize (GTK_LABEL (server), PANGO_ELLIPSIZE_END);
+      gtk_widget_set_tooltip_text (child, tip);
+      gtk_widget_add_css_class (label, "error");
+    }
+  else
+    {
+      gtk_label_set_text (GTK_LABEL (label), choice->model);
+      gtk_label_set_text (GTK_LABEL (server), choice->server_label);
+      gtk_widget_set_tooltip_text (child, NULL);
+      gtk_widget_remove_css_class (label, "error");
+    }
+  gtk_widget_set_visible (server, *gtk_label_get_text (GTK_LABEL (server)) != '\0');
+  /* Read as one: "llama3, on Ollama", or why a server is unreachable. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  choice->label, -1);
 }
 
 static GtkListItemFactory *
@@ -208,7 +541,7 @@ new_factory (gboolean compact)
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
 
   g_signal_connect (factory, "setup", G_CALLBACK (setup_item_cb), GINT_TO_POINTER (compact));
-  g_signal_connect (factory, "bind", G_CALLBACK (bind_item_cb), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_item_cb), GINT_TO_POINTER (compact));
   return factory;
 }
 
@@ -227,6 +560,9 @@ rill_model_picker_get_property (GObject    *object,
       break;
     case PROP_MODEL:
       g_value_set_string (value, self->model);
+      break;
+    case PROP_SERVER:
+      g_value_set_string (value, self->server);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -248,6 +584,9 @@ rill_model_picker_set_property (GObject      *object,
       break;
     case PROP_MODEL:
       rill_model_picker_set_model (self, g_value_get_string (value));
+      break;
+    case PROP_SERVER:
+      rill_model_picker_set_choice (self, self->model, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -273,8 +612,10 @@ rill_model_picker_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_object (&self->session);
-  g_clear_object (&self->models);
+  g_clear_object (&self->choices);
+  g_clear_pointer (&self->answers, g_hash_table_unref);
   g_clear_pointer (&self->model, g_free);
+  g_clear_pointer (&self->server, g_free);
 
   G_OBJECT_CLASS (rill_model_picker_parent_class)->finalize (object);
 }
@@ -295,6 +636,9 @@ rill_model_picker_class_init (RillModelPickerClass *klass)
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_MODEL] =
     g_param_spec_string ("model", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SERVER] =
+    g_param_spec_string ("server", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -322,17 +666,20 @@ rill_model_picker_init (RillModelPicker *self)
                                                     GTK_WIDGET (self->dropdown))),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Choose model"), -1);
 
-  self->models = gtk_string_list_new (NULL);
+  self->answers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) answer_free);
+  self->choices = g_list_store_new (RILL_TYPE_MODEL_CHOICE);
   self->updating = TRUE;
-  gtk_drop_down_set_model (self->dropdown, G_LIST_MODEL (self->models));
+  gtk_drop_down_set_model (self->dropdown, G_LIST_MODEL (self->choices));
   self->updating = FALSE;
-  expression = gtk_property_expression_new (GTK_TYPE_STRING_OBJECT, NULL, "string");
+  /* The search field matches "model — server": either part finds a row. */
+  expression = gtk_property_expression_new (RILL_TYPE_MODEL_CHOICE, NULL, "label");
   gtk_drop_down_set_expression (self->dropdown, expression);
   gtk_expression_unref (expression);
 
   /* Model names run long ("llama3.1:8b-instruct-q4_K_M"): the button shows
    * an ellipsized one so the header bar fits a phone's width, the list the
-   * whole name. */
+   * whole name and its server. */
   gtk_drop_down_set_factory (self->dropdown, compact);
   gtk_drop_down_set_list_factory (self->dropdown, full);
 }

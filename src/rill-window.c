@@ -121,6 +121,7 @@ rill_window_open_conversation (RillWindow *self,
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *model = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
 
   g_return_if_fail (RILL_IS_WINDOW (self));
 
@@ -137,7 +138,12 @@ rill_window_open_conversation (RillWindow *self,
   rill_composer_cancel_edit (self->composer, FALSE);
   g_clear_pointer (&self->pending_model, g_free);
   model = wanted_model (self);
-  rill_model_picker_set_model (self->model_picker, model);
+  /* The conversation's own server, even when another lists the model. */
+  if (conversation_id != 0)
+    conversation = rill_store_get_conversation (_rill_window_get_store (self), conversation_id,
+                                                NULL);
+  rill_model_picker_set_choice (self->model_picker, model,
+                                conversation ? rill_conversation_get_server (conversation) : NULL);
   _rill_window_update_actions (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->composer));
 }
@@ -146,12 +152,13 @@ void
 _rill_window_new_conversation (RillWindow *self)
 {
   g_autofree char *model = rill_model_picker_dup_selected (self->model_picker);
+  g_autofree char *server = rill_model_picker_dup_selected_server (self->model_picker);
 
   rill_window_open_conversation (self, 0, 0);
   /* A new conversation starts with the model in use, not the first listed. */
   if (model != NULL)
     {
-      rill_model_picker_set_model (self->model_picker, model);
+      rill_model_picker_set_choice (self->model_picker, model, server);
       self->pending_model = g_steal_pointer (&model);
     }
 }
@@ -187,6 +194,7 @@ model_chosen_cb (RillWindow *self,
   if (id != 0 && _rill_window_get_store (self) != NULL)
     rill_store_update_conversation_async (_rill_window_get_store (self), id,
                                           RILL_CONVERSATION_MODEL, model, NULL, NULL, NULL);
+  /* Its server follows when the next reply starts (start_reply). */
 }
 
 /* Replies */
@@ -229,23 +237,60 @@ start_reply (RillWindow *self,
              const char *user_text,
              gint64      version_of)
 {
-  RillProvider *provider = rill_session_get_provider (self->session);
+  RillProvider *provider;
   RillStore *store = _rill_window_get_store (self);
   g_autoptr(RillConversation) conversation = NULL;
   g_autoptr(RillReply) reply = NULL;
   g_autofree char *model = NULL;
+  g_autofree char *server_id = NULL;
+  const char *kept = NULL;
   RillReplyOptions options;
 
   g_assert (rill_conversation_view_get_reply (self->conversation_view) == NULL);
   g_assert (conversation_id != 0);
 
+  /* The server is the one picked with the model; the picker shows the
+   * conversation's own when it is opened, and another only when the
+   * person chooses one. Without either, the first server switched on,
+   * which the conversation then keeps. */
+  conversation = rill_store_get_conversation (store, conversation_id, NULL);
+  if (conversation != NULL)
+    kept = rill_conversation_get_server (conversation);
+  server_id = rill_model_picker_dup_selected_server (self->model_picker);
+  if (server_id == NULL && kept != NULL && *kept != '\0')
+    server_id = g_strdup (kept);
+  if (server_id == NULL)
+    server_id = g_strdup (rill_session_get_provider_id (self->session));
+  provider = server_id ? rill_session_get_provider_for (self->session, server_id) : NULL;
+
+  if (provider == NULL && server_id != NULL &&
+      (g_strcmp0 (server_id, kept) == 0 || rill_session_get_provider (self->session) != NULL))
+    {
+      const char *url = conversation ? rill_conversation_get_server_url (conversation) : NULL;
+      g_autofree char *text = NULL;
+
+      /* Never another server in its place, silently: the person chooses. */
+      text = g_strdup_printf (_("The server of this conversation (%s) is gone or switched off. "
+                                "Choose a model to go on with another server."),
+                              url && *url ? url : server_id);
+      _rill_window_show_banner (self, text);
+      rill_model_picker_popup (self->model_picker);
+      return;
+    }
   if (provider == NULL)
     {
       _rill_window_show_banner (self, _("No server to send to. Add one in Preferences."));
       return;
     }
+  if (g_strcmp0 (server_id, kept) != 0)
+    {
+      rill_store_update_conversation_async (store, conversation_id, RILL_CONVERSATION_SERVER,
+                                            server_id, NULL, NULL, NULL);
+      rill_store_update_conversation_async (store, conversation_id, RILL_CONVERSATION_SERVER_URL,
+                                            rill_provider_get_display_url (provider),
+                                            NULL, NULL, NULL);
+    }
 
-  conversation = rill_store_get_conversation (store, conversation_id, NULL);
   model = rill_model_picker_dup_selected (self->model_picker);
   rill_session_fill_reply_options (self->session, conversation, model, &options);
   reply = rill_reply_new (store, provider, conversation_id, user_text, &options);

@@ -154,6 +154,29 @@ rill_provider_new_from_environment (void)
   return self;
 }
 
+RillProvider *
+rill_provider_new_from_environment_variable (const char *variable)
+{
+  const char *openai_url = g_getenv ("OPENAI_BASE_URL");
+  const char *openai_key = g_getenv ("OPENAI_API_KEY");
+  const char *ollama_host = g_getenv ("OLLAMA_HOST");
+  RillProvider *self = NULL;
+
+  g_return_val_if_fail (variable != NULL, NULL);
+
+  if (g_str_equal (variable, "OPENAI_BASE_URL") && openai_url != NULL && *openai_url)
+    self = rill_provider_new (RILL_PROVIDER_OPENAI, openai_url, openai_key);
+  else if (g_str_equal (variable, "OLLAMA_HOST") && ollama_host != NULL && *ollama_host)
+    self = rill_provider_new (RILL_PROVIDER_OLLAMA, ollama_host, NULL);
+  else if (g_str_equal (variable, "OPENAI_API_KEY") && openai_key != NULL && *openai_key &&
+           (openai_url == NULL || *openai_url == '\0'))
+    self = rill_provider_new (RILL_PROVIDER_OPENAI, "https://api.openai.com/v1", openai_key);
+
+  if (self != NULL && self->api_key != NULL)
+    self->key_from_environment = TRUE;
+  return self;
+}
+
 RillProviderKind
 rill_provider_get_kind (RillProvider *self)
 {
@@ -190,6 +213,30 @@ rill_provider_get_session (RillProvider *self)
   return self->session;
 }
 
+/* The key is for the server it belongs to: a redirect to another scheme,
+ * host or port is followed without it. Older libsoup releases keep a
+ * message's request headers across any redirect, so they are looked at
+ * each time it restarts, whatever the library does. */
+static gboolean
+same_origin (GUri *a, GUri *b)
+{
+  return a != NULL && b != NULL &&
+         g_ascii_strcasecmp (g_uri_get_scheme (a), g_uri_get_scheme (b)) == 0 &&
+         g_ascii_strcasecmp (g_uri_get_host (a) ? g_uri_get_host (a) : "",
+                             g_uri_get_host (b) ? g_uri_get_host (b) : "") == 0 &&
+         g_uri_get_port (a) == g_uri_get_port (b);
+}
+
+static void
+message_restarted_cb (SoupMessage *message,
+                      gpointer     user_data)
+{
+  GUri *origin = user_data;
+
+  if (!same_origin (origin, soup_message_get_uri (message)))
+    soup_message_headers_remove (soup_message_get_request_headers (message), "Authorization");
+}
+
 static SoupMessage *
 new_message (RillProvider *self, const char *method, const char *path)
 {
@@ -203,6 +250,9 @@ new_message (RillProvider *self, const char *method, const char *path)
       g_autofree char *bearer = g_strconcat ("Bearer ", self->api_key, NULL);
       soup_message_headers_replace (soup_message_get_request_headers (message),
                                     "Authorization", bearer);
+      g_signal_connect_data (message, "restarted", G_CALLBACK (message_restarted_cb),
+                             g_uri_ref (soup_message_get_uri (message)),
+                             (GClosureNotify) (void (*)(void))g_uri_unref, 0);
     }
   return message;
 }
@@ -246,6 +296,11 @@ rill_provider_describe_http_error (guint       status,
       if (*message == '\0' || *message == '<')
         g_clear_pointer (&message, g_free);
     }
+  /* A redirect that reaches here was not followed: a reply's request is
+   * not sent twice, and a key goes only to its own address. */
+  if (message == NULL && status >= 300 && status < 400)
+    message = g_strdup ("the server sent the request to another address, which is not followed;"
+                        " give the server's new address in Preferences");
   if (message != NULL)
     return g_strdup_printf ("HTTP %u %s: %s", status, phrase ? phrase : "", message);
   return g_strdup_printf ("HTTP %u %s", status, phrase ? phrase : "");

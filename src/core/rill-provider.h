@@ -24,6 +24,11 @@ RillProvider     *rill_provider_new                 (RillProviderKind     kind,
 /* OPENAI_BASE_URL (and OPENAI_API_KEY), else OLLAMA_HOST; NULL when
  * neither is set. OPENAI_API_KEY alone means api.openai.com. */
 RillProvider     *rill_provider_new_from_environment (void);
+/* The server one variable names: "OPENAI_BASE_URL" (with OPENAI_API_KEY),
+ * "OLLAMA_HOST" (no key: OPENAI_API_KEY is never sent to it), or
+ * "OPENAI_API_KEY" (api.openai.com, only while OPENAI_BASE_URL is unset);
+ * NULL when it is not set. */
+RillProvider     *rill_provider_new_from_environment_variable (const char *variable);
 /* The environment, else a local server answering on its usual port
  * (Ollama 11434, llama-server 8080, LM Studio 1234); RILL_ERROR_NO_SERVER
  * when there is none. */

@@ -17,6 +17,8 @@ struct _RillConversation
   gint64  updated_at;
   char   *uid;
   gint64  deleted_at;  /* 0 when not in the trash */
+  char   *server;      /* the server's id, NULL until the first reply */
+  char   *server_url;  /* its address without user info */
 };
 
 struct _RillMessage

@@ -34,6 +34,8 @@ rill_conversation_finalize (GObject *object)
   g_free (self->model);
   g_free (self->system_prompt);
   g_free (self->uid);
+  g_free (self->server);
+  g_free (self->server_url);
   G_OBJECT_CLASS (rill_conversation_parent_class)->finalize (object);
 }
 
@@ -101,6 +103,8 @@ gint64 rill_conversation_get_created_at (RillConversation *self) { return self->
 gint64 rill_conversation_get_updated_at (RillConversation *self) { return self->updated_at; }
 const char *rill_conversation_get_uid (RillConversation *self) { return self->uid; }
 gint64 rill_conversation_get_deleted_at (RillConversation *self) { return self->deleted_at; }
+const char *rill_conversation_get_server (RillConversation *self) { return self->server; }
+const char *rill_conversation_get_server_url (RillConversation *self) { return self->server_url; }
 
 static void
 rill_message_finalize (GObject *object)

@@ -25,6 +25,10 @@ gint64      rill_conversation_get_updated_at    (RillConversation *self);
 const char *rill_conversation_get_uid           (RillConversation *self);
 /* When it was moved to the trash; 0 when it is not there. */
 gint64      rill_conversation_get_deleted_at    (RillConversation *self);
+/* The id of the server its replies go to; NULL until its first reply. */
+const char *rill_conversation_get_server        (RillConversation *self);
+/* That server's address without user info, to name it once it is gone. */
+const char *rill_conversation_get_server_url    (RillConversation *self);
 
 gint64      rill_message_get_id                 (RillMessage      *self);
 gint64      rill_message_get_conversation_id    (RillMessage      *self);

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-session.c
  *
- * Which server to talk to is decided here, once for every window: the
- * environment first (OPENAI_BASE_URL or OLLAMA_HOST, set on purpose for this
- * run), then the active server from the preferences, then a local server
- * found on its usual port. A key from OPENAI_API_KEY is used as is and never
- * written anywhere; keys of configured servers come from the keyring.
+ * Every server is known here, once for every window: each one the
+ * environment names (OPENAI_BASE_URL and OLLAMA_HOST both, set on purpose
+ * for this run), the ones from the preferences, and, when none of those is
+ * switched on, a local server found on its usual port. Each has a provider
+ * of its own with its own key, so a key never reaches another server: a
+ * key from OPENAI_API_KEY goes only to the OPENAI_BASE_URL server (or
+ * api.openai.com) and is never written anywhere; keys of configured
+ * servers come from the keyring, one per server id. A conversation asks
+ * for its server by id; "provider" is only the first one switched on, for
+ * what has no server yet.
  *
  * The preferences are properties bound to their GSettings keys, as Console's
  * KgxSettings does: readers get typed values and notify, and the preferences
@@ -24,7 +29,9 @@ struct _RillSession
   RillStore    *store;
   GError       *store_error;
   GCancellable *store_cancellable;
+  GListStore   *servers;      /* RillServerItem */
   RillProvider *provider;
+  char         *provider_id;
   char         *provider_status;
   GCancellable *provider_cancellable;
 
@@ -77,13 +84,21 @@ rill_server_new (const char       *id,
   server->id = g_strdup (id ? id : "");
   server->kind = kind;
   server->base_url = g_strdup (base_url ? base_url : "");
+  server->name = g_strdup ("");
+  server->enabled = TRUE;
   return server;
 }
 
 RillServer *
 rill_server_copy (const RillServer *server)
 {
-  return rill_server_new (server->id, server->kind, server->base_url);
+  RillServer *copy = rill_server_new (server->id, server->kind, server->base_url);
+
+  g_free (copy->name);
+  copy->name = g_strdup (server->name ? server->name : "");
+  copy->enabled = server->enabled;
+  copy->environment = g_strdup (server->environment);
+  return copy;
 }
 
 void
@@ -93,22 +108,213 @@ rill_server_free (RillServer *server)
     return;
   g_free (server->id);
   g_free (server->base_url);
+  g_free (server->name);
+  g_free (server->environment);
   g_free (server);
 }
 
-/* The "servers" key is the only place the list is parsed. */
+/* Server items */
+
+struct _RillServerItem
+{
+  GObject       parent_instance;
+
+  RillServer   *server;
+  char         *label;
+  char         *display_url;
+  RillProvider *provider;
+};
+
+G_DEFINE_FINAL_TYPE (RillServerItem, rill_server_item, G_TYPE_OBJECT)
+
+enum {
+  ITEM_PROP_0,
+  ITEM_PROP_ID,
+  ITEM_PROP_LABEL,
+  ITEM_N_PROPS
+};
+
+static GParamSpec *item_properties[ITEM_N_PROPS];
+
+static void
+rill_server_item_finalize (GObject *object)
+{
+  RillServerItem *self = RILL_SERVER_ITEM (object);
+
+  rill_server_free (self->server);
+  g_free (self->label);
+  g_free (self->display_url);
+  g_clear_object (&self->provider);
+  G_OBJECT_CLASS (rill_server_item_parent_class)->finalize (object);
+}
+
+static void
+rill_server_item_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  RillServerItem *self = RILL_SERVER_ITEM (object);
+
+  switch (prop_id)
+    {
+    case ITEM_PROP_ID:
+      g_value_set_string (value, self->server->id);
+      break;
+    case ITEM_PROP_LABEL:
+      g_value_set_string (value, self->label);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rill_server_item_class_init (RillServerItemClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = rill_server_item_finalize;
+  object_class->get_property = rill_server_item_get_property;
+  item_properties[ITEM_PROP_ID] =
+    g_param_spec_string ("id", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  item_properties[ITEM_PROP_LABEL] =
+    g_param_spec_string ("label", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, ITEM_N_PROPS, item_properties);
+}
+
+static void
+rill_server_item_init (RillServerItem *self)
+{
+}
+
+static RillServerItem *
+server_item_new (const RillServer *server)
+{
+  RillServerItem *self = g_object_new (RILL_TYPE_SERVER_ITEM, NULL);
+
+  self->server = rill_server_copy (server);
+  self->display_url = rill_url_without_user_info (server->base_url);
+  if (server->name != NULL && *server->name != '\0')
+    self->label = g_strdup (server->name);
+  else if (server->environment != NULL)
+    /* translators: %s is an environment variable, such as OLLAMA_HOST */
+    self->label = g_strdup_printf (_("From the environment (%s)"), server->environment);
+  else if (g_str_has_prefix (server->id, "local:"))
+    /* translators: %s is a kind of server, such as Ollama */
+    self->label = g_strdup_printf (_("Found on this computer: %s"),
+                                   server->kind == RILL_PROVIDER_OLLAMA
+                                   ? _("Ollama") : _("OpenAI-compatible server"));
+  else
+    self->label = g_strdup (self->display_url);
+  return self;
+}
+
+const RillServer *
+rill_server_item_get_server (RillServerItem *self)
+{
+  g_return_val_if_fail (RILL_IS_SERVER_ITEM (self), NULL);
+  return self->server;
+}
+
+const char *
+rill_server_item_get_id (RillServerItem *self)
+{
+  g_return_val_if_fail (RILL_IS_SERVER_ITEM (self), NULL);
+  return self->server->id;
+}
+
+const char *
+rill_server_item_get_label (RillServerItem *self)
+{
+  g_return_val_if_fail (RILL_IS_SERVER_ITEM (self), NULL);
+  return self->label;
+}
+
+const char *
+rill_server_item_get_display_url (RillServerItem *self)
+{
+  g_return_val_if_fail (RILL_IS_SERVER_ITEM (self), NULL);
+  return self->display_url;
+}
+
+RillProvider *
+rill_server_item_get_provider (RillServerItem *self)
+{
+  g_return_val_if_fail (RILL_IS_SERVER_ITEM (self), NULL);
+  return self->provider;
+}
+
+/* The configured list */
+
+/* The "servers" key is the only place the list is parsed; names and the
+ * switched-off ones are in keys of their own, so that the list keeps the
+ * type older versions wrote. */
 static GPtrArray *
 read_servers (RillSession *self)
 {
   g_autoptr(GVariant) value = g_settings_get_value (self->settings, "servers");
+  g_autoptr(GVariant) names = g_settings_get_value (self->settings, "server-names");
+  g_auto(GStrv) disabled = g_settings_get_strv (self->settings, "disabled-servers");
   GPtrArray *servers = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_server_free);
   GVariantIter iter;
   const char *id, *kind, *url;
 
   g_variant_iter_init (&iter, value);
   while (g_variant_iter_next (&iter, "(&s&s&s)", &id, &kind, &url))
-    g_ptr_array_add (servers, rill_server_new (id, rill_provider_kind_from_string (kind), url));
+    {
+      RillServer *server = rill_server_new (id, rill_provider_kind_from_string (kind), url);
+      const char *name = NULL;
+
+      if (g_variant_lookup (names, id, "&s", &name))
+        {
+          g_free (server->name);
+          server->name = g_strdup (name);
+        }
+      server->enabled = !g_strv_contains ((const char * const *) disabled, id);
+      g_ptr_array_add (servers, server);
+    }
   return servers;
+}
+
+/* Writes @servers, their names and which are off, and @active (NULL: as
+ * it is) at once, then looks the providers up once. */
+static void
+write_servers (RillSession *self,
+               GPtrArray   *servers,
+               const char  *active)
+{
+  GVariantBuilder list, names;
+  g_autoptr(GStrvBuilder) disabled = g_strv_builder_new ();
+  g_auto(GStrv) off = NULL;
+
+  g_variant_builder_init (&list, G_VARIANT_TYPE ("a(sss)"));
+  g_variant_builder_init (&names, G_VARIANT_TYPE ("a{ss}"));
+  for (guint i = 0; i < servers->len; i++)
+    {
+      RillServer *server = g_ptr_array_index (servers, i);
+
+      g_variant_builder_add (&list, "(sss)", server->id,
+                             rill_provider_kind_to_string (server->kind), server->base_url);
+      if (server->name != NULL && *server->name != '\0')
+        g_variant_builder_add (&names, "{ss}", server->id, server->name);
+      if (!server->enabled)
+        g_strv_builder_add (disabled, server->id);
+    }
+  off = g_strv_builder_end (disabled);
+
+  /* Delayed settings announce each key as it is set: look the providers
+   * up once, with all written. */
+  self->saving_server = TRUE;
+  g_settings_delay (self->settings);
+  g_settings_set_value (self->settings, "servers", g_variant_builder_end (&list));
+  g_settings_set_value (self->settings, "server-names", g_variant_builder_end (&names));
+  g_settings_set_strv (self->settings, "disabled-servers", (const char * const *) off);
+  if (active != NULL)
+    g_settings_set_string (self->settings, "active-server", active);
+  g_settings_apply (self->settings);
+  self->saving_server = FALSE;
+  rill_session_reload_provider (self);
 }
 
 RillServer *
@@ -131,54 +337,158 @@ rill_session_dup_active_server (RillSession *self)
   return NULL;
 }
 
-void
-rill_session_save_server (RillSession *self,
-                          RillServer  *server)
+static void
+ensure_id (RillServer *server)
 {
-  g_autoptr(GPtrArray) servers = NULL;
-  GVariantBuilder builder;
-
-  g_return_if_fail (RILL_IS_SESSION (self));
-  g_return_if_fail (server != NULL);
-
   if (server->id == NULL || *server->id == '\0')
     {
       g_free (server->id);
       server->id = g_uuid_string_random ();
     }
-
-  servers = read_servers (self);
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sss)"));
-  g_variant_builder_add (&builder, "(sss)", server->id,
-                         rill_provider_kind_to_string (server->kind), server->base_url);
-  for (guint i = 0; i < servers->len; i++)
-    {
-      RillServer *old = g_ptr_array_index (servers, i);
-
-      if (g_strcmp0 (old->id, server->id) != 0)
-        g_variant_builder_add (&builder, "(sss)", old->id,
-                               rill_provider_kind_to_string (old->kind), old->base_url);
-    }
-
-  /* Delayed settings announce each key as it is set: look the provider up
-   * once, with both written. */
-  self->saving_server = TRUE;
-  g_settings_delay (self->settings);
-  g_settings_set_value (self->settings, "servers", g_variant_builder_end (&builder));
-  g_settings_set_string (self->settings, "active-server", server->id);
-  g_settings_apply (self->settings);
-  self->saving_server = FALSE;
-  rill_session_reload_provider (self);
 }
 
-/* The provider */
+void
+rill_session_save_server (RillSession *self,
+                          RillServer  *server)
+{
+  g_autoptr(GPtrArray) servers = NULL;
+  RillServer *copy;
+
+  g_return_if_fail (RILL_IS_SESSION (self));
+  g_return_if_fail (server != NULL);
+
+  ensure_id (server);
+  servers = read_servers (self);
+  for (guint i = 0; i < servers->len; i++)
+    if (g_strcmp0 (((RillServer *) g_ptr_array_index (servers, i))->id, server->id) == 0)
+      g_ptr_array_remove_index (servers, i--);
+  copy = rill_server_copy (server);
+  g_clear_pointer (&copy->environment, g_free);
+  g_ptr_array_insert (servers, 0, copy);
+  write_servers (self, servers, server->id);
+}
+
+void
+rill_session_update_server (RillSession *self,
+                            RillServer  *server)
+{
+  g_autoptr(GPtrArray) servers = NULL;
+  RillServer *copy;
+  gboolean replaced = FALSE;
+
+  g_return_if_fail (RILL_IS_SESSION (self));
+  g_return_if_fail (server != NULL);
+
+  ensure_id (server);
+  copy = rill_server_copy (server);
+  /* Kept from the environment: the address and kind, never its key. */
+  g_clear_pointer (&copy->environment, g_free);
+  servers = read_servers (self);
+  for (guint i = 0; i < servers->len && !replaced; i++)
+    if (g_strcmp0 (((RillServer *) g_ptr_array_index (servers, i))->id, server->id) == 0)
+      {
+        rill_server_free (g_ptr_array_index (servers, i));
+        servers->pdata[i] = copy;
+        replaced = TRUE;
+      }
+  if (!replaced)
+    g_ptr_array_add (servers, copy);
+  write_servers (self, servers, NULL);
+}
+
+void
+rill_session_remove_server (RillSession *self,
+                            const char  *server_id)
+{
+  g_autoptr(GPtrArray) servers = NULL;
+
+  g_return_if_fail (RILL_IS_SESSION (self));
+  g_return_if_fail (server_id != NULL);
+
+  servers = read_servers (self);
+  for (guint i = 0; i < servers->len; i++)
+    if (g_strcmp0 (((RillServer *) g_ptr_array_index (servers, i))->id, server_id) == 0)
+      g_ptr_array_remove_index (servers, i--);
+  write_servers (self, servers, NULL);
+}
+
+void
+rill_session_set_server_enabled (RillSession *self,
+                                 const char  *server_id,
+                                 gboolean     enabled)
+{
+  g_autoptr(GPtrArray) servers = NULL;
+
+  g_return_if_fail (RILL_IS_SESSION (self));
+  g_return_if_fail (server_id != NULL);
+
+  servers = read_servers (self);
+  for (guint i = 0; i < servers->len; i++)
+    {
+      RillServer *server = g_ptr_array_index (servers, i);
+
+      if (g_strcmp0 (server->id, server_id) == 0)
+        server->enabled = enabled;
+    }
+  write_servers (self, servers, NULL);
+}
+
+GListModel *
+rill_session_get_servers (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return G_LIST_MODEL (self->servers);
+}
+
+RillServerItem *
+rill_session_find_server (RillSession *self,
+                          const char  *server_id)
+{
+  guint n;
+
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+
+  if (server_id == NULL)
+    return NULL;
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->servers));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(RillServerItem) item = g_list_model_get_item (G_LIST_MODEL (self->servers), i);
+
+      if (g_strcmp0 (item->server->id, server_id) == 0)
+        return item;  /* the list holds it */
+    }
+  return NULL;
+}
+
+RillProvider *
+rill_session_get_provider_for (RillSession *self,
+                               const char  *server_id)
+{
+  RillServerItem *item = rill_session_find_server (self, server_id);
+
+  return item ? item->provider : NULL;
+}
+
+const char *
+rill_session_get_provider_id (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return self->provider_id;
+}
+
+/* The providers */
 
 static void
-set_provider (RillSession  *self,
-              RillProvider *provider,
-              const char   *status)
+set_provider (RillSession    *self,
+              RillServerItem *item,
+              const char     *status)
 {
+  RillProvider *provider = item != NULL ? item->provider : NULL;
+
   g_set_object (&self->provider, provider);
+  g_free (self->provider_id);
+  self->provider_id = item ? g_strdup (item->server->id) : NULL;
   g_free (self->provider_status);
   self->provider_status = g_strdup (status);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROVIDER_STATUS]);
@@ -221,7 +531,10 @@ discover_cb (GObject      *object,
   g_autoptr(RillSession) self = user_data;
   g_autoptr(RillProvider) provider = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(RillServer) server = NULL;
+  g_autoptr(RillServerItem) item = NULL;
   g_autofree char *status = NULL;
+  g_autofree char *id = NULL;
 
   provider = rill_provider_discover_finish (result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -235,61 +548,120 @@ discover_cb (GObject      *object,
       return;
     }
 
+  /* Its address is its id: the same server is found again after a
+   * restart. */
+  id = g_strconcat ("local:", rill_provider_get_base_url (provider), NULL);
+  server = rill_server_new (id, rill_provider_get_kind (provider),
+                            rill_provider_get_base_url (provider));
+  item = server_item_new (server);
+  item->provider = g_object_ref (provider);
+  g_list_store_append (self->servers, item);
   status = describe_provider (provider, FOUND_LOCALLY);
-  set_provider (self, provider, status);
+  set_provider (self, item, status);
+}
+
+/* One reload: the items being made, and the key look-ups still out. */
+typedef struct
+{
+  RillSession  *self;
+  GPtrArray    *items;
+  GCancellable *cancellable;
+  guint         pending;
+} Reload;
+
+static void
+reload_free (Reload *reload)
+{
+  g_object_unref (reload->self);
+  g_ptr_array_unref (reload->items);
+  g_object_unref (reload->cancellable);
+  g_free (reload);
 }
 
 static void
-use_server (RillSession *self,
-            RillServer  *server,
-            const char  *key)
+reload_done (Reload *reload)
 {
-  g_autoptr(RillProvider) provider = rill_provider_new (server->kind, server->base_url, key);
-  g_autofree char *status = describe_provider (provider, FROM_SETTINGS);
+  RillSession *self = reload->self;
+  g_autofree char *active = g_settings_get_string (self->settings, "active-server");
+  RillServerItem *first = NULL;
+  g_autofree char *status = NULL;
 
-  set_provider (self, provider, status);
+  g_list_store_splice (self->servers, 0, g_list_model_get_n_items (G_LIST_MODEL (self->servers)),
+                       reload->items->pdata, reload->items->len);
+
+  /* The environment's, then the active one, then any switched on. */
+  for (guint i = 0; i < reload->items->len && first == NULL; i++)
+    {
+      RillServerItem *item = g_ptr_array_index (reload->items, i);
+
+      if (item->provider != NULL && item->server->environment != NULL)
+        first = item;
+    }
+  for (guint i = 0; i < reload->items->len && first == NULL; i++)
+    {
+      RillServerItem *item = g_ptr_array_index (reload->items, i);
+
+      if (item->provider != NULL && g_strcmp0 (item->server->id, active) == 0)
+        first = item;
+    }
+  for (guint i = 0; i < reload->items->len && first == NULL; i++)
+    {
+      RillServerItem *item = g_ptr_array_index (reload->items, i);
+
+      if (item->provider != NULL)
+        first = item;
+    }
+
+  if (first != NULL)
+    {
+      status = describe_provider (first->provider, first->server->environment != NULL
+                                  ? FROM_ENVIRONMENT : FROM_SETTINGS);
+      set_provider (self, first, status);
+      return;
+    }
+
+  set_provider (self, NULL, _("Looking for a server on this computer…"));
+  rill_provider_discover_async (reload->cancellable, discover_cb, g_object_ref (self));
 }
 
 typedef struct
 {
-  RillSession *self;
-  RillServer  *server;
-} LookupData;
-
-static void
-lookup_data_free (LookupData *data)
-{
-  g_object_unref (data->self);
-  rill_server_free (data->server);
-  g_free (data);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (LookupData, lookup_data_free)
+  Reload         *reload;
+  RillServerItem *item;
+} KeyLookup;
 
 static void
 lookup_key_cb (GObject      *object,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(LookupData) data = user_data;
+  KeyLookup *lookup = user_data;
+  Reload *reload = lookup->reload;
+  RillServerItem *item = lookup->item;
   g_autoptr(GError) error = NULL;
   g_autofree char *key = NULL;
 
+  g_free (lookup);
   key = rill_keyring_lookup_key_finish (RILL_KEYRING (object), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
   /* A locked or missing keyring still leaves servers that need no key. */
-  if (error != NULL)
+  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_warning ("Could not read the API key from the keyring: %s", error->message);
+  item->provider = rill_provider_new (item->server->kind, item->server->base_url, key);
 
-  use_server (data->self, data->server, key);
+  if (--reload->pending == 0)
+    {
+      if (!g_cancellable_is_cancelled (reload->cancellable))
+        reload_done (reload);
+      reload_free (reload);
+    }
 }
 
 void
 rill_session_reload_provider (RillSession *self)
 {
-  g_autoptr(RillProvider) env = NULL;
-  g_autoptr(RillServer) server = NULL;
+  static const char *variables[] = { "OPENAI_BASE_URL", "OLLAMA_HOST", "OPENAI_API_KEY" };
+  g_autoptr(GPtrArray) servers = NULL;
+  Reload *reload;
 
   g_return_if_fail (RILL_IS_SESSION (self));
 
@@ -297,32 +669,62 @@ rill_session_reload_provider (RillSession *self)
   g_clear_object (&self->provider_cancellable);
   self->provider_cancellable = g_cancellable_new ();
 
-  if ((env = rill_provider_new_from_environment ()) != NULL)
+  reload = g_new0 (Reload, 1);
+  reload->self = g_object_ref (self);
+  reload->items = g_ptr_array_new_with_free_func (g_object_unref);
+  reload->cancellable = g_object_ref (self->provider_cancellable);
+  /* One held while the look-ups start, so none finishes the reload early. */
+  reload->pending = 1;
+
+  /* Each variable set is a server of its own, used as it is and never
+   * written anywhere; its id is the variable, the same after a restart. */
+  for (guint i = 0; i < G_N_ELEMENTS (variables); i++)
     {
-      g_autofree char *status = describe_provider (env, FROM_ENVIRONMENT);
-      set_provider (self, env, status);
-      return;
+      g_autoptr(RillProvider) provider =
+        rill_provider_new_from_environment_variable (variables[i]);
+      g_autofree char *id = NULL;
+      g_autoptr(RillServer) server = NULL;
+      RillServerItem *item;
+
+      if (provider == NULL)
+        continue;
+      id = g_strconcat ("env:", variables[i], NULL);
+      server = rill_server_new (id, rill_provider_get_kind (provider),
+                                rill_provider_get_base_url (provider));
+      server->environment = g_strdup (variables[i]);
+      item = server_item_new (server);
+      item->provider = g_steal_pointer (&provider);
+      g_ptr_array_add (reload->items, item);
     }
 
-  if ((server = rill_session_dup_active_server (self)) != NULL)
+  servers = read_servers (self);
+  for (guint i = 0; i < servers->len; i++)
     {
-      LookupData *data;
+      RillServer *server = g_ptr_array_index (servers, i);
+      RillServerItem *item = server_item_new (server);
 
+      g_ptr_array_add (reload->items, item);
+      if (!server->enabled)
+        continue;
       if (self->keyring == NULL)
+        item->provider = rill_provider_new (server->kind, server->base_url, NULL);
+      else
         {
-          use_server (self, server, NULL);
-          return;
+          KeyLookup *lookup = g_new0 (KeyLookup, 1);
+
+          lookup->reload = reload;
+          lookup->item = item;
+          reload->pending++;
+          rill_keyring_lookup_key_async (self->keyring, server->id, reload->cancellable,
+                                         lookup_key_cb, lookup);
         }
-      data = g_new0 (LookupData, 1);
-      data->self = g_object_ref (self);
-      data->server = g_steal_pointer (&server);
-      rill_keyring_lookup_key_async (self->keyring, data->server->id, self->provider_cancellable,
-                                     lookup_key_cb, data);
-      return;
     }
 
-  set_provider (self, NULL, _("Looking for a server on this computer…"));
-  rill_provider_discover_async (self->provider_cancellable, discover_cb, g_object_ref (self));
+  if (--reload->pending == 0)
+    {
+      reload_done (reload);
+      reload_free (reload);
+    }
 }
 
 /* The store */
@@ -471,11 +873,13 @@ settings_changed_cb (RillSession  *self,
 {
   GQuark servers = g_quark_from_static_string ("servers");
   GQuark active = g_quark_from_static_string ("active-server");
+  GQuark names = g_quark_from_static_string ("server-names");
+  GQuark disabled = g_quark_from_static_string ("disabled-servers");
 
   if (self->saving_server)
     return FALSE;
   for (int i = 0; i < n_keys; i++)
-    if (keys[i] == servers || keys[i] == active)
+    if (keys[i] == servers || keys[i] == active || keys[i] == names || keys[i] == disabled)
       {
         rill_session_reload_provider (self);
         break;
@@ -525,6 +929,8 @@ rill_session_finalize (GObject *object)
 
   g_clear_object (&self->provider_cancellable);
   g_clear_object (&self->provider);
+  g_clear_pointer (&self->provider_id, g_free);
+  g_clear_object (&self->servers);
   g_clear_pointer (&self->provider_status, g_free);
   g_clear_object (&self->store_cancellable);
   g_clear_object (&self->store);
@@ -707,6 +1113,7 @@ static void
 rill_session_init (RillSession *self)
 {
   self->store_cancellable = g_cancellable_new ();
+  self->servers = g_list_store_new (RILL_TYPE_SERVER_ITEM);
   self->temperature = -1;
   self->history_limit = 50;
   self->connect_timeout = 30;

@@ -18,12 +18,17 @@
 
 G_BEGIN_DECLS
 
-/* A server the person configured: one element of the "servers" key. */
+/* A server: one element of the "servers" key (its name from
+ * "server-names", switched off when in "disabled-servers"), or one the
+ * environment names (@environment the variable, never stored). */
 typedef struct
 {
   char             *id;
   RillProviderKind  kind;
   char             *base_url;
+  char             *name;         /* "" for none: the address is shown */
+  gboolean          enabled;
+  char             *environment;  /* "OPENAI_BASE_URL", "OLLAMA_HOST"… or NULL */
 } RillServer;
 
 #define RILL_TYPE_SERVER (rill_server_get_type ())
@@ -34,6 +39,21 @@ RillServer *rill_server_new      (const char       *id,
 RillServer *rill_server_copy     (const RillServer *server);
 void        rill_server_free     (RillServer       *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RillServer, rill_server_free)
+
+/* One server as the session lists it: what it is, and its provider (with
+ * its own key) while it is switched on. */
+#define RILL_TYPE_SERVER_ITEM (rill_server_item_get_type ())
+G_DECLARE_FINAL_TYPE (RillServerItem, rill_server_item, RILL, SERVER_ITEM, GObject)
+
+const RillServer *rill_server_item_get_server   (RillServerItem *self);
+const char       *rill_server_item_get_id       (RillServerItem *self);
+/* The name, else what it is ("From the environment (OLLAMA_HOST)"), else
+ * the address without user info: property "label". */
+const char       *rill_server_item_get_label    (RillServerItem *self);
+/* The address without user info. */
+const char       *rill_server_item_get_display_url (RillServerItem *self);
+/* NULL when switched off. */
+RillProvider     *rill_server_item_get_provider (RillServerItem *self);
 
 #define RILL_TYPE_SESSION (rill_session_get_type ())
 G_DECLARE_FINAL_TYPE (RillSession, rill_session, RILL, SESSION, GObject)
@@ -58,7 +78,23 @@ gboolean      rill_session_get_store_waiting   (RillSession      *self);
 GSettings    *rill_session_get_settings        (RillSession      *self);
 RillKeyring  *rill_session_get_keyring         (RillSession      *self);
 
-/* NULL until a server is known ("notify::provider"). */
+/* Every server, RillServerItem: the environment's first, then the
+ * configured ones in their order (switched off too), then one found on this
+ * computer when nothing else is switched on. Replaced whole on a reload. */
+GListModel     *rill_session_get_servers         (RillSession      *self);
+/* The server with @server_id, or NULL when it is gone. */
+RillServerItem *rill_session_find_server       (RillSession      *self,
+                                                const char       *server_id);
+/* The provider of @server_id, with that server's own key; NULL when the
+ * server is gone or switched off. Never another server's. */
+RillProvider *rill_session_get_provider_for    (RillSession      *self,
+                                                const char       *server_id);
+/* The id of the server rill_session_get_provider() is, or NULL. */
+const char   *rill_session_get_provider_id     (RillSession      *self);
+
+/* The provider of the first enabled server (the environment's, then the
+ * active one, then the others in order), for what has no server of its
+ * own yet; NULL until a server is known ("notify::provider"). */
 RillProvider *rill_session_get_provider        (RillSession      *self);
 /* What was found, or how to add a server, in words ("notify::provider-status"). */
 const char   *rill_session_get_provider_status (RillSession      *self);
@@ -74,6 +110,19 @@ RillServer   *rill_session_dup_active_server   (RillSession      *self);
  * it the active one; an empty id gets a new one, written back. */
 void          rill_session_save_server         (RillSession      *self,
                                                 RillServer       *server);
+
+/* Replaces the server with @server's id where it is in the list, or adds
+ * it at the end; an empty id gets a new one, written back. Does not change
+ * the active server. */
+void          rill_session_update_server       (RillSession      *self,
+                                                RillServer       *server);
+/* Removes the configured server @server_id (its key stays in the keyring
+ * until replaced). */
+void          rill_session_remove_server       (RillSession      *self,
+                                                const char       *server_id);
+void          rill_session_set_server_enabled  (RillSession      *self,
+                                                const char       *server_id,
+                                                gboolean          enabled);
 
 /* The options a reply in @conversation (NULL for a new one) is asked with:
  * @model, the preferences, and the conversation's own system prompt, which

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 static const char *schema_v1[] = {
   "CREATE TABLE conversations ("
@@ -165,9 +165,23 @@ static const char *schema_v5[] = {
   NULL
 };
 
+/* Version 6: the server a conversation talks to, across restarts.
+ *
+ * server is the id of the server its replies go to (a configured one's id,
+ * or "env:OLLAMA_HOST" and the like for one the environment names); NULL
+ * until its first reply starts, and for every conversation written before,
+ * which then goes to the first server switched on, as it always did.
+ * server_url is that server's address without user info, to say which
+ * server it was once it is gone; never a key. */
+static const char *schema_v6[] = {
+  "ALTER TABLE conversations ADD COLUMN server TEXT",
+  "ALTER TABLE conversations ADD COLUMN server_url TEXT",
+  NULL
+};
+
 /* Forward migrations: entry N brings a database from version N to N + 1. */
 static const char **migrations[SCHEMA_VERSION] = {
-  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5
+  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6
 };
 
 /* Copies kept: the one just made and the one before it. */

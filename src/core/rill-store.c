@@ -549,7 +549,8 @@ rill_store_init (RillStore *self)
 
 /* Reads */
 
-#define CONVERSATION_COLUMNS "id, title, model, system_prompt, created_at, updated_at, uid"
+#define CONVERSATION_COLUMNS \
+  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url"
 
 static RillConversation *
 conversation_from_row (sqlite3_stmt *stmt)
@@ -563,6 +564,8 @@ conversation_from_row (sqlite3_stmt *stmt)
   conversation->created_at = sqlite3_column_int64 (stmt, 4);
   conversation->updated_at = sqlite3_column_int64 (stmt, 5);
   conversation->uid = rill_sqlite_column_dup (stmt, 6);
+  conversation->server = rill_sqlite_column_dup (stmt, 7);
+  conversation->server_url = rill_sqlite_column_dup (stmt, 8);
   return conversation;
 }
 
@@ -810,10 +813,12 @@ rill_store_update_conversation_async (RillStore             *self,
       "UPDATE conversations SET title = coalesce(?2, ''), title_from_user = 1 WHERE id = ?1",
     [RILL_CONVERSATION_MODEL] = "UPDATE conversations SET model = ?2 WHERE id = ?1",
     [RILL_CONVERSATION_SYSTEM_PROMPT] = "UPDATE conversations SET system_prompt = ?2 WHERE id = ?1",
+    [RILL_CONVERSATION_SERVER] = "UPDATE conversations SET server = ?2 WHERE id = ?1",
+    [RILL_CONVERSATION_SERVER_URL] = "UPDATE conversations SET server_url = ?2 WHERE id = ?1",
   };
 
   g_return_if_fail (RILL_IS_STORE (self));
-  g_return_if_fail (field <= RILL_CONVERSATION_SYSTEM_PROMPT);
+  g_return_if_fail (field <= RILL_CONVERSATION_SERVER_URL);
 
   push_write (self, write_args_new (statements[field], "save to", conversation_id, value,
                                     RILL_STORE_CONVERSATION_CHANGED),

@@ -139,6 +139,10 @@ typedef enum {
   RILL_CONVERSATION_TITLE,
   RILL_CONVERSATION_MODEL,
   RILL_CONVERSATION_SYSTEM_PROMPT,
+  /* The id of the server its replies go to, and that server's address
+   * without user info (never a key). */
+  RILL_CONVERSATION_SERVER,
+  RILL_CONVERSATION_SERVER_URL,
 } RillConversationField;
 
 /* @value NULL clears the field. */

@@ -19,6 +19,9 @@
  *     conversations / 200,000 messages, against an empty history;
  *   memory: VmRSS with that history open, after a 20,000-token reply, and
  *     after each of 10 more (each in a new conversation);
+ *   picker-400: a server listing 400 models: the time from asking to all
+ *     400 rows in the model picker, and from typing into its search field
+ *     to the filtered list painted;
  *   attach: a 12 MP JPEG attached in the composer, the longest frame while
  *     it is read and scaled (off the main thread) and its chip appears.
  *
@@ -39,6 +42,7 @@
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
 #include "rill-message-row-private.h"
+#include "rill-model-picker.h"
 #include "rill-sidebar-private.h"
 #include "rill-window-private.h"
 
@@ -501,6 +505,21 @@ start_app (void)
     g_error ("the window never painted");
 }
 
+/* The picker row: the server lists this many models. */
+static void
+route_many_models (guint n)
+{
+  RillTestScript *models = rill_test_script_new (200, "application/json");
+  g_autoptr(GString) body = g_string_new ("{\"object\":\"list\",\"data\":[");
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (body, "%s{\"id\":\"vendor-%u/model-%u-instruct:%ub\"}",
+                            i ? "," : "", i % 37, i, i % 70 + 1);
+  g_string_append (body, "]}");
+  rill_test_script_send (models, body->str, body->len, 0);
+  route ("/v1/models", models);
+}
+
 static gboolean
 window_idle (gpointer data)
 {
@@ -853,6 +872,96 @@ row_memory (void)
     }
 }
 
+static GtkDropDown *
+picker_dropdown (void)
+{
+  return GTK_DROP_DOWN (adw_bin_get_child (ADW_BIN (rig.window->model_picker)));
+}
+
+static gboolean
+picker_holds (gpointer data)
+{
+  return g_list_model_get_n_items (gtk_drop_down_get_model (picker_dropdown ())) >=
+         GPOINTER_TO_UINT (data);
+}
+
+static GtkWidget *
+find_search_entry (GtkWidget *root)
+{
+  if (GTK_IS_SEARCH_ENTRY (root))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_search_entry (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gint64 picker_painted_us;
+
+static gboolean
+widget_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data);
+}
+
+static void
+picker_paint_cb (GdkFrameClock *clock, gpointer data)
+{
+  if (picker_painted_us == 0)
+    picker_painted_us = g_get_monotonic_time ();
+}
+
+static gboolean
+picker_painted (gpointer data)
+{
+  return picker_painted_us != 0;
+}
+
+/* 400 models from one server: listed, then filtered as one types. */
+static void
+row_picker (void)
+{
+  guint n = 400;
+  RillSession *session;
+  GtkWidget *entry;
+  GtkWidget *popover;
+  GdkFrameClock *clock;
+  gint64 start;
+  gulong id;
+
+  start_app ();
+  session = rill_application_get_session (rig.app);
+  if (!wait_until (picker_holds, GUINT_TO_POINTER (1), 30))
+    g_error ("the first list never came");
+  route_many_models (n);
+  start = g_get_monotonic_time ();
+  rill_session_reload_provider (session);
+  if (!wait_until (picker_holds, GUINT_TO_POINTER (n), 30))
+    g_error ("the %u models never came", n);
+  result ("fill_ms", (g_get_monotonic_time () - start) / 1000.0);
+
+  rill_model_picker_popup (rig.window->model_picker);
+  entry = find_search_entry (GTK_WIDGET (picker_dropdown ()));
+  if (entry == NULL)
+    g_error ("the picker has no search field");
+  popover = gtk_widget_get_ancestor (entry, GTK_TYPE_POPOVER);
+  if (popover == NULL || !wait_until (widget_mapped, popover, 30))
+    g_error ("the picker's list never opened");
+  clock = gtk_widget_get_frame_clock (popover);
+  id = g_signal_connect (clock, "after-paint", G_CALLBACK (picker_paint_cb), NULL);
+  start = g_get_monotonic_time ();
+  gtk_editable_set_text (GTK_EDITABLE (entry), "model-3");
+  if (!wait_until (picker_painted, NULL, 30))
+    g_error ("the filtered list was never painted");
+  result ("filter_ms", (picker_painted_us - start) / 1000.0);
+  g_signal_handler_disconnect (clock, id);
+}
+
 static gboolean
 attachment_read (gpointer data)
 {
@@ -921,6 +1030,8 @@ run_row (const char *row)
     row_startup ();
   else if (g_str_equal (row, "memory"))
     row_memory ();
+  else if (g_str_equal (row, "picker-400"))
+    row_picker ();
   else if (g_str_equal (row, "attach"))
     row_attach ();
   else
@@ -1206,6 +1317,21 @@ run_all (void)
       g_string_free (each, TRUE);
     }
 
+  if (wanted ("picker-400"))
+    {
+      g_autofree char *home = g_build_filename (root, "picker", NULL);
+      g_autoptr(GHashTable) r = NULL;
+
+      make_history (home, 0, 0);
+      r = run_child ("picker-400", home);
+
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", "model picker, 400 models",
+               "listed (ms)", get (r, "fill_ms"), "", "", "", "<= 100", verdict (get (r, "fill_ms")
+                                                                                 <= 100));
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", "", "filtered (ms)",
+               get (r, "filter_ms"), "", "", "", "<= 50", verdict (get (r, "filter_ms") <= 50));
+    }
+
   if (wanted ("attach"))
     {
       g_autofree char *data = g_build_filename (scratch, "attach", NULL);
@@ -1250,7 +1376,8 @@ main (int argc, char *argv[])
       "Start-ups of each history (3)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
       "Rows, e.g. burst,startup "
-      "(stream-2000,stream-5000,burst,long-line,code-block,startup,memory,attach)", "ROWS" },
+      "(stream-2000,stream-5000,burst,long-line,code-block,startup,memory,attach,"
+      "picker-400)", "ROWS" },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "A fast smoke run with small sizes", NULL },
     { "row", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_row,
       "Run one row (the child)", "ROW" },

@@ -979,6 +979,150 @@ test_environment (Fixture *f, gconstpointer data)
   g_assert_null (none);
 }
 
+/* Keys */
+
+/* A server that only redirects: every request is answered with a 307 to
+ * the same path on @target, after the Authorization it got is noted. */
+typedef struct
+{
+  SoupServer *server;
+  char       *url;
+  char       *target;
+  char       *authorization;
+  guint       requests;
+} Redirector;
+
+static void
+redirect_cb (SoupServer        *server,
+             SoupServerMessage *message,
+             const char        *path,
+             GHashTable        *query,
+             gpointer           user_data)
+{
+  Redirector *r = user_data;
+  g_autofree char *location = g_strconcat (r->target, path, NULL);
+  const char *authorization =
+    soup_message_headers_get_one (soup_server_message_get_request_headers (message),
+                                  "Authorization");
+
+  r->requests++;
+  g_free (r->authorization);
+  r->authorization = g_strdup (authorization);
+  soup_server_message_set_redirect (message, SOUP_STATUS_TEMPORARY_REDIRECT, location);
+}
+
+static Redirector *
+redirector_new (const char *target)
+{
+  Redirector *r = g_new0 (Redirector, 1);
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  r->target = g_strdup (target);
+  r->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (r->server, NULL, redirect_cb, r, NULL);
+  g_assert_true (soup_server_listen_local (r->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (r->server);
+  r->url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return r;
+}
+
+static void
+redirector_free (Redirector *r)
+{
+  soup_server_disconnect (r->server);
+  g_object_unref (r->server);
+  g_free (r->url);
+  g_free (r->target);
+  g_free (r->authorization);
+  g_free (r);
+}
+
+/* Two servers, an OpenAI-compatible one and an Ollama one, each with its
+ * own key: each sees only its own, in the headers it logged. A third only
+ * redirects to the Ollama one: the redirect is followed, for a list of
+ * models and for a reply, but its key does not go along. */
+static void
+test_keys_stay_home (Fixture *f, gconstpointer data)
+{
+  const char * const tokens[] = { "ok", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, "m", TRUE);
+  g_autofree char *ndjson = rill_test_ollama_ndjson (tokens, "llama3");
+  g_autoptr(RillTestServer) other = rill_test_server_new ();
+  g_autoptr(RillProvider) ollama = rill_provider_new (RILL_PROVIDER_OLLAMA,
+                                                      rill_test_server_get_url (other),
+                                                      "sk-ollama-only");
+  RillTestScript *chat = rill_test_script_new (200, "text/event-stream");
+  RillTestScript *ollama_chat = rill_test_script_new (200, "application/x-ndjson");
+  RillTestScript *moved_models = rill_test_script_new (200, "application/json");
+  RillTestScript *moved_chat = rill_test_script_new (200, "text/event-stream");
+  Redirector *redirector = redirector_new (rill_test_server_get_url (other));
+  g_autofree char *redirector_base = g_strconcat (redirector->url, "/v1", NULL);
+  g_autoptr(RillProvider) redirected = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) models = NULL;
+  RillProvider *first;
+  Watch *w;
+
+  rill_test_script_send (chat, sse, -1, 0);
+  w = run_reply (f, chat);
+  watch_free (w);
+  g_assert_cmpstr (rill_test_server_get_request_header (f->server, CHAT, "Authorization"), ==,
+                   "Bearer sk-test-key");
+
+  rill_test_script_send (ollama_chat, ndjson, -1, 0);
+  rill_test_server_route (other, "/api/chat", ollama_chat);
+  first = g_steal_pointer (&f->provider);
+  f->provider = g_object_ref (ollama);
+  w = start_reply (f, f->conversation_id, "and you?");
+  test_wait_for (&w->finished, WAIT_MS, "the Ollama reply to finish");
+  g_assert_cmpint (rill_reply_get_status (w->reply), ==, RILL_STATUS_COMPLETE);
+  watch_free (w);
+  g_assert_cmpstr (rill_test_server_get_request_header (other, "/api/chat", "Authorization"), ==,
+                   "Bearer sk-ollama-only");
+  g_assert_cmpuint (rill_test_server_get_request_count (f->server, "/api/chat"), ==, 0);
+  g_assert_cmpuint (rill_test_server_get_request_count (other, CHAT), ==, 0);
+
+  /* Redirected to the Ollama server's port: a list of models follows it,
+   * without the key. */
+  rill_test_script_send (moved_models, "{\"object\":\"list\",\"data\":[{\"id\":\"moved\"}]}",
+                         -1, 0);
+  rill_test_server_route (other, "/v1/models", moved_models);
+  redirected = rill_provider_new (RILL_PROVIDER_OPENAI, redirector_base, "sk-redirector");
+  rill_provider_list_models_async (redirected, NULL, test_async_result_cb, &result);
+  test_wait_result (&result, WAIT_MS, "the models through a redirect");
+  models = rill_provider_list_models_finish (redirected, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (models[0], ==, "moved");
+  g_assert_cmpstr (redirector->authorization, ==, "Bearer sk-redirector");
+  g_assert_cmpuint (rill_test_server_get_request_count (other, "/v1/models"), ==, 1);
+  g_assert_null (rill_test_server_get_request_header (other, "/v1/models", "Authorization"));
+
+  rill_test_script_send (moved_chat, sse, -1, 0);
+  rill_test_server_route (other, CHAT, moved_chat);
+  g_clear_object (&f->provider);
+  f->provider = g_object_ref (redirected);
+  w = start_reply (f, f->conversation_id, "once more");
+  test_wait_for (&w->finished, WAIT_MS, "the redirected reply to finish");
+  /* A reply's body is not sent twice: it stops at the redirect, saying
+   * where the server sent it is not followed. */
+  g_assert_cmpuint (redirector->requests, ==, 2);
+  g_assert_cmpint (rill_reply_get_status (w->reply), ==, RILL_STATUS_FAILED);
+  g_assert_nonnull (strstr (rill_reply_get_error (w->reply), "307"));
+  g_assert_nonnull (strstr (rill_reply_get_error (w->reply), "another address"));
+  g_assert_cmpuint (rill_test_server_get_request_count (other, CHAT), ==, 0);
+  watch_free (w);
+
+  /* The first server never saw the other keys. */
+  g_assert_cmpstr (rill_test_server_get_request_header (f->server, CHAT, "Authorization"), ==,
+                   "Bearer sk-test-key");
+  g_object_unref (first);
+  redirector_free (redirector);
+}
+
 /* Memory */
 
 #define MIB (1024 * 1024)
@@ -1580,6 +1724,7 @@ main (int argc, char **argv)
   ADD ("replies-kept-alive", test_replies_kept_alive);
   ADD ("search-after-stream", test_search_after_stream);
   ADD ("environment", test_environment);
+  ADD ("keys-stay-home", test_keys_stay_home);
   ADD ("sigkill-recovery", test_sigkill_recovery);
   ADD ("flood-line", test_flood_line);
   ADD ("flood-ndjson-line", test_flood_ndjson_line);

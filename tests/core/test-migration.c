@@ -23,6 +23,8 @@
 #include "rill-store-private.h"
 
 #define CHAT "/v1/chat/completions"
+/* The schema version this code upgrades to. */
+#define CURRENT_VERSION "6"
 #define WAIT_MS 20000
 
 typedef struct
@@ -255,7 +257,7 @@ test_from_v2 (Fixture *f, gconstpointer data)
 
   g_clear_pointer (&text, g_free);
   text = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (text, ==, "5");
+  g_assert_cmpstr (text, ==, CURRENT_VERSION);
   g_assert_cmpuint (rill_store_get_n_recovered (store), ==, 1);
 
   /* The first two conversations, message by message, byte for byte. */
@@ -410,7 +412,7 @@ test_failed (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_clear_pointer (&version, g_free);
   version = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (version, ==, "5");
+  g_assert_cmpstr (version, ==, CURRENT_VERSION);
   close_store (store);
   g_clear_pointer (&version, g_free);
   version = test_sql_text (f->copy, "PRAGMA user_version");
@@ -448,7 +450,7 @@ test_from_v3 (Fixture *f, gconstpointer data)
   g_assert_cmpstr (version, ==, "3");
   g_clear_pointer (&version, g_free);
   version = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (version, ==, "5");
+  g_assert_cmpstr (version, ==, CURRENT_VERSION);
   shown = test_sql_text (f->path, "SELECT count(*) FROM conversations"
                          " WHERE shown_message_id IS NOT NULL");
   g_assert_cmpstr (shown, ==, "0");
@@ -470,6 +472,64 @@ test_from_v3 (Fixture *f, gconstpointer data)
       g_assert_cmpuint (rill_message_get_n_versions (message), ==, 1);
     }
   g_assert_cmpuint (path->len, ==, 6);
+  close_store (store);
+}
+
+/* From schema 5 (the release before conversations kept their server):
+ * every conversation is there as it was, with no server yet, after a copy;
+ * then a server written is read back byte for byte, and the address kept
+ * for display has no user info. */
+static void
+test_from_v5 (Fixture *f, gconstpointer data)
+{
+  g_autofree char *copy = g_strconcat (f->path, ".before-v5", NULL);
+  g_autofree char *version = NULL;
+  g_autofree char *unset = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *display = rill_url_without_user_info ("http://me:s3cret@127.0.0.1:11434");
+  TestResult written = { 0 };
+  RillStore *store;
+
+  make_v2_file (f);
+  g_assert_true (_rill_store_create_at_version (f->path, 5, &error));
+  g_assert_no_error (error);
+
+  store = rill_store_open (f->path, &error);
+  g_assert_no_error (error);
+  version = test_sql_text (copy, "PRAGMA user_version");
+  g_assert_cmpstr (version, ==, "5");
+  g_clear_pointer (&version, g_free);
+  version = test_sql_text (f->path, "PRAGMA user_version");
+  g_assert_cmpstr (version, ==, CURRENT_VERSION);
+  unset = test_sql_text (f->path, "SELECT count(*) > 1 AND count(*) ="
+                         " sum(server IS NULL AND server_url IS NULL) FROM conversations");
+  g_assert_cmpstr (unset, ==, "1");
+
+  conversation = rill_store_get_conversation (store, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rill_conversation_get_title (conversation), ==, "所有权");
+  g_assert_cmpstr (rill_conversation_get_model (conversation), ==, "qwen2.5");
+  g_assert_null (rill_conversation_get_server (conversation));
+  g_clear_object (&conversation);
+
+  rill_store_update_conversation_async (store, 1, RILL_CONVERSATION_SERVER, "env:OLLAMA_HOST",
+                                        NULL, test_write_cb, &written);
+  test_wait_for (&written.done, 10000, "the server written");
+  g_assert_no_error (written.error);
+  written.done = FALSE;
+  rill_store_update_conversation_async (store, 1, RILL_CONVERSATION_SERVER_URL, display,
+                                        NULL, test_write_cb, &written);
+  test_wait_for (&written.done, 10000, "the address written");
+  g_assert_no_error (written.error);
+  conversation = rill_store_get_conversation (store, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rill_conversation_get_server (conversation), ==, "env:OLLAMA_HOST");
+  g_assert_cmpstr (rill_conversation_get_server_url (conversation), ==,
+                   "http://127.0.0.1:11434");
+  g_clear_object (&conversation);
+  conversation = rill_store_get_conversation (store, 2, &error);
+  g_assert_null (rill_conversation_get_server (conversation));
   close_store (store);
 }
 
@@ -574,7 +634,7 @@ test_new_rows (Fixture *f, gconstpointer data)
   store = rill_store_open (f->path, &error);
   g_assert_no_error (error);
   version = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (version, ==, "5");
+  g_assert_cmpstr (version, ==, CURRENT_VERSION);
   rill_dir = g_path_get_dirname (f->path);
   assert_no_file_containing (rill_dir, "before-v");
 
@@ -655,7 +715,7 @@ test_from_v4 (Fixture *f, gconstpointer data)
   g_assert_cmpstr (text, ==, "4");
   g_clear_pointer (&text, g_free);
   text = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (text, ==, "5");
+  g_assert_cmpstr (text, ==, CURRENT_VERSION);
   g_clear_pointer (&text, g_free);
   text = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
   g_assert_cmpstr (text, ==, "0");
@@ -706,6 +766,7 @@ main (int argc, char **argv)
   ADD ("from-v2", test_from_v2);
   ADD ("from-v3", test_from_v3);
   ADD ("from-v4", test_from_v4);
+  ADD ("from-v5", test_from_v5);
   ADD ("failed", test_failed);
   ADD ("keeps-two", test_keeps_two);
   ADD ("prune-order", test_prune_order);

@@ -29,6 +29,12 @@ fixture_set_up (Fixture       *f,
   f->data_home = test_make_tmpdir ();
   g_setenv ("XDG_DATA_HOME", f->data_home, TRUE);
   f->settings = g_settings_new ("io.github.rill.Rill");
+  /* The memory backend lives as long as the process: each test starts
+   * with no servers. */
+  g_settings_reset (f->settings, "servers");
+  g_settings_reset (f->settings, "server-names");
+  g_settings_reset (f->settings, "disabled-servers");
+  g_settings_reset (f->settings, "active-server");
   f->session = rill_session_new (f->settings, NULL);
   f->server = rill_test_server_new ();
 }
@@ -348,6 +354,236 @@ test_store_error (Fixture       *f,
   g_assert_cmpint (g_rmdir (path), ==, 0);
 }
 
+/* A keyring in memory, one key per server id, as the Secret Service keeps
+ * them; the real one is tested against gnome-keyring in tests/citizen. */
+#define TEST_TYPE_KEYRING (test_keyring_get_type ())
+G_DECLARE_FINAL_TYPE (TestKeyring, test_keyring, TEST, KEYRING, GObject)
+
+struct _TestKeyring
+{
+  GObject     parent_instance;
+  GHashTable *keys;
+};
+
+static void test_keyring_iface_init (RillKeyringInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestKeyring, test_keyring, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (RILL_TYPE_KEYRING, test_keyring_iface_init))
+
+static void
+test_keyring_lookup_async (RillKeyring         *keyring,
+                           const char          *server_id,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (keyring, cancellable, callback, user_data);
+
+  /* Answered from the main loop, as D-Bus would. */
+  g_task_return_pointer (task, g_strdup (g_hash_table_lookup (TEST_KEYRING (keyring)->keys,
+                                                              server_id)), g_free);
+}
+
+static char *
+test_keyring_lookup_finish (RillKeyring   *keyring,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+test_keyring_store_async (RillKeyring         *keyring,
+                          const char          *server_id,
+                          const char          *label,
+                          const char          *api_key,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (keyring, cancellable, callback, user_data);
+
+  g_hash_table_insert (TEST_KEYRING (keyring)->keys, g_strdup (server_id), g_strdup (api_key));
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+test_keyring_store_finish (RillKeyring   *keyring,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+test_keyring_iface_init (RillKeyringInterface *iface)
+{
+  iface->lookup_key_async = test_keyring_lookup_async;
+  iface->lookup_key_finish = test_keyring_lookup_finish;
+  iface->store_key_async = test_keyring_store_async;
+  iface->store_key_finish = test_keyring_store_finish;
+}
+
+static void
+test_keyring_finalize (GObject *object)
+{
+  g_hash_table_unref (TEST_KEYRING (object)->keys);
+  G_OBJECT_CLASS (test_keyring_parent_class)->finalize (object);
+}
+
+static void
+test_keyring_class_init (TestKeyringClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_keyring_finalize;
+}
+
+static void
+test_keyring_init (TestKeyring *self)
+{
+  self->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+typedef struct
+{
+  guint notified;
+  guint wanted;
+} Reloads;
+
+static void
+reloaded_cb (GObject    *object,
+             GParamSpec *pspec,
+             Reloads    *reloads)
+{
+  reloads->notified++;
+}
+
+static gboolean
+reloaded (gpointer data)
+{
+  Reloads *reloads = data;
+
+  return reloads->notified >= reloads->wanted;
+}
+
+/* Reloads, then waits until it has ended: each look-up of the servers ends
+ * with one notify::provider, once every key is read. */
+static void
+reload_and_wait (RillSession *session,
+                 Reloads     *reloads)
+{
+  reloads->wanted = reloads->notified + 1;
+  rill_session_reload_provider (session);
+  test_wait_until (reloaded, reloads, 10000, "the servers listed");
+}
+
+static gboolean
+settings_hold (GSettings  *settings,
+               const char *text)
+{
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (guint i = 0; keys[i]; i++)
+    {
+      g_autoptr(GVariant) value = g_settings_get_value (settings, keys[i]);
+      g_autofree char *printed = g_variant_print (value, FALSE);
+
+      if (strstr (printed, text) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Both variables set: both servers are offered, each as what it is, and
+ * OPENAI_API_KEY goes only with the OPENAI_BASE_URL one. Configured
+ * servers follow, each with its own key from the keyring, one switched off
+ * with no provider; none of the keys is written into the settings. */
+static void
+test_every_server (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(TestKeyring) keyring = g_object_new (TEST_TYPE_KEYRING, NULL);
+  g_autoptr(RillServer) groq = rill_server_new (NULL, RILL_PROVIDER_OPENAI,
+                                                "http://127.0.0.1:9/openai/v1");
+  g_autoptr(RillServer) off = rill_server_new (NULL, RILL_PROVIDER_OLLAMA,
+                                               "http://user:pw@127.0.0.1:10");
+  g_autoptr(RillServerItem) item = NULL;
+  Reloads reloads = { 0 };
+  GListModel *servers;
+  RillProvider *provider;
+
+  g_clear_object (&f->session);
+  f->session = rill_session_new (f->settings, RILL_KEYRING (keyring));
+  g_setenv ("OPENAI_BASE_URL", "http://127.0.0.1:7/v1", TRUE);
+  g_setenv ("OPENAI_API_KEY", "sk-from-env", TRUE);
+  g_setenv ("OLLAMA_HOST", "127.0.0.1:8", TRUE);
+
+  g_free (groq->name);
+  groq->name = g_strdup ("Groq & co");
+  rill_session_update_server (f->session, groq);
+  off->enabled = FALSE;
+  rill_session_update_server (f->session, off);
+  g_hash_table_insert (keyring->keys, g_strdup (groq->id), g_strdup ("sk-groq"));
+  g_hash_table_insert (keyring->keys, g_strdup (off->id), g_strdup ("sk-off"));
+  g_signal_connect (f->session, "notify::provider", G_CALLBACK (reloaded_cb), &reloads);
+  reload_and_wait (f->session, &reloads);
+
+  servers = rill_session_get_servers (f->session);
+  g_assert_cmpuint (g_list_model_get_n_items (servers), ==, 4);
+
+  item = g_list_model_get_item (servers, 0);
+  g_assert_cmpstr (rill_server_item_get_label (item), ==,
+                   "From the environment (OPENAI_BASE_URL)");
+  provider = rill_server_item_get_provider (item);
+  g_assert_cmpstr (rill_provider_get_api_key (provider), ==, "sk-from-env");
+  g_assert_true (rill_provider_get_key_from_environment (provider));
+  g_assert_true (rill_session_get_provider (f->session) == provider);
+  g_assert_cmpstr (rill_session_get_provider_id (f->session), ==, "env:OPENAI_BASE_URL");
+  g_clear_object (&item);
+
+  item = g_list_model_get_item (servers, 1);
+  g_assert_cmpstr (rill_server_item_get_label (item), ==, "From the environment (OLLAMA_HOST)");
+  provider = rill_server_item_get_provider (item);
+  g_assert_cmpint (rill_provider_get_kind (provider), ==, RILL_PROVIDER_OLLAMA);
+  g_assert_cmpstr (rill_provider_get_base_url (provider), ==, "http://127.0.0.1:8");
+  g_assert_null (rill_provider_get_api_key (provider));
+  g_assert_true (rill_session_get_provider_for (f->session, "env:OLLAMA_HOST") == provider);
+  g_clear_object (&item);
+
+  item = g_list_model_get_item (servers, 2);
+  g_assert_cmpstr (rill_server_item_get_label (item), ==, "Groq & co");
+  g_assert_cmpstr (rill_server_item_get_id (item), ==, groq->id);
+  provider = rill_session_get_provider_for (f->session, groq->id);
+  g_assert_cmpstr (rill_provider_get_api_key (provider), ==, "sk-groq");
+  g_assert_false (rill_provider_get_key_from_environment (provider));
+  g_clear_object (&item);
+
+  item = g_list_model_get_item (servers, 3);
+  g_assert_false (rill_server_item_get_server (item)->enabled);
+  g_assert_null (rill_server_item_get_provider (item));
+  g_assert_null (rill_session_get_provider_for (f->session, off->id));
+  g_assert_cmpstr (rill_server_item_get_label (item), ==, "http://127.0.0.1:10");
+  g_clear_object (&item);
+
+  /* Switched on again: its own key, no other. */
+  rill_session_set_server_enabled (f->session, off->id, TRUE);
+  reload_and_wait (f->session, &reloads);
+  g_assert_cmpstr (rill_provider_get_api_key (rill_session_get_provider_for (f->session, off->id)),
+                   ==, "sk-off");
+  g_assert_null (rill_session_get_provider_for (f->session, "no-such-server"));
+
+  g_assert_false (settings_hold (f->settings, "sk-"));
+  g_assert_true (settings_hold (f->settings, "Groq & co"));
+
+  /* Removed: gone from the list, and nothing is sent to it. */
+  rill_session_remove_server (f->session, groq->id);
+  reload_and_wait (f->session, &reloads);
+  g_assert_null (rill_session_get_provider_for (f->session, groq->id));
+  g_assert_cmpuint (g_list_model_get_n_items (servers), ==, 3);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -359,6 +595,7 @@ main (int   argc,
   ADD ("settings-are-properties", test_settings_are_properties);
   ADD ("servers", test_servers);
   ADD ("provider-follows-servers", test_provider_follows_servers);
+  ADD ("every-server", test_every_server);
   ADD ("reply-options-reach-the-server", test_reply_options_reach_the_server);
   ADD ("store-waits-for-lock", test_store_waits_for_lock);
   ADD ("store-error", test_store_error);

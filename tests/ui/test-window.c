@@ -15,6 +15,8 @@
 #include "rill-test-server.h"
 #include "rill-test-support.h"
 #include "rill-block-column.h"
+#include "rill-model-picker.h"
+#include "rill-preferences-window.h"
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
 #include "rill-message-row-private.h"
@@ -2044,6 +2046,395 @@ test_first_save_fails (void)
   g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
 }
 
+/* Servers side by side: an OpenAI-compatible server (fx.server, with
+ * OPENAI_API_KEY) and an Ollama one, both named by the environment. */
+
+static void
+route_ollama (RillTestServer *server)
+{
+  const char *tokens[] = { "From ", "Ollama", NULL };
+  g_autofree char *ndjson = rill_test_ollama_ndjson (tokens, "llama3");
+  RillTestScript *tags = rill_test_script_new (200, "application/json");
+  RillTestScript *chat = rill_test_script_new (200, "application/x-ndjson");
+
+  rill_test_script_send (tags, "{\"models\":[{\"name\":\"llama3\"},{\"name\":\"qwen2.5\"}]}",
+                         -1, 0);
+  rill_test_server_route (server, "/api/tags", tags);
+  rill_test_script_send (chat, ndjson, -1, 0);
+  rill_test_server_route (server, "/api/chat", chat);
+}
+
+static void
+setup_two_servers (const char *ollama_host)
+{
+  fixture_env ();
+  g_setenv ("OPENAI_API_KEY", "sk-only-for-openai", TRUE);
+  g_setenv ("OLLAMA_HOST", ollama_host, TRUE);
+  start_app ();
+  wait_until (window_mapped, NULL, "the window is on screen");
+}
+
+static GtkDropDown *
+picker_dropdown (void)
+{
+  return GTK_DROP_DOWN (adw_bin_get_child (ADW_BIN (fx.window->model_picker)));
+}
+
+/* The position of @model from @server_id in the picker, or -1. */
+static int
+picker_position (const char *model,
+                 const char *server_id)
+{
+  GListModel *choices = gtk_drop_down_get_model (picker_dropdown ());
+
+  for (guint i = 0; i < g_list_model_get_n_items (choices); i++)
+    {
+      g_autoptr(RillModelChoice) choice = g_list_model_get_item (choices, i);
+
+      if (g_strcmp0 (rill_model_choice_get_model (choice), model) == 0 &&
+          g_strcmp0 (rill_model_choice_get_server_id (choice), server_id) == 0 &&
+          rill_model_choice_get_error (choice) == NULL)
+        return i;
+    }
+  return -1;
+}
+
+static gboolean
+picker_lists (gpointer data)
+{
+  const char * const *wanted = data;
+
+  for (guint i = 0; wanted[i]; i += 2)
+    if (picker_position (wanted[i], wanted[i + 1]) < 0)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+choose (const char *model,
+        const char *server_id)
+{
+  int position = picker_position (model, server_id);
+
+  g_assert_cmpint (position, >=, 0);
+  gtk_drop_down_set_selected (picker_dropdown (), position);
+}
+
+static gboolean
+file_holds (const char *path,
+            const char *text)
+{
+  g_autofree char *contents = NULL;
+  gsize len, text_len = strlen (text);
+
+  if (!g_file_get_contents (path, &contents, &len, NULL))
+    return FALSE;
+  /* Binary: NULs anywhere. */
+  for (gsize i = 0; i + text_len <= len; i++)
+    if (memcmp (contents + i, text, text_len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Both variables set: the picker lists both servers' models, choosing each
+ * sends to its server, and OPENAI_API_KEY goes only to the OpenAI one. A
+ * conversation on the Ollama server keeps going there after a restart,
+ * although the OpenAI-compatible server is first; the key is in no file. */
+static void
+test_two_servers (void)
+{
+  const char *tokens[] = { "From ", "OpenAI", NULL };
+  const char * const both[] = {
+    "test-model", "env:OPENAI_BASE_URL", "llama3", "env:OLLAMA_HOST",
+    "qwen2.5", "env:OLLAMA_HOST", NULL
+  };
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autofree char *wal = g_strconcat (db, "-wal", NULL);
+  g_autofree char *server = NULL;
+  g_autofree char *server_url = NULL;
+  g_autoptr(RillTestServer) ollama = rill_test_server_new ();
+  g_autofree char *selected = NULL;
+  RillMessageRow *row;
+  gint64 on_ollama, on_openai;
+
+  route_ollama (ollama);
+  setup_two_servers (rill_test_server_get_url (ollama));
+  route_tokens (tokens, 0);
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed");
+  /* The OpenAI-compatible server is first, and its model is the default. */
+  g_assert_cmpint (picker_position ("test-model", "env:OPENAI_BASE_URL"), <,
+                   picker_position ("llama3", "env:OLLAMA_HOST"));
+
+  choose ("llama3", "env:OLLAMA_HOST");
+  type_and_return ("Which server?");
+  wait_until (last_row_done, NULL, "the Ollama reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_COMPLETE);
+  g_assert_cmpuint (rill_test_server_get_request_count (ollama, "/api/chat"), ==, 1);
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (ollama, "/api/chat"),
+                            "\"model\":\"llama3\""));
+  g_assert_null (rill_test_server_get_request_header (ollama, "/api/chat", "Authorization"));
+  g_assert_null (rill_test_server_get_request_header (ollama, "/api/tags", "Authorization"));
+  g_assert_cmpstr (rill_test_server_get_request_header (fx.server, "/v1/models",
+                                                        "Authorization"), ==,
+                   "Bearer sk-only-for-openai");
+  on_ollama = _rill_window_get_conversation_id (fx.window);
+  {
+    g_autofree char *query = g_strdup_printf ("SELECT server FROM conversations WHERE id = %"
+                                              G_GINT64_FORMAT, on_ollama);
+    g_autofree char *url_query = g_strdup_printf ("SELECT server_url FROM conversations"
+                                                  " WHERE id = %" G_GINT64_FORMAT, on_ollama);
+
+    server = test_sql_text (db, query);
+    server_url = test_sql_text (db, url_query);
+  }
+  g_assert_cmpstr (server, ==, "env:OLLAMA_HOST");
+  g_assert_cmpstr (server_url, ==, rill_test_server_get_url (ollama));
+
+  /* A new conversation on the other server goes there. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation",
+                                             NULL));
+  choose ("test-model", "env:OPENAI_BASE_URL");
+  type_and_return ("And you?");
+  wait_until (last_row_done, NULL, "the OpenAI reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  on_openai = _rill_window_get_conversation_id (fx.window);
+  g_assert_cmpint (on_openai, !=, on_ollama);
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 1);
+  g_assert_cmpuint (rill_test_server_get_request_count (ollama, "/api/chat"), ==, 1);
+  g_assert_cmpstr (rill_test_server_get_request_header (fx.server, CHAT, "Authorization"), ==,
+                   "Bearer sk-only-for-openai");
+
+  /* After a restart, the Ollama conversation goes on on Ollama. */
+  g_action_group_activate_action (G_ACTION_GROUP (fx.app), "quit", NULL);
+  g_assert_null (fx.window);
+  g_clear_object (&fx.app);
+  start_app_as ("io.github.rill.Rill.Restarted");
+  wait_until (window_mapped, NULL, "the window is on screen again");
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed again");
+  rill_window_open_conversation (fx.window, on_ollama, 0);
+  selected = rill_model_picker_dup_selected_server (fx.window->model_picker);
+  g_assert_cmpstr (selected, ==, "env:OLLAMA_HOST");
+  type_and_return ("Still Ollama?");
+  wait_until (last_row_done, NULL, "the second Ollama reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_cmpuint (rill_test_server_get_request_count (ollama, "/api/chat"), ==, 2);
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 1);
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (ollama, "/api/chat"),
+                            "Still Ollama?"));
+
+  /* The key from the environment was never written. */
+  g_assert_false (file_holds (db, "sk-only-for-openai"));
+  g_assert_false (file_holds (wal, "sk-only-for-openai"));
+}
+
+static gboolean
+picker_shows_unreachable (gpointer data)
+{
+  GListModel *choices = gtk_drop_down_get_model (picker_dropdown ());
+
+  for (guint i = 0; i < g_list_model_get_n_items (choices); i++)
+    {
+      g_autoptr(RillModelChoice) choice = g_list_model_get_item (choices, i);
+
+      if (g_strcmp0 (rill_model_choice_get_server_id (choice), data) == 0 &&
+          rill_model_choice_get_error (choice) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The Ollama server refuses connections: the picker fills with the other
+ * server's models and shows the refusing one as unreachable. A
+ * conversation whose server is gone is not sent anywhere else: the banner
+ * says so and the picker opens. */
+static void
+test_server_down (void)
+{
+  const char * const openai[] = { "test-model", "env:OPENAI_BASE_URL", NULL };
+  g_autoptr(RillTestServer) gone = rill_test_server_new ();
+  g_autofree char *gone_url = g_strdup (rill_test_server_get_url (gone));
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  const char *banner;
+  gint64 id;
+
+  /* Its port refuses from now on. */
+  g_clear_pointer (&gone, rill_test_server_free);
+  setup_two_servers (gone_url);
+  wait_until (picker_lists, (gpointer) openai, "the working server's models listed");
+  wait_until (picker_shows_unreachable, "env:OLLAMA_HOST", "the refusing server shown");
+
+  /* A conversation left on a server that is no longer there. */
+  id = test_create_conversation (rill_session_get_store (rill_application_get_session (fx.app)),
+                                 "Old one");
+  {
+    g_autofree char *sql =
+      g_strdup_printf ("UPDATE conversations SET model = 'old-model', server = 'removed-id',"
+                       " server_url = 'http://192.0.2.1:8080' WHERE id = %" G_GINT64_FORMAT, id);
+
+    test_sql_exec (db, sql);
+  }
+  rill_window_open_conversation (fx.window, id, 0);
+  type_and_return ("Anyone?");
+  banner = gtk_label_get_text (fx.window->banner_label);
+  g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
+  g_assert_nonnull (strstr (banner, "http://192.0.2.1:8080"));
+  g_assert_nonnull (strstr (banner, "gone or switched off"));
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+  g_assert_null (rill_conversation_view_get_reply (fx.window->conversation_view));
+}
+
+static gboolean
+asked (gpointer data)
+{
+  return rill_test_server_get_request_count (data, "/api/tags") > 0;
+}
+
+/* The Ollama server takes the request and never answers: the other
+ * server's models are listed meanwhile, without waiting for it. */
+static void
+test_server_silent (void)
+{
+  const char * const openai[] = { "test-model", "env:OPENAI_BASE_URL", NULL };
+  g_autoptr(RillTestServer) silent = rill_test_server_new ();
+  RillTestScript *tags = rill_test_script_new (200, "application/json");
+
+  rill_test_script_hang (tags);
+  rill_test_server_route (silent, "/api/tags", tags);
+  setup_two_servers (rill_test_server_get_url (silent));
+  wait_until (asked, silent, "the silent server asked");
+  wait_until (picker_lists, (gpointer) openai, "the working server's models listed");
+  g_assert_false (picker_shows_unreachable ("env:OLLAMA_HOST"));
+  g_assert_cmpint (picker_position ("llama3", "env:OLLAMA_HOST"), ==, -1);
+  /* The model chosen is the working server's. */
+  {
+    g_autofree char *server = rill_model_picker_dup_selected_server (fx.window->model_picker);
+
+    g_assert_cmpstr (server, ==, "env:OPENAI_BASE_URL");
+  }
+}
+
+/* Preferences list every server: the environment's as such, kept into
+ * the person's list without their key; "Test connection" says what
+ * happened in words; names are shown as typed. */
+
+static gboolean
+has_tooltip (GtkWidget  *widget,
+             const char *tooltip)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_widget_get_tooltip_text (widget), tooltip) == 0;
+}
+
+static GtkWidget *
+server_row (GtkWidget  *prefs,
+            const char *title)
+{
+  return find_widget (prefs, has_title, title);
+}
+
+static gboolean
+subtitle_says (gpointer data)
+{
+  const char * const *what = data;
+  GtkWidget *row = server_row ((GtkWidget *) what[0], what[1]);
+
+  return row != NULL && strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)),
+                                what[2]) != NULL;
+}
+
+static gboolean
+row_exists (gpointer data)
+{
+  const char * const *what = data;
+
+  return server_row ((GtkWidget *) what[0], what[1]) != NULL;
+}
+
+static void
+test_server_preferences (void)
+{
+  const char * const both[] = {
+    "test-model", "env:OPENAI_BASE_URL", "llama3", "env:OLLAMA_HOST", NULL
+  };
+  g_autoptr(RillTestServer) ollama = rill_test_server_new ();
+  RillTestScript *refused = rill_test_script_new (401, "application/json");
+  RillSession *session;
+  GtkWidget *prefs;
+  GtkWidget *row;
+  g_autoptr(GVariant) servers = NULL;
+  g_autofree char *printed = NULL;
+  g_autoptr(RillServer) odd = NULL;
+  const char *kind, *url, *id;
+
+  route_ollama (ollama);
+  setup_two_servers (rill_test_server_get_url (ollama));
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed");
+  session = rill_application_get_session (fx.app);
+  prefs = GTK_WIDGET (rill_preferences_window_new (session));
+  gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (fx.window));
+  gtk_window_present (GTK_WINDOW (prefs));
+
+  g_assert_nonnull (server_row (prefs, "From the environment (OPENAI_BASE_URL)"));
+  row = server_row (prefs, "From the environment (OLLAMA_HOST)");
+  g_assert_nonnull (row);
+
+  /* Test connection, in words: the models counted, the key refused. */
+  click (find_widget (row, has_tooltip, "Test connection"));
+  {
+    const char *what[] = { (const char *) prefs, "From the environment (OLLAMA_HOST)",
+                           "2 models" };
+
+    wait_until (subtitle_says, what, "the Ollama server tested");
+  }
+  rill_test_script_send (refused, "{\"error\":{\"message\":\"Incorrect API key\"}}", -1, 0);
+  rill_test_server_route (fx.server, "/v1/models", refused);
+  click (find_widget (server_row (prefs, "From the environment (OPENAI_BASE_URL)"), has_tooltip,
+                      "Test connection"));
+  {
+    const char *what[] = { (const char *) prefs, "From the environment (OPENAI_BASE_URL)",
+                           "The key was refused" };
+
+    wait_until (subtitle_says, what, "the OpenAI server tested");
+  }
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (
+                                                           server_row (prefs,
+                                                                       "From the environment "
+                                                                       "(OPENAI_BASE_URL)"))),
+                            "401"));
+
+  /* Kept: copied into the list, address and kind only. */
+  click (find_widget (server_row (prefs, "From the environment (OPENAI_BASE_URL)"), has_label,
+                      "_Keep"));
+  servers = g_settings_get_value (rill_session_get_settings (session), "servers");
+  g_assert_cmpuint (g_variant_n_children (servers), ==, 1);
+  g_variant_get_child (servers, 0, "(&s&s&s)", &id, &kind, &url);
+  g_assert_cmpstr (kind, ==, "openai");
+  g_assert_true (g_str_has_prefix (url, rill_test_server_get_url (fx.server)));
+  printed = g_variant_print (servers, FALSE);
+  g_assert_null (strstr (printed, "sk-only-for-openai"));
+  {
+    g_autofree char *title = g_strconcat (rill_test_server_get_url (fx.server), "/v1", NULL);
+    const char *what[] = { (const char *) prefs, title };
+
+    wait_until (row_exists, what, "the kept server listed");
+  }
+
+  /* A name with markup characters is shown as typed. */
+  odd = rill_server_new (NULL, RILL_PROVIDER_OLLAMA, "http://127.0.0.1:9");
+  g_free (odd->name);
+  odd->name = g_strdup ("Mine & <yours>");
+  odd->enabled = FALSE;
+  rill_session_update_server (session, odd);
+  {
+    const char *what[] = { (const char *) prefs, "Mine & <yours>" };
+
+    wait_until (row_exists, what, "the odd name listed");
+  }
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2097,6 +2488,10 @@ main (int   argc,
   g_test_add_func ("/window/second-instance-mid-stream", test_second_instance_mid_stream);
   g_test_add_func ("/window/locked-at-start", test_locked_at_start);
   g_test_add_func ("/window/first-save-fails", test_first_save_fails);
+  g_test_add_func ("/window/two-servers", test_two_servers);
+  g_test_add_func ("/window/server-down", test_server_down);
+  g_test_add_func ("/window/server-silent", test_server_silent);
+  g_test_add_func ("/window/server-preferences", test_server_preferences);
 
   return g_test_run ();
 }
