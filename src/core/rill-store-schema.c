@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 static const char *schema_v1[] = {
   "CREATE TABLE conversations ("
@@ -179,9 +179,53 @@ static const char *schema_v6[] = {
   NULL
 };
 
+/* Version 7: the files a person attached to a message.
+ *
+ * attachments has a row per file of a message, with the contract columns
+ * id, message_id, name, mime_type, size, sha256, data and created_at.
+ * Identical bytes are stored once per database: Rill writes them to
+ * attachment_data, keyed by their SHA-256 (lowercase hex), and leaves
+ * attachments.data NULL, so a photo sent in ten conversations costs one
+ * copy. A reader takes coalesce(attachments.data, attachment_data.data):
+ * a row another tool inserts with its bytes in data is read as it is.
+ * The alternative, the bytes in the first row that has them and NULL in
+ * the others, would have to move them when that row goes.
+ *
+ * text is what the model is given of a text file or a PDF (the PDF's
+ * extracted text), so sending the history again needs no PDF library;
+ * NULL for images. attachment_data is a table with a rowid (its blobs are
+ * large, which WITHOUT ROWID is not meant for).
+ *
+ * A row goes with its message (the cascade, which fires the trigger, as
+ * erasing a conversation from the Trash deletes its messages), and the
+ * trigger deletes the bytes once no row refers to them; secure_delete
+ * zeroes them. */
+static const char *schema_v7[] = {
+  "CREATE TABLE attachment_data ("
+  "  sha256 TEXT PRIMARY KEY,"
+  "  data BLOB NOT NULL)",
+  "CREATE TABLE attachments ("
+  "  id INTEGER PRIMARY KEY,"
+  "  message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+  "  name TEXT NOT NULL,"
+  "  mime_type TEXT NOT NULL,"
+  "  size INTEGER NOT NULL,"
+  "  sha256 TEXT NOT NULL,"
+  "  data BLOB,"
+  "  text TEXT,"
+  "  created_at INTEGER NOT NULL)",
+  "CREATE INDEX attachments_by_message ON attachments (message_id, id)",
+  "CREATE INDEX attachments_by_sha256 ON attachments (sha256)",
+  "CREATE TRIGGER attachments_data_delete AFTER DELETE ON attachments"
+  "  WHEN NOT EXISTS (SELECT 1 FROM attachments WHERE sha256 = old.sha256) BEGIN"
+  "  DELETE FROM attachment_data WHERE sha256 = old.sha256;"
+  "END",
+  NULL
+};
+
 /* Forward migrations: entry N brings a database from version N to N + 1. */
 static const char **migrations[SCHEMA_VERSION] = {
-  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6
+  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7
 };
 
 /* Copies kept: the one just made and the one before it. */

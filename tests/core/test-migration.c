@@ -24,7 +24,7 @@
 
 #define CHAT "/v1/chat/completions"
 /* The schema version this code upgrades to. */
-#define CURRENT_VERSION "6"
+#define CURRENT_VERSION "7"
 #define WAIT_MS 20000
 
 typedef struct
@@ -533,6 +533,58 @@ test_from_v5 (Fixture *f, gconstpointer data)
   close_store (store);
 }
 
+/* From schema 6: the attachments tables appear empty, every message keeps
+ * its text byte for byte, and the bytes shared by two rows stay until the
+ * last of them goes. */
+static void
+test_from_v6 (Fixture *f, gconstpointer data)
+{
+  static const char texts_sql[] =
+    "SELECT group_concat(row, char(10)) FROM (SELECT quote(id) || quote(content)"
+    " || quote(reasoning) || quote(request) AS row FROM messages ORDER BY id)";
+  g_autofree char *copy = g_strconcat (f->path, ".before-v6", NULL);
+  g_autofree char *texts_before = NULL;
+  g_autofree char *texts_after = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  RillStore *store;
+
+  make_v2_file (f);
+  g_assert_true (_rill_store_create_at_version (f->path, 6, &error));
+  g_assert_no_error (error);
+  texts_before = test_sql_text (f->path, texts_sql);
+
+  store = rill_store_open (f->path, &error);
+  g_assert_no_error (error);
+  text = test_sql_text (copy, "PRAGMA user_version");
+  g_assert_cmpstr (text, ==, "6");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "PRAGMA user_version");
+  g_assert_cmpstr (text, ==, CURRENT_VERSION);
+  g_clear_pointer (&text, g_free);
+  texts_after = test_sql_text (f->path, texts_sql);
+  g_assert_cmpstr (texts_after, ==, texts_before);
+  text = test_sql_text (f->path, "SELECT (SELECT count(*) FROM attachments)"
+                        " || ',' || (SELECT count(*) FROM attachment_data)");
+  g_assert_cmpstr (text, ==, "0,0");
+  g_clear_pointer (&text, g_free);
+  close_store (store);
+
+  /* The contract columns, and the bytes going with the last row. */
+  test_sql_exec (f->path,
+                 "INSERT INTO attachment_data (sha256, data) VALUES ('ab', x'00ff');"
+                 "INSERT INTO attachments (id, message_id, name, mime_type, size, sha256, data,"
+                 " created_at) VALUES (1, 1, 'a.png', 'image/png', 2, 'ab', NULL, 1),"
+                 " (2, 2, 'b.png', 'image/png', 2, 'ab', NULL, 1);"
+                 "DELETE FROM attachments WHERE id = 1");
+  text = test_sql_text (f->path, "SELECT hex(data) FROM attachment_data");
+  g_assert_cmpstr (text, ==, "00FF");
+  g_clear_pointer (&text, g_free);
+  test_sql_exec (f->path, "DELETE FROM attachments WHERE id = 2");
+  text = test_sql_text (f->path, "SELECT count(*) FROM attachment_data");
+  g_assert_cmpstr (text, ==, "0");
+}
+
 /* Only the copies of the two latest upgrades stay. */
 static void
 test_keeps_two (Fixture *f, gconstpointer data)
@@ -767,6 +819,7 @@ main (int argc, char **argv)
   ADD ("from-v3", test_from_v3);
   ADD ("from-v4", test_from_v4);
   ADD ("from-v5", test_from_v5);
+  ADD ("from-v6", test_from_v6);
   ADD ("failed", test_failed);
   ADD ("keeps-two", test_keeps_two);
   ADD ("prune-order", test_prune_order);
