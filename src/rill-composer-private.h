@@ -20,7 +20,5 @@ GtkLabel           *_rill_composer_get_error_label     (RillComposer *self);
 void                _rill_composer_attach_bytes        (RillComposer *self,
                                                         GBytes       *bytes,
                                                         const char   *name);
-/* RILL_ATTACHMENTS=1: the attach button, drops and pastes of files. */
-gboolean            _rill_composer_attachments_enabled (void);
 
 G_END_DECLS

@@ -9,8 +9,7 @@
  * takes the key before us never lets us see it at all, which is just as
  * right.)
  *
- * Attachments (behind RILL_ATTACHMENTS=1 until the window sends and stores
- * them): files come from the Attach button (the file chooser portal), from
+ * Attachments: files come from the Attach button (the file chooser portal), from
  * a drop anywhere on the window, or from Ctrl+V. A paste is ours only when
  * the clipboard holds files, or an image and no text: copying a cell in a
  * spreadsheet offers an image of it too, and that must paste as text. Each
@@ -55,7 +54,6 @@ struct _RillComposer
   guint                can_send : 1;
   guint                preedit : 1;
   guint                loading : 1;
-  guint                attachments_enabled : 1;
 };
 
 G_DEFINE_FINAL_TYPE (RillComposer, rill_composer, ADW_TYPE_BIN)
@@ -424,12 +422,6 @@ rill_composer_set_attachment_limits (RillComposer               *self,
   self->limits = *limits;
 }
 
-gboolean
-_rill_composer_attachments_enabled (void)
-{
-  return g_strcmp0 (g_getenv ("RILL_ATTACHMENTS"), "1") == 0;
-}
-
 /* The file chooser: the portal's, so that a sandbox needs no access to
  * the files beyond those chosen. */
 static void
@@ -503,8 +495,6 @@ rill_composer_root (GtkWidget *widget)
 
   GTK_WIDGET_CLASS (rill_composer_parent_class)->root (widget);
 
-  if (!self->attachments_enabled)
-    return;
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   gtk_event_controller_set_name (GTK_EVENT_CONTROLLER (target), "rill-composer-drop");
   gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (target), GTK_PHASE_CAPTURE);
@@ -710,8 +700,6 @@ paste_clipboard_cb (RillComposer *self,
   g_autoptr(GdkContentFormats) as_mime = NULL;
   gboolean has_image = FALSE;
 
-  if (!self->attachments_enabled)
-    return;
   as_types = gdk_content_formats_union_deserialize_gtypes (gdk_content_formats_ref (offered));
   as_mime = gdk_content_formats_union_serialize_mime_types (gdk_content_formats_ref (offered));
   for (guint i = 0; image_types[i] != NULL; i++)
@@ -960,10 +948,6 @@ rill_composer_init (RillComposer *self)
   self->attachments = g_list_store_new (RILL_TYPE_ATTACHMENT);
   self->cancellable = g_cancellable_new ();
   rill_attachment_limits_init (&self->limits);
-  self->attachments_enabled = _rill_composer_attachments_enabled ();
-  gtk_widget_set_visible (GTK_WIDGET (self->attach_button), self->attachments_enabled);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "composer.attach",
-                                 self->attachments_enabled);
   g_signal_connect_object (self->text_view, "paste-clipboard", G_CALLBACK (paste_clipboard_cb),
                            self, G_CONNECT_SWAPPED);
 

@@ -32,10 +32,7 @@ void        rill_composer_set_busy                (RillComposer               *s
 void        rill_composer_set_can_send            (RillComposer               *self,
                                                    gboolean                    can_send);
 
-/* Attachments. The Attach button, dropping and pasting files are shown
- * and handled only with RILL_ATTACHMENTS=1 in the environment, until the
- * window sends and stores what is attached; these functions work always.
- * Each file gets a chip at once and is read off the main thread; a file
+/* Attachments: the Attach button, dropping and pasting files. Each file gets a chip at once and is read off the main thread; a file
  * that is refused leaves a message naming it, and no chip. */
 void        rill_composer_attach_file             (RillComposer               *self,
                                                    GFile                      *file);

@@ -231,6 +231,31 @@ streaming_changed_cb (RillWindow *self)
 /* Asks for a reply in @conversation_id, which becomes the one shown. With
  * @version_of, the new rows are a new version of that message (editing,
  * regenerating); without, they follow the last message shown. */
+/* The composer's attachments as the store keeps them; the composer is
+ * left without any. */
+static GPtrArray *
+take_attachments (RillWindow *self)
+{
+  GListModel *list = rill_composer_get_attachments (self->composer);
+  guint n = g_list_model_get_n_items (list);
+  GPtrArray *attachments = g_ptr_array_new_full (n, (GDestroyNotify) rill_stored_attachment_free);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(RillAttachment) attachment = g_list_model_get_item (list, i);
+      g_autofree char *context = rill_attachment_format_as_context (attachment);
+
+      g_ptr_array_add (attachments,
+                       rill_stored_attachment_new (rill_attachment_get_name (attachment),
+                                                   rill_attachment_get_mime_type (attachment),
+                                                   rill_attachment_get_bytes (attachment),
+                                                   context));
+    }
+  if (n > 0)
+    rill_composer_clear_attachments (self->composer);
+  return attachments;
+}
+
 static void
 start_reply (RillWindow *self,
              gint64      conversation_id,
@@ -296,6 +321,14 @@ start_reply (RillWindow *self,
   reply = rill_reply_new (store, provider, conversation_id, user_text, &options);
   rill_reply_options_clear (&options);
   rill_reply_set_version_of (reply, version_of);
+  /* What is attached goes with the words typed, and leaves the composer
+   * only now that it is sure to be stored with them. */
+  if (user_text != NULL)
+    {
+      g_autoptr(GPtrArray) attachments = take_attachments (self);
+
+      rill_reply_set_attachments (reply, attachments);
+    }
 
   gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
   rill_conversation_view_start_reply (self->conversation_view, reply, user_text);

@@ -306,6 +306,141 @@ rill_provider_describe_http_error (guint       status,
   return g_strdup_printf ("HTTP %u %s", status, phrase ? phrase : "");
 }
 
+/* Attachments.
+ *
+ * The history comes from the store with each message's attachments in an
+ * "attachments" array (see _rill_store_begin_reply_full_async): a text file
+ * or a PDF with the "text" a model is given, an image with its "data" in
+ * base64, or without it when it is older than the images sent again. The
+ * text sent is what was typed, then each file's text, then a note for each
+ * image not sent again; images go as OpenAI's image_url parts or in
+ * Ollama's images array. The request recorded names the attachments by id
+ * only, so the stored request does not grow with what they hold. */
+
+static JsonNode *
+api_message (RillProviderKind kind, JsonObject *message, gboolean record)
+{
+  JsonArray *attachments = json_object_get_array_member (message, "attachments");
+  const char *role = json_object_get_string_member_with_default (message, "role", "");
+  const char *content = json_object_get_string_member_with_default (message, "content", "");
+  g_autoptr(GString) text = g_string_new (content);
+  g_autoptr(JsonArray) images = json_array_new ();
+  g_autoptr(JsonArray) ids = json_array_new ();
+  JsonObject *out = json_object_new ();
+
+  json_object_set_string_member (out, "role", role);
+  for (guint i = 0; i < json_array_get_length (attachments); i++)
+    {
+      JsonObject *item = json_array_get_object_element (attachments, i);
+      const char *name = json_object_get_string_member_with_default (item, "name", "");
+      const char *file_text = json_object_get_string_member_with_default (item, "text", NULL);
+      const char *data = json_object_get_string_member_with_default (item, "data", NULL);
+      JsonObject *id = json_object_new ();
+
+      json_object_set_int_member (id, "id", json_object_get_int_member (item, "id"));
+      if (file_text != NULL)
+        g_string_append_printf (text, "%s%s", text->len > 0 ? "\n\n" : "", file_text);
+      else if (data != NULL)
+        {
+          const char *mime_type = json_object_get_string_member_with_default (item, "mime_type",
+                                                                              "");
+
+          if (kind == RILL_PROVIDER_OLLAMA)
+            json_array_add_string_element (images, data);
+          else
+            {
+              JsonObject *part = json_object_new ();
+              JsonObject *url = json_object_new ();
+              g_autofree char *data_url = g_strdup_printf ("data:%s;base64,%s", mime_type, data);
+
+              json_object_set_string_member (url, "url", data_url);
+              json_object_set_string_member (part, "type", "image_url");
+              json_object_set_object_member (part, "image_url", url);
+              json_array_add_object_element (images, part);
+            }
+        }
+      else
+        {
+          /* For the model, not for the person: not translated. */
+          g_string_append_printf (text, "%s[image: %s, not resent]",
+                                  text->len > 0 ? "\n\n" : "", name);
+          json_object_set_boolean_member (id, "resent", FALSE);
+        }
+      json_array_add_object_element (ids, id);
+    }
+
+  if (record)
+    {
+      json_object_set_string_member (out, "content", content);
+      json_object_set_array_member (out, "attachments", g_steal_pointer (&ids));
+    }
+  else if (kind == RILL_PROVIDER_OLLAMA)
+    {
+      json_object_set_string_member (out, "content", text->str);
+      if (json_array_get_length (images) > 0)
+        json_object_set_array_member (out, "images", g_steal_pointer (&images));
+    }
+  else if (json_array_get_length (images) > 0)
+    {
+      JsonArray *parts = json_array_new ();
+      JsonObject *part = json_object_new ();
+
+      json_object_set_string_member (part, "type", "text");
+      json_object_set_string_member (part, "text", text->str);
+      json_array_add_object_element (parts, part);
+      for (guint i = 0; i < json_array_get_length (images); i++)
+        json_array_add_element (parts, json_array_dup_element (images, i));
+      json_object_set_array_member (out, "content", parts);
+    }
+  else
+    json_object_set_string_member (out, "content", text->str);
+  return json_node_init_object (json_node_alloc (), out);
+}
+
+/* @messages as the API takes them (or, with @record, as the request is
+ * recorded): the same node when none has attachments. */
+static JsonNode *
+api_messages (RillProviderKind kind, JsonNode *messages, gboolean record)
+{
+  JsonArray *in;
+  JsonArray *out;
+  gboolean any = FALSE;
+
+  if (!JSON_NODE_HOLDS_ARRAY (messages))
+    return json_node_ref (messages);
+  in = json_node_get_array (messages);
+  for (guint i = 0; i < json_array_get_length (in) && !any; i++)
+    {
+      JsonNode *message = json_array_get_element (in, i);
+
+      any = JSON_NODE_HOLDS_OBJECT (message)
+            && json_object_has_member (json_node_get_object (message), "attachments");
+    }
+  if (!any)
+    return json_node_ref (messages);
+
+  out = json_array_new ();
+  for (guint i = 0; i < json_array_get_length (in); i++)
+    {
+      JsonNode *message = json_array_get_element (in, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (message)
+          && json_object_has_member (json_node_get_object (message), "attachments"))
+        json_array_add_element (out, api_message (kind, json_node_get_object (message), record));
+      else
+        json_array_add_element (out, json_node_copy (message));
+    }
+  return json_node_init_array (json_node_alloc (), out);
+}
+
+static gboolean
+api_messages_differ (JsonNode *messages)
+{
+  g_autoptr(JsonNode) same = api_messages (RILL_PROVIDER_OPENAI, messages, TRUE);
+
+  return same != messages;
+}
+
 SoupMessage *
 rill_provider_new_chat_message (RillProvider *self,
                                 const char   *model,
@@ -327,7 +462,7 @@ rill_provider_new_chat_message (RillProvider *self,
   json_builder_set_member_name (builder, "model");
   json_builder_add_string_value (builder, model ? model : "");
   json_builder_set_member_name (builder, "messages");
-  json_builder_add_value (builder, json_node_copy (messages));
+  json_builder_add_value (builder, api_messages (self->kind, messages, FALSE));
   json_builder_set_member_name (builder, "stream");
   json_builder_add_boolean_value (builder, TRUE);
   if (self->kind == RILL_PROVIDER_OPENAI)
@@ -377,7 +512,16 @@ rill_provider_new_chat_message (RillProvider *self,
       json_builder_set_member_name (recorder, "provider");
       json_builder_add_string_value (recorder, rill_provider_kind_to_string (self->kind));
       json_builder_set_member_name (recorder, "body");
-      json_builder_add_value (recorder, json_node_ref (body));
+      if (api_messages_differ (messages))
+        {
+          g_autoptr(JsonNode) recorded = json_node_copy (body);
+
+          json_object_set_member (json_node_get_object (recorded), "messages",
+                                  api_messages (self->kind, messages, TRUE));
+          json_builder_add_value (recorder, g_steal_pointer (&recorded));
+        }
+      else
+        json_builder_add_value (recorder, json_node_ref (body));
       json_builder_end_object (recorder);
       record = json_builder_get_root (recorder);
       *request_json = json_to_string (record, FALSE);

@@ -205,3 +205,44 @@ gint64 rill_message_get_parent_id (RillMessage *self) { return self->parent_id; 
 const char *rill_message_get_uid (RillMessage *self) { return self->uid; }
 guint rill_message_get_version (RillMessage *self) { return self->version; }
 guint rill_message_get_n_versions (RillMessage *self) { return self->n_versions; }
+
+/* Attachments */
+
+RillStoredAttachment *
+rill_stored_attachment_new (const char *name,
+                            const char *mime_type,
+                            GBytes     *data,
+                            const char *text)
+{
+  RillStoredAttachment *self;
+
+  g_return_val_if_fail (name != NULL && mime_type != NULL && data != NULL, NULL);
+
+  self = g_new0 (RillStoredAttachment, 1);
+  self->name = g_strdup (name);
+  self->mime_type = g_strdup (mime_type);
+  self->data = g_bytes_ref (data);
+  self->text = g_strdup (text);
+  self->size = g_bytes_get_size (data);
+  self->sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data);
+  return self;
+}
+
+void
+rill_stored_attachment_free (RillStoredAttachment *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->name);
+  g_free (self->mime_type);
+  g_free (self->sha256);
+  g_clear_pointer (&self->data, g_bytes_unref);
+  g_free (self->text);
+  g_free (self);
+}
+
+gboolean
+rill_stored_attachment_is_image (const RillStoredAttachment *self)
+{
+  return self->text == NULL && g_str_has_prefix (self->mime_type, "image/");
+}

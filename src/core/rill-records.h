@@ -54,4 +54,30 @@ const char *rill_message_get_uid                (RillMessage      *self);
 guint       rill_message_get_version            (RillMessage      *self);
 guint       rill_message_get_n_versions         (RillMessage      *self);
 
+/* A file attached to a stored message, or one about to be stored with its
+ * message. A plain record, never changed once made, so it may be read on
+ * the store's writer thread. */
+typedef struct
+{
+  gint64  id;          /* 0 until stored */
+  gint64  message_id;  /* 0 until stored */
+  char   *name;
+  char   *mime_type;
+  char   *sha256;      /* of data, lowercase hex */
+  GBytes *data;        /* the bytes sent and stored */
+  char   *text;        /* what a model is given of a text file or a PDF; NULL for an image */
+  gint64  size;
+  gint64  created_at;  /* 0 until stored */
+} RillStoredAttachment;
+
+/* Computes the size and SHA-256 of @data. */
+RillStoredAttachment *rill_stored_attachment_new  (const char           *name,
+                                                   const char           *mime_type,
+                                                   GBytes               *data,
+                                                   const char           *text);
+void                  rill_stored_attachment_free (RillStoredAttachment *self);
+gboolean              rill_stored_attachment_is_image (const RillStoredAttachment *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RillStoredAttachment, rill_stored_attachment_free)
+
 G_END_DECLS

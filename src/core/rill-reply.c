@@ -44,6 +44,7 @@ struct _RillReply
   RillProvider    *provider;
   RillReplyOptions options;
   char            *user_text;
+  GPtrArray       *attachments;
   RillReplyRows   *rows;
 
   GCancellable     *cancellable;
@@ -104,6 +105,7 @@ rill_reply_options_init (RillReplyOptions *options)
   memset (options, 0, sizeof *options);
   options->temperature = -1;
   options->history_limit = 50;
+  options->history_image_limit = 4;
   options->connect_timeout_ms = 30000;
   options->idle_timeout_ms = 120000;
   options->checkpoint_interval_ms = 16;
@@ -160,6 +162,7 @@ rill_reply_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   rill_reply_options_clear (&self->options);
   g_free (self->user_text);
+  g_clear_pointer (&self->attachments, g_ptr_array_unref);
   g_free (self->read_buffer);
   g_clear_pointer (&self->rows, g_atomic_rc_box_release);
   g_clear_pointer (&self->error_body, g_byte_array_unref);
@@ -863,9 +866,11 @@ rill_reply_start (RillReply *self)
   g_return_if_fail (RILL_IS_REPLY (self));
   g_return_if_fail (self->cancelled_id == 0 && !self->ending);
 
-  _rill_store_begin_reply_async (self->store, self->rows, self->user_text,
-                                 self->options.system_prompt, self->options.history_limit,
-                                 begin_cb, g_object_ref (self));
+  _rill_store_begin_reply_full_async (self->store, self->rows, self->user_text,
+                                      self->attachments, self->options.system_prompt,
+                                      self->options.history_limit,
+                                      self->options.history_image_limit,
+                                      begin_cb, g_object_ref (self));
   self->cancelled_id = g_cancellable_connect (self->cancellable, G_CALLBACK (cancelled_cb),
                                               self, NULL);
 }
@@ -878,6 +883,18 @@ rill_reply_set_version_of (RillReply *self,
   g_return_if_fail (self->cancelled_id == 0 && !self->ending);
 
   self->rows->version_of = message_id;
+}
+
+void
+rill_reply_set_attachments (RillReply *self,
+                            GPtrArray *attachments)
+{
+  g_return_if_fail (RILL_IS_REPLY (self));
+  g_return_if_fail (self->cancelled_id == 0 && !self->ending);
+
+  g_clear_pointer (&self->attachments, g_ptr_array_unref);
+  if (attachments != NULL && attachments->len > 0)
+    self->attachments = g_ptr_array_ref (attachments);
 }
 
 GCancellable *

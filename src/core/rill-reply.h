@@ -24,6 +24,9 @@ typedef struct
   char  *system_prompt;        /* NULL: the conversation's */
   double temperature;          /* < 0: the server's default */
   guint  history_limit;        /* most recent messages sent; 0 for all */
+  guint  history_image_limit;  /* the latest messages with images whose images
+                                * are sent again; older ones become a note
+                                * naming them; 0 for all */
   guint  connect_timeout_ms;   /* until the response headers arrive */
   guint  idle_timeout_ms;      /* silence allowed while streaming */
   guint  checkpoint_interval_ms;
@@ -47,6 +50,11 @@ RillReply     *rill_reply_new                  (RillStore              *store,
  * replaces; editing gives the user's message edited. Nothing is deleted. */
 void           rill_reply_set_version_of       (RillReply              *self,
                                                 gint64                  message_id);
+/* Before it starts: the RillStoredAttachments that go with the user's
+ * text, stored with it in the same transaction (ignored without user
+ * text). The reply keeps a reference to @attachments: not changed after. */
+void           rill_reply_set_attachments      (RillReply              *self,
+                                                GPtrArray              *attachments);
 void           rill_reply_start                (RillReply              *self);
 /* The person ended it: Stop, Escape, closing the window, quitting, a signal. */
 void           rill_reply_stop                 (RillReply              *self);

@@ -54,8 +54,24 @@ typedef struct
 
 void              rill_reply_final_free (RillReplyFinal *final);
 
-/* Commits the user's message (unless @user_text is NULL) and the assistant
- * row with status "streaming" in one transaction, then reads the history. */
+/* Commits the user's message (unless @user_text is NULL) with its
+ * @attachments (RillAttachments, may be NULL) and the assistant row with
+ * status "streaming" in one transaction, then reads the history. A history
+ * message with attachments has an "attachments" array: objects with "id",
+ * "name", "mime_type" and, for an image, "data" (base64) when it is one
+ * of the @image_limit latest messages with images (0: all), or for a text
+ * file or PDF "text" (the text the model is given). The provider turns
+ * them into its API's shape. */
+void              _rill_store_begin_reply_full_async (RillStore       *self,
+                                                  RillReplyRows       *rows,
+                                                  const char          *user_text,
+                                                  GPtrArray           *attachments,
+                                                  const char          *system_prompt,
+                                                  guint                history_limit,
+                                                  guint                image_limit,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+/* The same without attachments, and with every image sent again. */
 void              _rill_store_begin_reply_async  (RillStore           *self,
                                                   RillReplyRows       *rows,
                                                   const char          *user_text,

@@ -56,8 +56,10 @@ typedef struct
 {
   RillReplyRows *rows;
   char          *user_text;
+  GPtrArray     *attachments;   /* RillStoredAttachment, never changed: safe here */
   char          *system_prompt;
   guint          history_limit;
+  guint          image_limit;
 } BeginArgs;
 
 static void
@@ -65,6 +67,7 @@ begin_args_free (BeginArgs *args)
 {
   g_atomic_rc_box_release (args->rows);
   g_free (args->user_text);
+  g_clear_pointer (&args->attachments, g_ptr_array_unref);
   g_free (args->system_prompt);
   g_free (args);
 }
@@ -149,17 +152,129 @@ find_parent (sqlite3 *db, RillReplyRows *rows, gint64 *parent_id, GError **error
   return TRUE;
 }
 
+/* The bytes go to attachment_data once per SHA-256 (schema 7); the row
+ * names them. The text a model is given of a text file or a PDF is kept
+ * with the row, so the history is sent again without reading the file. */
+static gboolean
+insert_attachments (sqlite3 *db, gint64 message_id, GPtrArray *attachments, GError **error)
+{
+  g_autoptr(sqlite3_stmt) data = NULL;
+  g_autoptr(sqlite3_stmt) row = NULL;
+  gint64 now = _rill_store_now_ms ();
+
+  if (attachments == NULL || attachments->len == 0)
+    return TRUE;
+  if (!(data = rill_sqlite_prepare (db,
+                                    "INSERT OR IGNORE INTO attachment_data (sha256, data)"
+                                    " VALUES (?1, ?2)", "save to", error))
+      || !(row = rill_sqlite_prepare (db,
+                                      "INSERT INTO attachments (message_id, name, mime_type, size,"
+                                      " sha256, data, text, created_at)"
+                                      " VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7)",
+                                      "save to", error)))
+    return FALSE;
+  for (guint i = 0; i < attachments->len; i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      gsize len;
+      gconstpointer bytes_data = g_bytes_get_data (attachment->data, &len);
+
+      sqlite3_reset (data);
+      rill_sqlite_bind_text (data, 1, attachment->sha256, -1);
+      /* An empty blob is a blob, not NULL (NOT NULL holds). */
+      sqlite3_bind_blob64 (data, 2, bytes_data ? bytes_data : "", len, SQLITE_STATIC);
+      if (!rill_sqlite_step_done (db, data, "save to", error))
+        return FALSE;
+      sqlite3_reset (row);
+      sqlite3_bind_int64 (row, 1, message_id);
+      rill_sqlite_bind_text (row, 2, attachment->name, -1);
+      rill_sqlite_bind_text (row, 3, attachment->mime_type, -1);
+      sqlite3_bind_int64 (row, 4, (gint64) len);
+      rill_sqlite_bind_text (row, 5, attachment->sha256, -1);
+      rill_sqlite_bind_text (row, 6, attachment->text, -1);
+      sqlite3_bind_int64 (row, 7, now);
+      if (!rill_sqlite_step_done (db, row, "save to", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Adds its attachments to @turn, the history message of row @id, and
+ * whether one is an image to *@has_image. An image's bytes are read only
+ * when @with_images. */
+static gboolean
+add_attachments (sqlite3_stmt *stmt, sqlite3 *db, gint64 id, gboolean with_images,
+                 JsonObject *turn, gboolean *has_image, GError **error)
+{
+  JsonArray *list = NULL;
+  int rc;
+
+  *has_image = FALSE;
+  sqlite3_reset (stmt);
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_int (stmt, 2, with_images);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      JsonObject *item = json_object_new ();
+      const char *mime_type = (const char *) sqlite3_column_text (stmt, 2);
+
+      json_object_set_int_member (item, "id", sqlite3_column_int64 (stmt, 0));
+      json_object_set_string_member (item, "name", (const char *) sqlite3_column_text (stmt, 1));
+      json_object_set_string_member (item, "mime_type", mime_type);
+      if (sqlite3_column_type (stmt, 3) != SQLITE_NULL)
+        json_object_set_string_member (item, "text",
+                                       (const char *) sqlite3_column_text (stmt, 3));
+      else if (g_str_has_prefix (mime_type, "image/"))
+        {
+          *has_image = TRUE;
+          if (sqlite3_column_type (stmt, 4) != SQLITE_NULL)
+            {
+              g_autofree char *base64 =
+                g_base64_encode (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
+
+              json_object_set_string_member (item, "data", base64);
+            }
+        }
+      if (list == NULL)
+        list = json_array_new ();
+      json_array_add_object_element (list, item);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      rill_sqlite_set_error (error, db, rc, "read");
+      if (list != NULL)
+        json_array_unref (list);
+      return FALSE;
+    }
+  if (list != NULL)
+    json_object_set_array_member (turn, "attachments", list);
+  return TRUE;
+}
+
 /* Also fills @ids: each message's row, 0 for the system prompt. */
 static JsonNode *
 read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GArray *ids,
               GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(sqlite3_stmt) attachments = NULL;
   g_autoptr(GPtrArray) turns = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   g_autoptr(GArray) turn_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(JsonArray) messages = json_array_new ();
+  guint with_images = 0;
   gint64 no_row = 0;
   int rc;
+
+  /* ?2: whether the image's bytes are wanted. */
+  if (!(attachments = rill_sqlite_prepare (db,
+                                           "SELECT a.id, a.name, a.mime_type, a.text,"
+                                           " CASE WHEN ?2 THEN coalesce(a.data, d.data) END"
+                                           " FROM attachments a"
+                                           " LEFT JOIN attachment_data d ON d.sha256 = a.sha256"
+                                           " WHERE a.message_id = ?1 ORDER BY a.id",
+                                           "read", error)))
+    return NULL;
 
   /* The history is the path to the new reply, nearest first, and nothing
    * from other versions. A failed reply is left out; a stopped or
@@ -183,14 +298,20 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GArray *i
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       JsonObject *turn = json_object_new ();
+      gint64 id = sqlite3_column_int64 (stmt, 2);
+      gboolean has_image;
 
       json_object_set_string_member (turn, "role", (const char *) sqlite3_column_text (stmt, 0));
       json_object_set_string_member (turn, "content", (const char *) sqlite3_column_text (stmt, 1));
       g_ptr_array_add (turns, turn);
-      {
-        gint64 id = sqlite3_column_int64 (stmt, 2);
-        g_array_append_val (turn_ids, id);
-      }
+      g_array_append_val (turn_ids, id);
+      /* Nearest first: the latest messages with images carry them. */
+      if (!add_attachments (attachments, db, id,
+                            args->image_limit == 0 || with_images < args->image_limit,
+                            turn, &has_image, error))
+        return NULL;
+      if (has_image)
+        with_images++;
     }
   if (rc != SQLITE_DONE)
     {
@@ -269,7 +390,8 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
     {
       if (!insert_message (db, args->rows->conversation_id, parent_id, RILL_ROLE_USER,
                            args->user_text, RILL_STATUS_COMPLETE,
-                           &args->rows->user_message_id, &error))
+                           &args->rows->user_message_id, &error)
+          || !insert_attachments (db, args->rows->user_message_id, args->attachments, &error))
         return _rill_store_return_write_error (task, db, error);
       parent_id = args->rows->user_message_id;
     }
@@ -322,15 +444,33 @@ _rill_store_begin_reply_async (RillStore           *self,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
 {
+  _rill_store_begin_reply_full_async (self, rows, user_text, NULL, system_prompt, history_limit,
+                                      0, callback, user_data);
+}
+
+void
+_rill_store_begin_reply_full_async (RillStore           *self,
+                                    RillReplyRows       *rows,
+                                    const char          *user_text,
+                                    GPtrArray           *attachments,
+                                    const char          *system_prompt,
+                                    guint                history_limit,
+                                    guint                image_limit,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
   BeginArgs *args = g_new0 (BeginArgs, 1);
 
   args->rows = g_atomic_rc_box_acquire (rows);
   args->user_text = g_strdup (user_text);
+  if (attachments != NULL)
+    args->attachments = g_ptr_array_ref (attachments);
+  args->image_limit = image_limit;
   args->system_prompt = g_strdup (system_prompt);
   args->history_limit = history_limit;
   _rill_store_push_job (self, begin_reply_job,
                         _rill_store_new_task (self, NULL, callback, user_data,
-                                              _rill_store_begin_reply_async),
+                                              _rill_store_begin_reply_full_async),
                         args, (GDestroyNotify) begin_args_free);
 }
 
@@ -354,7 +494,10 @@ sent_as_stored (sqlite3_stmt *stored, JsonNode *sent, gint64 id)
   object = json_node_get_object (sent);
   role = json_object_get_member (object, "role");
   content = json_object_get_member (object, "content");
-  if (json_object_get_size (object) != 2 || role == NULL || content == NULL
+  /* A message with attachments is recorded with their ids only (see the
+   * provider), which the message's row names again. */
+  if (json_object_get_size (object) != (json_object_has_member (object, "attachments") ? 3 : 2)
+      || role == NULL || content == NULL
       || json_node_get_value_type (role) != G_TYPE_STRING
       || json_node_get_value_type (content) != G_TYPE_STRING)
     return FALSE;
