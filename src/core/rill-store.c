@@ -663,6 +663,50 @@ rill_store_list_messages (RillStore *self, gint64 conversation_id, GError **erro
                                    (RillSqliteRowFunc) _rill_store_message_from_row, error);
 }
 
+GPtrArray *
+rill_store_list_attachments (RillStore *self, gint64 message_id, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) attachments = NULL;
+  int rc;
+
+  g_return_val_if_fail (RILL_IS_STORE (self), NULL);
+
+  /* Schema 7: the bytes are shared by hash unless the row has its own. */
+  if (!(stmt = rill_sqlite_prepare (self->reader,
+                                    "SELECT a.id, a.message_id, a.name, a.mime_type, a.sha256,"
+                                    " coalesce(a.data, d.data), a.text, a.size, a.created_at"
+                                    " FROM attachments a"
+                                    " LEFT JOIN attachment_data d ON d.sha256 = a.sha256"
+                                    " WHERE a.message_id = ?1 ORDER BY a.id",
+                                    "read", error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, message_id);
+  attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_stored_attachment_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      RillStoredAttachment *attachment = g_new0 (RillStoredAttachment, 1);
+
+      attachment->id = sqlite3_column_int64 (stmt, 0);
+      attachment->message_id = sqlite3_column_int64 (stmt, 1);
+      attachment->name = rill_sqlite_column_dup (stmt, 2);
+      attachment->mime_type = rill_sqlite_column_dup (stmt, 3);
+      attachment->sha256 = rill_sqlite_column_dup (stmt, 4);
+      attachment->data = g_bytes_new (sqlite3_column_blob (stmt, 5),
+                                      sqlite3_column_bytes (stmt, 5));
+      attachment->text = rill_sqlite_column_dup (stmt, 6);
+      attachment->size = sqlite3_column_int64 (stmt, 7);
+      attachment->created_at = sqlite3_column_int64 (stmt, 8);
+      g_ptr_array_add (attachments, attachment);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rill_sqlite_set_error (error, self->reader, rc, "read");
+      return NULL;
+    }
+  return g_steal_pointer (&attachments);
+}
+
 RillMessage *
 rill_store_get_message (RillStore *self, gint64 message_id, GError **error)
 {

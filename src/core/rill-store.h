@@ -102,6 +102,11 @@ RillConversation *rill_store_get_conversation (RillStore           *self,
 GPtrArray   *rill_store_list_messages        (RillStore           *self,
                                               gint64               conversation_id,
                                               GError             **error);
+/* The attachments of message @message_id, as RillStoredAttachments with
+ * their bytes, in the order they were attached. */
+GPtrArray   *rill_store_list_attachments     (RillStore           *self,
+                                              gint64               message_id,
+                                              GError             **error);
 /* The path shown of a conversation's tree, first message first (see
  * rill-store-tree.c): through @through_message_id when not 0, else through
  * the message last shown. Each message knows its version and how many

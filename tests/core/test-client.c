@@ -1683,6 +1683,360 @@ test_sigkill_recovery (Fixture *f, gconstpointer data)
   g_assert_cmpuint (rill_store_get_n_recovered (reopened), ==, 0);
 }
 
+/* Attachments (schema 7). The bytes are a real PNG file written here and
+ * read back; the text files' context is as RillAttachment gives it (the
+ * window's test reads real files through it). */
+
+/* A 1×1 PNG, then another: what they hold does not matter to the client. */
+static const guint8 png_red[] = {
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+  0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+  0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+  0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+static GBytes *
+real_file (Fixture *f, const char *name, const guint8 *data, gsize len, guint8 last)
+{
+  g_autofree char *path = g_build_filename (f->dir, name, NULL);
+  g_autofree guint8 *copy = g_memdup2 (data, len);
+  g_autoptr(GError) error = NULL;
+  char *read = NULL;
+  gsize read_len;
+
+  /* A variant of the bytes: another image with the same shape. */
+  copy[len - 1] = last;
+  g_assert_true (g_file_set_contents (path, (const char *) copy, len, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &read, &read_len, &error));
+  g_assert_no_error (error);
+  return g_bytes_new_take (read, read_len);
+}
+
+static GPtrArray *
+one_attachment (const char *name, const char *mime_type, GBytes *bytes, const char *text)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_stored_attachment_free);
+
+  g_ptr_array_add (list, rill_stored_attachment_new (name, mime_type, bytes, text));
+  return list;
+}
+
+static Watch *
+send_with (Fixture *f, const char *path, const char *text, GPtrArray *attachments)
+{
+  Watch *w = g_new0 (Watch, 1);
+
+  w->reply = rill_reply_new (f->store, f->provider, f->conversation_id, text, &f->options);
+  g_signal_connect (w->reply, "finished", G_CALLBACK (on_finished), w);
+  g_signal_connect (w->reply, "started", G_CALLBACK (on_started), w);
+  rill_reply_set_attachments (w->reply, attachments);
+  rill_reply_start (w->reply);
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  return w;
+}
+
+static void
+route_ok (Fixture *f)
+{
+  const char * const tokens[] = { "a ", "red ", "pixel", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, "test-model", TRUE);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+
+  rill_test_script_send (script, sse, -1, 0);
+  rill_test_server_route (f->server, CHAT, script);
+}
+
+/* The messages of the last request to @path. */
+static JsonArray *
+sent_messages (Fixture *f, const char *path, JsonParser *parser)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_data (parser,
+                                             rill_test_server_get_request_body (f->server, path),
+                                             -1, &error));
+  g_assert_no_error (error);
+  return json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                       "messages");
+}
+
+/* The image_url parts of an OpenAI message, decoded; its text part in *@text. */
+static GPtrArray *
+image_parts (JsonObject *message, const char **text)
+{
+  GPtrArray *images = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  JsonArray *parts;
+
+  *text = NULL;
+  if (JSON_NODE_HOLDS_VALUE (json_object_get_member (message, "content")))
+    {
+      *text = json_object_get_string_member (message, "content");
+      return images;
+    }
+  parts = json_object_get_array_member (message, "content");
+  for (guint i = 0; i < json_array_get_length (parts); i++)
+    {
+      JsonObject *part = json_array_get_object_element (parts, i);
+      const char *type = json_object_get_string_member (part, "type");
+
+      if (g_str_equal (type, "text"))
+        *text = json_object_get_string_member (part, "text");
+      else
+        {
+          const char *url;
+          gsize len;
+          guchar *data;
+
+          g_assert_cmpstr (type, ==, "image_url");
+          url = json_object_get_string_member (json_object_get_object_member (part, "image_url"),
+                                               "url");
+          g_assert_true (g_str_has_prefix (url, "data:image/png;base64,"));
+          data = g_base64_decode (url + strlen ("data:image/png;base64,"), &len);
+          g_ptr_array_add (images, g_bytes_new_take (data, len));
+        }
+    }
+  return images;
+}
+
+static char *
+stored_request (Fixture *f, gint64 message_id)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT request FROM messages WHERE id = %"
+                                          G_GINT64_FORMAT, message_id);
+
+  return test_sql_text (f->db_path, sql);
+}
+
+/* An image sent: the server gets an image_url part that decodes to the
+ * file's bytes, the database holds those bytes, and the stored request
+ * names the message by id, without them. A follow-up sends the image
+ * again; the same image attached again is stored once. */
+static void
+test_attachment_image (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GBytes) image = real_file (f, "photo.png", png_red, sizeof png_red, 0x82);
+  g_autoptr(GPtrArray) attachments = one_attachment ("photo.png", "image/png", image, NULL);
+  g_autoptr(GPtrArray) again = one_attachment ("copy.png", "image/png", image, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GPtrArray) images = NULL;
+  g_autoptr(GPtrArray) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *hex = NULL;
+  g_autofree char *expected_hex = NULL;
+  g_autofree char *request = NULL;
+  g_autofree char *counts = NULL;
+  JsonArray *messages;
+  const char *text;
+  Watch *w;
+
+  route_ok (f);
+  w = send_with (f, CHAT, "What colour is it?", attachments);
+  g_assert_cmpint (rill_reply_get_status (w->reply), ==, RILL_STATUS_COMPLETE);
+  messages = sent_messages (f, CHAT, parser);
+  g_assert_cmpuint (json_array_get_length (messages), ==, 1);
+  images = image_parts (json_array_get_object_element (messages, 0), &text);
+  g_assert_cmpstr (text, ==, "What colour is it?");
+  g_assert_cmpuint (images->len, ==, 1);
+  g_assert_true (g_bytes_equal (g_ptr_array_index (images, 0), image));
+
+  /* Stored: the typed text, and the file's bytes byte for byte. */
+  stored = rill_store_list_attachments (f->store, rill_reply_get_user_message_id (w->reply),
+                                        &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stored->len, ==, 1);
+  g_assert_cmpstr (((RillStoredAttachment *) stored->pdata[0])->name, ==, "photo.png");
+  g_assert_cmpstr (((RillStoredAttachment *) stored->pdata[0])->mime_type, ==, "image/png");
+  g_assert_true (g_bytes_equal (((RillStoredAttachment *) stored->pdata[0])->data, image));
+  hex = test_sql_text (f->db_path, "SELECT hex(d.data) FROM attachments a"
+                       " JOIN attachment_data d USING (sha256)");
+  {
+    GString *h = g_string_new (NULL);
+
+    for (gsize i = 0; i < sizeof png_red; i++)
+      g_string_append_printf (h, "%02X", png_red[i]);
+    expected_hex = g_string_free (h, FALSE);
+  }
+  g_assert_cmpstr (hex, ==, expected_hex);
+  request = stored_request (f, rill_reply_get_message_id (w->reply));
+  g_assert_null (strstr (request, "base64"));
+  g_assert_nonnull (strstr (request, "\"ids\""));
+  watch_free (w);
+
+  /* A follow-up: the image goes again, as history. */
+  g_clear_pointer (&images, g_ptr_array_unref);
+  w = send_with (f, CHAT, "And its size?", NULL);
+  messages = sent_messages (f, CHAT, parser);
+  g_assert_cmpuint (json_array_get_length (messages), ==, 3);
+  images = image_parts (json_array_get_object_element (messages, 0), &text);
+  g_assert_cmpstr (text, ==, "What colour is it?");
+  g_assert_cmpuint (images->len, ==, 1);
+  g_assert_true (g_bytes_equal (g_ptr_array_index (images, 0), image));
+  g_clear_pointer (&request, g_free);
+  request = stored_request (f, rill_reply_get_message_id (w->reply));
+  g_assert_null (strstr (request, "base64"));
+  watch_free (w);
+
+  /* The same bytes again, under another name: one copy. */
+  w = send_with (f, CHAT, "The same one", again);
+  g_assert_cmpint (rill_reply_get_status (w->reply), ==, RILL_STATUS_COMPLETE);
+  counts = test_sql_text (f->db_path, "SELECT (SELECT count(*) FROM attachments) || ','"
+                          " || (SELECT count(*) FROM attachment_data)");
+  g_assert_cmpstr (counts, ==, "2,1");
+  watch_free (w);
+}
+
+/* With the bound reached, older images become a note naming them. */
+static void
+test_attachment_image_bound (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GBytes) first = real_file (f, "first.png", png_red, sizeof png_red, 0x82);
+  g_autoptr(GBytes) second = real_file (f, "second.png", png_red, sizeof png_red, 0x83);
+  g_autoptr(GPtrArray) one = one_attachment ("first.png", "image/png", first, NULL);
+  g_autoptr(GPtrArray) two = one_attachment ("second.png", "image/png", second, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GPtrArray) images = NULL;
+  JsonArray *messages;
+  const char *text;
+  Watch *w;
+
+  f->options.history_image_limit = 1;
+  route_ok (f);
+  watch_free (send_with (f, CHAT, "one", one));
+  w = send_with (f, CHAT, "two", two);
+  messages = sent_messages (f, CHAT, parser);
+  g_assert_cmpuint (json_array_get_length (messages), ==, 3);
+  images = image_parts (json_array_get_object_element (messages, 0), &text);
+  g_assert_cmpuint (images->len, ==, 0);
+  g_assert_cmpstr (text, ==, "one\n\n[image: first.png, not resent]");
+  g_clear_pointer (&images, g_ptr_array_unref);
+  images = image_parts (json_array_get_object_element (messages, 2), &text);
+  g_assert_cmpstr (text, ==, "two");
+  g_assert_cmpuint (images->len, ==, 1);
+  g_assert_true (g_bytes_equal (g_ptr_array_index (images, 0), second));
+  watch_free (w);
+}
+
+/* Ollama: the image in the message's images, as base64; a text file's
+ * text in content, after what was typed. */
+static void
+test_attachment_ollama (Fixture *f, gconstpointer data)
+{
+  const char * const tokens[] = { "ok", NULL };
+  g_autofree char *ndjson = rill_test_ollama_ndjson (tokens, "llava");
+  g_autoptr(GBytes) image = real_file (f, "photo.png", png_red, sizeof png_red, 0x82);
+  g_autoptr(GBytes) notes = g_bytes_new_static ("x = 1\n", 6);
+  g_autoptr(GPtrArray) attachments = one_attachment ("photo.png", "image/png", image, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  RillTestScript *script = rill_test_script_new (200, "application/x-ndjson");
+  static const char context[] = "File: notes.py\n```python\nx = 1\n```\n";
+  JsonObject *message;
+  JsonArray *images;
+  g_autofree guchar *decoded = NULL;
+  gsize len;
+  Watch *w;
+
+  g_ptr_array_add (attachments, rill_stored_attachment_new ("notes.py", "text/x-python", notes,
+                                                            context));
+  g_clear_object (&f->provider);
+  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server),
+                                   NULL);
+  rill_test_script_send (script, ndjson, -1, 0);
+  rill_test_server_route (f->server, "/api/chat", script);
+  w = send_with (f, "/api/chat", "Look", attachments);
+  g_assert_cmpint (rill_reply_get_status (w->reply), ==, RILL_STATUS_COMPLETE);
+  message = json_array_get_object_element (sent_messages (f, "/api/chat", parser), 0);
+  g_assert_cmpstr (json_object_get_string_member (message, "content"), ==,
+                   "Look\n\nFile: notes.py\n```python\nx = 1\n```\n");
+  images = json_object_get_array_member (message, "images");
+  g_assert_cmpuint (json_array_get_length (images), ==, 1);
+  decoded = g_base64_decode (json_array_get_string_element (images, 0), &len);
+  g_assert_cmpmem (decoded, len, png_red, sizeof png_red);
+  {
+    /* The file's text went to the model, not into the message typed. */
+    g_autoptr(RillMessage) user = rill_store_get_message (f->store,
+                                                          rill_reply_get_user_message_id (
+                                                            w->reply), NULL);
+
+    g_assert_cmpstr (rill_message_get_content (user), ==, "Look");
+  }
+  watch_free (w);
+}
+
+/* Erasing the conversation from the trash removes the bytes too, and the
+ * bytes another conversation still uses stay. */
+static void
+test_attachment_erase (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GBytes) image = real_file (f, "photo.png", png_red, sizeof png_red, 0x82);
+  g_autoptr(GBytes) other = real_file (f, "other.png", png_red, sizeof png_red, 0x84);
+  g_autoptr(GPtrArray) both = one_attachment ("photo.png", "image/png", image, NULL);
+  g_autoptr(GPtrArray) shared = one_attachment ("photo.png", "image/png", image, NULL);
+  g_autofree char *counts = NULL;
+  gint64 first = f->conversation_id;
+  gint64 second;
+  TestResult r = { 0 };
+
+  g_ptr_array_add (both, rill_stored_attachment_new ("other.png", "image/png", other, NULL));
+  route_ok (f);
+  watch_free (send_with (f, CHAT, "two images", both));
+  second = f->conversation_id = test_create_conversation (f->store, NULL);
+  watch_free (send_with (f, CHAT, "one of them", shared));
+  counts = test_sql_text (f->db_path, "SELECT (SELECT count(*) FROM attachments) || ','"
+                          " || (SELECT count(*) FROM attachment_data)");
+  g_assert_cmpstr (counts, ==, "3,2");
+
+  rill_store_trash_conversation_async (f->store, first, NULL, test_write_cb, &r);
+  test_wait_for (&r.done, WAIT_MS, "the conversation trashed");
+  g_assert_no_error (r.error);
+  r = (TestResult) { 0 };
+  rill_store_empty_trash_async (f->store, NULL, test_write_cb, &r);
+  test_wait_for (&r.done, WAIT_MS, "the trash emptied");
+  g_assert_no_error (r.error);
+  g_clear_pointer (&counts, g_free);
+  counts = test_sql_text (f->db_path, "SELECT (SELECT count(*) FROM attachments) || ','"
+                          " || (SELECT count(*) FROM attachment_data)");
+  g_assert_cmpstr (counts, ==, "1,1");
+
+  r = (TestResult) { 0 };
+  rill_store_delete_conversation_async (f->store, second, NULL, test_write_cb, &r);
+  test_wait_for (&r.done, WAIT_MS, "the conversation erased");
+  g_assert_no_error (r.error);
+  g_clear_pointer (&counts, g_free);
+  counts = test_sql_text (f->db_path, "SELECT (SELECT count(*) FROM attachments) || ','"
+                          " || (SELECT count(*) FROM attachment_data)");
+  g_assert_cmpstr (counts, ==, "0,0");
+}
+
+/* A model that cannot see images: failed, in the server's words, and the
+ * text and the attachment kept. */
+static void
+test_attachment_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GBytes) image = real_file (f, "photo.png", png_red, sizeof png_red, 0x82);
+  g_autoptr(GPtrArray) attachments = one_attachment ("photo.png", "image/png", image, NULL);
+  RillTestScript *script = rill_test_script_new (400, "application/json");
+  g_autoptr(GPtrArray) stored = NULL;
+  g_autoptr(RillMessage) user = NULL;
+  Watch *w;
+
+  rill_test_script_send (script,
+                         "{\"error\":{\"message\":\"model does not support images\"}}", -1, 0);
+  rill_test_server_route (f->server, CHAT, script);
+  w = send_with (f, CHAT, "What is this?", attachments);
+  g_assert_cmpint (rill_reply_get_status (w->reply), ==, RILL_STATUS_FAILED);
+  g_assert_cmpstr (rill_reply_get_error (w->reply), ==,
+                   "HTTP 400 Bad Request: model does not support images");
+  user = rill_store_get_message (f->store, rill_reply_get_user_message_id (w->reply), NULL);
+  g_assert_cmpstr (rill_message_get_content (user), ==, "What is this?");
+  stored = rill_store_list_attachments (f->store, rill_reply_get_user_message_id (w->reply),
+                                        NULL);
+  g_assert_cmpuint (stored->len, ==, 1);
+  g_assert_true (g_bytes_equal (((RillStoredAttachment *) stored->pdata[0])->data, image));
+  watch_free (w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1740,6 +2094,11 @@ main (int argc, char **argv)
   ADD ("nul-in-token", test_nul_in_token);
   ADD ("bad-reason-phrase", test_bad_reason_phrase);
   ADD ("user-info-address", test_user_info_address);
+  ADD ("attachment-image", test_attachment_image);
+  ADD ("attachment-image-bound", test_attachment_image_bound);
+  ADD ("attachment-ollama", test_attachment_ollama);
+  ADD ("attachment-erase", test_attachment_erase);
+  ADD ("attachment-refused", test_attachment_refused);
 #undef ADD
 
   return g_test_run ();
