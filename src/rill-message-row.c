@@ -47,6 +47,9 @@ struct _RillMessageRow
   char                 *error;
 
   gint64                message_id;
+  GtkWidget            *attachments_box;   /* NULL until a message has some */
+  GCancellable         *attachments_cancellable;
+  gboolean              attachments_read;
   gsize                 committed;
   GtkTextTag           *item_tag;
   GtkTextTag           *blank_tag;
@@ -63,6 +66,8 @@ struct _RillMessageRow
 };
 
 G_DEFINE_FINAL_TYPE (RillMessageRow, rill_message_row, GTK_TYPE_BOX)
+
+static void read_attachments (RillMessageRow *self);
 
 enum {
   SIGNAL_EDIT,
@@ -769,6 +774,8 @@ rill_message_row_dispose (GObject *object)
   if (self->reply != NULL)
     g_signal_handlers_disconnect_by_data (self->reply, self);
   g_clear_object (&self->reply);
+  g_cancellable_cancel (self->attachments_cancellable);
+  g_clear_object (&self->attachments_cancellable);
 
   G_OBJECT_CLASS (rill_message_row_parent_class)->dispose (object);
 }
@@ -966,6 +973,214 @@ rill_message_row_init (RillMessageRow *self)
                                                "letter-spacing", 1, NULL);
   self->blank_tag = gtk_text_buffer_create_tag (gtk_text_view_get_buffer (self->tail_view), NULL,
                                                 "invisible", TRUE, NULL);
+  g_signal_connect (self, "map", G_CALLBACK (read_attachments), NULL);
+}
+
+/* Attachments: a stored user message's files, read from the store once
+ * the row is on screen and has its id. Images show as thumbnails decoded
+ * at their small size in a worker thread, and only the thumbnails stay;
+ * clicking one opens the image full size from the store again. Other
+ * files are chips with their name. */
+
+#define THUMBNAIL_SIDE 96
+
+static RillStore *
+row_store (RillMessageRow *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_autoptr(RillSession) session = NULL;
+
+  /* The window's session, without depending on the window. */
+  if (root == NULL || !g_object_class_find_property (G_OBJECT_GET_CLASS (root), "session"))
+    return NULL;
+  g_object_get (root, "session", &session, NULL);
+  return session ? rill_session_get_store (session) : NULL;
+}
+
+static void
+unref_pixbuf (gpointer pixbuf)
+{
+  if (pixbuf != NULL)
+    g_object_unref (pixbuf);
+}
+
+static void
+decode_thumbnails (GTask        *task,
+                   gpointer      source,
+                   gpointer      data,
+                   GCancellable *cancellable)
+{
+  GPtrArray *attachments = data;
+  GPtrArray *pixbufs = g_ptr_array_new_full (attachments->len, unref_pixbuf);
+
+  for (guint i = 0; i < attachments->len && !g_cancellable_is_cancelled (cancellable); i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      g_autoptr(GInputStream) stream = NULL;
+      GdkPixbuf *pixbuf = NULL;
+
+      if (rill_stored_attachment_is_image (attachment))
+        {
+          stream = g_memory_input_stream_new_from_bytes (attachment->data);
+          pixbuf = gdk_pixbuf_new_from_stream_at_scale (stream, THUMBNAIL_SIDE, THUMBNAIL_SIDE,
+                                                        TRUE, cancellable, NULL);
+        }
+      /* NULL holds the place of a file, or of an image that does not decode. */
+      g_ptr_array_add (pixbufs, pixbuf);
+    }
+  g_task_return_pointer (task, pixbufs, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static gboolean
+close_viewer_cb (GtkWidget *window,
+                 GVariant  *args,
+                 gpointer   data)
+{
+  gtk_window_close (GTK_WINDOW (window));
+  return TRUE;
+}
+
+/* The image full size, zoomed to fit the window; Escape closes it. */
+static void
+open_viewer (RillMessageRow *self,
+             gint64          attachment_id)
+{
+  RillStore *store = row_store (self);
+  g_autoptr(GPtrArray) attachments = NULL;
+  GtkShortcutController *shortcuts;
+  GtkWidget *window;
+
+  if (store == NULL
+      || !(attachments = rill_store_list_attachments (store, self->message_id, NULL)))
+    return;
+  for (guint i = 0; i < attachments->len; i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      g_autoptr(GdkTexture) texture = NULL;
+      GtkWidget *picture;
+
+      if (attachment->id != attachment_id
+          || !(texture = gdk_texture_new_from_bytes (attachment->data, NULL)))
+        continue;
+      window = gtk_window_new ();
+      gtk_window_set_title (GTK_WINDOW (window), attachment->name);
+      gtk_window_set_modal (GTK_WINDOW (window), TRUE);
+      gtk_window_set_transient_for (GTK_WINDOW (window),
+                                    GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+      gtk_window_set_default_size (GTK_WINDOW (window),
+                                   MIN (gdk_texture_get_width (texture), 1200),
+                                   MIN (gdk_texture_get_height (texture), 900));
+      picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
+      gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+      gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
+      gtk_window_set_child (GTK_WINDOW (window), picture);
+      shortcuts = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
+      gtk_shortcut_controller_add_shortcut (shortcuts,
+                                            gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape,
+                                                                                      0),
+                                                              gtk_callback_action_new (
+                                                                close_viewer_cb, NULL, NULL)));
+      gtk_widget_add_controller (window, GTK_EVENT_CONTROLLER (shortcuts));
+      gtk_widget_set_name (window, "rill-image-viewer");
+      gtk_window_present (GTK_WINDOW (window));
+      return;
+    }
+}
+
+static void
+thumbnail_clicked_cb (GtkButton      *button,
+                      RillMessageRow *self)
+{
+  open_viewer (self, GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (button),
+                                                          "rill-attachment-id")));
+}
+
+static GtkWidget *
+file_chip (const RillStoredAttachment *attachment)
+{
+  GtkWidget *chip = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *label = gtk_label_new (attachment->name);
+
+  gtk_box_append (GTK_BOX (chip),
+                  gtk_image_new_from_icon_name (g_str_equal (attachment->mime_type,
+                                                             "application/pdf")
+                                                ? "x-office-document-symbolic"
+                                                : "text-x-generic-symbolic"));
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 30);
+  gtk_box_append (GTK_BOX (chip), label);
+  gtk_widget_add_css_class (chip, "card");
+  gtk_widget_add_css_class (chip, "attachment-chip");
+  gtk_widget_set_tooltip_text (chip, attachment->name);
+  return chip;
+}
+
+static void
+thumbnails_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (source);
+  GPtrArray *attachments = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GPtrArray) pixbufs = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (pixbufs == NULL || g_cancellable_is_cancelled (self->attachments_cancellable))
+    return;
+  for (guint i = 0; i < attachments->len; i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      GdkPixbuf *pixbuf = g_ptr_array_index (pixbufs, i);
+      GtkWidget *child;
+
+      if (pixbuf != NULL)
+        {
+          g_autoptr(GdkTexture) texture = gdk_texture_new_for_pixbuf (pixbuf);
+          GtkWidget *picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
+
+          gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
+          gtk_widget_set_size_request (picture, gdk_pixbuf_get_width (pixbuf),
+                                       gdk_pixbuf_get_height (pixbuf));
+          child = gtk_button_new ();
+          gtk_button_set_child (GTK_BUTTON (child), picture);
+          gtk_widget_add_css_class (child, "flat");
+          gtk_widget_add_css_class (child, "attachment-thumbnail");
+          gtk_widget_set_tooltip_text (child, attachment->name);
+          gtk_accessible_update_property (GTK_ACCESSIBLE (child),
+                                          GTK_ACCESSIBLE_PROPERTY_LABEL, attachment->name, -1);
+          g_object_set_data (G_OBJECT (child), "rill-attachment-id",
+                             GSIZE_TO_POINTER ((gsize) attachment->id));
+          g_signal_connect (child, "clicked", G_CALLBACK (thumbnail_clicked_cb), self);
+        }
+      else
+        child = file_chip (attachment);
+      gtk_widget_set_valign (child, GTK_ALIGN_START);
+      gtk_box_append (GTK_BOX (self->attachments_box), child);
+    }
+}
+
+static void
+read_attachments (RillMessageRow *self)
+{
+  g_autoptr(GPtrArray) attachments = NULL;
+  g_autoptr(GTask) task = NULL;
+  RillStore *store;
+
+  if (self->attachments_read || self->role != RILL_ROLE_USER || self->message_id <= 0
+      || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !(store = row_store (self)))
+    return;
+  self->attachments_read = TRUE;
+  attachments = rill_store_list_attachments (store, self->message_id, NULL);
+  if (attachments == NULL || attachments->len == 0)
+    return;
+
+  self->attachments_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_name (self->attachments_box, "attachments");
+  gtk_widget_insert_before (self->attachments_box, GTK_WIDGET (self),
+                            GTK_WIDGET (self->blocks_box));
+  self->attachments_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->attachments_cancellable, thumbnails_cb, NULL);
+  g_task_set_task_data (task, g_steal_pointer (&attachments), (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (task, decode_thumbnails);
 }
 
 RillMessageRow *
@@ -1048,6 +1263,7 @@ rill_message_row_set_message_id (RillMessageRow *self,
 {
   g_return_if_fail (RILL_IS_MESSAGE_ROW (self));
   self->message_id = message_id;
+  read_attachments (self);
 }
 
 const char *

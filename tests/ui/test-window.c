@@ -7,6 +7,7 @@
  * and fail after a generous timeout. They assert what is on screen and what
  * is in the database, not only that nothing crashed. */
 
+#include <cairo-pdf.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -2435,6 +2436,211 @@ test_server_preferences (void)
   gtk_window_destroy (GTK_WINDOW (prefs));
 }
 
+/* Attachments: a real PNG, a text file and a PDF attached to the real
+ * composer and sent. The server gets the image as an image_url part whose
+ * base64 is exactly the file's bytes, and the files' text with their
+ * names; the database holds the same bytes; the composer is emptied; the
+ * row shows a thumbnail and two chips, read back from the store; the
+ * thumbnail opens the image, and Escape closes it. */
+
+static gboolean
+attachments_ready (gpointer data)
+{
+  return g_list_model_get_n_items (rill_composer_get_attachments (fx.window->composer))
+         == GPOINTER_TO_UINT (data)
+         && !rill_composer_get_loading_attachments (fx.window->composer);
+}
+
+static GtkWidget *
+find_named (GtkWidget  *widget,
+            const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_named (child, name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+user_row_shows_attachments (gpointer data)
+{
+  RillMessageRow *row = rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                             RILL_ROLE_USER);
+  GtkWidget *box = row ? find_named (GTK_WIDGET (row), "attachments") : NULL;
+  guint n = 0;
+
+  if (box == NULL)
+    return FALSE;
+  for (GtkWidget *child = gtk_widget_get_first_child (box); child;
+       child = gtk_widget_get_next_sibling (child))
+    n++;
+  return n == GPOINTER_TO_UINT (data);
+}
+
+static GtkWindow *
+viewer_window (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (g_strcmp0 (gtk_widget_get_name (window), "rill-image-viewer") == 0
+          && gtk_widget_get_visible (window))
+        return GTK_WINDOW (window);
+    }
+  return NULL;
+}
+
+static gboolean
+viewer_shown (gpointer data)
+{
+  return (viewer_window () != NULL) == GPOINTER_TO_INT (data);
+}
+
+static void
+test_attachments_sent (void)
+{
+  const char *tokens[] = { "A gradient", NULL };
+  g_autofree char *dir = g_build_filename (fx.data_home, "files", NULL);
+  g_autofree char *png_path = g_build_filename (dir, "photo.png", NULL);
+  g_autofree char *txt_path = g_build_filename (dir, "notes.txt", NULL);
+  g_autofree char *pdf_path = g_build_filename (dir, "report.pdf", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 40, 30);
+  g_autoptr(GFile) png = g_file_new_for_path (png_path);
+  g_autoptr(GFile) txt = g_file_new_for_path (txt_path);
+  g_autoptr(GFile) pdf = g_file_new_for_path (pdf_path);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(RillMessage) user = NULL;
+  g_autoptr(GPtrArray) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *png_data = NULL;
+  g_autofree guchar *decoded = NULL;
+  gsize png_len, decoded_len;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  JsonObject *message;
+  JsonArray *parts;
+  const char *text = NULL;
+  const char *url = NULL;
+  RillMessageRow *row;
+  GtkWidget *thumbnail;
+
+  setup ();
+  route_tokens (tokens, 0);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  gdk_pixbuf_fill (pixbuf, 0x3366ccff);
+  gdk_pixbuf_save (pixbuf, png_path, "png", &error, NULL);
+  g_assert_no_error (error);
+  g_file_set_contents (txt_path, "buy milk\n", -1, &error);
+  g_assert_no_error (error);
+  surface = cairo_pdf_surface_create (pdf_path, 595, 842);
+  cr = cairo_create (surface);
+  cairo_set_font_size (cr, 14);
+  cairo_move_to (cr, 72, 72);
+  cairo_show_text (cr, "Quarterly report");
+  cairo_destroy (cr);
+  cairo_surface_finish (surface);
+  cairo_surface_destroy (surface);
+
+  rill_composer_attach_file (fx.window->composer, png);
+  rill_composer_attach_file (fx.window->composer, txt);
+  rill_composer_attach_file (fx.window->composer, pdf);
+  wait_until (attachments_ready, GUINT_TO_POINTER (3), "three files read");
+  type_and_return ("What is in these?");
+  wait_until (last_row_done, NULL, "the reply finished");
+  g_assert_cmpuint (g_list_model_get_n_items (rill_composer_get_attachments (fx.window->composer)),
+                    ==, 0);
+
+  g_assert_true (json_parser_load_from_data (parser,
+                                             rill_test_server_get_request_body (fx.server, CHAT),
+                                             -1, &error));
+  g_assert_no_error (error);
+  message = json_array_get_object_element (
+    json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                  "messages"), 0);
+  parts = json_object_get_array_member (message, "content");
+  g_assert_cmpuint (json_array_get_length (parts), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *part = json_array_get_object_element (parts, i);
+
+      if (g_str_equal (json_object_get_string_member (part, "type"), "text"))
+        text = json_object_get_string_member (part, "text");
+      else
+        url = json_object_get_string_member (json_object_get_object_member (part, "image_url"),
+                                             "url");
+    }
+  g_assert_nonnull (text);
+  g_assert_true (g_str_has_prefix (text, "What is in these?\n\n"));
+  g_assert_nonnull (strstr (text, "File: notes.txt\n```text\nbuy milk\n```\n"));
+  g_assert_nonnull (strstr (text, "File: report.pdf (the text of a PDF)"));
+  g_assert_nonnull (strstr (text, "Quarterly report"));
+  g_assert_nonnull (url);
+  g_assert_true (g_str_has_prefix (url, "data:image/png;base64,"));
+  decoded = g_base64_decode (url + strlen ("data:image/png;base64,"), &decoded_len);
+  g_assert_true (g_file_get_contents (png_path, &png_data, &png_len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (decoded, decoded_len, png_data, png_len);
+
+  /* Stored: the typed text, and the image's bytes as the file holds them. */
+  store = open_db ();
+  user = rill_store_get_message (store,
+                                 rill_message_row_get_message_id (
+                                   rill_conversation_view_get_last_row (
+                                     fx.window->conversation_view, RILL_ROLE_USER)), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rill_message_get_content (user), ==, "What is in these?");
+  stored = rill_store_list_attachments (store, rill_message_get_id (user), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stored->len, ==, 3);
+  g_assert_cmpstr (((RillStoredAttachment *) stored->pdata[0])->name, ==, "photo.png");
+  g_assert_cmpmem (g_bytes_get_data (((RillStoredAttachment *) stored->pdata[0])->data, NULL),
+                   g_bytes_get_size (((RillStoredAttachment *) stored->pdata[0])->data),
+                   png_data, png_len);
+
+  /* The row: a thumbnail and two chips; the thumbnail opens the viewer. */
+  wait_until (user_row_shows_attachments, GUINT_TO_POINTER (3), "the row's attachments");
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
+  thumbnail = gtk_widget_get_first_child (find_named (GTK_WIDGET (row), "attachments"));
+  g_assert_true (GTK_IS_BUTTON (thumbnail));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (thumbnail), ==, "photo.png");
+  g_signal_emit_by_name (thumbnail, "clicked");
+  wait_until (viewer_shown, GINT_TO_POINTER (TRUE), "the viewer open");
+  g_assert_cmpstr (gtk_window_get_title (viewer_window ()), ==, "photo.png");
+  {
+    GtkWidget *viewer = GTK_WIDGET (viewer_window ());
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (viewer);
+    gboolean closed = FALSE;
+
+    for (guint i = 0; i < g_list_model_get_n_items (controllers) && !closed; i++)
+      {
+        g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+        if (GTK_IS_SHORTCUT_CONTROLLER (controller))
+          {
+            g_autoptr(GtkShortcut) shortcut =
+              g_list_model_get_item (G_LIST_MODEL (controller), 0);
+
+            closed = gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0, viewer,
+                                                   NULL);
+          }
+      }
+    g_assert_true (closed);
+  }
+  wait_until (viewer_shown, GINT_TO_POINTER (FALSE), "the viewer closed");
+  test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2492,6 +2698,7 @@ main (int   argc,
   g_test_add_func ("/window/server-down", test_server_down);
   g_test_add_func ("/window/server-silent", test_server_silent);
   g_test_add_func ("/window/server-preferences", test_server_preferences);
+  g_test_add_func ("/window/attachments-sent", test_attachments_sent);
 
   return g_test_run ();
 }
