@@ -63,6 +63,48 @@ char *
 rill_export_json (RillConversation *conversation,
                   GPtrArray        *messages)
 {
+  return rill_export_json_with_attachments (conversation, messages, NULL);
+}
+
+static void
+add_attachments (JsonBuilder *builder,
+                 GPtrArray   *attachments)
+{
+  if (attachments == NULL || attachments->len == 0)
+    return;
+  json_builder_set_member_name (builder, "attachments");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < attachments->len; i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      g_autofree char *base64 = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, attachment->name);
+      json_builder_set_member_name (builder, "mime_type");
+      json_builder_add_string_value (builder, attachment->mime_type);
+      json_builder_set_member_name (builder, "size");
+      json_builder_add_int_value (builder, attachment->size);
+      json_builder_set_member_name (builder, "sha256");
+      json_builder_add_string_value (builder, attachment->sha256);
+      if (attachment->data != NULL)
+        {
+          base64 = g_base64_encode (g_bytes_get_data (attachment->data, NULL),
+                                    g_bytes_get_size (attachment->data));
+          json_builder_set_member_name (builder, "data");
+          json_builder_add_string_value (builder, base64);
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
+char *
+rill_export_json_with_attachments (RillConversation *conversation,
+                                   GPtrArray        *messages,
+                                   GHashTable       *attachments)
+{
   g_autoptr(JsonBuilder) builder = NULL;
   g_autoptr(JsonGenerator) generator = NULL;
   g_autoptr(JsonNode) root = NULL;
@@ -118,6 +160,12 @@ rill_export_json (RillConversation *conversation,
       ADD_STRING ("model", rill_message_get_model (message));
       json_builder_set_member_name (builder, "created_at");
       json_builder_add_int_value (builder, rill_message_get_created_at (message));
+      if (attachments != NULL)
+        {
+          gint64 id = rill_message_get_id (message);
+
+          add_attachments (builder, g_hash_table_lookup (attachments, &id));
+        }
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);

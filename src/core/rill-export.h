@@ -18,5 +18,11 @@ char *rill_export_markdown (RillConversation *conversation,
                             GPtrArray        *messages);
 char *rill_export_json     (RillConversation *conversation,
                             GPtrArray        *messages);
+/* The same, each message with its "attachments" from @attachments (a
+ * message id, as gint64 *, to a GPtrArray of RillStoredAttachment; NULL
+ * for none): name, mime_type, size, sha256 and the bytes as base64. */
+char *rill_export_json_with_attachments (RillConversation *conversation,
+                                         GPtrArray        *messages,
+                                         GHashTable       *attachments);
 
 G_END_DECLS

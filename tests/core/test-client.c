@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "rill-export.h"
 #include "rill-stream-parser-private.h"
 #include "rill-test-server.h"
 #include "rill-test-support.h"
@@ -2037,6 +2038,57 @@ test_attachment_refused (Fixture *f, gconstpointer data)
   watch_free (w);
 }
 
+/* JSON export: the attachments as base64 with their names and types, and
+ * the bytes read back from it match the file's. */
+static void
+test_attachment_export (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GBytes) image = real_file (f, "photo.png", png_red, sizeof png_red, 0x82);
+  g_autoptr(GPtrArray) attachments = one_attachment ("photo.png", "image/png", image, NULL);
+  g_autoptr(GHashTable) by_message = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                            (GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(RillConversation) conversation = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+  g_autofree guchar *decoded = NULL;
+  JsonObject *first;
+  JsonObject *item;
+  gsize len;
+
+  route_ok (f);
+  watch_free (send_with (f, CHAT, "Keep this", attachments));
+  conversation = rill_store_get_conversation (f->store, f->conversation_id, &error);
+  g_assert_no_error (error);
+  messages = rill_store_list_messages (f->store, f->conversation_id, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      gint64 id = rill_message_get_id (g_ptr_array_index (messages, i));
+      GPtrArray *list = rill_store_list_attachments (f->store, id, &error);
+
+      g_assert_no_error (error);
+      g_hash_table_insert (by_message, g_memdup2 (&id, sizeof id), list);
+    }
+  json = rill_export_json_with_attachments (conversation, messages, by_message);
+  g_assert_true (json_parser_load_from_data (parser, json, -1, &error));
+  g_assert_no_error (error);
+  first = json_array_get_object_element (
+    json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                  "messages"), 0);
+  g_assert_cmpstr (json_object_get_string_member (first, "content"), ==, "Keep this");
+  item = json_array_get_object_element (json_object_get_array_member (first, "attachments"), 0);
+  g_assert_cmpstr (json_object_get_string_member (item, "name"), ==, "photo.png");
+  g_assert_cmpstr (json_object_get_string_member (item, "mime_type"), ==, "image/png");
+  decoded = g_base64_decode (json_object_get_string_member (item, "data"), &len);
+  g_assert_cmpmem (decoded, len, g_bytes_get_data (image, NULL), g_bytes_get_size (image));
+  g_assert_false (json_object_has_member (json_array_get_object_element (
+                                            json_object_get_array_member (
+                                              json_node_get_object (json_parser_get_root (parser)),
+                                              "messages"), 1), "attachments"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2099,6 +2151,7 @@ main (int argc, char **argv)
   ADD ("attachment-ollama", test_attachment_ollama);
   ADD ("attachment-erase", test_attachment_erase);
   ADD ("attachment-refused", test_attachment_refused);
+  ADD ("attachment-export", test_attachment_export);
 #undef ADD
 
   return g_test_run ();
