@@ -32,8 +32,9 @@ void        rill_composer_set_busy                (RillComposer               *s
 void        rill_composer_set_can_send            (RillComposer               *self,
                                                    gboolean                    can_send);
 
-/* Attachments: the Attach button, dropping and pasting files. Each file gets a chip at once and is read off the main thread; a file
- * that is refused leaves a message naming it, and no chip. */
+/* Attachments: the Attach button, dropping and pasting files. Each file
+ * gets a chip at once and is read off the main thread; a file that is
+ * refused leaves a message naming it, and no chip. */
 void        rill_composer_attach_file             (RillComposer               *self,
                                                    GFile                      *file);
 /* @files: a list of GFile, as the file chooser gives it. */

@@ -1048,6 +1048,7 @@ open_viewer (RillMessageRow *self,
   RillStore *store = row_store (self);
   g_autoptr(GPtrArray) attachments = NULL;
   GtkShortcutController *shortcuts;
+  GtkShortcut *escape;
   GtkWidget *window;
 
   if (store == NULL
@@ -1075,11 +1076,9 @@ open_viewer (RillMessageRow *self,
       gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
       gtk_window_set_child (GTK_WINDOW (window), picture);
       shortcuts = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
-      gtk_shortcut_controller_add_shortcut (shortcuts,
-                                            gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape,
-                                                                                      0),
-                                                              gtk_callback_action_new (
-                                                                close_viewer_cb, NULL, NULL)));
+      escape = gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape, 0),
+                                 gtk_callback_action_new (close_viewer_cb, NULL, NULL));
+      gtk_shortcut_controller_add_shortcut (shortcuts, escape);
       gtk_widget_add_controller (window, GTK_EVENT_CONTROLLER (shortcuts));
       gtk_widget_set_name (window, "rill-image-viewer");
       gtk_window_present (GTK_WINDOW (window));

@@ -62,15 +62,15 @@ void              rill_reply_final_free (RillReplyFinal *final);
  * of the @image_limit latest messages with images (0: all), or for a text
  * file or PDF "text" (the text the model is given). The provider turns
  * them into its API's shape. */
-void              _rill_store_begin_reply_full_async (RillStore       *self,
-                                                  RillReplyRows       *rows,
-                                                  const char          *user_text,
-                                                  GPtrArray           *attachments,
-                                                  const char          *system_prompt,
-                                                  guint                history_limit,
-                                                  guint                image_limit,
-                                                  GAsyncReadyCallback  callback,
-                                                  gpointer             user_data);
+void              _rill_store_begin_reply_full_async (RillStore           *self,
+                                                      RillReplyRows       *rows,
+                                                      const char          *user_text,
+                                                      GPtrArray           *attachments,
+                                                      const char          *system_prompt,
+                                                      guint                history_limit,
+                                                      guint                image_limit,
+                                                      GAsyncReadyCallback  callback,
+                                                      gpointer             user_data);
 /* The same without attachments, and with every image sent again. */
 void              _rill_store_begin_reply_async  (RillStore           *self,
                                                   RillReplyRows       *rows,
