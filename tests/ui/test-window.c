@@ -2641,6 +2641,55 @@ test_attachments_sent (void)
   test_rm_rf (dir);
 }
 
+/* A model that cannot see images: the reply fails in the server's words,
+ * and the message stays with its image, on screen and stored. */
+static void
+test_attachments_refused (void)
+{
+  RillTestScript *script = rill_test_script_new (400, "application/json");
+  g_autofree char *dir = g_build_filename (fx.data_home, "files", NULL);
+  g_autofree char *png_path = g_build_filename (dir, "photo.png", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, 16, 16);
+  g_autoptr(GFile) png = g_file_new_for_path (png_path);
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(RillMessage) reply = NULL;
+  g_autoptr(GPtrArray) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  RillMessageRow *row;
+
+  setup ();
+  rill_test_script_send (script, "{\"error\":{\"message\":\"model does not support images\"}}",
+                         -1, 0);
+  rill_test_server_route (fx.server, CHAT, script);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  gdk_pixbuf_fill (pixbuf, 0xcc3333ff);
+  gdk_pixbuf_save (pixbuf, png_path, "png", &error, NULL);
+  g_assert_no_error (error);
+  rill_composer_attach_file (fx.window->composer, png);
+  wait_until (attachments_ready, GUINT_TO_POINTER (1), "the image read");
+  type_and_return ("What is this?");
+  wait_until (last_row_done, NULL, "the reply failed");
+
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_FAILED);
+  g_assert_nonnull (strstr (gtk_label_get_text (fx.window->banner_label),
+                            "model does not support images"));
+  wait_until (user_row_shows_attachments, GUINT_TO_POINTER (1), "the image kept on screen");
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
+  g_assert_cmpstr (rill_message_row_get_source (row), ==, "What is this?");
+
+  store = open_db ();
+  reply = last_db_message (store, _rill_window_get_conversation_id (fx.window));
+  g_assert_cmpint (rill_message_get_status (reply), ==, RILL_STATUS_FAILED);
+  g_assert_cmpstr (rill_message_get_error (reply), ==,
+                   "HTTP 400 Bad Request: model does not support images");
+  stored = rill_store_list_attachments (store, rill_message_row_get_message_id (row), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stored->len, ==, 1);
+  g_assert_cmpstr (((RillStoredAttachment *) stored->pdata[0])->name, ==, "photo.png");
+  test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2699,6 +2748,7 @@ main (int   argc,
   g_test_add_func ("/window/server-silent", test_server_silent);
   g_test_add_func ("/window/server-preferences", test_server_preferences);
   g_test_add_func ("/window/attachments-sent", test_attachments_sent);
+  g_test_add_func ("/window/attachments-refused", test_attachments_refused);
 
   return g_test_run ();
 }
