@@ -228,9 +228,6 @@ streaming_changed_cb (RillWindow *self)
   _rill_window_update_actions (self);
 }
 
-/* Asks for a reply in @conversation_id, which becomes the one shown. With
- * @version_of, the new rows are a new version of that message (editing,
- * regenerating); without, they follow the last message shown. */
 /* The composer's attachments as the store keeps them; the composer is
  * left without any. */
 static GPtrArray *
@@ -256,6 +253,9 @@ take_attachments (RillWindow *self)
   return attachments;
 }
 
+/* Asks for a reply in @conversation_id, which becomes the one shown. With
+ * @version_of, the new rows are a new version of that message (editing,
+ * regenerating); without, they follow the last message shown. */
 static void
 start_reply (RillWindow *self,
              gint64      conversation_id,
