@@ -527,7 +527,7 @@ call_without_index (RillStreamParser *self, const char *id)
   if (self->tool_calls->len > 0)
     last = g_ptr_array_index (self->tool_calls, self->tool_calls->len - 1);
   if (last != NULL
-      && (id == NULL || id[0] == '\0' || last->id == NULL || strcmp (last->id, id) == 0))
+      && (id == NULL || id[0] == '\0' || g_strcmp0 (last->id, id) == 0))
     return last;
   /* 128 calls at most, so this cannot wrap. */
   return new_call (self, next_index (self));
