@@ -65,28 +65,28 @@ struct _RillStreamParser
   RillNdjsonDecoder *ndjson;
   JsonParser        *json;
 
-  GString *content;
-  GString *reasoning;
-  char    *model;
-  char    *finish_reason;
-  char    *error;
-  gboolean malformed;          /* the error is ours, not the server's */
-  gboolean too_large;          /* ours too: a limit was reached */
-  gsize    max_event;
-  gsize    max_reply;
-  GString *document;           /* the body is one JSON document, read at the end */
-  gboolean sniffing;           /* it may be: the body has been whitespace so far */
-  char    *usage_json;
-  gint64   prompt_tokens;
-  gint64   completion_tokens;
-  guint    n_events;
-  gboolean done;
-  gboolean grew;
-  gboolean fast_path;           /* the chunk scanner first, json-glib after */
-  GString *scratch;             /* unescaped model or finish reason */
+  GString   *content;
+  GString   *reasoning;
+  char      *model;
+  char      *finish_reason;
+  char      *error;
+  gboolean   malformed;        /* the error is ours, not the server's */
+  gboolean   too_large;        /* ours too: a limit was reached */
+  gsize      max_event;
+  gsize      max_reply;
+  GString   *document;         /* the body is one JSON document, read at the end */
+  gboolean   sniffing;         /* it may be: the body has been whitespace so far */
+  char      *usage_json;
+  gint64     prompt_tokens;
+  gint64     completion_tokens;
+  guint      n_events;
+  gboolean   done;
+  gboolean   grew;
+  gboolean   fast_path;         /* the chunk scanner first, json-glib after */
+  GString   *scratch;           /* unescaped model or finish reason */
   GPtrArray *tool_calls;        /* RillToolCall, in the order first seen */
-  gsize    tool_bytes;          /* their ids, types, names and arguments */
-  gboolean calls_changed;
+  gsize      tool_bytes;        /* their ids, types, names and arguments */
+  gboolean   calls_changed;
 };
 
 G_DEFINE_BOXED_TYPE (RillToolCall, rill_tool_call, rill_tool_call_copy, rill_tool_call_free)
