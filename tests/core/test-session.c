@@ -297,8 +297,7 @@ test_store_waits_for_lock (Fixture       *f,
 
   store = rill_store_open (path, &error);
   g_assert_no_error (error);
-  g_assert_true (rill_store_sync (store, 10000));
-  g_assert_finalize_object (store);
+  test_store_close (store);
   test_sql_exec (path,
                  "INSERT INTO conversations (id, title, created_at, updated_at)"
                  " VALUES (1, 't', 1, 1);"
