@@ -35,6 +35,7 @@ struct _RillPreferencesWindow
   AdwEntryRow          *system_prompt_row;
   GtkAdjustment        *temperature_adjustment;
   GtkAdjustment        *history_adjustment;
+  GtkSwitch            *name_switch;
   GtkAdjustment        *connect_adjustment;
   GtkAdjustment        *idle_adjustment;
 
@@ -502,6 +503,7 @@ rill_preferences_window_constructed (GObject *object)
   g_object_bind_property (self->session, "temperature",
                           self->temperature_adjustment, "value", both);
   g_object_bind_property (self->session, "history-limit", self->history_adjustment, "value", both);
+  g_object_bind_property (self->session, "name-conversations", self->name_switch, "active", both);
   g_object_bind_property (self->session, "connect-timeout",
                           self->connect_adjustment, "value", both);
   g_object_bind_property (self->session, "idle-timeout", self->idle_adjustment, "value", both);
@@ -606,6 +608,7 @@ rill_preferences_window_class_init (RillPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow,
                                         temperature_adjustment);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, history_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, name_switch);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, connect_adjustment);
   gtk_widget_class_bind_template_child (widget_class, RillPreferencesWindow, idle_adjustment);
   gtk_widget_class_bind_template_callback (widget_class, save_server_cb);

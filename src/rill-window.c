@@ -219,6 +219,7 @@ reply_finished_cb (RillWindow *self,
   else if (rill_reply_get_status (reply) == RILL_STATUS_FAILED)
     _rill_window_show_banner (self, rill_reply_get_error (reply));
 
+  rill_session_name_conversation_async (self->session, reply, NULL, NULL, NULL);
   _rill_window_update_actions (self);
 }
 

@@ -509,6 +509,24 @@ refuse_object (Scan *s, const Member *member, guint8 *base, int depth)
   return !at (s, '{') && skip_value (s, depth);
 }
 
+/* Tool calls come a few dozen events a reply, and assembling them by index
+ * is json-glib's work; null and [] (which some servers put on every chunk)
+ * say there are none, and stay ours. */
+static gboolean
+refuse_tool_calls (Scan *s, const Member *member, guint8 *base, int depth)
+{
+  if (at (s, 'n'))
+    return scan_literal (s, "null", 4);
+  if (!at (s, '['))
+    return FALSE;
+  s->p++;
+  skip_ws (s);
+  if (!at (s, ']'))
+    return FALSE;
+  s->p++;
+  return TRUE;
+}
+
 /* The tables: one row a member. */
 
 #define FIELD(name, read, type, field, shape) \
@@ -524,6 +542,7 @@ static const Member openai_text_members[] = {
   FIELD ("content", read_string, RillChunkText, content, NULL),
   FIELD ("reasoning_content", read_string, RillChunkText, reasoning_content, NULL),
   FIELD ("reasoning", read_string, RillChunkText, reasoning, NULL),
+  CHECK ("tool_calls", refuse_tool_calls),
 };
 DEFINE_SHAPE (openai_text_shape, openai_text_members);
 
@@ -549,6 +568,7 @@ DEFINE_SHAPE (openai_shape, openai_members);
 static const Member ollama_message_members[] = {
   FIELD ("content", read_string, RillChunkText, content, NULL),
   FIELD ("thinking", read_string, RillChunkText, reasoning, NULL),
+  CHECK ("tool_calls", refuse_tool_calls),
 };
 DEFINE_SHAPE (ollama_message_shape, ollama_message_members);
 

@@ -25,6 +25,8 @@
  *    rill-chunk-scanner.c) twice in one object;
  *  - has more than RILL_CHUNK_MAX_CHOICES objects in "choices";
  *  - (OpenAI) has an "error" other than null, or a "usage" or "timings" object;
+ *  - has "tool_calls" in a delta or message other than null or []: calls are
+ *    assembled from the json-glib tree;
  *  - (Ollama) has an "error" other than null, or a "done" other than false:
  *    the done line carries the counters, and those are json-glib's.
  *

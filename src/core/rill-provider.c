@@ -257,6 +257,15 @@ new_message (RillProvider *self, const char *method, const char *path)
   return message;
 }
 
+SoupMessage *
+rill_provider_new_request (RillProvider *self,
+                           const char   *method,
+                           const char   *path)
+{
+  g_return_val_if_fail (RILL_IS_PROVIDER (self), NULL);
+  return new_message (self, method, path);
+}
+
 static const char *
 status_phrase (guint status, const char *reason)
 {

@@ -73,6 +73,12 @@ SoupMessage      *rill_provider_new_chat_message    (RillProvider        *self,
                                                      double               temperature,
                                                      char               **request_json);
 
+/* A request to @path under the server's address, with its key (which never
+ * follows a redirect elsewhere); NULL when the address is not valid. */
+SoupMessage      *rill_provider_new_request         (RillProvider        *self,
+                                                     const char          *method,
+                                                     const char          *path);
+
 /* @url without its user info, if it has any. */
 char             *rill_url_without_user_info        (const char          *url);
 

@@ -19,6 +19,7 @@
 #include <glib/gi18n.h>
 
 #include "rill-session.h"
+#include "rill-titler.h"
 
 struct _RillSession
 {
@@ -42,6 +43,7 @@ struct _RillSession
   guint         history_limit;
   guint         connect_timeout;
   guint         idle_timeout;
+  gboolean      name_conversations;
 
   guint         store_opened : 1;
   guint         store_waiting : 1;
@@ -67,6 +69,7 @@ enum {
   PROP_HISTORY_LIMIT,
   PROP_CONNECT_TIMEOUT,
   PROP_IDLE_TIMEOUT,
+  PROP_NAME_CONVERSATIONS,
   N_PROPS
 };
 
@@ -898,6 +901,7 @@ rill_session_constructed (GObject *object)
     { "history-limit", PROP_HISTORY_LIMIT },
     { "connect-timeout", PROP_CONNECT_TIMEOUT },
     { "idle-timeout", PROP_IDLE_TIMEOUT },
+    { "name-conversations", PROP_NAME_CONVERSATIONS },
   };
 
   G_OBJECT_CLASS (rill_session_parent_class)->constructed (object);
@@ -992,6 +996,9 @@ rill_session_get_property (GObject    *object,
     case PROP_IDLE_TIMEOUT:
       g_value_set_uint (value, self->idle_timeout);
       break;
+    case PROP_NAME_CONVERSATIONS:
+      g_value_set_boolean (value, self->name_conversations);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1060,6 +1067,13 @@ rill_session_set_property (GObject      *object,
     case PROP_IDLE_TIMEOUT:
       set_uint (self, &self->idle_timeout, value, prop_id);
       break;
+    case PROP_NAME_CONVERSATIONS:
+      if (self->name_conversations != g_value_get_boolean (value))
+        {
+          self->name_conversations = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1106,6 +1120,8 @@ rill_session_class_init (RillSessionClass *klass)
     g_param_spec_uint ("connect-timeout", NULL, NULL, 1, 600, 30, setting);
   properties[PROP_IDLE_TIMEOUT] =
     g_param_spec_uint ("idle-timeout", NULL, NULL, 1, 3600, 120, setting);
+  properties[PROP_NAME_CONVERSATIONS] =
+    g_param_spec_boolean ("name-conversations", NULL, NULL, FALSE, setting);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -1128,4 +1144,88 @@ rill_session_new (GSettings   *settings,
   g_return_val_if_fail (keyring == NULL || RILL_IS_KEYRING (keyring), NULL);
 
   return g_object_new (RILL_TYPE_SESSION, "settings", settings, "keyring", keyring, NULL);
+}
+
+/* Naming a conversation after its first reply (rill-titler.h) */
+
+static void
+named_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RillSession *self = g_task_get_source_object (task);
+  gint64 conversation_id = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = rill_titler_request_finish (RILL_PROVIDER (source), result, &error);
+
+  /* Quietly: the title from the first message stays. */
+  if (title == NULL)
+    {
+      g_message ("The conversation was not named by the model: %s", error->message);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (self->store != NULL)
+    rill_store_update_conversation_async (self->store, conversation_id,
+                                          RILL_CONVERSATION_TITLE_FROM_MODEL, title,
+                                          NULL, NULL, NULL);
+  g_task_return_pointer (task, g_steal_pointer (&title), g_free);
+}
+
+void
+rill_session_name_conversation_async (RillSession         *self,
+                                      RillReply           *reply,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(RillMessage) question = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
+  g_autoptr(GTask) task = NULL;
+  RillProvider *provider = NULL;
+  const char *server;
+
+  g_return_if_fail (RILL_IS_SESSION (self));
+  g_return_if_fail (RILL_IS_REPLY (reply));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rill_session_name_conversation_async);
+  g_task_set_task_data (task, GSIZE_TO_POINTER (rill_reply_get_conversation_id (reply)), NULL);
+
+  if (!self->name_conversations || self->store == NULL ||
+      rill_reply_get_status (reply) != RILL_STATUS_COMPLETE ||
+      rill_reply_get_user_message_id (reply) == 0)
+    return g_task_return_pointer (task, NULL, NULL);
+  /* After the first exchange only: the question opens the conversation. */
+  question = rill_store_get_message (self->store, rill_reply_get_user_message_id (reply), NULL);
+  if (question == NULL || rill_message_get_parent_id (question) != 0)
+    return g_task_return_pointer (task, NULL, NULL);
+  conversation = rill_store_get_conversation (self->store,
+                                              rill_reply_get_conversation_id (reply), NULL);
+  if (conversation == NULL)
+    return g_task_return_pointer (task, NULL, NULL);
+  /* The same server as the reply. */
+  server = rill_conversation_get_server (conversation);
+  if (server != NULL && *server != '\0')
+    provider = rill_session_get_provider_for (self, server);
+  if (provider == NULL)
+    provider = self->provider;
+  if (provider == NULL)
+    return g_task_return_pointer (task, NULL, NULL);
+
+  rill_titler_request_async (provider, rill_reply_get_model (reply),
+                             rill_message_get_content (question),
+                             rill_reply_get_content (reply)->str,
+                             self->connect_timeout * 1000, cancellable, named_cb,
+                             g_steal_pointer (&task));
+}
+
+char *
+rill_session_name_conversation_finish (RillSession   *self,
+                                       GAsyncResult  *result,
+                                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

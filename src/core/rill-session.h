@@ -132,4 +132,19 @@ void          rill_session_fill_reply_options  (RillSession      *self,
                                                 const char       *model,
                                                 RillReplyOptions *options);
 
+/* With "name-conversations" on, after a conversation's first complete
+ * reply: asks the same server and model for a title of a few words, which
+ * replaces the title from the first message unless the person renamed the
+ * conversation. Never holds the reply up; a failure is a line in the log.
+ * Finishes with the title asked for (its write queued), NULL when there was
+ * nothing to name, or the error. */
+void          rill_session_name_conversation_async  (RillSession         *self,
+                                                     RillReply           *reply,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+char         *rill_session_name_conversation_finish (RillSession         *self,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+
 G_END_DECLS

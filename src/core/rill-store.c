@@ -857,12 +857,14 @@ rill_store_update_conversation_async (RillStore             *self,
       "UPDATE conversations SET title = coalesce(?2, ''), title_from_user = 1 WHERE id = ?1",
     [RILL_CONVERSATION_MODEL] = "UPDATE conversations SET model = ?2 WHERE id = ?1",
     [RILL_CONVERSATION_SYSTEM_PROMPT] = "UPDATE conversations SET system_prompt = ?2 WHERE id = ?1",
+    [RILL_CONVERSATION_TITLE_FROM_MODEL] =
+      "UPDATE conversations SET title = coalesce(?2, title) WHERE id = ?1 AND title_from_user = 0",
     [RILL_CONVERSATION_SERVER] = "UPDATE conversations SET server = ?2 WHERE id = ?1",
     [RILL_CONVERSATION_SERVER_URL] = "UPDATE conversations SET server_url = ?2 WHERE id = ?1",
   };
 
   g_return_if_fail (RILL_IS_STORE (self));
-  g_return_if_fail (field <= RILL_CONVERSATION_SERVER_URL);
+  g_return_if_fail (field <= RILL_CONVERSATION_TITLE_FROM_MODEL);
 
   push_write (self, write_args_new (statements[field], "save to", conversation_id, value,
                                     RILL_STORE_CONVERSATION_CHANGED),

@@ -148,6 +148,8 @@ typedef enum {
    * without user info (never a key). */
   RILL_CONVERSATION_SERVER,
   RILL_CONVERSATION_SERVER_URL,
+  /* A title the model gave: kept only while the person has not renamed it. */
+  RILL_CONVERSATION_TITLE_FROM_MODEL,
 } RillConversationField;
 
 /* @value NULL clears the field. */

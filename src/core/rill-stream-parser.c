@@ -21,7 +21,28 @@
  * reply as an error of ours, keeping the text that came before it. The
  * decoders stop before they copy the bytes that would pass the limit, so a
  * flood costs at most the limit. \u0000 becomes U+FFFD, as the chunk scanner
- * reads it, instead of cutting the string where json-glib puts its NUL. */
+ * reads it, instead of cutting the string where json-glib puts its NUL.
+ *
+ * Tool calls (see the header) are read from json-glib's tree only: the
+ * chunk scanner refuses any event that has some. Their ids, names and
+ * arguments count towards RILL_MAX_REPLY_BYTES with the text, and a reply
+ * holds at most RILL_MAX_TOOL_CALLS calls. Pieces that do not fit the
+ * usual shape are kept rather than dropped, so that what the model said is
+ * never lost on the way to the person who approves it:
+ *
+ *  - arguments (or an id) for an index no piece has named start that call,
+ *    with no name; the caller sees a call without a name;
+ *  - a piece with no usable "index" (absent, negative, not a number) goes
+ *    to the last call when it has no id or the same id as that call, and
+ *    starts a new call, numbered after the highest index so far, when it
+ *    has another id (a server that sends each call whole, without index);
+ *  - arguments that are not a string in the OpenAI shape (an object, as
+ *    Ollama sends them, or a number) are appended as json-glib writes them;
+ *    null adds nothing;
+ *  - an id, type or name given again replaces the one before when it
+ *    differs (servers that repeat them on every piece repeat the same).
+ *
+ * Only choice 0's calls are read, as only its text is. */
 
 #include "rill-stream-parser.h"
 
@@ -44,26 +65,59 @@ struct _RillStreamParser
   RillNdjsonDecoder *ndjson;
   JsonParser        *json;
 
-  GString *content;
-  GString *reasoning;
-  char    *model;
-  char    *finish_reason;
-  char    *error;
-  gboolean malformed;          /* the error is ours, not the server's */
-  gboolean too_large;          /* ours too: a limit was reached */
-  gsize    max_event;
-  gsize    max_reply;
-  GString *document;           /* the body is one JSON document, read at the end */
-  gboolean sniffing;           /* it may be: the body has been whitespace so far */
-  char    *usage_json;
-  gint64   prompt_tokens;
-  gint64   completion_tokens;
-  guint    n_events;
-  gboolean done;
-  gboolean grew;
-  gboolean fast_path;           /* the chunk scanner first, json-glib after */
-  GString *scratch;             /* unescaped model or finish reason */
+  GString   *content;
+  GString   *reasoning;
+  char      *model;
+  char      *finish_reason;
+  char      *error;
+  gboolean   malformed;        /* the error is ours, not the server's */
+  gboolean   too_large;        /* ours too: a limit was reached */
+  gsize      max_event;
+  gsize      max_reply;
+  GString   *document;         /* the body is one JSON document, read at the end */
+  gboolean   sniffing;         /* it may be: the body has been whitespace so far */
+  char      *usage_json;
+  gint64     prompt_tokens;
+  gint64     completion_tokens;
+  guint      n_events;
+  gboolean   done;
+  gboolean   grew;
+  gboolean   fast_path;         /* the chunk scanner first, json-glib after */
+  GString   *scratch;           /* unescaped model or finish reason */
+  GPtrArray *tool_calls;        /* RillToolCall, in the order first seen */
+  gsize      tool_bytes;        /* their ids, types, names and arguments */
+  gboolean   calls_changed;
 };
+
+G_DEFINE_BOXED_TYPE (RillToolCall, rill_tool_call, rill_tool_call_copy, rill_tool_call_free)
+
+RillToolCall *
+rill_tool_call_copy (const RillToolCall *call)
+{
+  RillToolCall *copy;
+
+  g_return_val_if_fail (call != NULL, NULL);
+
+  copy = g_new0 (RillToolCall, 1);
+  copy->index = call->index;
+  copy->id = g_strdup (call->id);
+  copy->type = g_strdup (call->type);
+  copy->name = g_strdup (call->name);
+  copy->arguments = g_string_new_len (call->arguments->str, call->arguments->len);
+  return copy;
+}
+
+void
+rill_tool_call_free (RillToolCall *call)
+{
+  if (call == NULL)
+    return;
+  g_free (call->id);
+  g_free (call->type);
+  g_free (call->name);
+  g_string_free (call->arguments, TRUE);
+  g_free (call);
+}
 
 static const char *
 member_string (JsonObject *object, const char *name)
@@ -138,10 +192,16 @@ set_too_large (RillStreamParser *self, const char *what, gsize limit)
 
 /* Text is appended whole or not at all: a token that would take the reply
  * past its limit ends it, and the text before that token is what stays. */
+static gsize
+reply_size (RillStreamParser *self)
+{
+  return self->content->len + self->reasoning->len + self->tool_bytes;
+}
+
 static gboolean
 text_fits (RillStreamParser *self, GString *to, gsize old_len)
 {
-  if (self->content->len + self->reasoning->len <= self->max_reply)
+  if (reply_size (self) <= self->max_reply)
     return TRUE;
   g_string_truncate (to, old_len);
   set_too_large (self, "a reply", self->max_reply);
@@ -402,6 +462,218 @@ take_usage (RillStreamParser *self, JsonObject *usage, JsonObject *timings)
   self->usage_json = json_to_string (node, FALSE);
 }
 
+/* Tool calls */
+
+static RillToolCall *
+find_call (RillStreamParser *self, guint index)
+{
+  /* Pieces nearly always extend the newest call. */
+  for (guint i = self->tool_calls->len; i > 0; i--)
+    {
+      RillToolCall *call = g_ptr_array_index (self->tool_calls, i - 1);
+
+      if (call->index == index)
+        return call;
+    }
+  return NULL;
+}
+
+static RillToolCall *
+new_call (RillStreamParser *self, guint index)
+{
+  RillToolCall *call;
+
+  if (self->tool_calls->len >= RILL_MAX_TOOL_CALLS)
+    {
+      if (self->error == NULL)
+        {
+          self->malformed = TRUE;
+          self->too_large = TRUE;
+        }
+      set_error (self, g_strdup_printf ("The server sent more than %d tool calls; "
+                                        "the text and calls before them are kept",
+                                        RILL_MAX_TOOL_CALLS));
+      return NULL;
+    }
+  call = g_new0 (RillToolCall, 1);
+  call->index = index;
+  call->arguments = g_string_new (NULL);
+  g_ptr_array_add (self->tool_calls, call);
+  self->calls_changed = TRUE;
+  return call;
+}
+
+static guint
+next_index (RillStreamParser *self)
+{
+  guint next = 0;
+
+  for (guint i = 0; i < self->tool_calls->len; i++)
+    {
+      RillToolCall *call = g_ptr_array_index (self->tool_calls, i);
+
+      if (call->index >= next)
+        next = call->index + 1;
+    }
+  return next;
+}
+
+/* A piece with no usable index: see the top of this file. */
+static RillToolCall *
+call_without_index (RillStreamParser *self, const char *id)
+{
+  RillToolCall *last = NULL;
+
+  if (self->tool_calls->len > 0)
+    last = g_ptr_array_index (self->tool_calls, self->tool_calls->len - 1);
+  if (last != NULL
+      && (id == NULL || id[0] == '\0' || g_strcmp0 (last->id, id) == 0))
+    return last;
+  /* 128 calls at most, so this cannot wrap. */
+  return new_call (self, next_index (self));
+}
+
+/* Whole or not at all, as text is. */
+static void
+set_call_string (RillStreamParser *self, char **field, const char *value)
+{
+  g_autofree char *repaired = NULL;
+  gsize old_len = *field != NULL ? strlen (*field) : 0;
+  gsize len;
+
+  if (value == NULL || value[0] == '\0' || self->error != NULL || g_strcmp0 (*field, value) == 0)
+    return;
+  repaired = rill_utf8_repair (value, -1);
+  if (repaired == NULL)
+    repaired = g_strdup (value);
+  len = strlen (repaired);
+  if (reply_size (self) - old_len + len > self->max_reply)
+    {
+      set_too_large (self, "a reply", self->max_reply);
+      return;
+    }
+  g_free (*field);
+  *field = g_steal_pointer (&repaired);
+  self->tool_bytes = self->tool_bytes - old_len + len;
+  self->calls_changed = TRUE;
+}
+
+/* A string is the next piece of the text, exactly as received; anything
+ * else but null is written by json-glib: Ollama's object, or what an odd
+ * server sends in the OpenAI shape. */
+static void
+append_arguments (RillStreamParser *self, RillToolCall *call, JsonNode *node)
+{
+  g_autofree char *written = NULL;
+  g_autofree char *repaired = NULL;
+  const char *text;
+  gsize old_len = call->arguments->len;
+  gsize len;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node) || self->error != NULL)
+    return;
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    text = json_node_get_string (node);
+  else
+    text = written = json_to_string (node, FALSE);
+  if (text == NULL || text[0] == '\0')
+    return;
+  len = strlen (text);
+  /* json-glib turns a lone surrogate escape into bytes that are not UTF-8. */
+  if ((repaired = rill_utf8_repair (text, len)) != NULL)
+    {
+      text = repaired;
+      len = strlen (repaired);
+    }
+  if (reply_size (self) + len > self->max_reply)
+    {
+      set_too_large (self, "a reply", self->max_reply);
+      return;
+    }
+  g_string_append_len (call->arguments, text, len);
+  self->tool_bytes += call->arguments->len - old_len;
+  self->calls_changed = TRUE;
+}
+
+/* choices[0].delta.tool_calls (or .message.tool_calls, in a document) */
+static void
+openai_tool_calls (RillStreamParser *self, JsonObject *delta)
+{
+  JsonNode *node = json_object_get_member (delta, "tool_calls");
+  JsonArray *array;
+  guint n;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return;
+  array = json_node_get_array (node);
+  n = json_array_get_length (array);
+  for (guint i = 0; i < n && self->error == NULL; i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      JsonObject *piece;
+      JsonObject *function;
+      const char *id;
+      gint64 index;
+      RillToolCall *call;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        continue;
+      piece = json_node_get_object (element);
+      id = member_string (piece, "id");
+      index = member_int (piece, "index");
+      if (index >= 0 && index <= G_MAXINT)
+        {
+          if ((call = find_call (self, index)) == NULL)
+            call = new_call (self, index);
+        }
+      else
+        call = call_without_index (self, id);
+      if (call == NULL)
+        return;
+      set_call_string (self, &call->id, id);
+      set_call_string (self, &call->type, member_string (piece, "type"));
+      if ((function = member_object (piece, "function")) != NULL)
+        {
+          set_call_string (self, &call->name, member_string (function, "name"));
+          append_arguments (self, call, json_object_get_member (function, "arguments"));
+        }
+    }
+}
+
+/* message.tool_calls: each call whole, and each a new one. */
+static void
+ollama_tool_calls (RillStreamParser *self, JsonObject *message)
+{
+  JsonNode *node = json_object_get_member (message, "tool_calls");
+  JsonArray *array;
+  guint n;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return;
+  array = json_node_get_array (node);
+  n = json_array_get_length (array);
+  for (guint i = 0; i < n && self->error == NULL; i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      JsonObject *piece;
+      JsonObject *function;
+      RillToolCall *call;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        continue;
+      piece = json_node_get_object (element);
+      if ((call = new_call (self, self->tool_calls->len)) == NULL)
+        return;
+      set_call_string (self, &call->id, member_string (piece, "id"));
+      set_call_string (self, &call->type, member_string (piece, "type"));
+      if ((function = member_object (piece, "function")) != NULL)
+        {
+          set_call_string (self, &call->name, member_string (function, "name"));
+          append_arguments (self, call, json_object_get_member (function, "arguments"));
+        }
+    }
+}
+
 static void
 openai_event (const char *event_type,
               const char *data,
@@ -471,6 +743,7 @@ openai_event (const char *event_type,
               append_text (self, self->reasoning, member_string (delta, "reasoning_content"));
               append_text (self, self->reasoning, member_string (delta, "reasoning"));
               append_text (self, self->content, member_string (delta, "content"));
+              openai_tool_calls (self, delta);
             }
           set_string (&self->finish_reason, member_string (choice, "finish_reason"));
         }
@@ -511,6 +784,7 @@ ollama_line (const char *line, gsize len, gpointer user_data)
     {
       append_text (self, self->reasoning, member_string (message, "thinking"));
       append_text (self, self->content, member_string (message, "content"));
+      ollama_tool_calls (self, message);
     }
   /* /api/generate */
   append_text (self, self->reasoning, member_string (root, "thinking"));
@@ -564,6 +838,7 @@ _rill_stream_parser_new_with_flags (RillProviderKind      kind,
   self->completion_tokens = -1;
   self->fast_path = (flags & RILL_STREAM_PARSER_JSON_GLIB_ONLY) == 0;
   self->scratch = g_string_new (NULL);
+  self->tool_calls = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_tool_call_free);
   self->max_event = max_event_override ? max_event_override : RILL_MAX_EVENT_BYTES;
   self->max_reply = max_reply_override ? max_reply_override : RILL_MAX_REPLY_BYTES;
   if (self->sse != NULL)
@@ -641,7 +916,8 @@ end_document (RillStreamParser *self)
     ollama_line (data, len, self);
   if (self->error != NULL)
     return;
-  if (self->content->len > 0 || self->reasoning->len > 0 || rill_stream_parser_has_finished (self))
+  if (self->content->len > 0 || self->reasoning->len > 0 || self->tool_calls->len > 0
+      || rill_stream_parser_has_finished (self))
     self->done = TRUE;
   else
     {
@@ -663,6 +939,7 @@ rill_stream_parser_free (RillStreamParser *self)
   g_string_free (self->content, TRUE);
   g_string_free (self->reasoning, TRUE);
   g_string_free (self->scratch, TRUE);
+  g_ptr_array_unref (self->tool_calls);
   if (self->document != NULL)
     g_string_free (self->document, TRUE);
   g_free (self->model);
@@ -680,6 +957,7 @@ rill_stream_parser_feed (RillStreamParser *self, const char *bytes, gsize len)
   if (self->done || self->error != NULL)
     return FALSE;
   self->grew = FALSE;
+  self->calls_changed = FALSE;
   if (self->sniffing && !sniff (self, bytes, len))
     return FALSE;
   if (self->document != NULL)
@@ -713,6 +991,7 @@ rill_stream_parser_end (RillStreamParser *self)
 {
   g_return_if_fail (self != NULL);
 
+  self->calls_changed = FALSE;
   if (self->done || self->error != NULL)
     return;
   if (self->document != NULL && !self->sniffing)
@@ -745,6 +1024,18 @@ const char *
 rill_stream_parser_get_finish_reason (RillStreamParser *self)
 {
   return self->finish_reason;
+}
+
+GPtrArray *
+rill_stream_parser_get_tool_calls (RillStreamParser *self)
+{
+  return self->tool_calls;
+}
+
+gboolean
+rill_stream_parser_tool_calls_changed (RillStreamParser *self)
+{
+  return self->calls_changed;
 }
 
 const char *

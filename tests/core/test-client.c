@@ -54,8 +54,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->provider);
   g_clear_pointer (&f->server, rill_test_server_free);
   /* Jobs hold the store until the writer has run them. */
-  g_assert_true (rill_store_sync (f->store, 10000));
-  g_assert_finalize_object (f->store);
+  test_store_close (g_steal_pointer (&f->store));
   test_rm_rf (f->dir);
   g_free (f->dir);
   g_free (f->db_path);

@@ -8,6 +8,7 @@
 
 #include "rill-test-server.h"
 #include "rill-test-support.h"
+#include "rill-titler.h"
 
 #define CHAT "/v1/chat/completions"
 
@@ -296,8 +297,7 @@ test_store_waits_for_lock (Fixture       *f,
 
   store = rill_store_open (path, &error);
   g_assert_no_error (error);
-  g_assert_true (rill_store_sync (store, 10000));
-  g_assert_finalize_object (store);
+  test_store_close (store);
   test_sql_exec (path,
                  "INSERT INTO conversations (id, title, created_at, updated_at)"
                  " VALUES (1, 't', 1, 1);"
@@ -584,6 +584,154 @@ test_every_server (Fixture       *f,
   g_assert_cmpuint (g_list_model_get_n_items (servers), ==, 3);
 }
 
+/* Naming a conversation with the model: off by default; on, one request
+ * that does not stream goes to the same server after the first reply, its
+ * answer cleaned becomes the title, a renamed conversation keeps its name,
+ * and a failure changes nothing. */
+
+static char *
+name_and_wait (Fixture *f, RillReply *reply, GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  rill_session_name_conversation_async (f->session, reply, NULL, test_async_result_cb, &result);
+  test_wait_result (&result, 20000, "the naming to finish");
+  return rill_session_name_conversation_finish (f->session, result, error);
+}
+
+static char *
+title_of (RillStore *store, gint64 id)
+{
+  g_autoptr(RillConversation) conversation = NULL;
+
+  g_assert_true (rill_store_sync (store, 10000));
+  conversation = rill_store_get_conversation (store, id, NULL);
+  return g_strdup (rill_conversation_get_title (conversation));
+}
+
+static void
+route_json (Fixture *f, guint status, const char *body)
+{
+  RillTestScript *script = rill_test_script_new (status, "application/json");
+
+  rill_test_script_send (script, body, -1, 0);
+  rill_test_server_route (f->server, CHAT, script);
+}
+
+static void
+test_names_conversation (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *tokens[] = { "The Nile, ", "by most measures.", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, "m", TRUE);
+  g_autofree char *url = g_strconcat (rill_test_server_get_url (f->server), "/v1", NULL);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autoptr(RillReply) reply = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *stored = NULL;
+  RillReplyOptions options;
+  RillStore *store;
+  const char *body;
+  guint asked;
+  gint64 id;
+
+  rill_test_script_send (script, sse, -1, 0);
+  rill_test_server_route (f->server, CHAT, script);
+  g_setenv ("OPENAI_BASE_URL", url, TRUE);
+  rill_session_reload_provider (f->session);
+  g_assert_nonnull (rill_session_get_provider (f->session));
+  open_store_and_wait (f);
+  store = rill_session_get_store (f->session);
+
+  id = test_create_conversation (store, NULL);
+  rill_session_fill_reply_options (f->session, NULL, "m", &options);
+  reply = rill_reply_new (store, rill_session_get_provider (f->session), id,
+                          "Which river is the longest?", &options);
+  rill_reply_options_clear (&options);
+  rill_reply_start (reply);
+  test_wait_until (reply_done, reply, 20000, "the reply");
+  g_assert_cmpint (rill_reply_get_status (reply), ==, RILL_STATUS_COMPLETE);
+  stored = title_of (store, id);
+  g_assert_cmpstr (stored, ==, "Which river is the longest?");
+
+  /* Off by default: nothing is asked. */
+  asked = rill_test_server_get_request_count (f->server, CHAT);
+  title = name_and_wait (f, reply, &error);
+  g_assert_no_error (error);
+  g_assert_null (title);
+  g_assert_cmpuint (rill_test_server_get_request_count (f->server, CHAT), ==, asked);
+
+  /* On: one request that does not stream, with the question. */
+  g_settings_set_boolean (f->settings, "name-conversations", TRUE);
+  route_json (f, 200, "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+              "\"content\":\"\\\"Longest rivers.\\\"\"}}]}");
+  title = name_and_wait (f, reply, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (title, ==, "Longest rivers");
+  g_assert_cmpuint (rill_test_server_get_request_count (f->server, CHAT), ==, asked + 1);
+  body = rill_test_server_get_request_body (f->server, CHAT);
+  g_assert_nonnull (strstr (body, "\"stream\":false"));
+  g_assert_nonnull (strstr (body, "Which river is the longest?"));
+  g_clear_pointer (&stored, g_free);
+  stored = title_of (store, id);
+  g_assert_cmpstr (stored, ==, "Longest rivers");
+  /* Not a message of the conversation. */
+  messages = rill_store_list_messages (store, id, NULL);
+  g_assert_cmpuint (messages->len, ==, 2);
+
+  /* A name the person gave stays. */
+  rill_store_update_conversation_async (store, id, RILL_CONVERSATION_TITLE, "Mine", NULL, NULL,
+                                        NULL);
+  g_clear_pointer (&title, g_free);
+  title = name_and_wait (f, reply, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&stored, g_free);
+  stored = title_of (store, id);
+  g_assert_cmpstr (stored, ==, "Mine");
+
+  /* A failure: a line in the log, the title as it was. */
+  rill_store_update_conversation_async (store, id, RILL_CONVERSATION_TITLE_FROM_MODEL, "Kept",
+                                        NULL, NULL, NULL);
+  route_json (f, 500, "{\"error\":{\"message\":\"overloaded\"}}");
+  g_clear_pointer (&title, g_free);
+  title = name_and_wait (f, reply, &error);
+  g_assert_nonnull (error);
+  g_assert_null (title);
+  g_clear_pointer (&stored, g_free);
+  stored = title_of (store, id);
+  g_assert_cmpstr (stored, ==, "Mine");
+  g_settings_reset (f->settings, "name-conversations");
+  g_unsetenv ("OPENAI_BASE_URL");
+}
+
+/* What a model's answer becomes as a title. */
+static void
+test_title_cleaned (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const struct { const char *answer; const char *title; } cases[] = {
+    { "\"Rivers of the world.\"", "Rivers of the world" },
+    { "Title: Nile or Amazon?", "Nile or Amazon?" },
+    { "《长江与黄河》。", "长江与黄河" },
+    { "\n\n  **Tea and coffee**\nA second line", "Tea and coffee" },
+    { "\"\"", NULL },
+    { "", NULL },
+  };
+  g_autofree char *long_answer = g_strnfill (200, 'x');
+  g_autofree char *cut = rill_titler_clean (long_answer);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *title = rill_titler_clean (cases[i].answer);
+
+      g_assert_cmpstr (title, ==, cases[i].title);
+    }
+  g_assert_cmpuint (g_utf8_strlen (cut, -1), ==, 80);
+  g_assert_true (g_str_has_suffix (cut, "…"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -599,6 +747,8 @@ main (int   argc,
   ADD ("reply-options-reach-the-server", test_reply_options_reach_the_server);
   ADD ("store-waits-for-lock", test_store_waits_for_lock);
   ADD ("store-error", test_store_error);
+  ADD ("names-conversation", test_names_conversation);
+  ADD ("title-cleaned", test_title_cleaned);
 #undef ADD
 
   return g_test_run ();

@@ -45,8 +45,7 @@ open_store (Fixture *f)
 static void
 close_store (RillStore *store)
 {
-  g_assert_true (rill_store_sync (store, 10000));
-  g_assert_finalize_object (store);
+  test_store_close (store);
 }
 
 static void

@@ -307,6 +307,265 @@ test_documents (void)
   _rill_stream_parser_set_limits (0, 0);
 }
 
+/* Tool calls */
+
+static const RillToolCall *
+call_at (RillStreamParser *p, guint i)
+{
+  GPtrArray *calls = rill_stream_parser_get_tool_calls (p);
+
+  g_assert_cmpuint (i, <, calls->len);
+  return g_ptr_array_index (calls, i);
+}
+
+static void
+assert_call (RillStreamParser *p, guint i, guint index, const char *id, const char *type,
+             const char *name, const char *arguments)
+{
+  const RillToolCall *call = call_at (p, i);
+
+  g_assert_cmpuint (call->index, ==, index);
+  g_assert_cmpstr (call->id, ==, id);
+  g_assert_cmpstr (call->type, ==, type);
+  g_assert_cmpstr (call->name, ==, name);
+  g_assert_cmpuint (call->arguments->len, ==, strlen (arguments));
+  g_assert_cmpstr (call->arguments->str, ==, arguments);
+}
+
+/* Text, then two calls whose argument pieces interleave, with escapes;
+ * argument text is what the pieces' strings say, joined, never written
+ * again. Choice 1's pieces are not the person's. */
+static const char *tool_stream =
+  "data: {\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+  "\"content\":\"Let me look.\",\"tool_calls\":null}}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_A\","
+  "\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]}}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+  "\"function\":{\"arguments\":\"{\\\"city\\\": \"}}]}}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_B\","
+  "\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"{\\\"tz\\\":\"}}]},"
+  "\"finish_reason\":null}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+  "\"function\":{\"arguments\":\"\\\"Z\\u00fcrich\\\\n\\u4e16\"}},{\"index\":1,"
+  "\"function\":{\"arguments\":\" \\\"CET\\\"}\"}}]}}]}\n\n"
+  "data: {\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,"
+  "\"function\":{\"arguments\":\"other choice\"}}]}}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+  "\"function\":{\"arguments\":\"\\\"}\"}}]}}]}\n\n"
+  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\",\"tool_calls\":[]},"
+  "\"finish_reason\":\"tool_calls\"}]}\n\n"
+  "data: [DONE]\n\n";
+
+static void
+test_openai_tool_calls (gconstpointer data)
+{
+  RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
+
+  for (gsize piece = 0; piece < 60; piece++)
+    {
+      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OPENAI, tool_stream, piece);
+
+      g_assert_null (rill_stream_parser_get_error (p));
+      g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "Let me look.");
+      g_assert_cmpuint (rill_stream_parser_get_tool_calls (p)->len, ==, 2);
+      assert_call (p, 0, 0, "call_A", "function", "get_weather",
+                   "{\"city\": \"Z\xC3\xBCrich\\n\xE4\xB8\x96\"}");
+      assert_call (p, 1, 1, "call_B", "function", "get_time", "{\"tz\": \"CET\"}");
+      g_assert_cmpstr (rill_stream_parser_get_finish_reason (p), ==, "tool_calls");
+      g_assert_true (rill_stream_parser_is_done (p));
+    }
+}
+
+/* Ollama: text, a line with two whole calls, a line with a third, then
+ * done. The arguments object is kept as json-glib writes it. */
+static void
+test_ollama_tool_calls (gconstpointer data)
+{
+  RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
+  const char *chat =
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"Checking.\"},"
+    "\"done\":false}\n"
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"\","
+    "\"tool_calls\":[{\"function\":{\"name\":\"get_weather\",\"arguments\":"
+    "{\"city\": \"Z\\u00fcrich\", \"days\": [1, 2], \"opts\": {\"metric\": true, \"x\": null}}}},"
+    "{\"function\":{\"name\":\"get_time\",\"arguments\":{}}}]},\"done\":false}\n"
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"\","
+    "\"tool_calls\":[{\"id\":\"call_3\",\"function\":{\"index\":0,\"name\":\"echo\","
+    "\"arguments\":{\"text\":\"a\\\"b\"}}}]},\"done\":false}\n"
+    "{\"model\":\"qwen3\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+    "\"done_reason\":\"stop\",\"done\":true,\"eval_count\":9}\n";
+
+  for (gsize piece = 0; piece < 50; piece++)
+    {
+      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OLLAMA, chat, piece);
+
+      g_assert_null (rill_stream_parser_get_error (p));
+      g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "Checking.");
+      g_assert_cmpuint (rill_stream_parser_get_tool_calls (p)->len, ==, 3);
+      assert_call (p, 0, 0, NULL, NULL, "get_weather",
+                   "{\"city\":\"Z\xC3\xBCrich\",\"days\":[1,2],"
+                   "\"opts\":{\"metric\":true,\"x\":null}}");
+      assert_call (p, 1, 1, NULL, NULL, "get_time", "{}");
+      assert_call (p, 2, 2, "call_3", NULL, "echo", "{\"text\":\"a\\\"b\"}");
+      g_assert_cmpstr (rill_stream_parser_get_finish_reason (p), ==, "stop");
+      g_assert_true (rill_stream_parser_is_done (p));
+    }
+}
+
+/* tool_calls_changed() says whether the last feed touched the calls. */
+static void
+test_tool_calls_changed (void)
+{
+  static const struct { const char *event; gboolean text; gboolean calls; } steps[] = {
+    { "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n", TRUE, FALSE },
+    { "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\"}]}}]}\n\n",
+      FALSE, TRUE },
+    { "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\"}]}}]}\n\n",
+      FALSE, FALSE },
+    { "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+      "\"function\":{\"name\":\"f\"}}]}}]}\n\n", FALSE, TRUE },
+    { "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+      "\"function\":{\"arguments\":\"\"}}]}}]}\n\n", FALSE, FALSE },
+    { "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+      "\"function\":{\"arguments\":\"{}\"}}]}}]}\n", FALSE, FALSE },
+    { "\n", FALSE, TRUE },
+    { "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n", TRUE, FALSE },
+  };
+  g_autoptr(RillStreamParser) p = rill_stream_parser_new (RILL_PROVIDER_OPENAI);
+
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      gboolean grew = rill_stream_parser_feed (p, steps[i].event, strlen (steps[i].event));
+
+      if (grew != steps[i].text || rill_stream_parser_tool_calls_changed (p) != steps[i].calls)
+        g_error ("step %u: text %d, calls %d", i, grew, rill_stream_parser_tool_calls_changed (p));
+    }
+  assert_call (p, 0, 0, "c", NULL, "f", "{}");
+  g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "ab");
+
+  /* A last line without its newline is read by end(). */
+  {
+    g_autoptr(RillStreamParser) q = rill_stream_parser_new (RILL_PROVIDER_OLLAMA);
+    const char *last = "{\"message\":{\"tool_calls\":[{\"function\":{}}]}}";
+
+    rill_stream_parser_feed (q, last, strlen (last));
+    g_assert_false (rill_stream_parser_tool_calls_changed (q));
+    rill_stream_parser_end (q);
+    g_assert_true (rill_stream_parser_tool_calls_changed (q));
+    assert_call (q, 0, 0, NULL, NULL, NULL, "");
+  }
+}
+
+#define PIECES(...) "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[" \
+  __VA_ARGS__ "]}}]}\n\n"
+
+/* Pieces that do not fit the usual shape are kept, never dropped. */
+static void
+test_tool_call_odd_pieces (gconstpointer data)
+{
+  RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
+  const char *stream =
+    /* Arguments for an index no piece named. */
+    PIECES ("{\"index\":3,\"function\":{\"arguments\":\"{\\\"a\\\":\"}}")
+    PIECES ("{\"index\":3,\"function\":{\"arguments\":\"1}\"}}")
+    /* No usable index: the last call's, until another id comes. */
+    PIECES ("{\"id\":\"call_x\",\"function\":{\"name\":\"f\",\"arguments\":\"[\"}}")
+    PIECES ("{\"function\":{\"arguments\":\"1\"}}")
+    PIECES ("{\"index\":-1,\"id\":\"call_x\",\"function\":{\"arguments\":\"]\"}}")
+    PIECES ("{\"index\":\"7\",\"id\":\"call_y\",\"function\":{\"name\":\"g\","
+            "\"arguments\":\"\"}}")
+    /* Arguments that are not a string; null adds nothing. */
+    PIECES ("{\"index\":0,\"id\":\"call_z\",\"type\":\"function\",\"function\":"
+            "{\"name\":\"h\",\"arguments\":{\"k\": [\"v\", 2]}}}")
+    PIECES ("{\"index\":0,\"function\":{\"arguments\":null}}")
+    PIECES ("{\"index\":0,\"function\":{\"arguments\":5}}")
+    /* Not objects, a name given again, a function that is not an object. */
+    PIECES ("1,\"x\",null,{\"index\":0,\"function\":{\"name\":\"h\"}}")
+    PIECES ("{\"index\":3,\"function\":\"not an object\"}")
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":{\"index\":0}}}]}\n\n";
+
+  for (gsize piece = 0; piece < 40; piece += 3)
+    {
+      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OPENAI, stream, piece);
+
+      g_assert_null (rill_stream_parser_get_error (p));
+      g_assert_cmpuint (rill_stream_parser_get_tool_calls (p)->len, ==, 4);
+      assert_call (p, 0, 3, NULL, NULL, NULL, "{\"a\":1}");
+      assert_call (p, 1, 4, "call_x", NULL, "f", "[1]");
+      assert_call (p, 2, 5, "call_y", NULL, "g", "");
+      assert_call (p, 3, 0, "call_z", "function", "h", "{\"k\":[\"v\",2]}5");
+    }
+}
+
+/* Ids, names and arguments count with the text, whole or not at all; and
+ * a reply holds no more than RILL_MAX_TOOL_CALLS calls. */
+static void
+test_tool_call_limits (gconstpointer data)
+{
+  RillStreamParserFlags flags = GPOINTER_TO_UINT (data);
+  const char *stream =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"0123\",\"tool_calls\":[{\"index\":0,"
+    "\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"0123456789\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"function\":{\"arguments\":\"0123\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"function\":{\"arguments\":\"x\"}}]}}]}\n\n";
+  g_autoptr(GString) many = g_string_new (NULL);
+  g_autofree char *error = g_strdup_printf ("The server sent more than %d tool calls; "
+                                            "the text and calls before them are kept",
+                                            RILL_MAX_TOOL_CALLS);
+
+  _rill_stream_parser_set_limits (0, 20);
+  for (gsize piece = 1; piece < 30; piece += 4)
+    {
+      g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OPENAI, stream, piece);
+
+      g_assert_cmpstr (rill_stream_parser_get_content (p)->str, ==, "0123");
+      /* 4 + 1 + 1 + 14 bytes: the 20 allowed. */
+      assert_call (p, 0, 0, "c", NULL, "f", "01234567890123");
+      g_assert_cmpstr (rill_stream_parser_get_error (p), ==,
+                       "The server sent a reply larger than 20 bytes; the text before it is kept");
+      g_assert_true (rill_stream_parser_is_too_large (p));
+    }
+  _rill_stream_parser_set_limits (0, 0);
+
+  for (guint i = 0; i <= RILL_MAX_TOOL_CALLS; i++)
+    g_string_append_printf (many, "data: {\"choices\":[{\"delta\":{\"tool_calls\":"
+                            "[{\"index\":%u,\"function\":{\"name\":\"f\"}}]}}]}\n\n", i * 1000);
+  {
+    g_autoptr(RillStreamParser) p = parse_with (flags, RILL_PROVIDER_OPENAI, many->str, 0);
+
+    g_assert_cmpuint (rill_stream_parser_get_tool_calls (p)->len, ==, RILL_MAX_TOOL_CALLS);
+    assert_call (p, RILL_MAX_TOOL_CALLS - 1, (RILL_MAX_TOOL_CALLS - 1) * 1000, NULL, NULL, "f",
+                 "");
+    g_assert_cmpstr (rill_stream_parser_get_error (p), ==, error);
+    g_assert_true (rill_stream_parser_is_too_large (p));
+  }
+}
+
+/* A whole answer with calls is a reply; the boxed copy is a deep copy. */
+static void
+test_tool_call_document (void)
+{
+  const char *whole =
+    "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+    "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":"
+    "{\"name\":\"f\",\"arguments\":\"{\\\"a\\\": 1}\"}}]},\"finish_reason\":\"tool_calls\"}]}";
+  g_autoptr(RillStreamParser) p = parse_document (RILL_PROVIDER_OPENAI, whole, 5);
+  g_autoptr(RillToolCall) copy = NULL;
+
+  g_assert_null (rill_stream_parser_get_error (p));
+  g_assert_true (rill_stream_parser_is_done (p));
+  assert_call (p, 0, 0, "call_1", "function", "f", "{\"a\": 1}");
+  copy = g_boxed_copy (RILL_TYPE_TOOL_CALL, call_at (p, 0));
+  g_assert_true (copy != call_at (p, 0));
+  g_assert_true (copy->arguments != call_at (p, 0)->arguments);
+  g_assert_cmpstr (copy->arguments->str, ==, "{\"a\": 1}");
+  g_assert_cmpstr (copy->id, ==, "call_1");
+  g_assert_cmpstr (copy->name, ==, "f");
+  g_assert_cmpstr (copy->type, ==, "function");
+}
+
 /* The chunk scanner */
 
 static char *
@@ -420,6 +679,19 @@ test_scanner_leaves_the_rest_to_json_glib (void)
     { RILL_PROVIDER_OLLAMA, "{\"error\":null}", TRUE },
     { RILL_PROVIDER_OLLAMA, "{\"error\":\"e\"}", FALSE },
     { RILL_PROVIDER_OLLAMA, "{\"message\":{\"thinking\":\"a\",\"thinking\":\"b\"}}", FALSE },
+    /* Tool calls are json-glib's; none, said as null or [], is not. */
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"delta\":{\"tool_calls\":null}}]}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"delta\":{\"tool_calls\":[ ]}}]}", TRUE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"delta\":{\"tool_calls\":[{}]}}]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"delta\":{\"tool_calls\":{}}}]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"delta\":{\"tool_calls\":\"x\"}}]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"choices\":[{\"message\":{\"tool_calls\":[1]}}]}", FALSE },
+    { RILL_PROVIDER_OPENAI,
+      "{\"choices\":[{\"delta\":{\"tool_calls\":null,\"tool_calls\":null}}]}", FALSE },
+    { RILL_PROVIDER_OPENAI, "{\"tool_calls\":[{}]}", TRUE },
+    { RILL_PROVIDER_OLLAMA, "{\"message\":{\"tool_calls\":[]}}", TRUE },
+    { RILL_PROVIDER_OLLAMA, "{\"message\":{\"tool_calls\":null}}", TRUE },
+    { RILL_PROVIDER_OLLAMA, "{\"message\":{\"tool_calls\":[{\"function\":{}}]}}", FALSE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -479,6 +751,28 @@ main (int argc, char **argv)
   g_test_add_data_func ("/parser/limits/json-glib-only",
                         GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY), test_limits);
   g_test_add_func ("/parser/documents", test_documents);
+  g_test_add_data_func ("/parser/openai-tool-calls",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_DEFAULT), test_openai_tool_calls);
+  g_test_add_data_func ("/parser/openai-tool-calls/json-glib-only",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY),
+                        test_openai_tool_calls);
+  g_test_add_data_func ("/parser/ollama-tool-calls",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_DEFAULT), test_ollama_tool_calls);
+  g_test_add_data_func ("/parser/ollama-tool-calls/json-glib-only",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY),
+                        test_ollama_tool_calls);
+  g_test_add_func ("/parser/tool-calls-changed", test_tool_calls_changed);
+  g_test_add_data_func ("/parser/tool-call-odd-pieces",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_DEFAULT), test_tool_call_odd_pieces);
+  g_test_add_data_func ("/parser/tool-call-odd-pieces/json-glib-only",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY),
+                        test_tool_call_odd_pieces);
+  g_test_add_data_func ("/parser/tool-call-limits",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_DEFAULT), test_tool_call_limits);
+  g_test_add_data_func ("/parser/tool-call-limits/json-glib-only",
+                        GUINT_TO_POINTER (RILL_STREAM_PARSER_JSON_GLIB_ONLY),
+                        test_tool_call_limits);
+  g_test_add_func ("/parser/tool-call-document", test_tool_call_document);
   g_test_add_func ("/chunk-scanner/reads-common-shapes", test_scanner_reads_common_shapes);
   g_test_add_func ("/chunk-scanner/leaves-the-rest-to-json-glib",
                    test_scanner_leaves_the_rest_to_json_glib);

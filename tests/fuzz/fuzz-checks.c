@@ -283,6 +283,8 @@ describe (RillStreamParser *p)
 {
   const GString *content = rill_stream_parser_get_content (p);
   const GString *reasoning = rill_stream_parser_get_reasoning (p);
+  g_autoptr(GString) described = g_string_new (NULL);
+  GPtrArray *calls;
 
   check_utf8 ("content", content->str, content->len);
   check_utf8 ("reasoning", reasoning->str, reasoning->len);
@@ -294,11 +296,24 @@ describe (RillStreamParser *p)
          "not terminated");
   CHECK (!rill_stream_parser_is_done (p) || rill_stream_parser_has_finished (p),
          "done but not finished");
+  calls = rill_stream_parser_get_tool_calls (p);
+  CHECK (calls->len <= RILL_MAX_TOOL_CALLS, "too many tool calls");
+  for (guint i = 0; i < calls->len; i++)
+    {
+      const RillToolCall *call = g_ptr_array_index (calls, i);
 
-  return g_strdup_printf ("content[%zu]=%s\nreasoning[%zu]=%s\nmodel=%s\n"
+      check_utf8 ("tool call id", call->id, -1);
+      check_utf8 ("tool call name", call->name, -1);
+      check_utf8 ("tool call arguments", call->arguments->str, call->arguments->len);
+      g_string_append_printf (described, "call %u: %s %s %s [%zu]%s\n", call->index, call->id,
+                              call->type, call->name, call->arguments->len, call->arguments->str);
+    }
+
+  return g_strdup_printf ("%scontent[%zu]=%s\nreasoning[%zu]=%s\nmodel=%s\n"
                           "finish=%s\nerror=%s\nusage=%s\n"
                           "prompt=%" G_GINT64_FORMAT " completion=%" G_GINT64_FORMAT
                           " done=%d finished=%d events=%u",
+                          described->str,
                           content->len, content->str, reasoning->len, reasoning->str,
                           rill_stream_parser_get_model (p),
                           rill_stream_parser_get_finish_reason (p),
