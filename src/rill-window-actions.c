@@ -437,9 +437,28 @@ export_response_cb (GtkNativeDialog *chooser,
     }
 
   /* Markdown is for reading: the conversation as shown. JSON is for other
-   * tools: every version, with the tree as id and parent_id. */
-  text = request->json ? rill_export_json (conversation, messages)
-                       : rill_export_markdown (conversation, messages);
+   * tools: every version, with the tree as id and parent_id, and every
+   * attachment's bytes. */
+  if (request->json)
+    {
+      g_autoptr(GHashTable) attachments =
+        g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                               (GDestroyNotify) g_ptr_array_unref);
+
+      for (guint i = 0; i < messages->len; i++)
+        {
+          gint64 id = rill_message_get_id (g_ptr_array_index (messages, i));
+          GPtrArray *found = rill_store_list_attachments (store, id, NULL);
+
+          if (found != NULL && found->len > 0)
+            g_hash_table_insert (attachments, g_memdup2 (&id, sizeof id), found);
+          else if (found != NULL)
+            g_ptr_array_unref (found);
+        }
+      text = rill_export_json_with_attachments (conversation, messages, attachments);
+    }
+  else
+    text = rill_export_markdown (conversation, messages);
   bytes = g_bytes_new_take (text, strlen (text));
   g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
                                        self->cancellable, export_written_cb, g_object_ref (self));
