@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 static const char *schema_v1[] = {
   "CREATE TABLE conversations ("
@@ -223,9 +223,111 @@ static const char *schema_v7[] = {
   NULL
 };
 
+/* Version 8: tools, presets and what a reply cost.
+ *
+ * A tool's result is a message of its own (role 'tool') after the
+ * assistant message that asked for it, and a call the person declined
+ * ends 'denied'. SQLite cannot change a CHECK constraint in place, so
+ * messages is rebuilt the way its documentation says: a new table, the
+ * rows copied with their ids (which messages_fts, message_pieces,
+ * attachments and parent_id refer to), the old one dropped, the new one
+ * renamed, and its indexes and triggers made again exactly as before.
+ * The runner turns foreign keys off around the migration, so dropping the
+ * old table does not cascade, and checks them before it commits.
+ *
+ * New message columns: ttft_ms, the milliseconds from sending to the
+ * first token, and generation_ms, from the first token to the end (both
+ * NULL when unknown); tool_calls, on an assistant message, the calls it
+ * asked for as a JSON array of {"id", "name", "arguments"} with the
+ * argument text exactly as received; and on a tool message tool_call_id,
+ * tool_server (the server's name in mcp.json) and tool_name.
+ *
+ * New conversation columns: the copy of the preset it started from
+ * (preset is the preset's name, temperature and history_limit NULL when
+ * the settings apply; system_prompt and model were already there), and
+ * tools, the servers and tools it offers as JSON, NULL for none.
+ *
+ * attachments_fts finds a message by the name and the text of a file
+ * attached to it; its rowid is attachments.id. */
+static const char *schema_v8[] = {
+  "CREATE TABLE messages_v8 ("
+  "  id INTEGER PRIMARY KEY,"
+  "  conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,"
+  "  role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),"
+  "  content TEXT NOT NULL DEFAULT '',"
+  "  reasoning TEXT NOT NULL DEFAULT '',"
+  "  status TEXT NOT NULL DEFAULT 'complete'"
+  "    CHECK (status IN ('streaming', 'complete', 'stopped', 'failed', 'interrupted',"
+  "                      'denied')),"
+  "  error TEXT,"
+  "  model TEXT,"
+  "  finish_reason TEXT,"
+  "  prompt_tokens INTEGER,"
+  "  completion_tokens INTEGER,"
+  "  usage TEXT,"
+  "  request TEXT,"
+  "  created_at INTEGER NOT NULL,"
+  "  finished_at INTEGER,"
+  "  parent_id INTEGER REFERENCES messages (id),"
+  "  uid TEXT,"
+  "  ttft_ms INTEGER,"
+  "  generation_ms INTEGER,"
+  "  tool_calls TEXT,"
+  "  tool_call_id TEXT,"
+  "  tool_server TEXT,"
+  "  tool_name TEXT)",
+  "INSERT INTO messages_v8 (id, conversation_id, role, content, reasoning, status, error, model,"
+  "  finish_reason, prompt_tokens, completion_tokens, usage, request, created_at, finished_at,"
+  "  parent_id, uid)"
+  " SELECT id, conversation_id, role, content, reasoning, status, error, model,"
+  "  finish_reason, prompt_tokens, completion_tokens, usage, request, created_at, finished_at,"
+  "  parent_id, uid FROM messages",
+  "DROP TABLE messages",
+  "ALTER TABLE messages_v8 RENAME TO messages",
+  "CREATE INDEX messages_by_conversation ON messages (conversation_id, id)",
+  "CREATE INDEX messages_streaming ON messages (status) WHERE status = 'streaming'",
+  "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages"
+  "  WHEN new.status != 'streaming' BEGIN"
+  "  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);"
+  "END",
+  "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages"
+  "  WHEN new.status != 'streaming' BEGIN"
+  "  DELETE FROM messages_fts WHERE rowid = old.id;"
+  "  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);"
+  "END",
+  "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+  "  DELETE FROM messages_fts WHERE rowid = old.id;"
+  "END",
+  "CREATE INDEX messages_last_char ON messages (lower(substr(content, -1)))"
+  "  WHERE status != 'streaming'",
+  "CREATE INDEX messages_last_two ON messages (lower(substr(content, -2)))"
+  "  WHERE status != 'streaming'",
+  "CREATE UNIQUE INDEX messages_by_uid ON messages (uid)",
+  "CREATE INDEX messages_by_parent ON messages (parent_id)",
+  "CREATE TRIGGER messages_uid_insert AFTER INSERT ON messages"
+  "  WHEN new.uid IS NULL BEGIN"
+  "  UPDATE messages SET uid = lower(hex(randomblob(16))) WHERE id = new.id;"
+  "END",
+  "ALTER TABLE conversations ADD COLUMN preset TEXT",
+  "ALTER TABLE conversations ADD COLUMN temperature REAL",
+  "ALTER TABLE conversations ADD COLUMN history_limit INTEGER",
+  "ALTER TABLE conversations ADD COLUMN tools TEXT",
+  "CREATE VIRTUAL TABLE attachments_fts USING fts5 (name, text, tokenize = 'trigram')",
+  "INSERT INTO attachments_fts (rowid, name, text)"
+  "  SELECT id, name, coalesce(text, '') FROM attachments",
+  "CREATE TRIGGER attachments_fts_insert AFTER INSERT ON attachments BEGIN"
+  "  INSERT INTO attachments_fts (rowid, name, text)"
+  "    VALUES (new.id, new.name, coalesce(new.text, ''));"
+  "END",
+  "CREATE TRIGGER attachments_fts_delete AFTER DELETE ON attachments BEGIN"
+  "  DELETE FROM attachments_fts WHERE rowid = old.id;"
+  "END",
+  NULL
+};
+
 /* Forward migrations: entry N brings a database from version N to N + 1. */
 static const char **migrations[SCHEMA_VERSION] = {
-  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7
+  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8
 };
 
 /* Copies kept: the one just made and the one before it. */
@@ -409,6 +511,14 @@ _rill_store_migrate_to (sqlite3 *db, const char *path, int target, GError **erro
       _rill_store_prune_copies (path, KEEP_COPIES);
     }
 
+  /* A migration may rebuild a table that others refer to (version 8 does):
+   * with foreign keys on, dropping the old one would delete the rows that
+   * refer to it. The switch has no effect inside a transaction, so it is
+   * flipped around it. A rebuilt table keeps every row and its id, so
+   * every reference still holds. (No foreign_key_check: a reference another
+   * tool left dangling would then block the upgrade for good.) */
+  if (!rill_sqlite_exec (db, "PRAGMA foreign_keys = OFF", "update", &local_error))
+    goto fail;
   if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "update", &local_error))
     goto fail;
   /* Another process may have upgraded it since it was read. */
@@ -425,10 +535,12 @@ _rill_store_migrate_to (sqlite3 *db, const char *path, int target, GError **erro
         || !rill_sqlite_exec (db, "COMMIT", "update", &local_error))
       goto fail;
   }
+  rill_sqlite_exec (db, "PRAGMA foreign_keys = ON", "update", NULL);
   return TRUE;
 
 fail:
   rill_sqlite_rollback (db);
+  rill_sqlite_exec (db, "PRAGMA foreign_keys = ON", "update", NULL);
   if (copy == NULL)
     g_propagate_error (error, local_error);
   else

@@ -19,12 +19,14 @@ typedef enum {
   RILL_STATUS_STOPPED,     /*< nick=stopped >*/
   RILL_STATUS_FAILED,      /*< nick=failed >*/
   RILL_STATUS_INTERRUPTED, /*< nick=interrupted >*/
+  RILL_STATUS_DENIED,      /*< nick=denied >*/ /* a tool call the person declined */
 } RillStatus;
 
 typedef enum {
   RILL_ROLE_SYSTEM,    /*< nick=system >*/
   RILL_ROLE_USER,      /*< nick=user >*/
   RILL_ROLE_ASSISTANT, /*< nick=assistant >*/
+  RILL_ROLE_TOOL,      /*< nick=tool >*/ /* a tool's result (schema 8) */
 } RillRole;
 
 typedef enum {

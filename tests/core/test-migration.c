@@ -24,7 +24,7 @@
 
 #define CHAT "/v1/chat/completions"
 /* The schema version this code upgrades to. */
-#define CURRENT_VERSION "7"
+#define CURRENT_VERSION "8"
 #define WAIT_MS 20000
 
 typedef struct
@@ -585,6 +585,97 @@ test_from_v6 (Fixture *f, gconstpointer data)
   g_assert_cmpstr (text, ==, "0");
 }
 
+/* From schema 7: messages is rebuilt to allow tool rows, and nothing that
+ * refers to a message notices. Every column of every row is the same byte
+ * for byte, the pieces and attachments of a message stay (dropping the old
+ * table cascades nowhere), search and the triggers work as before, and the
+ * schema is exactly the one a new database gets. */
+static void
+test_from_v7 (Fixture *f, gconstpointer data)
+{
+  static const char rows_sql[] =
+    "SELECT group_concat(row, char(10)) FROM (SELECT quote(id) || quote(conversation_id)"
+    " || quote(role) || quote(content) || quote(reasoning) || quote(status) || quote(error)"
+    " || quote(model) || quote(finish_reason) || quote(prompt_tokens)"
+    " || quote(completion_tokens) || quote(usage) || quote(request) || quote(created_at)"
+    " || quote(finished_at) || quote(parent_id) || quote(uid) AS row FROM messages"
+    " ORDER BY id)";
+  static const char schema_sql[] =
+    "SELECT group_concat(type || ' ' || name || ': ' || coalesce(sql, ''), char(10))"
+    " FROM (SELECT * FROM sqlite_master ORDER BY type, name)";
+  g_autofree char *fresh_path = g_strconcat (f->path, ".fresh", NULL);
+  g_autofree char *rows_before = NULL;
+  g_autofree char *rows_after = NULL;
+  g_autofree char *schema_fresh = NULL;
+  g_autofree char *schema_after = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db;
+
+  make_v2_file (f);
+  g_assert_true (_rill_store_create_at_version (f->path, 7, &error));
+  g_assert_no_error (error);
+  test_sql_exec (f->path,
+                 "INSERT INTO message_pieces (message_id, seq, content) VALUES (2, 1, 'piece');"
+                 "INSERT INTO attachment_data (sha256, data) VALUES ('ab', x'00ff');"
+                 "INSERT INTO attachments (id, message_id, name, mime_type, size, sha256, text,"
+                 " created_at) VALUES (1, 1, 'notes-zebra.txt', 'text/plain', 2, 'ab',"
+                 " 'the quokka file', 1)");
+  rows_before = test_sql_text (f->path, rows_sql);
+
+  /* Through the migration itself, on a connection set up as the store's,
+   * foreign keys on: opening the store would also recover the rows left
+   * streaming and fold their pieces, which is not what is tested here. */
+  db = rill_sqlite_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_true (_rill_store_migrate_to (db, f->path, 8, &error));
+  g_assert_no_error (error);
+  sqlite3_close (db);
+
+  text = test_sql_text (f->path, "PRAGMA user_version");
+  g_assert_cmpstr (text, ==, CURRENT_VERSION);
+  g_clear_pointer (&text, g_free);
+  rows_after = test_sql_text (f->path, rows_sql);
+  g_assert_cmpstr (rows_after, ==, rows_before);
+  text = test_sql_text (f->path, "SELECT (SELECT count(*) FROM message_pieces)"
+                        " || ',' || (SELECT count(*) FROM attachments)"
+                        " || ',' || (SELECT hex(data) FROM attachment_data)");
+  g_assert_cmpstr (text, ==, "1,1,00FF");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "PRAGMA integrity_check");
+  g_assert_cmpstr (text, ==, "ok");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "SELECT count(*) FROM pragma_foreign_key_check");
+  g_assert_cmpstr (text, ==, "0");
+  g_clear_pointer (&text, g_free);
+
+  /* The attachment is found by its name and by its text. */
+  text = test_sql_text (f->path, "SELECT group_concat(rowid) FROM attachments_fts"
+                        " WHERE attachments_fts MATCH 'zebra' OR attachments_fts MATCH 'quokka'");
+  g_assert_cmpstr (text, ==, "1");
+  g_clear_pointer (&text, g_free);
+
+  /* A tool row and a declined call are allowed now; the triggers still give
+   * it a uid and index it once it is finished. */
+  test_sql_exec (f->path,
+                 "INSERT INTO messages (id, conversation_id, role, content, status, created_at,"
+                 " tool_call_id, tool_server, tool_name) VALUES (100000, 1, 'tool', 'capybara',"
+                 " 'denied', 1, 'call_1', 'everything', 'echo')");
+  text = test_sql_text (f->path, "SELECT (uid IS NOT NULL) || ',' ||"
+                        " (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'capybara')"
+                        " FROM messages WHERE id = 100000");
+  g_assert_cmpstr (text, ==, "1,1");
+  g_clear_pointer (&text, g_free);
+  test_sql_exec (f->path, "DELETE FROM messages WHERE id = 100000");
+
+  g_assert_true (_rill_store_create_at_version (fresh_path, 8, &error));
+  g_assert_no_error (error);
+  schema_fresh = test_sql_text (fresh_path, schema_sql);
+  schema_after = test_sql_text (f->path, schema_sql);
+  g_assert_cmpstr (schema_after, ==, schema_fresh);
+  g_unlink (fresh_path);
+}
+
 /* Only the copies of the two latest upgrades stay. */
 static void
 test_keeps_two (Fixture *f, gconstpointer data)
@@ -820,6 +911,7 @@ main (int argc, char **argv)
   ADD ("from-v4", test_from_v4);
   ADD ("from-v5", test_from_v5);
   ADD ("from-v6", test_from_v6);
+  ADD ("from-v7", test_from_v7);
   ADD ("failed", test_failed);
   ADD ("keeps-two", test_keeps_two);
   ADD ("prune-order", test_prune_order);

@@ -16,12 +16,14 @@ static const char * const status_words[] = {
   [RILL_STATUS_STOPPED] = "stopped",
   [RILL_STATUS_FAILED] = "failed",
   [RILL_STATUS_INTERRUPTED] = "interrupted",
+  [RILL_STATUS_DENIED] = "denied",
 };
 
 static const char * const role_words[] = {
   [RILL_ROLE_SYSTEM] = "system",
   [RILL_ROLE_USER] = "user",
   [RILL_ROLE_ASSISTANT] = "assistant",
+  [RILL_ROLE_TOOL] = "tool",
 };
 
 static const char * const provider_words[] = {
