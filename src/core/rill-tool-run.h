@@ -42,6 +42,14 @@ typedef enum {
   RILL_TOOL_STEP_DONE,    /* its row is final: see its status */
 } RillToolStepState;
 
+#define RILL_TYPE_TOOL_STEP_STATE (rill_tool_step_state_get_type ())
+GType rill_tool_step_state_get_type (void) G_GNUC_CONST;
+
+/* The content of a denied row and of a stopped one: what the model is
+ * sent, so fixed English, like the API's own words, not translated. */
+#define RILL_TOOL_DENIED_TEXT  "The person declined this call."
+#define RILL_TOOL_STOPPED_TEXT "The call was stopped."
+
 #define RILL_TYPE_TOOL_STEP (rill_tool_step_get_type ())
 G_DECLARE_FINAL_TYPE (RillToolStep, rill_tool_step, RILL, TOOL_STEP, GObject)
 
