@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "rill-test-support.h"
 #include "rill-tool-run.h"
 
@@ -816,6 +818,89 @@ test_reopen_interrupted (Fixture *f, gconstpointer data)
   g_assert_cmpstr (second_status, ==, "interrupted");
 }
 
+/* Rows that cannot be written: the steps are kept, each failed in words
+ * without being called, and the run cannot go on. */
+static void
+test_rows_not_written (Fixture *f, gconstpointer data)
+{
+  RunSeen seen = { 0 };
+  g_autoptr(RillToolRun) run = NULL;
+  RillToolStep *step;
+
+  if (!have_python ())
+    return;
+  use_servers (f, FALSE, TRUE);
+  f->assistant_id = 999999;
+  run = start_run (f, &seen, call_new ("call_1", "exit", "{}"), NULL);
+  test_wait_for (&seen.finished, WAIT_MS, "the run to finish");
+  step = step_at (run, 0);
+  g_assert_cmpint (rill_tool_step_get_message_id (step), ==, 0);
+  g_assert_cmpint (rill_tool_step_get_status (step), ==, RILL_STATUS_FAILED);
+  g_assert_error (rill_tool_run_get_store_error (run), RILL_STORE_ERROR,
+                  RILL_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr (rill_tool_step_get_content (step), ==,
+                   "The call was not made: its result could not be saved (The message that "
+                   "asked for the tools no longer exists).");
+  g_assert_false (rill_tool_run_can_continue (run));
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM messages WHERE role = 'tool'"), ==, 0);
+  g_assert_cmpint (rill_mcp_client_get_state (rill_toolbox_lookup (f->toolbox, "fake")), ==,
+                   RILL_MCP_STATE_READY);
+}
+
+typedef struct
+{
+  Fixture *f;
+  gint64   id;
+} RowWait;
+
+static gboolean
+row_denied (gpointer data)
+{
+  RowWait *wait = data;
+  g_autofree char *status = column (wait->f, wait->id, "status");
+
+  return g_strcmp0 (status, "denied") == 0;
+}
+
+/* A final write while another program holds the write lock: the run
+ * finishes once the row is in the journal, and the write commits when the
+ * lock is gone, as a reply's does. */
+static void
+test_final_write_waits (Fixture *f, gconstpointer data)
+{
+  RunSeen seen = { 0 };
+  g_autoptr(RillToolRun) run = NULL;
+  g_autofree char *journal = NULL;
+  g_autofree char *status = NULL;
+  g_autofree char *content = NULL;
+  sqlite3 *db = NULL;
+  RowWait wait = { f, 0 };
+
+  if (!have_python ())
+    return;
+  use_servers (f, FALSE, TRUE);
+  run = start_run (f, &seen, call_new ("call_1", "exit", "{}"), NULL);
+  wait.id = rill_tool_step_get_message_id (step_at (run, 0));
+  journal = g_strdup_printf ("%s.pending/%" G_GINT64_FORMAT ".json", f->path, wait.id);
+
+  g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+  rill_tool_step_deny (step_at (run, 0));
+  test_wait_for (&seen.finished, WAIT_MS, "the run to finish");
+  g_assert_null (rill_tool_run_get_store_error (run));
+  g_assert_true (rill_tool_run_can_continue (run));
+  g_assert_true (g_file_test (journal, G_FILE_TEST_IS_REGULAR));
+  status = column (f, wait.id, "status");
+  g_assert_cmpstr (status, ==, "streaming");
+
+  g_assert_cmpint (sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  test_wait_until (row_denied, &wait, WAIT_MS, "the retried final write");
+  content = column (f, wait.id, "content");
+  g_assert_cmpstr (content, ==, RILL_TOOL_DENIED_TEXT);
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -833,6 +918,8 @@ main (int argc, char **argv)
   ADD ("server-exits", test_server_exits);
   ADD ("no-calls", test_no_calls);
   ADD ("reopen-interrupted", test_reopen_interrupted);
+  ADD ("rows-not-written", test_rows_not_written);
+  ADD ("final-write-waits", test_final_write_waits);
 #undef ADD
 
   return g_test_run ();
