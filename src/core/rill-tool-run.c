@@ -11,12 +11,14 @@
  * (the tool's answer, its failure, a denial, Stop) goes through
  * finalize_step(), the one place that sets the step's ending, tells the
  * card and queues the row's final write; whatever comes later for a step
- * already done (the answer of a call that was stopped) is dropped there.
- * "finished" comes once every step is done and every final write has
- * returned, so that the next reply reads the results from the store.
+ * that has ended (the answer of a call that was stopped) is dropped there.
+ * Its status changes at once, so the card answers a click at once; its
+ * state becomes done when the final write returned, so that "done" means
+ * what the header says, the row is final, and "finished" (every step done)
+ * means the next reply reads the results from the store.
  *
  * Stop finalizes first and cancels second: the cancellation may call back
- * at once, and finds the step done. Cancelling the call sends the server
+ * at once, and finds the step ended. Cancelling the call sends the server
  * notifications/cancelled (RillMcpClient). */
 
 #include <glib/gi18n-lib.h>
@@ -220,6 +222,13 @@ step_new (RillToolRun *run, RillToolCall *call, RillOfferedTool *offered, gint64
   return self;
 }
 
+/* Its ending is decided; done comes once its row is written. */
+static gboolean
+step_has_ended (RillToolStep *self)
+{
+  return self->status != RILL_STATUS_STREAMING;
+}
+
 static void
 step_notify (RillToolStep *self, guint prop_id)
 {
@@ -372,7 +381,7 @@ progress_cb (RillMcpClient *client,
 {
   double fraction = total > 0 ? CLAMP (progress / total, 0, 1) : -1;
 
-  if (g_strcmp0 (call_id, self->progress_key) != 0 || self->state != RILL_TOOL_STEP_RUNNING)
+  if (g_strcmp0 (call_id, self->progress_key) != 0 || step_has_ended (self))
     return;
   if (fraction != self->progress)
     {
@@ -398,7 +407,7 @@ call_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   answer = rill_mcp_client_call_tool_finish (RILL_MCP_CLIENT (source), result, &error);
   /* Stopped: the step ended when Stop was pressed. */
-  if (self->state == RILL_TOOL_STEP_DONE)
+  if (step_has_ended (self))
     return;
   if (answer == NULL)
     {
@@ -471,7 +480,7 @@ rill_tool_step_allow (RillToolStep *self)
   g_return_if_fail (RILL_IS_TOOL_STEP (self));
   g_return_if_fail (self->run != NULL);
 
-  if (self->state != RILL_TOOL_STEP_WAITING)
+  if (self->state != RILL_TOOL_STEP_WAITING || step_has_ended (self))
     return;
   step_call (self);
 }
@@ -484,7 +493,7 @@ rill_tool_step_always_allow (RillToolStep *self)
   g_return_if_fail (RILL_IS_TOOL_STEP (self));
   g_return_if_fail (self->run != NULL);
 
-  if (self->state != RILL_TOOL_STEP_WAITING)
+  if (self->state != RILL_TOOL_STEP_WAITING || step_has_ended (self))
     return;
   run = g_object_ref (self->run);
   rill_toolbox_set_always_allowed (run->toolbox, self->server, self->tool, TRUE);
@@ -494,7 +503,8 @@ rill_tool_step_always_allow (RillToolStep *self)
     {
       RillToolStep *step = g_ptr_array_index (run->steps, i);
 
-      if (step->state == RILL_TOOL_STEP_WAITING && g_strcmp0 (step->server, self->server) == 0
+      if (step->state == RILL_TOOL_STEP_WAITING && !step_has_ended (step)
+          && g_strcmp0 (step->server, self->server) == 0
           && g_strcmp0 (step->tool, self->tool) == 0)
         step_call (step);
     }
@@ -507,7 +517,7 @@ rill_tool_step_deny (RillToolStep *self)
 {
   g_return_if_fail (RILL_IS_TOOL_STEP (self));
 
-  if (self->state != RILL_TOOL_STEP_WAITING)
+  if (self->state != RILL_TOOL_STEP_WAITING || step_has_ended (self))
     return;
   finalize_step (self, RILL_STATUS_DENIED, RILL_TOOL_DENIED_TEXT, NULL, NULL);
 }
@@ -572,6 +582,15 @@ typedef struct
 } Written;
 
 static void
+step_done (RillToolStep *self)
+{
+  step_set_state (self, RILL_TOOL_STEP_DONE);
+  step_changed (self);
+  if (self->run != NULL)
+    maybe_finish (self->run);
+}
+
+static void
 written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Written *written = user_data;
@@ -587,11 +606,13 @@ written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         run->store_error = g_steal_pointer (&error);
     }
   run->pending_writes--;
-  maybe_finish (run);
+  step_done (step);
 }
 
-/* Every ending of a step comes here, once: its state, status and content,
- * the card told, and the row's final write queued. */
+/* Every ending of a step comes here, once (a step has ended once its
+ * status is no longer 'streaming'): its status and content, the card
+ * told, and the row's final write queued; the step is done once that
+ * write returned. */
 static void
 finalize_step (RillToolStep  *self,
                RillStatus     status,
@@ -604,7 +625,8 @@ finalize_step (RillToolStep  *self,
   g_autoptr(GPtrArray) images = NULL;
   RillToolRun *run = self->run;
 
-  if (self->state == RILL_TOOL_STEP_DONE)
+  g_assert (status != RILL_STATUS_STREAMING);
+  if (step_has_ended (self))
     return;
   g_clear_signal_handler (&self->progress_handler, self->client);
   g_clear_object (&self->client);
@@ -619,6 +641,10 @@ finalize_step (RillToolStep  *self,
     self->result = rill_mcp_result_ref (result);
   if (status == RILL_STATUS_STOPPED && run != NULL)
     run->any_stopped = TRUE;
+  g_object_freeze_notify (G_OBJECT (self));
+  step_notify (self, STEP_PROP_STATUS);
+  step_notify (self, STEP_PROP_CONTENT);
+  g_object_thaw_notify (G_OBJECT (self));
 
   if (run != NULL && self->message_id > 0)
     {
@@ -630,17 +656,10 @@ finalize_step (RillToolStep  *self,
       run->pending_writes++;
       _rill_store_finish_tool_async (run->store, run->conversation_id, self->message_id, status,
                                      content, error, images, written_cb, written);
+      step_changed (self);
     }
-
-  self->state = RILL_TOOL_STEP_DONE;
-  g_object_freeze_notify (G_OBJECT (self));
-  step_notify (self, STEP_PROP_STATE);
-  step_notify (self, STEP_PROP_STATUS);
-  step_notify (self, STEP_PROP_CONTENT);
-  g_object_thaw_notify (G_OBJECT (self));
-  step_changed (self);
-  if (run != NULL)
-    maybe_finish (run);
+  else
+    step_done (self);
 }
 
 /* RillToolRun */
@@ -836,7 +855,7 @@ rill_tool_run_stop (RillToolRun *self)
       RillToolStep *step = g_ptr_array_index (self->steps, i);
       g_autoptr(GCancellable) cancellable = NULL;
 
-      if (step->state == RILL_TOOL_STEP_DONE)
+      if (step_has_ended (step))
         continue;
       cancellable = step->cancellable ? g_object_ref (step->cancellable) : NULL;
       finalize_step (step, RILL_STATUS_STOPPED, RILL_TOOL_STOPPED_TEXT, NULL, NULL);

@@ -54,7 +54,10 @@ GType rill_tool_step_state_get_type (void) G_GNUC_CONST;
 G_DECLARE_FINAL_TYPE (RillToolStep, rill_tool_step, RILL, TOOL_STEP, GObject)
 
 /* Properties (notify on change): "state", "status", "content", "progress"
- * (0..1, or -1 when the server gives no total), "progress-message". */
+ * (0..1, or -1 when the server gives no total), "progress-message".
+ * "status" leaves 'streaming' (and "content" is set) as soon as the step's
+ * ending is known; "state" becomes DONE once its row's final write
+ * returned. */
 gint64             rill_tool_step_get_message_id     (RillToolStep *self);
 const char        *rill_tool_step_get_call_id        (RillToolStep *self);
 const char        *rill_tool_step_get_server         (RillToolStep *self);

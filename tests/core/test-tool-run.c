@@ -502,6 +502,8 @@ test_deny (Fixture *f, gconstpointer data)
   run = start_run (f, &seen, call_new ("call_1", "exit", "{}"), NULL);
   step = step_at (run, 0);
   rill_tool_step_deny (step);
+  /* The card learns at once; the step is done once its row is written. */
+  g_assert_cmpint (rill_tool_step_get_status (step), ==, RILL_STATUS_DENIED);
   test_wait_for (&seen.finished, WAIT_MS, "the run to finish");
   check_row (f, step, RILL_STATUS_DENIED);
   content = column (f, rill_tool_step_get_message_id (step), "content");
@@ -683,9 +685,9 @@ test_long_operation_stopped (Fixture *f, gconstpointer data)
   g_assert_cmpint (rill_tool_step_get_state (step), ==, RILL_TOOL_STEP_RUNNING);
 
   rill_tool_run_stop (run);
-  /* At once, without waiting for the server. */
-  g_assert_cmpint (rill_tool_step_get_state (step), ==, RILL_TOOL_STEP_DONE);
+  /* At once, without waiting for the server; done once the row is. */
   g_assert_cmpint (rill_tool_step_get_status (step), ==, RILL_STATUS_STOPPED);
+  g_assert_cmpstr (rill_tool_step_get_content (step), ==, RILL_TOOL_STOPPED_TEXT);
   test_wait_for (&seen.finished, WAIT_MS, "the run to finish");
   check_row (f, step, RILL_STATUS_STOPPED);
   content = column (f, rill_tool_step_get_message_id (step), "content");
