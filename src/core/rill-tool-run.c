@@ -457,6 +457,14 @@ step_call (RillToolStep *self)
       finalize_step (self, RILL_STATUS_FAILED, why, why, NULL);
       return;
     }
+  /* Switched off since the tools were collected: its client never starts. */
+  if (rill_mcp_client_get_server (client)->disabled)
+    {
+      why = g_strdup_printf (_("The call was not made: MCP server “%s” is switched off."),
+                             self->server);
+      finalize_step (self, RILL_STATUS_FAILED, why, why, NULL);
+      return;
+    }
 
   self->running_run = g_object_ref (run);
   self->client = g_object_ref (client);

@@ -776,6 +776,50 @@ test_server_exits (Fixture *f, gconstpointer data)
   g_assert_true (rill_tool_run_can_continue (run));
 }
 
+static gboolean
+fake_gone (gpointer data)
+{
+  return rill_toolbox_lookup (data, "fake") == NULL;
+}
+
+static gboolean
+fake_off (gpointer data)
+{
+  RillMcpClient *client = rill_toolbox_lookup (data, "fake");
+
+  return client != NULL && rill_mcp_client_get_server (client)->disabled;
+}
+
+/* A server removed from mcp.json, or switched off, after its tools were
+ * offered: the call fails in words that name it, without being made. */
+static void
+test_server_removed (Fixture *f, gconstpointer data)
+{
+  RunSeen seen = { 0 };
+  g_autoptr(RillToolRun) run = NULL;
+  g_autoptr(RillMcpServer) off = NULL;
+
+  if (!have_python ())
+    return;
+  use_servers (f, FALSE, TRUE);
+  run = start_run (f, &seen, call_new ("call_1", "exit", "{}"), call_new ("call_2", "exit", "{}"),
+                   NULL);
+  off = rill_mcp_server_copy_disabled (rill_mcp_config_lookup (f->config, "fake"), TRUE);
+  rill_mcp_config_set_server (f->config, off);
+  test_wait_until (fake_off, f->toolbox, WAIT_MS, "the server switched off");
+  rill_tool_step_allow (step_at (run, 0));
+  g_assert_true (rill_mcp_config_remove_server (f->config, "fake"));
+  test_wait_until (fake_gone, f->toolbox, WAIT_MS, "the server to go");
+  rill_tool_step_allow (step_at (run, 1));
+  test_wait_for (&seen.finished, WAIT_MS, "the run to finish");
+  check_row (f, step_at (run, 0), RILL_STATUS_FAILED);
+  g_assert_cmpstr (rill_tool_step_get_content (step_at (run, 0)), ==,
+                   "The call was not made: MCP server “fake” is switched off.");
+  check_row (f, step_at (run, 1), RILL_STATUS_FAILED);
+  g_assert_cmpstr (rill_tool_step_get_content (step_at (run, 1)), ==,
+                   "The call was not made: MCP server “fake” is no longer configured.");
+}
+
 /* A run that ends with no calls at all finishes at once. */
 static void
 test_no_calls (Fixture *f, gconstpointer data)
@@ -918,6 +962,7 @@ main (int argc, char **argv)
   ADD ("long-operation-stopped", test_long_operation_stopped);
   ADD ("stop-cancels", test_stop_cancels);
   ADD ("server-exits", test_server_exits);
+  ADD ("server-removed", test_server_removed);
   ADD ("no-calls", test_no_calls);
   ADD ("reopen-interrupted", test_reopen_interrupted);
   ADD ("rows-not-written", test_rows_not_written);
