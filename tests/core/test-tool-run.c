@@ -820,6 +820,38 @@ test_server_removed (Fixture *f, gconstpointer data)
                    "The call was not made: MCP server “fake” is no longer configured.");
 }
 
+/* Stop while the rows are being written: every step ends stopped, none is
+ * called, even one always allowed. */
+static void
+test_stop_before_started (Fixture *f, gconstpointer data)
+{
+  RunSeen seen = { 0 };
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify)
+                                                               rill_tool_call_free);
+  g_autoptr(RillToolRun) run = NULL;
+
+  if (!have_python ())
+    return;
+  use_servers (f, FALSE, TRUE);
+  rill_toolbox_set_always_allowed (f->toolbox, "fake", "exit", TRUE);
+  g_ptr_array_add (calls, call_new ("call_1", "exit", "{}"));
+  g_ptr_array_add (calls, call_new ("call_2", "fail", "{}"));
+  run = rill_tool_run_new (f->store, f->toolbox, f->conversation_id, f->assistant_id, calls,
+                           f->offered, 1024);
+  g_signal_connect (run, "started", G_CALLBACK (started_cb), &seen);
+  g_signal_connect (run, "finished", G_CALLBACK (finished_cb), &seen);
+  rill_tool_run_start (run);
+  rill_tool_run_stop (run);
+  g_assert_false (seen.started);
+  test_wait_for (&seen.finished, WAIT_MS, "the run to finish");
+  g_assert_true (seen.started);
+  check_row (f, step_at (run, 0), RILL_STATUS_STOPPED);
+  check_row (f, step_at (run, 1), RILL_STATUS_STOPPED);
+  g_assert_false (rill_tool_run_can_continue (run));
+  g_assert_cmpint (rill_mcp_client_get_state (rill_toolbox_lookup (f->toolbox, "fake")), ==,
+                   RILL_MCP_STATE_READY);
+}
+
 /* A run that ends with no calls at all finishes at once. */
 static void
 test_no_calls (Fixture *f, gconstpointer data)
@@ -963,6 +995,7 @@ main (int argc, char **argv)
   ADD ("stop-cancels", test_stop_cancels);
   ADD ("server-exits", test_server_exits);
   ADD ("server-removed", test_server_removed);
+  ADD ("stop-before-started", test_stop_before_started);
   ADD ("no-calls", test_no_calls);
   ADD ("reopen-interrupted", test_reopen_interrupted);
   ADD ("rows-not-written", test_rows_not_written);
