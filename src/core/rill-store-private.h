@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-store-private.h: the store's internals.
  *
- * The first half is what a reply and the tests use: the reply's
+ * The first half is what a reply, a tool run and the tests use: their
  * transactions and the counters that prove where SQLite runs. The second
  * half is shared by the store's own files only (rill-store.c, -schema.c,
- * -writer.c, -search.c, -reply.c): the struct, the writer's job queue and
- * the change signals a committed write queues. */
+ * -writer.c, -search.c, -reply.c, -tools.c): the struct, the writer's job
+ * queue and the change signals a committed write queues. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -115,6 +115,51 @@ gboolean          _rill_store_finalize_finish    (RillStore           *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
 
+/* A tool run's rows (rill-store-tools.c). One row to write per call: the
+ * model's call id (NULL when it gave none), the server (NULL when the call
+ * named no tool offered) and the tool's name (the function name the model
+ * used when no tool was found). */
+typedef struct
+{
+  char *call_id;
+  char *server;
+  char *name;
+} RillToolRowSpec;
+
+RillToolRowSpec  *_rill_tool_row_spec_new        (const char          *call_id,
+                                                  const char          *server,
+                                                  const char          *name);
+void              _rill_tool_row_spec_free       (RillToolRowSpec     *spec);
+
+/* Commits one message per @specs (RillToolRowSpec), role 'tool', status
+ * 'streaming', chained after @assistant_message_id, and shows the last, in
+ * one durable transaction. Finish returns their ids (gint64), in order. */
+void              _rill_store_begin_tools_async  (RillStore           *self,
+                                                  gint64               conversation_id,
+                                                  gint64               assistant_message_id,
+                                                  GPtrArray           *specs,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+GArray           *_rill_store_begin_tools_finish (RillStore           *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+/* The final write of tool message @message_id: @status, @content, @error
+ * (may be NULL) and @attachments (RillStoredAttachment, may be NULL), with
+ * the guarantees of a reply's final write (journal and retries) for the
+ * text. Fails when the images could not be stored, though the text was. */
+void              _rill_store_finish_tool_async  (RillStore           *self,
+                                                  gint64               conversation_id,
+                                                  gint64               message_id,
+                                                  RillStatus           status,
+                                                  const char          *content,
+                                                  const char          *error,
+                                                  GPtrArray           *attachments,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+gboolean          _rill_store_finish_tool_finish (RillStore           *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
 /* Statements run on the reader connection (the caller's thread) since open,
  * and statements run on the writer connection from any thread but the
  * writer's once it started: the proof that a streaming reply keeps SQLite
@@ -210,6 +255,14 @@ gboolean          _rill_store_find_shown_leaf    (sqlite3             *db,
                                                   gint64               conversation_id,
                                                   gint64               through_message_id,
                                                   gint64              *leaf,
+                                                  GError             **error);
+
+/* rill-store-reply.c: the rows of @attachments (RillStoredAttachment, may
+ * be NULL) for message @message_id, their bytes shared by SHA-256; inside
+ * the caller's transaction. */
+gboolean          _rill_store_insert_attachments (sqlite3             *db,
+                                                  gint64               message_id,
+                                                  GPtrArray           *attachments,
                                                   GError             **error);
 
 /* rill-store-search.c: what search needs on the reader connection. */

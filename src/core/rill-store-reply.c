@@ -155,8 +155,9 @@ find_parent (sqlite3 *db, RillReplyRows *rows, gint64 *parent_id, GError **error
 /* The bytes go to attachment_data once per SHA-256 (schema 7); the row
  * names them. The text a model is given of a text file or a PDF is kept
  * with the row, so the history is sent again without reading the file. */
-static gboolean
-insert_attachments (sqlite3 *db, gint64 message_id, GPtrArray *attachments, GError **error)
+gboolean
+_rill_store_insert_attachments (sqlite3 *db, gint64 message_id, GPtrArray *attachments,
+                                GError **error)
 {
   g_autoptr(sqlite3_stmt) data = NULL;
   g_autoptr(sqlite3_stmt) row = NULL;
@@ -391,7 +392,8 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
       if (!insert_message (db, args->rows->conversation_id, parent_id, RILL_ROLE_USER,
                            args->user_text, RILL_STATUS_COMPLETE,
                            &args->rows->user_message_id, &error)
-          || !insert_attachments (db, args->rows->user_message_id, args->attachments, &error))
+          || !_rill_store_insert_attachments (db, args->rows->user_message_id,
+                                              args->attachments, &error))
         return _rill_store_return_write_error (task, db, error);
       parent_id = args->rows->user_message_id;
     }
