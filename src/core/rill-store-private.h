@@ -273,7 +273,8 @@ void              _rill_store_queue_change       (RillStore           *self,
   "m.id, m.conversation_id, m.role, " RILL_STORE_PIECES_OF ("content") ", " \
   RILL_STORE_PIECES_OF ("reasoning") ", m.status, m.error, m.model," \
   " m.finish_reason, m.request, m.usage, m.prompt_tokens, m.completion_tokens," \
-  " m.created_at, m.finished_at, m.parent_id, m.uid"
+  " m.created_at, m.finished_at, m.parent_id, m.uid," \
+  " m.tool_calls, m.tool_call_id, m.tool_server, m.tool_name"
 
 RillMessage      *_rill_store_message_from_row   (sqlite3_stmt        *stmt);
 
