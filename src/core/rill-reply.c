@@ -117,6 +117,7 @@ rill_reply_options_clear (RillReplyOptions *options)
   g_clear_pointer (&options->model, g_free);
   g_clear_pointer (&options->default_model, g_free);
   g_clear_pointer (&options->system_prompt, g_free);
+  g_clear_pointer (&options->tools, g_ptr_array_unref);
 }
 
 static void
@@ -126,6 +127,7 @@ copy_options (RillReplyOptions *to, const RillReplyOptions *from)
   to->model = g_strdup (from->model);
   to->default_model = g_strdup (from->default_model);
   to->system_prompt = g_strdup (from->system_prompt);
+  to->tools = from->tools != NULL ? g_ptr_array_ref (from->tools) : NULL;
   if (to->checkpoint_interval_ms == 0)
     to->checkpoint_interval_ms = 16;
 }
@@ -784,8 +786,10 @@ static void
 send_request (RillReply *self)
 {
   g_clear_object (&self->message);
-  self->message = rill_provider_new_chat_message (self->provider, self->model, self->history,
-                                                  self->options.temperature, &self->request_json);
+  self->message = rill_provider_new_chat_request (self->provider, self->model, self->history,
+                                                  self->options.temperature, self->options.tools,
+                                                  self->options.tool_result_max_bytes,
+                                                  &self->request_json);
   if (self->message == NULL)
     {
       fail (self, RILL_ERROR_ADDRESS, "“%s” is not a valid server address",

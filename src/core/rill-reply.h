@@ -30,6 +30,12 @@ typedef struct
   guint  connect_timeout_ms;   /* until the response headers arrive */
   guint  idle_timeout_ms;      /* silence allowed while streaming */
   guint  checkpoint_interval_ms;
+
+  /* Tools: RillOfferedTool offered to the model, NULL or empty for none
+   * (referenced, not copied: not changed after); and the bytes of a tool's
+   * result sent, cut there saying so (0: never cut). */
+  GPtrArray *tools;
+  gsize      tool_result_max_bytes;
 } RillReplyOptions;
 
 void rill_reply_options_init  (RillReplyOptions *options);

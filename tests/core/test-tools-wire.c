@@ -14,6 +14,7 @@
 #include "rill-test-server.h"
 #include "rill-test-support.h"
 #include "rill-store-private.h"
+#include "rill-toolbox.h"
 
 #define CHAT "/v1/chat/completions"
 #define OLLAMA_CHAT "/api/chat"
@@ -68,6 +69,14 @@ sql_quote (const char *text)
 
   sqlite3_free (quoted);
   return copy;
+}
+
+static void
+use_ollama (Fixture *f)
+{
+  g_clear_object (&f->provider);
+  f->provider = rill_provider_new (RILL_PROVIDER_OLLAMA, rill_test_server_get_url (f->server),
+                                   NULL);
 }
 
 /* A message written as another connection would, following @parent_id
@@ -222,6 +231,389 @@ test_records (Fixture *f, gconstpointer data)
   }
 }
 
+/* The request */
+
+typedef struct
+{
+  RillMcpTool     tools[2];
+  RillOfferedTool offered[2];
+  GPtrArray      *array;
+} Offered;
+
+static void
+offered_init (Offered *o)
+{
+  memset (o, 0, sizeof *o);
+  o->tools[0].name = (char *) "echo";
+  o->tools[0].description = (char *) "Echoes back the input";
+  o->tools[0].input_schema =
+    json_from_string ("{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
+                      "\"required\":[\"message\"]}", NULL);
+  o->tools[1].name = (char *) "get-sum";
+  o->tools[1].title = (char *) "Sum";
+  o->tools[1].input_schema = json_from_string ("{\"type\":\"object\"}", NULL);
+  o->offered[0].server = (char *) "everything";
+  o->offered[0].tool = &o->tools[0];
+  o->offered[0].function_name = (char *) "echo";
+  o->offered[1].server = (char *) "everything";
+  o->offered[1].tool = &o->tools[1];
+  o->offered[1].function_name = (char *) "everything__get-sum";
+  o->array = g_ptr_array_new ();
+  g_ptr_array_add (o->array, &o->offered[0]);
+  g_ptr_array_add (o->array, &o->offered[1]);
+}
+
+static void
+offered_clear (Offered *o)
+{
+  g_ptr_array_unref (o->array);
+  json_node_unref (o->tools[0].input_schema);
+  json_node_unref (o->tools[1].input_schema);
+}
+
+static void
+on_finished (RillReply *reply, gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+/* Sends @user_text (NULL: answers the conversation as it stands) with
+ * @options and returns the request body the server received, parsed. */
+static JsonNode *
+send_reply (Fixture *f, const char *user_text, RillReplyOptions *options)
+{
+  const char *tokens[] = { "Done.", NULL };
+  gboolean ollama = rill_provider_get_kind (f->provider) == RILL_PROVIDER_OLLAMA;
+  const char *route = ollama ? OLLAMA_CHAT : CHAT;
+  g_autofree char *body = ollama ? rill_test_ollama_ndjson (tokens, "test-model")
+                                 : rill_test_openai_sse (tokens, "test-model", TRUE);
+  RillTestScript *script = rill_test_script_new (200, ollama ? "application/x-ndjson"
+                                                             : "text/event-stream");
+  g_autoptr(RillReply) reply = NULL;
+  gboolean finished = FALSE;
+  JsonNode *root;
+
+  rill_test_script_send (script, body, -1, 0);
+  rill_test_server_route (f->server, route, script);
+  g_free (options->model);
+  options->model = g_strdup ("test-model");
+  reply = rill_reply_new (f->store, f->provider, f->conversation_id, user_text, options);
+  g_signal_connect (reply, "finished", G_CALLBACK (on_finished), &finished);
+  rill_reply_start (reply);
+  test_wait_for (&finished, WAIT_MS, "the reply to finish");
+  g_assert_cmpint (rill_reply_get_status (reply), ==, RILL_STATUS_COMPLETE);
+  root = json_from_string (rill_test_server_get_request_body (f->server, route), NULL);
+  g_assert_nonnull (root);
+  return root;
+}
+
+static JsonArray *
+sent_messages (JsonNode *root)
+{
+  return json_object_get_array_member (json_node_get_object (root), "messages");
+}
+
+/* Roles and contents of the messages sent, " | " between them. */
+static char *
+sent_outline (JsonNode *root)
+{
+  JsonArray *messages = sent_messages (root);
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (messages); i++)
+    {
+      JsonObject *message = json_array_get_object_element (messages, i);
+
+      g_string_append_printf (text, "%s%s:%s%s", i ? " | " : "",
+                              json_object_get_string_member (message, "role"),
+                              json_object_get_string_member (message, "content"),
+                              json_object_has_member (message, "tool_calls") ? "+calls" : "");
+    }
+  return g_string_free (text, FALSE);
+}
+
+#define ASSERT_TEXT(expr, expected) \
+  G_STMT_START { \
+    g_autofree char *text_ = (expr); \
+    g_assert_cmpstr (text_, ==, (expected)); \
+  } G_STMT_END
+
+static void
+assert_tools_offered (JsonNode *root, Offered *o)
+{
+  JsonArray *tools = json_object_get_array_member (json_node_get_object (root), "tools");
+  JsonObject *function;
+
+  g_assert_nonnull (tools);
+  g_assert_cmpuint (json_array_get_length (tools), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (tools, 0),
+                                                  "type"), ==, "function");
+  function = json_object_get_object_member (json_array_get_object_element (tools, 0),
+                                            "function");
+  g_assert_cmpstr (json_object_get_string_member (function, "name"), ==, "echo");
+  g_assert_cmpstr (json_object_get_string_member (function, "description"), ==,
+                   "Echoes back the input");
+  g_assert_true (json_node_equal (json_object_get_member (function, "parameters"),
+                                  o->tools[0].input_schema));
+  function = json_object_get_object_member (json_array_get_object_element (tools, 1),
+                                            "function");
+  /* The name the model sees, and the title when there is no description. */
+  g_assert_cmpstr (json_object_get_string_member (function, "name"), ==,
+                   "everything__get-sum");
+  g_assert_cmpstr (json_object_get_string_member (function, "description"), ==, "Sum");
+  g_assert_true (json_node_equal (json_object_get_member (function, "parameters"),
+                                  o->tools[1].input_schema));
+}
+
+static void
+test_request_openai (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonNode) root = NULL;
+  RillReplyOptions options;
+  Offered o;
+  JsonArray *messages, *calls;
+  JsonObject *message, *call;
+
+  offered_init (&o);
+  insert_tool_step (f, "denied");
+  rill_reply_options_init (&options);
+  options.tools = g_ptr_array_ref (o.array);
+  options.tool_result_max_bytes = 8;
+  root = send_reply (f, "And now?", &options);
+  rill_reply_options_clear (&options);
+  g_assert_null (options.tools);
+
+  assert_tools_offered (root, &o);
+  /* The first result cut before the "é" its eighth byte is in. */
+  ASSERT_TEXT (sent_outline (root),
+               "user:Use the tools | assistant:Let me look.+calls"
+               " | tool:Echo: h\n\n[The result was cut to 7 of its 18 bytes.] | tool:5"
+               " | user:And now?");
+  messages = sent_messages (root);
+  message = json_array_get_object_element (messages, 1);
+  calls = json_object_get_array_member (message, "tool_calls");
+  g_assert_cmpuint (json_array_get_length (calls), ==, 2);
+  call = json_array_get_object_element (calls, 0);
+  g_assert_cmpstr (json_object_get_string_member (call, "id"), ==, "call_one");
+  g_assert_cmpstr (json_object_get_string_member (call, "type"), ==, "function");
+  call = json_object_get_object_member (call, "function");
+  g_assert_cmpstr (json_object_get_string_member (call, "name"), ==, "echo");
+  g_assert_cmpstr (json_object_get_string_member (call, "arguments"), ==, ARGS_ONE);
+  call = json_array_get_object_element (calls, 1);
+  g_assert_cmpstr (json_object_get_string_member (call, "id"), ==, "call_two");
+  call = json_object_get_object_member (call, "function");
+  g_assert_cmpstr (json_object_get_string_member (call, "name"), ==, "get-sum");
+  g_assert_cmpstr (json_object_get_string_member (call, "arguments"), ==, ARGS_TWO);
+
+  message = json_array_get_object_element (messages, 2);
+  g_assert_cmpstr (json_object_get_string_member (message, "tool_call_id"), ==, "call_one");
+  g_assert_cmpuint (json_object_get_size (message), ==, 3);
+  message = json_array_get_object_element (messages, 3);
+  g_assert_cmpstr (json_object_get_string_member (message, "tool_call_id"), ==, "call_two");
+
+  /* Without tools, no "tools", and the results whole. */
+  json_node_unref (g_steal_pointer (&root));
+  rill_reply_options_init (&options);
+  root = send_reply (f, NULL, &options);
+  rill_reply_options_clear (&options);
+  g_assert_false (json_object_has_member (json_node_get_object (root), "tools"));
+  ASSERT_TEXT (sent_outline (root),
+               "user:Use the tools | assistant:Let me look.+calls | tool:Echo: hé \"quoted\""
+               " | tool:5 | user:And now? | assistant:Done.");
+  offered_clear (&o);
+}
+
+static void
+test_request_ollama (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonNode) expected_one = json_from_string (ARGS_ONE, NULL);
+  g_autoptr(JsonNode) expected_two = json_from_string (ARGS_TWO, NULL);
+  RillReplyOptions options;
+  Offered o;
+  JsonArray *messages, *calls;
+  JsonObject *message, *call;
+
+  use_ollama (f);
+  offered_init (&o);
+  insert_tool_step (f, "complete");
+  rill_reply_options_init (&options);
+  options.tools = g_ptr_array_ref (o.array);
+  root = send_reply (f, "And now?", &options);
+  rill_reply_options_clear (&options);
+
+  assert_tools_offered (root, &o);
+  ASSERT_TEXT (sent_outline (root),
+               "user:Use the tools | assistant:Let me look.+calls | tool:Echo: hé \"quoted\""
+               " | tool:5 | user:And now?");
+  messages = sent_messages (root);
+  calls = json_object_get_array_member (json_array_get_object_element (messages, 1),
+                                        "tool_calls");
+  g_assert_cmpuint (json_array_get_length (calls), ==, 2);
+  call = json_object_get_object_member (json_array_get_object_element (calls, 0), "function");
+  g_assert_cmpstr (json_object_get_string_member (call, "name"), ==, "echo");
+  /* An object, parsed from the text: the same values, members in order. */
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_object_get_member (call, "arguments")));
+  g_assert_true (json_node_equal (json_object_get_member (call, "arguments"), expected_one));
+  call = json_object_get_object_member (json_array_get_object_element (calls, 1), "function");
+  g_assert_cmpstr (json_object_get_string_member (call, "name"), ==, "get-sum");
+  g_assert_true (json_node_equal (json_object_get_member (call, "arguments"), expected_two));
+
+  message = json_array_get_object_element (messages, 2);
+  g_assert_cmpstr (json_object_get_string_member (message, "tool_name"), ==, "echo");
+  g_assert_false (json_object_has_member (message, "tool_call_id"));
+  message = json_array_get_object_element (messages, 3);
+  g_assert_cmpstr (json_object_get_string_member (message, "tool_name"), ==, "get-sum");
+  offered_clear (&o);
+}
+
+/* What an API would refuse is not sent: a call without its result, a
+ * result without its call, a result still running. */
+static void
+test_request_pairs (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *json = calls_json ("call_a", "echo", "{\"message\": \"x\"}",
+                                      NULL, "get-sum", "{\"a\": 1");
+  g_autofree char *quoted = sql_quote (json);
+  g_autofree char *values = g_strdup_printf ("%s", quoted);
+  RillReplyOptions options;
+  JsonArray *calls;
+  gint64 question, assistant, result;
+
+  question = insert_row (f, 0, "user", "Go", "complete", NULL, NULL);
+  assistant = insert_row (f, question, "assistant", "", "complete", "tool_calls", values);
+  /* The second call has no id and its result none either: paired by place. */
+  result = insert_row (f, assistant, "tool", "x", "complete",
+                       "tool_call_id, tool_server, tool_name",
+                       "'call_a', 'everything', 'echo'");
+  result = insert_row (f, result, "tool", "", "stopped", "tool_server, tool_name",
+                       "'everything', 'get-sum'");
+  rill_reply_options_init (&options);
+  root = send_reply (f, "Again", &options);
+  ASSERT_TEXT (sent_outline (root),
+               "user:Go | assistant:+calls | tool:x"
+               " | tool:[The call was stopped before it returned a result.] | user:Again");
+  calls = json_object_get_array_member (json_array_get_object_element (sent_messages (root), 1),
+                                        "tool_calls");
+  g_assert_cmpuint (json_array_get_length (calls), ==, 2);
+  {
+    g_autofree char *made_up = g_strdup_printf ("call_%" G_GINT64_FORMAT "_1", assistant);
+    JsonObject *second = json_array_get_object_element (calls, 1);
+
+    g_assert_cmpstr (json_object_get_string_member (second, "id"), ==, made_up);
+    g_assert_cmpstr (json_object_get_string_member (
+                       json_array_get_object_element (sent_messages (root), 3), "tool_call_id"),
+                     ==, made_up);
+    /* The argument text as stored, though it is not JSON. */
+    g_assert_cmpstr (json_object_get_string_member (
+                       json_object_get_object_member (second, "function"), "arguments"),
+                     ==, "{\"a\": 1");
+  }
+  json_node_unref (g_steal_pointer (&root));
+
+  /* A reply stopped while it asked: text kept, calls not sent; a result
+   * still running, and one for a call that is not there, are not sent. */
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&quoted, g_free);
+  json = calls_json ("call_b", "echo", "{\"mess", NULL, NULL, NULL);
+  quoted = sql_quote (json);
+  question = insert_row (f, 0, "user", "Stop it", "complete", NULL, NULL);
+  assistant = insert_row (f, question, "assistant", "Calling", "stopped", "tool_calls", quoted);
+  question = insert_row (f, assistant, "user", "Once more", "complete", NULL, NULL);
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&quoted, g_free);
+  json = calls_json ("call_c", "echo", "{}", "call_d", "echo", "{}");
+  quoted = sql_quote (json);
+  assistant = insert_row (f, question, "assistant", "", "complete", "tool_calls", quoted);
+  result = insert_row (f, assistant, "tool", "c", "complete", "tool_call_id", "'call_c'");
+  result = insert_row (f, result, "tool", "", "streaming", "tool_call_id", "'call_d'");
+  result = insert_row (f, result, "tool", "z", "complete", "tool_call_id", "'call_z'");
+  root = send_reply (f, NULL, &options);
+  rill_reply_options_clear (&options);
+  ASSERT_TEXT (sent_outline (root),
+               "user:Stop it | assistant:Calling | user:Once more | assistant:+calls | tool:c");
+  calls = json_object_get_array_member (json_array_get_object_element (sent_messages (root), 3),
+                                        "tool_calls");
+  g_assert_cmpuint (json_array_get_length (calls), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (calls, 0),
+                                                  "id"), ==, "call_c");
+}
+
+/* The history limit never separates a result from its call. */
+static void
+test_request_limit (Fixture *f, gconstpointer data)
+{
+  RillReplyOptions options;
+  gint64 first, last = 0;
+  const char *expected[] = {
+    /* 1, 2: the person's message only: the rows before it are a step cut
+     * in two, skipped (starting later). */
+    "user:And now?",
+    "user:And now?",
+    "user:And now?",
+    "user:And now?",
+    /* 5: the whole step fits. */
+    "user:Use the tools | assistant:Let me look.+calls | tool:Echo: hé \"quoted\" | tool:5"
+    " | user:And now?",
+  };
+
+  first = insert_row (f, 0, "user", "First", "complete", NULL, NULL);
+  first = insert_row (f, first, "assistant", "Answer", "complete", NULL, NULL);
+  /* insert_tool_step starts a new first message: follow the answer. */
+  {
+    g_autofree char *json = calls_json ("call_one", "echo", ARGS_ONE, "call_two", "get-sum",
+                                        ARGS_TWO);
+    g_autofree char *quoted = sql_quote (json);
+    gint64 question, assistant, result;
+
+    question = insert_row (f, first, "user", "Use the tools", "complete", NULL, NULL);
+    assistant = insert_row (f, question, "assistant", "Let me look.", "complete", "tool_calls",
+                            quoted);
+    result = insert_row (f, assistant, "tool", "Echo: hé \"quoted\"", "complete",
+                         "tool_call_id", "'call_one'");
+    last = insert_row (f, result, "tool", "5", "complete", "tool_call_id", "'call_two'");
+  }
+
+  for (guint limit = 1; limit <= G_N_ELEMENTS (expected); limit++)
+    {
+      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(GArray) versions = NULL;
+      gint64 reply_id, question_id;
+      g_autofree char *sql = NULL;
+      g_autofree char *max = NULL;
+
+      rill_reply_options_init (&options);
+      options.history_limit = limit;
+      root = send_reply (f, "And now?", &options);
+      rill_reply_options_clear (&options);
+      ASSERT_TEXT (sent_outline (root), expected[limit - 1]);
+      /* Back to the step's end for the next round: the new question and
+       * its answer hidden by erasing them. */
+      max = test_sql_text (f->path, "SELECT max(id) - 1 FROM messages");
+      question_id = g_ascii_strtoll (max, NULL, 10);
+      reply_id = question_id + 1;
+      sql = g_strdup_printf ("DELETE FROM messages WHERE id IN (%" G_GINT64_FORMAT ", %"
+                             G_GINT64_FORMAT "); UPDATE conversations SET shown_message_id = %"
+                             G_GINT64_FORMAT, reply_id, question_id, last);
+      test_sql_exec (f->path, sql);
+    }
+
+  /* A loop longer than the limit goes from the question that began it
+   * (starting earlier): its results answer calls the model must see. */
+  {
+    g_autoptr(JsonNode) root = NULL;
+
+    rill_reply_options_init (&options);
+    options.history_limit = 2;
+    root = send_reply (f, NULL, &options);
+    rill_reply_options_clear (&options);
+    ASSERT_TEXT (sent_outline (root),
+                 "user:Use the tools | assistant:Let me look.+calls"
+                 " | tool:Echo: hé \"quoted\" | tool:5");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -229,6 +621,10 @@ main (int argc, char **argv)
 
 #define ADD(path, func) g_test_add ("/tools-wire/" path, Fixture, NULL, setup, func, teardown)
   ADD ("records", test_records);
+  ADD ("request-openai", test_request_openai);
+  ADD ("request-ollama", test_request_ollama);
+  ADD ("request-pairs", test_request_pairs);
+  ADD ("request-limit", test_request_limit);
 #undef ADD
 
   return g_test_run ();
