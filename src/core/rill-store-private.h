@@ -50,6 +50,7 @@ typedef struct
   GArray    *history_ids;       /* as in RillReplyContext, for request_json */
   gint64     prompt_tokens;
   gint64     completion_tokens;
+  char      *tool_calls_json;   /* rill_tool_calls_to_json() of the calls, or NULL */
 } RillReplyFinal;
 
 void              rill_reply_final_free (RillReplyFinal *final);
@@ -99,6 +100,21 @@ void              _rill_store_checkpoint_async   (RillStore           *self,
                                                   const GArray        *history_ids,
                                                   GAsyncReadyCallback  callback,
                                                   gpointer             user_data);
+/* The same, and the calls so far (rill_tool_calls_to_json(), NULL when
+ * they have not changed since the last checkpoint that committed), which
+ * replace the row's: a crash keeps what arrived of them. */
+void              _rill_store_checkpoint_full_async (RillStore          *self,
+                                                     RillReplyRows      *rows,
+                                                     guint               seq,
+                                                     const char         *content_tail,
+                                                     gsize               content_len,
+                                                     const char         *reasoning_tail,
+                                                     gsize               reasoning_len,
+                                                     const char         *tool_calls_json,
+                                                     const char         *request_json,
+                                                     const GArray       *history_ids,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer            user_data);
 gboolean          _rill_store_checkpoint_finish  (RillStore           *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);

@@ -48,6 +48,7 @@ rill_reply_final_free (RillReplyFinal *final)
   g_free (final->finish_reason);
   g_free (final->usage_json);
   g_free (final->request_json);
+  g_free (final->tool_calls_json);
   g_clear_pointer (&final->history_ids, g_array_unref);
   g_free (final);
 }
@@ -786,6 +787,7 @@ typedef struct
   gsize          reasoning_len;
   char          *request_json;
   GArray        *history_ids;
+  char          *tool_calls;
 } CheckpointArgs;
 
 static void
@@ -796,6 +798,7 @@ checkpoint_args_free (CheckpointArgs *args)
   g_free (args->reasoning);
   g_free (args->request_json);
   g_clear_pointer (&args->history_ids, g_array_unref);
+  g_free (args->tool_calls);
   g_free (args);
 }
 
@@ -812,20 +815,21 @@ checkpoint_failed (GTask *task, sqlite3 *db, GError *error)
     g_error_free (error);
 }
 
-/* The piece (and the request, once), in one transaction. */
+/* The piece (and the request, once, and the tool calls when they
+ * changed), in one transaction. */
 static gboolean
 checkpoint_write (sqlite3 *db, CheckpointArgs *args, GError **error)
 {
   g_autoptr(sqlite3_stmt) piece = NULL;
   g_autoptr(sqlite3_stmt) request = NULL;
+  g_autoptr(sqlite3_stmt) calls = NULL;
   g_autofree char *compact = NULL;
+  gboolean transaction = args->request_json != NULL || args->tool_calls != NULL;
 
   if (args->request_json != NULL)
-    {
-      compact = _rill_store_compact_request (db, args->request_json, args->history_ids);
-      if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "save to", error))
-        return FALSE;
-    }
+    compact = _rill_store_compact_request (db, args->request_json, args->history_ids);
+  if (transaction && !rill_sqlite_exec (db, "BEGIN IMMEDIATE", "save to", error))
+    return FALSE;
 
   /* One new row: the cost follows the new text, not the reply's length. A
    * row no longer streaming (finalized, or marked interrupted) takes no
@@ -858,11 +862,25 @@ checkpoint_write (sqlite3 *db, CheckpointArgs *args, GError **error)
         return FALSE;
       sqlite3_bind_int64 (request, 1, args->rows->assistant_message_id);
       rill_sqlite_bind_text (request, 2, compact, -1);
-      if (!rill_sqlite_step_done (db, request, "save to", error)
-          || !rill_sqlite_exec (db, "COMMIT", "save to", error))
+      if (!rill_sqlite_step_done (db, request, "save to", error))
         return FALSE;
     }
-  return TRUE;
+
+  /* The whole array each time: calls are small next to the text, and a
+   * row holding the calls as they stand needs no folding at open. */
+  if (args->tool_calls != NULL)
+    {
+      if (!(calls = rill_sqlite_prepare (db,
+                                         "UPDATE messages SET tool_calls = ?2"
+                                         " WHERE id = ?1 AND status = 'streaming'",
+                                         "save to", error)))
+        return FALSE;
+      sqlite3_bind_int64 (calls, 1, args->rows->assistant_message_id);
+      rill_sqlite_bind_text (calls, 2, args->tool_calls, -1);
+      if (!rill_sqlite_step_done (db, calls, "save to", error))
+        return FALSE;
+    }
+  return !transaction || rill_sqlite_exec (db, "COMMIT", "save to", error);
 }
 
 static void
@@ -908,6 +926,25 @@ _rill_store_checkpoint_async (RillStore           *self,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
+  _rill_store_checkpoint_full_async (self, rows, seq, content_tail, content_len, reasoning_tail,
+                                     reasoning_len, NULL, request_json, history_ids, callback,
+                                     user_data);
+}
+
+void
+_rill_store_checkpoint_full_async (RillStore           *self,
+                                   RillReplyRows       *rows,
+                                   guint                seq,
+                                   const char          *content_tail,
+                                   gsize                content_len,
+                                   const char          *reasoning_tail,
+                                   gsize                reasoning_len,
+                                   const char          *tool_calls_json,
+                                   const char          *request_json,
+                                   const GArray        *history_ids,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
   CheckpointArgs *args = g_new0 (CheckpointArgs, 1);
 
   args->rows = g_atomic_rc_box_acquire (rows);
@@ -919,6 +956,7 @@ _rill_store_checkpoint_async (RillStore           *self,
   args->request_json = g_strdup (request_json);
   if (history_ids != NULL)
     args->history_ids = g_array_ref ((GArray *) history_ids);
+  args->tool_calls = g_strdup (tool_calls_json);
   _rill_store_push_job (self, checkpoint_job,
                         callback ? _rill_store_new_task (self, NULL, callback, user_data,
                                                          _rill_store_checkpoint_async) : NULL,
@@ -1050,6 +1088,7 @@ write_journal (sqlite3 *db, const char *path, FinalizeArgs *args, GError **error
   add_string (builder, "finish_reason", final->finish_reason);
   add_string (builder, "usage", final->usage_json);
   add_string (builder, "request", args->request);
+  add_string (builder, "tool_calls", final->tool_calls_json);
   add_count (builder, "prompt_tokens", final->prompt_tokens);
   add_count (builder, "completion_tokens", final->completion_tokens);
   json_builder_set_member_name (builder, "finished_at");
@@ -1142,7 +1181,8 @@ write_final (sqlite3 *db, FinalizeArgs *args, int *rc, GError **error)
                                     " status = ?4, error = ?5, model = ?6,"
                                     " finish_reason = ?7, usage = ?8,"
                                     " request = coalesce(?9, request), prompt_tokens = ?10,"
-                                    " completion_tokens = ?11, finished_at = ?12 WHERE id = ?1",
+                                    " completion_tokens = ?11, finished_at = ?12,"
+                                    " tool_calls = ?13 WHERE id = ?1",
                                     "save to", error)))
     goto fail;
   sqlite3_bind_int64 (stmt, 1, args->rows->assistant_message_id);
@@ -1157,6 +1197,7 @@ write_final (sqlite3 *db, FinalizeArgs *args, int *rc, GError **error)
   rill_sqlite_bind_int_or_null (stmt, 10, final->prompt_tokens);
   rill_sqlite_bind_int_or_null (stmt, 11, final->completion_tokens);
   sqlite3_bind_int64 (stmt, 12, args->finished_at);
+  rill_sqlite_bind_text (stmt, 13, final->tool_calls_json, -1);
   if (!rill_sqlite_step_done (db, stmt, "save to", error))
     goto fail;
 
@@ -1394,7 +1435,8 @@ import_journal (sqlite3 *db, const char *file, GError **error)
                                     " status = ?4, error = ?5, model = ?6,"
                                     " finish_reason = ?7, usage = ?8,"
                                     " request = coalesce(?9, request), prompt_tokens = ?10,"
-                                    " completion_tokens = ?11, finished_at = ?12"
+                                    " completion_tokens = ?11, finished_at = ?12,"
+                                    " tool_calls = coalesce(?14, tool_calls)"
                                     " WHERE id = ?1 AND (?13 IS NULL OR uid = ?13)"
                                     " AND status IN ('streaming', 'interrupted')",
                                     "update", error)))
@@ -1412,6 +1454,7 @@ import_journal (sqlite3 *db, const char *file, GError **error)
   rill_sqlite_bind_int_or_null (stmt, 11, member_int (entry, "completion_tokens"));
   sqlite3_bind_int64 (stmt, 12, MAX (member_int (entry, "finished_at"), 0));
   rill_sqlite_bind_text (stmt, 13, member_string (entry, "uid"), -1);
+  rill_sqlite_bind_text (stmt, 14, member_string (entry, "tool_calls"), -1);
   if (!rill_sqlite_step_done (db, stmt, "update", error))
     goto fail;
   if (sqlite3_changes (db) > 0)

@@ -614,6 +614,269 @@ test_request_limit (Fixture *f, gconstpointer data)
   }
 }
 
+/* Reading calls */
+
+/* A string as a JSON value. */
+static char *
+json_quoted (const char *text)
+{
+  g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), text);
+
+  return json_to_string (node, FALSE);
+}
+
+static void
+add_openai_event (GString *sse, const char *delta, const char *finish_reason)
+{
+  g_string_append_printf (sse, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+                          "\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":%s,"
+                          "\"finish_reason\":%s}]}\n\n",
+                          delta, finish_reason ? finish_reason : "null");
+}
+
+static void
+add_openai_arguments (GString *sse, guint index, const char *fragment)
+{
+  g_autofree char *quoted = json_quoted (fragment);
+  g_autofree char *delta = g_strdup_printf ("{\"tool_calls\":[{\"index\":%u,\"function\":"
+                                            "{\"arguments\":%s}}]}", index, quoted);
+
+  add_openai_event (sse, delta, NULL);
+}
+
+/* Text, then echo and get-sum with their arguments in fragments. With
+ * @gate, a gate named "mid-call" in the middle of get-sum's arguments
+ * (after "{\"a\":"), and what follows it in @rest. */
+static char *
+openai_tool_stream (char **rest)
+{
+  GString *sse = g_string_new (NULL);
+  GString *after = g_string_new (NULL);
+
+  add_openai_event (sse, "{\"role\":\"assistant\",\"content\":\"Let me check. \"}", NULL);
+  add_openai_event (sse, "{\"content\":\"Both.\"}", NULL);
+  add_openai_event (sse, "{\"tool_calls\":[{\"index\":0,\"id\":\"call_A\",\"type\":\"function\","
+                    "\"function\":{\"name\":\"echo\",\"arguments\":\"\"}}]}", NULL);
+  /* ARGS_ONE in three pieces, one of them cutting the escaped quote. */
+  add_openai_arguments (sse, 0, "{\"message\": \"h\\u00e9 \\");
+  add_openai_arguments (sse, 0, "\"quoted\\\"\" , \"z\":1,");
+  add_openai_arguments (sse, 0, "\"a\":[2, 3]}");
+  add_openai_event (sse, "{\"tool_calls\":[{\"index\":1,\"id\":\"call_B\",\"type\":\"function\","
+                    "\"function\":{\"name\":\"get-sum\",\"arguments\":\"{\\\"a\\\":\"}}]}", NULL);
+  add_openai_arguments (after, 1, "  2,\"b\":");
+  add_openai_arguments (after, 1, "3}");
+  add_openai_event (after, "{}", "\"tool_calls\"");
+  g_string_append (after, "data: [DONE]\n\n");
+  if (rest != NULL)
+    {
+      *rest = g_string_free (after, FALSE);
+      return g_string_free (sse, FALSE);
+    }
+  g_string_append_len (sse, after->str, after->len);
+  g_string_free (after, TRUE);
+  return g_string_free (sse, FALSE);
+}
+
+#define OLLAMA_ARGS_ONE "{\"message\":\"h\\u00e9 \\\"quoted\\\"\",\"z\":1,\"a\":[2,3]}"
+
+static char *
+ollama_tool_stream (void)
+{
+  return g_strconcat ("{\"model\":\"test-model\",\"message\":{\"role\":\"assistant\","
+                      "\"content\":\"Let me check. \"},\"done\":false}\n"
+                      "{\"model\":\"test-model\",\"message\":{\"role\":\"assistant\","
+                      "\"content\":\"Both.\"},\"done\":false}\n"
+                      "{\"model\":\"test-model\",\"message\":{\"role\":\"assistant\","
+                      "\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"echo\","
+                      "\"arguments\":" OLLAMA_ARGS_ONE "}},{\"function\":{\"name\":\"get-sum\","
+                      "\"arguments\":{\"a\":2,\"b\":3}}}]},\"done\":false}\n"
+                      "{\"model\":\"test-model\",\"message\":{\"role\":\"assistant\","
+                      "\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n", NULL);
+}
+
+typedef struct
+{
+  const char *id;
+  const char *name;
+  const char *arguments;
+} ExpectedCall;
+
+static void
+assert_calls (GPtrArray *calls, const ExpectedCall *expected, guint n)
+{
+  g_assert_nonnull (calls);
+  g_assert_cmpuint (calls->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      const RillToolCall *call = g_ptr_array_index (calls, i);
+
+      g_assert_cmpstr (call->id, ==, expected[i].id);
+      g_assert_cmpstr (call->name, ==, expected[i].name);
+      /* Byte for byte, length included. */
+      g_assert_cmpuint (call->arguments->len, ==, strlen (expected[i].arguments));
+      g_assert_cmpstr (call->arguments->str, ==, expected[i].arguments);
+    }
+}
+
+static char *
+stored_of (Fixture *f, const char *column, gint64 message_id)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT %s FROM messages WHERE id = %" G_GINT64_FORMAT,
+                                          column, message_id);
+
+  return test_sql_try_text (f->path, sql);
+}
+
+static RillReply *
+start_reply (Fixture *f, const char *route, RillTestScript *script, gboolean *finished)
+{
+  RillReplyOptions options;
+  RillReply *reply;
+
+  rill_test_server_route (f->server, route, script);
+  rill_reply_options_init (&options);
+  options.model = g_strdup ("test-model");
+  reply = rill_reply_new (f->store, f->provider, f->conversation_id, "Use the tools", &options);
+  rill_reply_options_clear (&options);
+  g_signal_connect (reply, "finished", G_CALLBACK (on_finished), finished);
+  rill_reply_start (reply);
+  return reply;
+}
+
+/* The whole stream a byte per network write, so that every boundary of
+ * the body is one the client reads across. */
+static void
+check_reply_calls (Fixture *f, gboolean ollama)
+{
+  g_autofree char *body = ollama ? ollama_tool_stream () : openai_tool_stream (NULL);
+  g_autofree char *args_one = NULL;
+  RillTestScript *script = rill_test_script_new (200, ollama ? "application/x-ndjson"
+                                                             : "text/event-stream");
+  g_autoptr(RillReply) reply = NULL;
+  g_autoptr(RillMessage) message = NULL;
+  g_autoptr(GPtrArray) stored_calls = NULL;
+  g_autofree char *stored = NULL;
+  g_autofree char *finish_reason = NULL;
+  g_autofree char *pieces = NULL;
+  gboolean finished = FALSE;
+  gint64 id;
+
+  if (ollama)
+    {
+      /* Ollama's arguments are an object, kept as json-glib writes it. */
+      g_autoptr(JsonNode) node = json_from_string (OLLAMA_ARGS_ONE, NULL);
+
+      args_one = json_to_string (node, FALSE);
+    }
+  else
+    args_one = g_strdup (ARGS_ONE);
+
+  {
+    const ExpectedCall expected[] = {
+      { ollama ? NULL : "call_A", "echo", args_one },
+      { ollama ? NULL : "call_B", "get-sum", ollama ? "{\"a\":2,\"b\":3}" : ARGS_TWO },
+    };
+
+    rill_test_script_send (script, body, -1, 1);
+    reply = start_reply (f, ollama ? OLLAMA_CHAT : CHAT, script, &finished);
+    test_wait_for (&finished, WAIT_MS, "the reply to finish");
+    g_assert_cmpint (rill_reply_get_status (reply), ==, RILL_STATUS_COMPLETE);
+    assert_calls (rill_reply_get_tool_calls (reply), expected, 2);
+
+    id = rill_reply_get_message_id (reply);
+    stored = stored_of (f, "tool_calls", id);
+    stored_calls = rill_tool_calls_from_json (stored);
+    assert_calls (stored_calls, expected, 2);
+    message = rill_store_get_message (f->store, id, NULL);
+    assert_calls (rill_message_get_tool_calls (message), expected, 2);
+  }
+  g_assert_cmpstr (rill_message_get_content (message), ==, "Let me check. Both.");
+  finish_reason = stored_of (f, "finish_reason", id);
+  g_assert_cmpstr (finish_reason, ==, ollama ? "stop" : "tool_calls");
+  /* The checkpoints took no pieces of calls: none is left. */
+  pieces = test_sql_text (f->path, "SELECT count(*) FROM message_pieces");
+  g_assert_cmpstr (pieces, ==, "0");
+}
+
+static void
+test_reply_openai (Fixture *f, gconstpointer data)
+{
+  check_reply_calls (f, FALSE);
+}
+
+static void
+test_reply_ollama (Fixture *f, gconstpointer data)
+{
+  use_ollama (f);
+  check_reply_calls (f, TRUE);
+}
+
+typedef struct
+{
+  Fixture    *f;
+  gint64      id;
+  const char *expected;
+} StoredCalls;
+
+static gboolean
+stored_calls_are (gpointer data)
+{
+  StoredCalls *w = data;
+  g_autofree char *stored = stored_of (w->f, "tool_calls", w->id);
+
+  return g_strcmp0 (stored, w->expected) == 0;
+}
+
+static gboolean
+reply_started (gpointer data)
+{
+  return rill_reply_get_message_id (data) != 0;
+}
+
+/* A checkpoint holds the calls so far, the second one's arguments cut
+ * where the stream stopped; Stop keeps them so, status stopped. */
+static void
+test_reply_stop_mid_call (Fixture *f, gconstpointer data)
+{
+  g_autofree char *rest = NULL;
+  g_autofree char *body = openai_tool_stream (&rest);
+  g_autofree char *partial = calls_json ("call_A", "echo", ARGS_ONE,
+                                         "call_B", "get-sum", "{\"a\":");
+  g_autofree char *status = NULL;
+  g_autofree char *stored = NULL;
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_autoptr(RillReply) reply = NULL;
+  gboolean finished = FALSE;
+  StoredCalls w = { f, 0, partial };
+  const ExpectedCall expected[] = {
+    { "call_A", "echo", ARGS_ONE },
+    { "call_B", "get-sum", "{\"a\":" },
+  };
+
+  rill_test_script_send (script, body, -1, 7);
+  rill_test_script_gate (script, "mid-call");
+  rill_test_script_send (script, rest, -1, 0);
+  reply = start_reply (f, CHAT, script, &finished);
+  test_wait_until (reply_started, reply, WAIT_MS, "the reply to start");
+  w.id = rill_reply_get_message_id (reply);
+  test_wait_until (stored_calls_are, &w, WAIT_MS, "a checkpoint with the calls so far");
+  /* A checkpoint: the row still streams. */
+  status = stored_of (f, "status", w.id);
+  g_assert_cmpstr (status, ==, "streaming");
+  g_assert_false (finished);
+
+  rill_reply_stop (reply);
+  test_wait_for (&finished, WAIT_MS, "the reply to finish");
+  g_assert_cmpint (rill_reply_get_status (reply), ==, RILL_STATUS_STOPPED);
+  assert_calls (rill_reply_get_tool_calls (reply), expected, 2);
+  g_clear_pointer (&status, g_free);
+  status = stored_of (f, "status", w.id);
+  g_assert_cmpstr (status, ==, "stopped");
+  stored = stored_of (f, "tool_calls", w.id);
+  g_assert_cmpstr (stored, ==, partial);
+  rill_test_server_open_gate (f->server, "mid-call");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -625,6 +888,9 @@ main (int argc, char **argv)
   ADD ("request-ollama", test_request_ollama);
   ADD ("request-pairs", test_request_pairs);
   ADD ("request-limit", test_request_limit);
+  ADD ("reply-openai", test_reply_openai);
+  ADD ("reply-ollama", test_reply_ollama);
+  ADD ("reply-stop-mid-call", test_reply_stop_mid_call);
 #undef ADD
 
   return g_test_run ();
