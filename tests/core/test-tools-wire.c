@@ -877,6 +877,67 @@ test_reply_stop_mid_call (Fixture *f, gconstpointer data)
   rill_test_server_open_gate (f->server, "mid-call");
 }
 
+/* Recovery */
+
+/* A crash while the second of two tools ran: its row, left streaming, is
+ * interrupted at the next open like a reply, keeping what it had (its
+ * pieces folded into its own content, nobody else's); the rows around it
+ * are untouched, and the conversation goes on with the call answered. */
+static void
+test_recovery (Fixture *f, gconstpointer data)
+{
+  g_autofree char *json = calls_json ("call_one", "echo", ARGS_ONE,
+                                      "call_two", "get-sum", ARGS_TWO);
+  g_autofree char *quoted = sql_quote (json);
+  g_autofree char *sql = NULL;
+  g_autoptr(GPtrArray) path = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  RillReplyOptions options;
+  RillMessage *assistant, *first, *second;
+  gint64 question, assistant_id, first_id, second_id;
+
+  question = insert_row (f, 0, "user", "Use the tools", "complete", NULL, NULL);
+  assistant_id = insert_row (f, question, "assistant", "", "complete", "tool_calls", quoted);
+  first_id = insert_row (f, assistant_id, "tool", "Echo", "complete",
+                         "tool_call_id, tool_server, tool_name",
+                         "'call_one', 'everything', 'echo'");
+  second_id = insert_row (f, first_id, "tool", "", "streaming",
+                          "tool_call_id, tool_server, tool_name",
+                          "'call_two', 'everything', 'get-sum'");
+  sql = g_strdup_printf ("INSERT INTO message_pieces (message_id, seq, content, reasoning)"
+                         " VALUES (%" G_GINT64_FORMAT ", 0, 'so far', '')", second_id);
+  test_sql_exec (f->path, sql);
+
+  /* As a crash leaves it: the store closed, then opened again. */
+  test_store_close (g_steal_pointer (&f->store));
+  f->store = test_store_open (f->path);
+  g_assert_cmpuint (rill_store_get_n_recovered (f->store), ==, 1);
+
+  path = rill_store_list_path (f->store, f->conversation_id, 0, NULL);
+  g_assert_cmpuint (path->len, ==, 4);
+  assistant = g_ptr_array_index (path, 1);
+  first = g_ptr_array_index (path, 2);
+  second = g_ptr_array_index (path, 3);
+  g_assert_cmpint (rill_message_get_status (assistant), ==, RILL_STATUS_COMPLETE);
+  g_assert_cmpstr (rill_message_get_tool_calls_json (assistant), ==, json);
+  g_assert_cmpstr (rill_message_get_content (assistant), ==, "");
+  g_assert_cmpint (rill_message_get_status (first), ==, RILL_STATUS_COMPLETE);
+  g_assert_cmpstr (rill_message_get_content (first), ==, "Echo");
+  g_assert_cmpint (rill_message_get_status (second), ==, RILL_STATUS_INTERRUPTED);
+  g_assert_cmpint (rill_message_get_role (second), ==, RILL_ROLE_TOOL);
+  g_assert_cmpstr (rill_message_get_content (second), ==, "so far");
+  g_assert_cmpstr (rill_message_get_tool_call_id (second), ==, "call_two");
+  g_assert_cmpstr (rill_message_get_tool_name (second), ==, "get-sum");
+  g_assert_cmpint (rill_message_get_finished_at (second), >, 0);
+
+  /* Continue: both calls go with their results. */
+  rill_reply_options_init (&options);
+  root = send_reply (f, NULL, &options);
+  rill_reply_options_clear (&options);
+  ASSERT_TEXT (sent_outline (root), "user:Use the tools | assistant:+calls | tool:Echo"
+               " | tool:so far");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -891,6 +952,7 @@ main (int argc, char **argv)
   ADD ("reply-openai", test_reply_openai);
   ADD ("reply-ollama", test_reply_ollama);
   ADD ("reply-stop-mid-call", test_reply_stop_mid_call);
+  ADD ("recovery", test_recovery);
 #undef ADD
 
   return g_test_run ();
