@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "rill-export.h"
 #include "rill-test-server.h"
 #include "rill-test-support.h"
 #include "rill-store-private.h"
@@ -938,6 +939,117 @@ test_recovery (Fixture *f, gconstpointer data)
                " | tool:so far");
 }
 
+/* Export and search */
+
+static void
+test_export (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) path = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonNode) stored_calls = NULL;
+  g_autofree char *stored = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *markdown = NULL;
+  JsonArray *messages, *calls;
+  JsonObject *message;
+
+  insert_tool_step (f, "denied");
+  /* A result holding a fence of its own. */
+  test_sql_exec (f->path, "UPDATE messages SET content = 'x' || char(10) || '```'"
+                 " || char(10) || 'y' WHERE tool_call_id = 'call_two'");
+  conversation = rill_store_get_conversation (f->store, f->conversation_id, NULL);
+  path = rill_store_list_path (f->store, f->conversation_id, 0, NULL);
+  g_assert_cmpuint (path->len, ==, 4);
+
+  /* JSON: everything, the calls as the array stored, byte for byte. */
+  json = rill_export_json (conversation, path);
+  root = json_from_string (json, NULL);
+  messages = json_object_get_array_member (json_node_get_object (root), "messages");
+  message = json_array_get_object_element (messages, 1);
+  stored = test_sql_text (f->path, "SELECT tool_calls FROM messages WHERE role = 'assistant'");
+  stored_calls = json_from_string (stored, NULL);
+  g_assert_true (json_node_equal (json_object_get_member (message, "tool_calls"),
+                                  stored_calls));
+  calls = json_object_get_array_member (message, "tool_calls");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (calls, 0),
+                                                  "arguments"), ==, ARGS_ONE);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (calls, 1),
+                                                  "arguments"), ==, ARGS_TWO);
+  g_assert_false (json_object_has_member (message, "tool_call_id"));
+  message = json_array_get_object_element (messages, 2);
+  g_assert_cmpstr (json_object_get_string_member (message, "role"), ==, "tool");
+  g_assert_cmpstr (json_object_get_string_member (message, "status"), ==, "denied");
+  g_assert_cmpstr (json_object_get_string_member (message, "content"), ==,
+                   "Echo: hé \"quoted\"");
+  g_assert_cmpstr (json_object_get_string_member (message, "tool_call_id"), ==, "call_one");
+  g_assert_cmpstr (json_object_get_string_member (message, "tool_server"), ==, "everything");
+  g_assert_cmpstr (json_object_get_string_member (message, "tool_name"), ==, "echo");
+  g_assert_false (json_object_has_member (message, "tool_calls"));
+  message = json_array_get_object_element (messages, 3);
+  g_assert_cmpstr (json_object_get_string_member (message, "tool_call_id"), ==, "call_two");
+  g_assert_cmpstr (json_object_get_string_member (message, "content"), ==, "x\n```\ny");
+
+  /* Markdown: the calls and the results as collapsed blocks. */
+  markdown = rill_export_markdown (conversation, path);
+  g_assert_nonnull (strstr (markdown,
+                            "Let me look.\n\n"
+                            "<details><summary>Tool call echo</summary>\n\n"
+                            "```json\n" ARGS_ONE "\n```\n\n</details>\n\n"
+                            "<details><summary>Tool call get-sum</summary>\n\n"
+                            "```json\n" ARGS_TWO "\n```\n\n</details>\n\n"
+                            "<details><summary>Tool echo (everything): denied</summary>\n\n"
+                            "```\nEcho: hé \"quoted\"\n```\n\n</details>\n\n"
+                            "<details><summary>Tool get-sum (everything): complete</summary>\n\n"
+                            "````\nx\n```\ny\n````\n\n</details>\n\n"));
+  /* A tool's result has no heading of its own. */
+  g_assert_null (strstr (markdown, "## Assistant\n\nEcho"));
+}
+
+static void
+test_search (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GPtrArray) path = NULL;
+  RillMessage *hit;
+  gint64 assistant, running;
+  gboolean on_path = FALSE;
+
+  assistant = insert_tool_step (f, "complete");
+  hits = rill_store_search (f->store, "quoted", 10, NULL);
+  g_assert_nonnull (hits);
+  g_assert_cmpuint (hits->len, ==, 1);
+  hit = g_ptr_array_index (hits, 0);
+  g_assert_cmpint (rill_message_get_role (hit), ==, RILL_ROLE_TOOL);
+  g_assert_cmpint (rill_message_get_conversation_id (hit), ==, f->conversation_id);
+  g_assert_cmpint (rill_message_get_parent_id (hit), ==, assistant);
+
+  /* Another version of the step shown; opening at the hit shows the path
+   * that holds it. */
+  insert_row (f, 0, "user", "Something else", "complete", NULL, NULL);
+  path = rill_store_list_path (f->store, f->conversation_id, rill_message_get_id (hit), NULL);
+  g_assert_cmpuint (path->len, ==, 4);
+  for (guint i = 0; i < path->len; i++)
+    on_path |= rill_message_get_id (g_ptr_array_index (path, i)) == rill_message_get_id (hit);
+  g_assert_true (on_path);
+  g_assert_cmpint (rill_message_get_id (g_ptr_array_index (path, 1)), ==, assistant);
+
+  /* A result still running is not found until it is final. */
+  running = insert_row (f, 0, "tool", "zanzibar", "streaming", "tool_call_id", "'x'");
+  g_clear_pointer (&hits, g_ptr_array_unref);
+  hits = rill_store_search (f->store, "zanzibar", 10, NULL);
+  g_assert_cmpuint (hits->len, ==, 0);
+  {
+    g_autofree char *sql = g_strdup_printf ("UPDATE messages SET status = 'failed'"
+                                            " WHERE id = %" G_GINT64_FORMAT, running);
+
+    test_sql_exec (f->path, sql);
+  }
+  g_clear_pointer (&hits, g_ptr_array_unref);
+  hits = rill_store_search (f->store, "zanzibar", 10, NULL);
+  g_assert_cmpuint (hits->len, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -953,6 +1065,8 @@ main (int argc, char **argv)
   ADD ("reply-ollama", test_reply_ollama);
   ADD ("reply-stop-mid-call", test_reply_stop_mid_call);
   ADD ("recovery", test_recovery);
+  ADD ("export", test_export);
+  ADD ("search", test_search);
 #undef ADD
 
   return g_test_run ();
