@@ -43,6 +43,15 @@ struct _RillMessage
   char      *uid;
   guint      version;    /* 1-based among its versions; 0 when not read */
   guint      n_versions;
+  char      *tool_calls;   /* JSON, as stored */
+  GPtrArray *tool_call_list; /* the same parsed, RillToolCall */
+  char      *tool_call_id;
+  char      *tool_server;
+  char      *tool_name;
 };
+
+/* Sets tool_calls and the parsed list, from the store's row. */
+void _rill_message_take_tool_calls (RillMessage *self,
+                                    char        *json);
 
 G_END_DECLS

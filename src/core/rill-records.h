@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 
+#include "rill-stream-parser.h"
 #include "rill-types.h"
 
 G_BEGIN_DECLS
@@ -53,6 +54,30 @@ const char *rill_message_get_uid                (RillMessage      *self);
  * many there are. */
 guint       rill_message_get_version            (RillMessage      *self);
 guint       rill_message_get_n_versions         (RillMessage      *self);
+
+/* Tools (schema 8). On an assistant message, the calls it asked for as
+ * stored: a JSON array of {"id", "name", "arguments"}, the argument text
+ * exactly as the model sent it; NULL when it asked for none. The same
+ * parsed, RillToolCall in the order asked (@index is the place in the
+ * array; a call stored without an id or a name has NULL there), (transfer
+ * none); NULL when it asked for none. */
+const char *rill_message_get_tool_calls_json    (RillMessage      *self);
+GPtrArray  *rill_message_get_tool_calls         (RillMessage      *self);
+/* On a tool message: the id of the call it answers, the server's name in
+ * mcp.json and the tool's name on that server; NULL on other messages. */
+const char *rill_message_get_tool_call_id       (RillMessage      *self);
+const char *rill_message_get_tool_server        (RillMessage      *self);
+const char *rill_message_get_tool_name          (RillMessage      *self);
+
+/* The one writer and reader of messages.tool_calls. @calls are
+ * RillToolCall; NULL or empty gives NULL, so the column stays NULL for a
+ * message without calls. Arguments are written as the text they are, never
+ * parsed. */
+char       *rill_tool_calls_to_json             (GPtrArray        *calls);
+/* NULL when @json is NULL or not an array; an element that is not an
+ * object is skipped; arguments that are not text (written by another
+ * tool) are kept as compact JSON. */
+GPtrArray  *rill_tool_calls_from_json           (const char       *json);
 
 /* A file attached to a stored message, or one about to be stored with its
  * message. A plain record, never changed once made, so it may be read on

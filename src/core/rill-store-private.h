@@ -50,6 +50,7 @@ typedef struct
   GArray    *history_ids;       /* as in RillReplyContext, for request_json */
   gint64     prompt_tokens;
   gint64     completion_tokens;
+  char      *tool_calls_json;   /* rill_tool_calls_to_json() of the calls, or NULL */
 } RillReplyFinal;
 
 void              rill_reply_final_free (RillReplyFinal *final);
@@ -99,6 +100,21 @@ void              _rill_store_checkpoint_async   (RillStore           *self,
                                                   const GArray        *history_ids,
                                                   GAsyncReadyCallback  callback,
                                                   gpointer             user_data);
+/* The same, and the calls so far (rill_tool_calls_to_json(), NULL when
+ * they have not changed since the last checkpoint that committed), which
+ * replace the row's: a crash keeps what arrived of them. */
+void              _rill_store_checkpoint_full_async (RillStore          *self,
+                                                     RillReplyRows      *rows,
+                                                     guint               seq,
+                                                     const char         *content_tail,
+                                                     gsize               content_len,
+                                                     const char         *reasoning_tail,
+                                                     gsize               reasoning_len,
+                                                     const char         *tool_calls_json,
+                                                     const char         *request_json,
+                                                     const GArray       *history_ids,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer            user_data);
 gboolean          _rill_store_checkpoint_finish  (RillStore           *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
@@ -326,7 +342,8 @@ void              _rill_store_queue_change       (RillStore           *self,
   "m.id, m.conversation_id, m.role, " RILL_STORE_PIECES_OF ("content") ", " \
   RILL_STORE_PIECES_OF ("reasoning") ", m.status, m.error, m.model," \
   " m.finish_reason, m.request, m.usage, m.prompt_tokens, m.completion_tokens," \
-  " m.created_at, m.finished_at, m.parent_id, m.uid"
+  " m.created_at, m.finished_at, m.parent_id, m.uid," \
+  " m.tool_calls, m.tool_call_id, m.tool_server, m.tool_name"
 
 RillMessage      *_rill_store_message_from_row   (sqlite3_stmt        *stmt);
 

@@ -591,6 +591,10 @@ _rill_store_message_from_row (sqlite3_stmt *stmt)
   message->finished_at = rill_sqlite_column_int_or (stmt, 14, 0);
   message->parent_id = rill_sqlite_column_int_or (stmt, 15, 0);
   message->uid = rill_sqlite_column_dup (stmt, 16);
+  _rill_message_take_tool_calls (message, rill_sqlite_column_dup (stmt, 17));
+  message->tool_call_id = rill_sqlite_column_dup (stmt, 18);
+  message->tool_server = rill_sqlite_column_dup (stmt, 19);
+  message->tool_name = rill_sqlite_column_dup (stmt, 20);
   return message;
 }
 
