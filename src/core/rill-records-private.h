@@ -19,6 +19,7 @@ struct _RillConversation
   gint64  deleted_at;  /* 0 when not in the trash */
   char   *server;      /* the server's id, NULL until the first reply */
   char   *server_url;  /* its address without user info */
+  char   *tools;       /* conversations.tools: a RillToolChoice's JSON, or NULL */
 };
 
 struct _RillMessage

@@ -38,6 +38,7 @@ rill_conversation_finalize (GObject *object)
   g_free (self->uid);
   g_free (self->server);
   g_free (self->server_url);
+  g_free (self->tools);
   G_OBJECT_CLASS (rill_conversation_parent_class)->finalize (object);
 }
 
@@ -107,6 +108,7 @@ const char *rill_conversation_get_uid (RillConversation *self) { return self->ui
 gint64 rill_conversation_get_deleted_at (RillConversation *self) { return self->deleted_at; }
 const char *rill_conversation_get_server (RillConversation *self) { return self->server; }
 const char *rill_conversation_get_server_url (RillConversation *self) { return self->server_url; }
+const char *rill_conversation_get_tools (RillConversation *self) { return self->tools; }
 
 static void
 rill_message_finalize (GObject *object)

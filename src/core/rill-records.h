@@ -30,6 +30,8 @@ gint64      rill_conversation_get_deleted_at    (RillConversation *self);
 const char *rill_conversation_get_server        (RillConversation *self);
 /* That server's address without user info, to name it once it is gone. */
 const char *rill_conversation_get_server_url    (RillConversation *self);
+/* The tools it offers, as a RillToolChoice's JSON; NULL for none. */
+const char *rill_conversation_get_tools         (RillConversation *self);
 
 gint64      rill_message_get_id                 (RillMessage      *self);
 gint64      rill_message_get_conversation_id    (RillMessage      *self);

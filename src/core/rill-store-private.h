@@ -226,6 +226,9 @@ struct _RillStore
   guint         n_recovered;
   GMainContext *main_context;  /* the opener's: where signals are emitted */
 
+  /* Main thread: conversations.tools of the conversations created. */
+  char         *new_conversation_tools;
+
   /* Owned by the opening thread. */
   sqlite3        *reader;
   RillSqliteTrace reader_trace;

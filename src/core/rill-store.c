@@ -493,6 +493,7 @@ rill_store_finalize (GObject *object)
   g_mutex_clear (&self->timings_lock);
   g_free (self->path);
   g_free (self->set_aside_path);
+  g_free (self->new_conversation_tools);
   G_OBJECT_CLASS (rill_store_parent_class)->finalize (object);
 }
 
@@ -550,7 +551,7 @@ rill_store_init (RillStore *self)
 /* Reads */
 
 #define CONVERSATION_COLUMNS \
-  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url"
+  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url, tools"
 
 static RillConversation *
 conversation_from_row (sqlite3_stmt *stmt)
@@ -566,6 +567,7 @@ conversation_from_row (sqlite3_stmt *stmt)
   conversation->uid = rill_sqlite_column_dup (stmt, 6);
   conversation->server = rill_sqlite_column_dup (stmt, 7);
   conversation->server_url = rill_sqlite_column_dup (stmt, 8);
+  conversation->tools = rill_sqlite_column_dup (stmt, 9);
   return conversation;
 }
 
@@ -737,12 +739,14 @@ typedef struct
   gint64          id;
   char           *value;
   RillStoreChange change;
+  char           *tools;  /* a new conversation's */
 } WriteArgs;
 
 static void
 write_args_free (WriteArgs *args)
 {
   g_free (args->value);
+  g_free (args->tools);
   g_free (args);
 }
 
@@ -774,13 +778,14 @@ create_conversation_job (RillStore *self, GTask *task, gpointer data)
 
   if (!(stmt = rill_sqlite_prepare (self->writer,
                                     "INSERT INTO conversations (title, title_from_user, created_at,"
-                                    " updated_at, uid)"
-                                    " VALUES (?1, ?2, ?3, ?3, lower(hex(randomblob(16))))",
+                                    " updated_at, uid, tools)"
+                                    " VALUES (?1, ?2, ?3, ?3, lower(hex(randomblob(16))), ?4)",
                                     "save to", &error)))
     return _rill_store_return_write_error (task, self->writer, error);
   rill_sqlite_bind_text (stmt, 1, args->value ? args->value : "", -1);
   sqlite3_bind_int (stmt, 2, args->value != NULL);
   sqlite3_bind_int64 (stmt, 3, now);
+  rill_sqlite_bind_text (stmt, 4, args->tools, -1);
   if (!rill_sqlite_step_done (self->writer, stmt, "save to", &error))
     return _rill_store_return_write_error (task, self->writer, error);
   id = sqlite3_last_insert_rowid (self->writer);
@@ -795,13 +800,27 @@ rill_store_create_conversation_async (RillStore           *self,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
+  WriteArgs *args;
+
   g_return_if_fail (RILL_IS_STORE (self));
 
+  args = write_args_new (NULL, NULL, 0, title, RILL_STORE_CONVERSATION_ADDED);
+  args->tools = g_strdup (self->new_conversation_tools);
   _rill_store_push_job (self, create_conversation_job,
                         _rill_store_new_task (self, cancellable, callback, user_data,
                                               rill_store_create_conversation_async),
-                        write_args_new (NULL, NULL, 0, title, RILL_STORE_CONVERSATION_ADDED),
-                        (GDestroyNotify) write_args_free);
+                        args, (GDestroyNotify) write_args_free);
+}
+
+void
+rill_store_set_new_conversation_tools (RillStore  *self,
+                                       const char *tools)
+{
+  g_return_if_fail (RILL_IS_STORE (self));
+
+  g_free (self->new_conversation_tools);
+  /* "" is the setting's "none": the column's none is NULL. */
+  self->new_conversation_tools = tools != NULL && *tools != '\0' ? g_strdup (tools) : NULL;
 }
 
 gint64
@@ -865,10 +884,11 @@ rill_store_update_conversation_async (RillStore             *self,
       "UPDATE conversations SET title = coalesce(?2, title) WHERE id = ?1 AND title_from_user = 0",
     [RILL_CONVERSATION_SERVER] = "UPDATE conversations SET server = ?2 WHERE id = ?1",
     [RILL_CONVERSATION_SERVER_URL] = "UPDATE conversations SET server_url = ?2 WHERE id = ?1",
+    [RILL_CONVERSATION_TOOLS] = "UPDATE conversations SET tools = ?2 WHERE id = ?1",
   };
 
   g_return_if_fail (RILL_IS_STORE (self));
-  g_return_if_fail (field <= RILL_CONVERSATION_TITLE_FROM_MODEL);
+  g_return_if_fail (field <= RILL_CONVERSATION_TOOLS);
 
   push_write (self, write_args_new (statements[field], "save to", conversation_id, value,
                                     RILL_STORE_CONVERSATION_CHANGED),

@@ -28,7 +28,7 @@
 
 #define FUNCTION_NAME_MAX 64
 /* How long a server that left the configuration has to exit. */
-#define RETIRE_TIMEOUT_MS 3000
+#define RETIRE_TIMEOUT_MS 1000
 
 /* ---- RillToolChoice ---------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "rill-session.h"
 #include "rill-toolbox.h"
 #include "rill-test-support.h"
 
@@ -635,15 +636,144 @@ test_always_allowed (Fixture       *f,
   rill_toolbox_set_settings (f->toolbox, NULL);
 }
 
+/* The store side: conversations.tools set and cleared, and a new
+ * conversation created with the tools given for new ones ("" is none). */
+
+static void
+update_tools (RillStore  *store,
+              gint64      id,
+              const char *tools)
+{
+  TestResult r = { 0 };
+
+  rill_store_update_conversation_async (store, id, RILL_CONVERSATION_TOOLS, tools, NULL,
+                                        test_write_cb, &r);
+  test_wait_for (&r.done, WAIT_MS, "the tools saved");
+  g_assert_no_error (r.error);
+}
+
+static char *
+stored_tools (RillStore *store,
+              gint64     id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RillConversation) conversation = rill_store_get_conversation (store, id, &error);
+
+  g_assert_no_error (error);
+  return g_strdup (rill_conversation_get_tools (conversation));
+}
+
+static void
+test_store_tools (void)
+{
+  const char *choice = "{\"servers\":{\"everything\":{\"off\":[\"echo\"]},\"文件\":{}}}";
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "rill.db", NULL);
+  g_autofree char *sql = NULL;
+  g_autofree char *tools = NULL;
+  RillStore *store = test_store_open (path);
+  gint64 plain, offered;
+
+  plain = test_create_conversation (store, NULL);
+  tools = stored_tools (store, plain);
+  g_assert_null (tools);
+
+  rill_store_set_new_conversation_tools (store, choice);
+  offered = test_create_conversation (store, NULL);
+  g_free (tools);
+  tools = stored_tools (store, offered);
+  g_assert_cmpstr (tools, ==, choice);
+  sql = g_strdup_printf ("SELECT tools FROM conversations WHERE id = %" G_GINT64_FORMAT, offered);
+  g_free (tools);
+  tools = test_sql_text (path, sql);
+  g_assert_cmpstr (tools, ==, choice);
+
+  /* The setting's "" is the column's NULL. */
+  rill_store_set_new_conversation_tools (store, "");
+  g_free (tools);
+  tools = stored_tools (store, test_create_conversation (store, NULL));
+  g_assert_null (tools);
+
+  update_tools (store, plain, "{\"servers\":{\"b\":{}}}");
+  tools = stored_tools (store, plain);
+  g_assert_cmpstr (tools, ==, "{\"servers\":{\"b\":{}}}");
+  update_tools (store, offered, NULL);
+  g_free (tools);
+  tools = stored_tools (store, offered);
+  g_assert_null (tools);
+
+  test_store_close (store);
+  test_rm_rf (dir);
+}
+
+static void
+notify_cb (GObject    *object,
+           GParamSpec *pspec,
+           gboolean   *seen)
+{
+  *seen = TRUE;
+}
+
+/* The session: its toolbox reads $XDG_CONFIG_HOME/rill/mcp.json, uses the
+ * always-allowed setting; its store gives new conversations
+ * "default-tools", following the setting. */
+static void
+test_session (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.rill.Rill");
+  g_autoptr(RillSession) session = rill_session_new (settings, NULL);
+  g_autofree char *expected = g_build_filename (g_get_user_config_dir (), "rill", "mcp.json",
+                                                NULL);
+  g_autofree char *tools = NULL;
+  RillToolbox *toolbox;
+  RillStore *store;
+  gboolean opened = FALSE;
+
+  toolbox = rill_session_get_toolbox (session);
+  g_assert_true (rill_session_get_toolbox (session) == toolbox);
+  g_assert_cmpstr (rill_mcp_config_get_path (rill_toolbox_get_config (toolbox)), ==, expected);
+  g_settings_reset (settings, "always-allowed-tools");
+  rill_toolbox_set_always_allowed (toolbox, "everything", "echo", TRUE);
+  g_assert_true (rill_toolbox_get_always_allowed (toolbox, "everything", "echo"));
+  g_settings_reset (settings, "always-allowed-tools");
+  g_assert_false (rill_toolbox_get_always_allowed (toolbox, "everything", "echo"));
+
+  g_settings_set_string (settings, "default-tools", "{\"servers\":{\"everything\":{}}}");
+  g_signal_connect (session, "notify::store", G_CALLBACK (notify_cb), &opened);
+  rill_session_open_store (session);
+  test_wait_for (&opened, WAIT_MS, "the history opened");
+  store = rill_session_get_store (session);
+  g_assert_nonnull (store);
+  tools = stored_tools (store, test_create_conversation (store, NULL));
+  g_assert_cmpstr (tools, ==, "{\"servers\":{\"everything\":{}}}");
+  g_settings_set_string (settings, "default-tools", "");
+  g_free (tools);
+  tools = stored_tools (store, test_create_conversation (store, NULL));
+  g_assert_null (tools);
+  g_settings_reset (settings, "default-tools");
+  /* The history closes with the session; wait for its writes. */
+  g_assert_true (rill_store_sync (store, WAIT_MS));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *home = NULL;
+  int status;
+
   g_test_init (&argc, &argv, NULL);
+  /* Before GLib reads them once for the process: nothing here touches the
+   * person's own history or mcp.json. */
+  home = test_make_tmpdir ();
+  g_setenv ("XDG_CONFIG_HOME", home, TRUE);
+  g_setenv ("XDG_DATA_HOME", home, TRUE);
 
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   g_test_add_func ("/toolbox/choice-json", test_choice_json);
+  g_test_add_func ("/toolbox/store-tools", test_store_tools);
+  g_test_add_func ("/toolbox/session", test_session);
   ADD ("/toolbox/collect-one", test_collect_one);
   ADD ("/toolbox/collect-failures", test_collect_failures);
   ADD ("/toolbox/function-names", test_function_names);
@@ -651,5 +781,7 @@ main (int   argc,
   ADD ("/toolbox/stop-all", test_stop_all);
   ADD ("/toolbox/always-allowed", test_always_allowed);
 #undef ADD
-  return g_test_run ();
+  status = g_test_run ();
+  test_rm_rf (home);
+  return status;
 }
