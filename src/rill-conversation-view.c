@@ -465,7 +465,7 @@ find_call_arguments (GPtrArray  *path,
 
       if (rill_message_get_role (message) != RILL_ROLE_ASSISTANT)
         continue;
-      calls = rill_message_get_tool_call_list (message);
+      calls = rill_message_get_tool_calls (message);
       for (guint j = 0; calls != NULL && j < calls->len; j++)
         {
           RillToolCall *call = g_ptr_array_index (calls, j);

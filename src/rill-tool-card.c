@@ -286,8 +286,11 @@ add_result_images (RillToolCard  *self,
 static void
 sync_from_step (RillToolCard *self)
 {
-  guint state = rill_tool_step_get_state (self->step);
   RillStatus status = rill_tool_step_get_status (self->step);
+  /* The outcome shows at once (the status changes first); the step is
+   * done for the store once its row is written, a moment later. */
+  guint state = status != RILL_STATUS_STREAMING ? RILL_TOOL_STEP_DONE
+                                                 : rill_tool_step_get_state (self->step);
   gboolean finished_now = state == RILL_TOOL_STEP_DONE && self->state != RILL_TOOL_STEP_DONE;
 
   self->message_id = rill_tool_step_get_message_id (self->step);
@@ -399,6 +402,8 @@ rill_tool_card_new_stored (RillMessage *message,
    * the next start will call interrupted: it is not decided here. */
   self->state = status == RILL_STATUS_STREAMING ? RILL_TOOL_STEP_RUNNING : RILL_TOOL_STEP_DONE;
   self->status = status;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
   for (guint i = 0; images != NULL && i < images->len; i++)
     {
       RillStoredAttachment *image = g_ptr_array_index (images, i);

@@ -2738,7 +2738,9 @@ route_tool_call (const char *call_id,
                  const char *arguments)
 {
   RillTestScript *script = rill_test_script_new (200, "text/event-stream");
-  gsize half = strlen (arguments) / 2;
+  /* Providers cut the argument text between characters, never inside one. */
+  gsize half = g_utf8_find_prev_char (arguments, arguments + strlen (arguments) / 2 + 1) -
+               arguments;
   g_autoptr(JsonNode) first = json_node_new (JSON_NODE_VALUE);
   g_autoptr(JsonNode) second = json_node_new (JSON_NODE_VALUE);
   g_autofree char *first_text = NULL;
@@ -2798,6 +2800,15 @@ card_waiting (gpointer data)
 }
 
 static gboolean
+card_written (gpointer data)
+{
+  RillToolCard *card = last_card ();
+  RillToolStep *step = card ? rill_tool_card_get_step (card) : NULL;
+
+  return step != NULL && rill_tool_step_get_state (step) == RILL_TOOL_STEP_DONE;
+}
+
+static gboolean
 loop_idle (gpointer data)
 {
   return has_no_reply (NULL) &&
@@ -2842,14 +2853,17 @@ card_button (RillToolCard *card,
   return found;
 }
 
+/* @expression of the tool rows of conversation @id, in order, joined by
+ * commas. */
 static char *
-db_text (const char *sql_format,
-         gint64      id)
+tool_rows (gint64      id,
+           const char *expression)
 {
-  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
-  g_autofree char *sql = g_strdup_printf (sql_format, id);
+  g_autofree char *sql = g_strdup_printf ("SELECT group_concat(%s, ',') FROM (SELECT * FROM"
+                                          " messages WHERE conversation_id = %" G_GINT64_FORMAT
+                                          " AND role = 'tool' ORDER BY id)", expression, id);
 
-  return test_sql_text (db, sql);
+  return db_text (sql);
 }
 
 /* Allowed by the keyboard: the call runs on the real server, its result is
@@ -2891,16 +2905,18 @@ test_tool_allow (void)
   wait_until (last_row_done, NULL, "the answer is in");
 
   id = _rill_window_get_conversation_id (fx.window);
-  tool_row = db_text ("SELECT role || '|' || status || '|' || tool_call_id || '|' || tool_server"
-                      " || '|' || tool_name FROM messages WHERE conversation_id = %"
-                      G_GINT64_FORMAT " AND role = 'tool'", id);
+  tool_row = tool_rows (id, "role || '|' || status || '|' || tool_call_id || '|' || tool_server"
+                       " || '|' || tool_name");
   g_assert_cmpstr (tool_row, ==, "tool|complete|call_echo_1|everything|echo");
-  echoed = db_text ("SELECT content FROM messages WHERE conversation_id = %" G_GINT64_FORMAT
-                    " AND role = 'tool'", id);
+  echoed = tool_rows (id, "content");
   g_assert_cmpstr (echoed, ==, "Echo: hi 你好 \"quoted\"");
-  calls = db_text ("SELECT json_extract(tool_calls, '$[0].arguments') FROM messages"
-                   " WHERE conversation_id = %" G_GINT64_FORMAT " AND role = 'assistant'"
-                   " AND tool_calls IS NOT NULL", id);
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT json_extract(tool_calls, '$[0].arguments')"
+                                            " FROM messages WHERE conversation_id = %"
+                                            G_GINT64_FORMAT " AND tool_calls IS NOT NULL", id);
+
+    calls = db_text (sql);
+  }
   g_assert_cmpstr (calls, ==, arguments);
 
   /* The second request: the call, then its result, under the same id. */
@@ -2971,8 +2987,7 @@ test_tool_deny_and_stop (void)
   wait_until (loop_idle, NULL, "the loop ended");
   wait_until (last_row_done, NULL, "the answer is in");
   id = _rill_window_get_conversation_id (fx.window);
-  denied = db_text ("SELECT status || '|' || content FROM messages WHERE conversation_id = %"
-                    G_GINT64_FORMAT " AND role = 'tool'", id);
+  denied = tool_rows (id, "status || '|' || content");
   g_assert_true (g_str_has_prefix (denied, "denied|"));
   body = rill_test_server_get_request_body (fx.server, CHAT);
   g_assert_nonnull (strstr (body, "\"tool_call_id\":\"call_deny\""));
@@ -2983,13 +2998,12 @@ test_tool_deny_and_stop (void)
   wait_until (card_waiting, NULL, "the second call waits");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.stop", NULL));
   wait_until (loop_idle, NULL, "the loop stopped");
+  wait_until (card_written, NULL, "the stopped call is written");
   {
     RillToolCard *card = last_card ();
 
     g_assert_false (rill_tool_card_get_waiting (card));
-    statuses = db_text ("SELECT group_concat(status, ',') FROM (SELECT status FROM messages"
-                        " WHERE conversation_id = %" G_GINT64_FORMAT " AND role = 'tool'"
-                        " ORDER BY id)", id);
+    statuses = tool_rows (id, "status");
     g_assert_cmpstr (statuses, ==, "denied,stopped");
     g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 3);
 
@@ -3024,9 +3038,7 @@ test_tool_step_limit (void)
   g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
   g_assert_nonnull (strstr (gtk_label_get_label (fx.window->banner_label), "2 steps"));
   id = _rill_window_get_conversation_id (fx.window);
-  statuses = db_text ("SELECT group_concat(status, ',') FROM (SELECT status FROM messages"
-                      " WHERE conversation_id = %" G_GINT64_FORMAT " AND role = 'tool'"
-                      " ORDER BY id)", id);
+  statuses = tool_rows (id, "status");
   g_assert_cmpstr (statuses, ==, "complete,complete,stopped");
   g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 3);
 }
