@@ -110,15 +110,15 @@ is_problem (gpointer    unused,
   return state == RILL_TOOL_STEP_DONE && status == RILL_STATUS_FAILED && has_text (NULL, content);
 }
 
+/* Text is collapsed under the call; images show as they are. */
 static gboolean
 has_result (gpointer    unused,
             guint       state,
             guint       status,
-            const char *content,
-            guint       n_images)
+            const char *content)
 {
   return state == RILL_TOOL_STEP_DONE && status == RILL_STATUS_COMPLETE &&
-         (has_text (NULL, content) || n_images > 0);
+         has_text (NULL, content);
 }
 
 /* The loop stopped here: Continue sends what was decided. */

@@ -20,6 +20,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rill-tool-card.h"
 #include "rill-window-private.h"
 
 /* The choice of the conversation shown, or of a new one. */
@@ -191,6 +192,13 @@ _rill_window_tools_run_finished (RillWindow  *self,
       _rill_window_show_banner (self, text);
     }
   _rill_window_update_actions (self);
+  /* Decided: the keyboard goes back to where the next words are typed. */
+  {
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+    if (focus != NULL && gtk_widget_get_ancestor (focus, RILL_TYPE_TOOL_CARD) != NULL)
+      gtk_widget_grab_focus (GTK_WIDGET (self->composer));
+  }
   /* Every call decided and done: the model answers with the results. */
   if (rill_tool_run_can_continue (run) && store_error == NULL &&
       rill_tool_run_get_conversation_id (run) == _rill_window_get_conversation_id (self) &&
