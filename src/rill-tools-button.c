@@ -263,6 +263,8 @@ tool_row (Section     *section,
   gtk_label_set_xalign (GTK_LABEL (title), 0);
   gtk_label_set_wrap (GTK_LABEL (title), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (title), PANGO_WRAP_WORD_CHAR);
+  /* Narrow enough for a popover in a window 360 px wide. */
+  gtk_label_set_max_width_chars (GTK_LABEL (title), 26);
   gtk_box_append (GTK_BOX (labels), title);
   if (tool->description != NULL && *tool->description != '\0')
     {
@@ -271,7 +273,7 @@ tool_row (Section     *section,
       /* One line here; the whole in the tooltip. */
       gtk_label_set_xalign (GTK_LABEL (description), 0);
       gtk_label_set_ellipsize (GTK_LABEL (description), PANGO_ELLIPSIZE_END);
-      gtk_label_set_max_width_chars (GTK_LABEL (description), 30);
+      gtk_label_set_max_width_chars (GTK_LABEL (description), 26);
       gtk_label_set_single_line_mode (GTK_LABEL (description), TRUE);
       gtk_widget_add_css_class (description, "caption");
       gtk_widget_add_css_class (description, "dim-label");
@@ -305,7 +307,7 @@ add_status (Section    *section,
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 40);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 30);
   gtk_widget_add_css_class (label, failure ? "error" : "dim-label");
   /* A failure may be long and is worth copying. */
   gtk_label_set_selectable (GTK_LABEL (label), failure);
@@ -443,6 +445,7 @@ section_new (RillToolsButton *self,
   gtk_label_set_xalign (GTK_LABEL (name), 0);
   gtk_label_set_wrap (GTK_LABEL (name), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (name), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_max_width_chars (GTK_LABEL (name), 24);
   gtk_widget_add_css_class (name, "heading");
   gtk_box_append (GTK_BOX (labels), name);
   section->subtitle = GTK_LABEL (gtk_label_new (_("Switched off in Preferences")));

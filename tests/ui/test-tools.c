@@ -529,6 +529,9 @@ test_page (Fixture       *f,
   _rill_mcp_page_fill (page, "web", NULL, NULL, NULL, "https://example.com/mcp",
                        "Authorization: Bearer ${keyring:web}");
   check_names (GTK_WIDGET (_rill_mcp_page_get_dialog (page)));
+  settle ();
+  save_picture (GTK_WIDGET (window), g_getenv ("RILL_SHOTS_EDITOR") ? g_getenv ("RILL_SHOTS_EDITOR")
+                                                                     : "mcp-editor.png");
   _rill_mcp_page_save_dialog (page);
   test_wait_until (saved, f, WAIT_MS, "mcp.json written");
   servers = read_servers (f, &root);
