@@ -704,11 +704,11 @@ count_to_description (GBinding     *binding,
 {
   guint n = g_value_get_uint (from);
 
-  g_value_take_string (to, n == 0 ? g_strdup (_("Tools"))
-                                  : g_strdup_printf (g_dngettext (NULL,
-                                                                  "Tools: %u server offered",
-                                                                  "Tools: %u servers offered", n),
-                                                     n));
+  if (n == 0)
+    g_value_set_string (to, _("Tools"));
+  else
+    g_value_take_string (to, g_strdup_printf (ngettext ("Tools: %u server offered",
+                                                        "Tools: %u servers offered", n), n));
   return TRUE;
 }
 
