@@ -399,7 +399,6 @@ text_view_text (GtkTextView *view)
 static GStrv
 read_lines (GtkTextView  *view,
             const char   *separator,
-            const char   *what,
             GError      **error)
 {
   g_autofree char *text = text_view_text (view);
@@ -416,9 +415,9 @@ read_lines (GtkTextView  *view,
       if (at == NULL || at == line)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       /* Translators: the first %s is "NAME=value" or "Name: value". */
-                       _("Each line of %s is %s: “%s” is not."), what,
-                       g_str_equal (separator, "=") ? "NAME=value" : "Name: value", line);
+                       g_str_equal (separator, "=")
+                       ? _("Each line of the environment is NAME=value: “%s” is not.")
+                       : _("Each line of the headers is “Name: value”: “%s” is not."), line);
           return NULL;
         }
       g_strv_builder_add (builder, line);
@@ -461,7 +460,7 @@ server_from_editor (RillMcpPage  *self,
                        _("The URL must start with http:// or https://."));
           return NULL;
         }
-      if (!(lines = read_lines (self->headers_view, ":", _("the headers"), error)))
+      if (!(lines = read_lines (self->headers_view, ":", error)))
         return NULL;
       server = rill_mcp_server_new_http (name, url, (const char * const *) lines);
     }
@@ -486,7 +485,7 @@ server_from_editor (RillMcpPage  *self,
                        _("The arguments cannot be read: %s"), local_error->message);
           return NULL;
         }
-      if (!(lines = read_lines (self->env_view, "=", _("the environment"), error)))
+      if (!(lines = read_lines (self->env_view, "=", error)))
         return NULL;
       server = rill_mcp_server_new_stdio (name, command, (const char * const *) args,
                                           (const char * const *) lines);

@@ -549,6 +549,21 @@ test_page (Fixture       *f,
   g_clear_pointer (&root, json_node_unref);
   wait_labelled (GTK_WIDGET (page), GTK_TYPE_SWITCH, "web");
 
+  /* What cannot be saved is said in the editor, and nothing is written. */
+  _rill_mcp_page_edit (page, NULL);
+  _rill_mcp_page_fill (page, "web", "python3", NULL, NULL, NULL, NULL);
+  _rill_mcp_page_save_dialog (page);
+  g_assert_nonnull (find_text (_rill_mcp_page_get_dialog (page),
+                               "There is already a server named “web”."));
+  _rill_mcp_page_fill (page, "local", NULL, NULL, "no value here", NULL, NULL);
+  _rill_mcp_page_save_dialog (page);
+  g_assert_nonnull (find_text (_rill_mcp_page_get_dialog (page),
+                               "Each line of the environment is NAME=value: "
+                               "“no value here” is not."));
+  g_assert_true (_rill_mcp_page_is_saved (page));
+  g_assert_null (rill_mcp_config_lookup (rill_toolbox_get_config (
+                                           rill_session_get_toolbox (f->session)), "local"));
+
   /* A program server with arguments and its environment. */
   _rill_mcp_page_edit (page, NULL);
   _rill_mcp_page_fill (page, "local", "python3", "-u \"my server.py\"", "TOKEN=${keyring:tok}\nA=b",
