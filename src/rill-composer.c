@@ -942,11 +942,11 @@ rill_composer_class_init (RillComposerClass *klass)
   g_type_ensure (RILL_TYPE_TOOLS_BUTTON);
 }
 
-RillToolsButton *
+GtkWidget *
 rill_composer_get_tools_button (RillComposer *self)
 {
   g_return_val_if_fail (RILL_IS_COMPOSER (self), NULL);
-  return self->tools_button;
+  return GTK_WIDGET (self->tools_button);
 }
 
 static void

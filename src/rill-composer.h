@@ -6,7 +6,6 @@
 #include <adwaita.h>
 
 #include "rill-attachment.h"
-#include "rill-tools-button.h"
 
 G_BEGIN_DECLS
 
@@ -43,15 +42,15 @@ void        rill_composer_attach_files            (RillComposer               *s
                                                    GListModel                 *files);
 /* The attachments read and ready, in the order of their chips: a list of
  * RillAttachment that changes as they come and go. */
-GListModel      *rill_composer_get_attachments         (RillComposer               *self);
-gboolean         rill_composer_get_loading_attachments (RillComposer               *self);
+GListModel *rill_composer_get_attachments         (RillComposer               *self);
+gboolean    rill_composer_get_loading_attachments (RillComposer               *self);
 /* Removes every chip (after a send) and the messages about refusals. */
-void             rill_composer_clear_attachments       (RillComposer               *self);
-/* The Tools button: the window gives it the session and the conversation
- * ("session", "conversation-id"). */
-RillToolsButton *rill_composer_get_tools_button   (RillComposer               *self);
+void        rill_composer_clear_attachments       (RillComposer               *self);
+/* The Tools button (a RillToolsButton): the window gives it the session
+ * and the conversation ("session", "conversation-id"). */
+GtkWidget  *rill_composer_get_tools_button        (RillComposer               *self);
 /* For what is attached from now on. */
-void             rill_composer_set_attachment_limits   (RillComposer                    *self,
-                                                        const RillAttachmentLimits      *limits);
+void        rill_composer_set_attachment_limits   (RillComposer               *self,
+                                                   const RillAttachmentLimits *limits);
 
 G_END_DECLS
