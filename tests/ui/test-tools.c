@@ -470,15 +470,6 @@ test_no_servers (Fixture       *f,
 
 /* The Preferences page */
 
-static gboolean
-saved (gpointer data)
-{
-  Fixture *f = data;
-  g_autofree char *text = NULL;
-
-  return g_file_get_contents (f->mcp_path, &text, NULL, NULL) && strstr (text, "\"web\"");
-}
-
 static JsonObject *
 read_servers (Fixture   *f,
               JsonNode **root)
@@ -533,7 +524,7 @@ test_page (Fixture       *f,
   save_picture (GTK_WIDGET (window), g_getenv ("RILL_SHOTS_EDITOR") ? g_getenv ("RILL_SHOTS_EDITOR")
                                                                      : "mcp-editor.png");
   _rill_mcp_page_save_dialog (page);
-  test_wait_until (saved, f, WAIT_MS, "mcp.json written");
+  test_wait_until ((TestCondition) _rill_mcp_page_is_saved, page, WAIT_MS, "mcp.json written");
   servers = read_servers (f, &root);
   server = json_object_get_object_member (servers, "web");
   g_assert_cmpstr (json_object_get_string_member (server, "url"), ==, "https://example.com/mcp");
