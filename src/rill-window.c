@@ -630,6 +630,7 @@ rill_window_constructed (GObject *object)
 {
   RillWindow *self = RILL_WINDOW (object);
   GSettings *settings;
+  GtkWidget *tools;
 
   G_OBJECT_CLASS (rill_window_parent_class)->constructed (object);
 
@@ -641,6 +642,11 @@ rill_window_constructed (GObject *object)
   g_object_bind_property (self, "session", self->conversation_view, "session",
                           G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "session", self->model_picker, "session", G_BINDING_SYNC_CREATE);
+  /* The Tools button shows and sets the tools of the conversation shown. */
+  tools = rill_composer_get_tools_button (self->composer);
+  g_object_bind_property (self, "session", tools, "session", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self->conversation_view, "conversation-id", tools, "conversation-id",
+                          G_BINDING_SYNC_CREATE);
 
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (settings, "window-width"),
