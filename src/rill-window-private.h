@@ -61,10 +61,10 @@ void            _rill_window_start_reply        (RillWindow      *self,
                                                  gint64           version_of);
 /* rill-window-tools.c. FALSE when the tools of the conversation are being
  * gathered first: @what (with the message @id) is done again once they are. */
-gboolean        _rill_window_tools_ensure       (RillWindow      *self,
+gboolean        _rill_window_tools_ensure       (RillWindow        *self,
                                                  RillWindowToolsFor what,
-                                                 gint64           id);
-void            _rill_window_tools_fill_options (RillWindow      *self,
+                                                 gint64             id);
+void            _rill_window_tools_fill_options (RillWindow       *self,
                                                  RillReplyOptions *options);
 void            _rill_window_tools_reply_finished (RillWindow    *self,
                                                    RillReply     *reply);

@@ -2906,7 +2906,7 @@ test_tool_allow (void)
 
   id = _rill_window_get_conversation_id (fx.window);
   tool_row = tool_rows (id, "role || '|' || status || '|' || tool_call_id || '|' || tool_server"
-                       " || '|' || tool_name");
+                        " || '|' || tool_name");
   g_assert_cmpstr (tool_row, ==, "tool|complete|call_echo_1|everything|echo");
   echoed = tool_rows (id, "content");
   g_assert_cmpstr (echoed, ==, "Echo: hi 你好 \"quoted\"");
