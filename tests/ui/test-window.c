@@ -3043,6 +3043,59 @@ test_tool_step_limit (void)
   g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 3);
 }
 
+/* A crash while a call ran: the next start calls its row interrupted, the
+ * card says so and offers Continue, and Continue answers the call with a
+ * note that it was stopped, under its own id, so the model can go on. */
+static void
+test_tool_after_crash (void)
+{
+  const char *final[] = { "Carrying on.", NULL };
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autofree char *sql = NULL;
+  g_autofree char *status = NULL;
+  RillStore *store;
+  RillToolCard *card;
+  const char *body;
+  gint64 id;
+
+  store = test_store_open (db);
+  id = test_create_conversation (store, "Crashed mid-call");
+  test_store_close (store);
+  sql = g_strdup_printf (
+    "UPDATE conversations SET tools = '{\"servers\": {\"everything\": {}}}' WHERE id = %1$"
+    G_GINT64_FORMAT ";"
+    "INSERT INTO messages (id, conversation_id, role, content, status, created_at, finished_at)"
+    " VALUES (1001, %1$" G_GINT64_FORMAT ", 'user', 'Echo, then crash', 'complete', 1, 1);"
+    "INSERT INTO messages (id, conversation_id, role, content, status, created_at, finished_at,"
+    " parent_id, finish_reason, tool_calls) VALUES (1002, %1$" G_GINT64_FORMAT ", 'assistant',"
+    " '', 'complete', 2, 2, 1001, 'tool_calls',"
+    " '[{\"id\":\"call_crash\",\"name\":\"echo\",\"arguments\":\"{\\\"message\\\":\\\"x\\\"}\"}]');"
+    "INSERT INTO messages (id, conversation_id, role, content, status, created_at, parent_id,"
+    " tool_call_id, tool_server, tool_name) VALUES (1003, %1$" G_GINT64_FORMAT ", 'tool', '',"
+    " 'streaming', 3, 1002, 'call_crash', 'everything', 'echo');"
+    "UPDATE conversations SET shown_message_id = 1003 WHERE id = %1$" G_GINT64_FORMAT, id);
+  test_sql_exec (db, sql);
+
+  if (!setup_tools ())
+    return;
+  status = db_text ("SELECT status FROM messages WHERE id = 1003");
+  g_assert_cmpstr (status, ==, "interrupted");
+  rill_window_open_conversation (fx.window, id, 0);
+  card = last_card ();
+  g_assert_nonnull (card);
+  g_assert_cmpint (rill_tool_card_get_message_id (card), ==, 1003);
+
+  route_tokens (final, 0);
+  click (card_button (card, "Continue"));
+  wait_until (request_count_is, GUINT_TO_POINTER (1), "Continue asked the model");
+  wait_until (loop_idle, NULL, "the loop ended");
+  wait_until (last_row_done, NULL, "the answer is in");
+  body = rill_test_server_get_request_body (fx.server, CHAT);
+  g_assert_nonnull (strstr (body, "\"tool_call_id\":\"call_crash\""));
+  g_assert_nonnull (strstr (body, "\"id\":\"call_crash\""));
+  g_assert_nonnull (strstr (body, "\"name\":\"echo\""));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3111,6 +3164,7 @@ main (int   argc,
   g_test_add_func ("/window/tool-allow", test_tool_allow);
   g_test_add_func ("/window/tool-deny-and-stop", test_tool_deny_and_stop);
   g_test_add_func ("/window/tool-step-limit", test_tool_step_limit);
+  g_test_add_func ("/window/tool-after-crash", test_tool_after_crash);
 
   return g_test_run ();
 }
