@@ -608,6 +608,22 @@ store_changed_cb (RillWindow *self)
     }
 }
 
+/* The limits of what may be attached come from the settings; the loader
+ * itself takes them as a plain struct, so the core stays free of
+ * GSettings and the tests can give it any. */
+static void
+attachment_limits_changed_cb (RillWindow *self)
+{
+  GSettings *settings = rill_session_get_settings (self->session);
+  RillAttachmentLimits limits;
+
+  rill_attachment_limits_init (&limits);
+  limits.max_image_side = g_settings_get_uint (settings, "attachment-max-image-side");
+  limits.max_image_bytes = g_settings_get_uint (settings, "attachment-max-image-bytes");
+  limits.max_text_bytes = g_settings_get_uint (settings, "attachment-max-text-bytes");
+  rill_composer_set_attachment_limits (self->composer, &limits);
+}
+
 static void
 rill_window_constructed (GObject *object)
 {
@@ -630,6 +646,14 @@ rill_window_constructed (GObject *object)
                                g_settings_get_int (settings, "window-height"));
   if (g_settings_get_boolean (settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
+
+  g_signal_connect_object (settings, "changed::attachment-max-image-side",
+                           G_CALLBACK (attachment_limits_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (settings, "changed::attachment-max-image-bytes",
+                           G_CALLBACK (attachment_limits_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (settings, "changed::attachment-max-text-bytes",
+                           G_CALLBACK (attachment_limits_changed_cb), self, G_CONNECT_SWAPPED);
+  attachment_limits_changed_cb (self);
 
   g_signal_connect_object (self->session, "notify::provider",
                            G_CALLBACK (_rill_window_update_actions), self, G_CONNECT_SWAPPED);

@@ -2690,6 +2690,57 @@ test_attachments_refused (void)
   test_rm_rf (dir);
 }
 
+/* The limits come from the settings: a text file the default accepts is
+ * refused once attachment-max-text-bytes is lower than its size, and the
+ * history's image bound is the one history-images says. */
+static gboolean
+composer_says (gpointer data)
+{
+  const char *shown = gtk_label_get_label (_rill_composer_get_error_label (fx.window->composer));
+
+  return strstr (shown, data) != NULL;
+}
+
+static void
+test_attachment_settings (void)
+{
+  RillSession *session;
+  GSettings *settings;
+  g_autofree char *dir = g_build_filename (fx.data_home, "files", NULL);
+  g_autofree char *path = g_build_filename (dir, "log.txt", NULL);
+  g_autofree char *text = g_strnfill (4000, 'x');
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  RillReplyOptions options;
+
+  setup ();
+  session = rill_application_get_session (fx.app);
+  settings = rill_session_get_settings (session);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+
+  rill_composer_attach_file (fx.window->composer, file);
+  wait_until (attachments_ready, GUINT_TO_POINTER (1), "the file read with the default limit");
+  rill_composer_clear_attachments (fx.window->composer);
+
+  g_settings_set_uint (settings, "attachment-max-text-bytes", 2048);
+  rill_composer_attach_file (fx.window->composer, file);
+  wait_until (composer_says, (gpointer) "log.txt is", "the file refused");
+  g_assert_nonnull (strstr (gtk_label_get_label (
+                              _rill_composer_get_error_label (fx.window->composer)),
+                            "the limit for text files is"));
+  g_assert_cmpuint (g_list_model_get_n_items (rill_composer_get_attachments (fx.window->composer)),
+                    ==, 0);
+  g_assert_null (_rill_composer_get_chip (fx.window->composer, 0));
+
+  g_settings_set_uint (settings, "history-images", 2);
+  rill_session_fill_reply_options (session, NULL, "m", &options);
+  g_assert_cmpuint (options.history_image_limit, ==, 2);
+  rill_reply_options_clear (&options);
+  test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2749,6 +2800,7 @@ main (int   argc,
   g_test_add_func ("/window/server-preferences", test_server_preferences);
   g_test_add_func ("/window/attachments-sent", test_attachments_sent);
   g_test_add_func ("/window/attachments-refused", test_attachments_refused);
+  g_test_add_func ("/window/attachment-settings", test_attachment_settings);
 
   return g_test_run ();
 }
