@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "rill-attachment-chip.h"
 #include "rill-block-column.h"
 #include "rill-block-widget.h"
 #include "rill-markdown.h"
@@ -1040,77 +1041,166 @@ close_viewer_cb (GtkWidget *window,
   return TRUE;
 }
 
-/* The image full size, zoomed to fit the window; Escape closes it. */
-static void
-open_viewer (RillMessageRow *self,
+/* The attachment @attachment_id of this row's message, read again from
+ * the store (the row keeps only thumbnails), or NULL. */
+static RillStoredAttachment *
+read_stored (RillMessageRow *self,
              gint64          attachment_id)
 {
   RillStore *store = row_store (self);
   g_autoptr(GPtrArray) attachments = NULL;
-  GtkShortcutController *shortcuts;
-  GtkShortcut *escape;
-  GtkWidget *window;
 
   if (store == NULL
       || !(attachments = rill_store_list_attachments (store, self->message_id, NULL)))
-    return;
+    return NULL;
   for (guint i = 0; i < attachments->len; i++)
-    {
-      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
-      g_autoptr(GdkTexture) texture = NULL;
-      GtkWidget *picture;
+    if (((RillStoredAttachment *) g_ptr_array_index (attachments, i))->id == attachment_id)
+      return g_ptr_array_steal_index (attachments, i);
+  return NULL;
+}
 
-      if (attachment->id != attachment_id
-          || !(texture = gdk_texture_new_from_bytes (attachment->data, NULL)))
-        continue;
-      window = gtk_window_new ();
-      gtk_window_set_title (GTK_WINDOW (window), attachment->name);
-      gtk_window_set_modal (GTK_WINDOW (window), TRUE);
-      gtk_window_set_transient_for (GTK_WINDOW (window),
-                                    GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
-      gtk_window_set_default_size (GTK_WINDOW (window),
-                                   MIN (gdk_texture_get_width (texture), 1200),
-                                   MIN (gdk_texture_get_height (texture), 900));
-      picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
-      gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
-      gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
-      gtk_window_set_child (GTK_WINDOW (window), picture);
-      shortcuts = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
-      escape = gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape, 0),
-                                 gtk_callback_action_new (close_viewer_cb, NULL, NULL));
-      gtk_shortcut_controller_add_shortcut (shortcuts, escape);
-      gtk_widget_add_controller (window, GTK_EVENT_CONTROLLER (shortcuts));
-      gtk_widget_set_name (window, "rill-image-viewer");
-      gtk_window_present (GTK_WINDOW (window));
-      return;
-    }
+static gint64
+attachment_id_of (gpointer object)
+{
+  return GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (object), "rill-attachment-id"));
+}
+
+/* The accessible name (taken) and the tooltip of a button acting on a
+ * file. */
+static void
+name_button (GtkWidget  *button,
+             char       *label,
+             const char *tooltip)
+{
+  gtk_widget_set_tooltip_text (button, tooltip ? tooltip : label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  label, -1);
+  g_free (label);
+}
+
+static void
+viewer_save_cb (GtkButton *button,
+                GtkWindow *viewer)
+{
+  rill_attachment_save_stored (GTK_WIDGET (viewer), gtk_window_get_title (viewer),
+                               g_object_get_data (G_OBJECT (viewer), "rill-attachment-data"));
+}
+
+/* The image full size, zoomed to fit the window; Escape closes it, and
+ * Save asks where to write its bytes. */
+static void
+open_viewer (RillMessageRow *self,
+             gint64          attachment_id)
+{
+  g_autoptr(RillStoredAttachment) attachment = read_stored (self, attachment_id);
+  g_autoptr(GdkTexture) texture = NULL;
+  GtkShortcutController *shortcuts;
+  GtkShortcut *escape;
+  GtkWidget *window;
+  GtkWidget *header;
+  GtkWidget *save;
+  GtkWidget *picture;
+
+  if (attachment == NULL || !(texture = gdk_texture_new_from_bytes (attachment->data, NULL)))
+    return;
+  window = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (window), attachment->name);
+  gtk_window_set_modal (GTK_WINDOW (window), TRUE);
+  gtk_window_set_transient_for (GTK_WINDOW (window),
+                                GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  gtk_window_set_default_size (GTK_WINDOW (window),
+                               MIN (gdk_texture_get_width (texture), 1200),
+                               MIN (gdk_texture_get_height (texture), 900));
+  /* The bytes as stored, for Save, only while the viewer is open. */
+  g_object_set_data_full (G_OBJECT (window), "rill-attachment-data",
+                          g_bytes_ref (attachment->data), (GDestroyNotify) g_bytes_unref);
+  header = gtk_header_bar_new ();
+  save = gtk_button_new_from_icon_name ("document-save-symbolic");
+  gtk_widget_set_name (save, "save");
+  /* Translators: the accessible name of a button; %s is a file's name. */
+  name_button (save, g_strdup_printf (_("Save %s"), attachment->name), _("Save"));
+  g_signal_connect (save, "clicked", G_CALLBACK (viewer_save_cb), window);
+  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), save);
+  gtk_window_set_titlebar (GTK_WINDOW (window), header);
+  picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
+  gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+  gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
+  gtk_window_set_child (GTK_WINDOW (window), picture);
+  shortcuts = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
+  escape = gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape, 0),
+                             gtk_callback_action_new (close_viewer_cb, NULL, NULL));
+  gtk_shortcut_controller_add_shortcut (shortcuts, escape);
+  gtk_widget_add_controller (window, GTK_EVENT_CONTROLLER (shortcuts));
+  gtk_widget_set_name (window, "rill-image-viewer");
+  gtk_window_present (GTK_WINDOW (window));
 }
 
 static void
 thumbnail_clicked_cb (GtkButton      *button,
                       RillMessageRow *self)
 {
-  open_viewer (self, GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (button),
-                                                          "rill-attachment-id")));
+  open_viewer (self, attachment_id_of (button));
 }
 
-static GtkWidget *
-file_chip (const RillStoredAttachment *attachment)
+static void
+file_open_cb (GtkButton      *button,
+              RillMessageRow *self)
 {
-  GtkWidget *chip = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  g_autoptr(RillStoredAttachment) attachment = read_stored (self, attachment_id_of (button));
+
+  if (attachment != NULL)
+    rill_attachment_open_stored (GTK_WIDGET (self), attachment->name, attachment->sha256,
+                                 attachment->data);
+}
+
+static void
+file_save_cb (GtkButton      *button,
+              RillMessageRow *self)
+{
+  g_autoptr(RillStoredAttachment) attachment = read_stored (self, attachment_id_of (button));
+
+  if (attachment != NULL)
+    rill_attachment_save_stored (GTK_WIDGET (self), attachment->name, attachment->data);
+}
+
+/* A file: its icon and name, which open it with the default application,
+ * and a button that saves it. Its bytes are read from the store when
+ * asked for. */
+static GtkWidget *
+file_chip (RillMessageRow             *self,
+           const RillStoredAttachment *attachment)
+{
+  GtkWidget *chip = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  GtkWidget *content = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *open = gtk_button_new ();
+  GtkWidget *save = gtk_button_new_from_icon_name ("document-save-symbolic");
   GtkWidget *label = gtk_label_new (attachment->name);
 
-  gtk_box_append (GTK_BOX (chip),
+  gtk_box_append (GTK_BOX (content),
                   gtk_image_new_from_icon_name (g_str_equal (attachment->mime_type,
                                                              "application/pdf")
                                                 ? "x-office-document-symbolic"
                                                 : "text-x-generic-symbolic"));
   gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
   gtk_label_set_max_width_chars (GTK_LABEL (label), 30);
-  gtk_box_append (GTK_BOX (chip), label);
+  gtk_box_append (GTK_BOX (content), label);
+  gtk_button_set_child (GTK_BUTTON (open), content);
+  gtk_widget_add_css_class (open, "flat");
+  gtk_widget_set_name (open, "open");
+  /* Translators: the accessible name of a button; %s is a file's name. */
+  name_button (open, g_strdup_printf (_("Open %s"), attachment->name), NULL);
+  gtk_widget_add_css_class (save, "flat");
+  gtk_widget_set_name (save, "save");
+  name_button (save, g_strdup_printf (_("Save %s"), attachment->name), NULL);
+  for (GtkWidget *button = open; button != NULL; button = button == open ? save : NULL)
+    g_object_set_data (G_OBJECT (button), "rill-attachment-id",
+                       GSIZE_TO_POINTER ((gsize) attachment->id));
+  g_signal_connect (open, "clicked", G_CALLBACK (file_open_cb), self);
+  g_signal_connect (save, "clicked", G_CALLBACK (file_save_cb), self);
+  gtk_box_append (GTK_BOX (chip), open);
+  gtk_box_append (GTK_BOX (chip), save);
   gtk_widget_add_css_class (chip, "card");
   gtk_widget_add_css_class (chip, "attachment-chip");
-  gtk_widget_set_tooltip_text (chip, attachment->name);
   return chip;
 }
 
@@ -1151,7 +1241,7 @@ thumbnails_cb (GObject      *source,
           g_signal_connect (child, "clicked", G_CALLBACK (thumbnail_clicked_cb), self);
         }
       else
-        child = file_chip (attachment);
+        child = file_chip (self, attachment);
       gtk_widget_set_valign (child, GTK_ALIGN_START);
       gtk_box_append (GTK_BOX (self->attachments_box), child);
     }

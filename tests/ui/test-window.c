@@ -15,6 +15,7 @@
 #include "rill-application.h"
 #include "rill-test-server.h"
 #include "rill-test-support.h"
+#include "rill-attachment-chip.h"
 #include "rill-block-column.h"
 #include "rill-model-picker.h"
 #include "rill-preferences-window.h"
@@ -2506,6 +2507,14 @@ viewer_shown (gpointer data)
   return (viewer_window () != NULL) == GPOINTER_TO_INT (data);
 }
 
+static gboolean
+copy_written (gpointer path)
+{
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (path, &contents, NULL, NULL) && g_str_equal (contents, "buy milk\n");
+}
+
 static void
 test_attachments_sent (void)
 {
@@ -2622,6 +2631,10 @@ test_attachments_sent (void)
     g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (viewer);
     gboolean closed = FALSE;
 
+    /* Save, in the header bar. */
+    g_assert_nonnull (find_named (viewer, "save"));
+    g_assert_cmpstr (gtk_widget_get_tooltip_text (find_named (viewer, "save")), ==, "Save");
+
     for (guint i = 0; i < g_list_model_get_n_items (controllers) && !closed; i++)
       {
         g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
@@ -2638,6 +2651,32 @@ test_attachments_sent (void)
     g_assert_true (closed);
   }
   wait_until (viewer_shown, GINT_TO_POINTER (FALSE), "the viewer closed");
+
+  /* The text file's chip opens it from a copy of the stored bytes in the
+   * app's cache (a sandbox sees no other), or saves it. */
+  {
+    GtkWidget *chip = gtk_widget_get_next_sibling (thumbnail);
+    GtkWidget *open = find_named (chip, "open");
+    GtkWidget *save = find_named (chip, "save");
+    RillStoredAttachment *notes = stored->pdata[1];
+    g_autofree char *copy = _rill_attachment_open_path (notes->name, notes->sha256);
+    g_autofree char *copied = NULL;
+    gsize copied_len;
+
+    g_assert_nonnull (open);
+    g_assert_nonnull (save);
+    g_assert_cmpstr (notes->name, ==, "notes.txt");
+    g_assert_cmpstr (gtk_widget_get_tooltip_text (open), ==, "Open notes.txt");
+    g_assert_cmpstr (gtk_widget_get_tooltip_text (save), ==, "Save notes.txt");
+    g_assert_true (g_str_has_prefix (copy, g_get_user_cache_dir ()));
+    g_assert_false (g_file_test (copy, G_FILE_TEST_EXISTS));
+    g_signal_emit_by_name (open, "clicked");
+    /* A new file is written in place: waited for whole. */
+    wait_until (copy_written, copy, "the copy to open written");
+    g_assert_true (g_file_get_contents (copy, &copied, &copied_len, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (copied, copied_len, "buy milk\n", strlen ("buy milk\n"));
+  }
   test_rm_rf (dir);
 }
 
@@ -2763,6 +2802,11 @@ main (int   argc,
   fx.data_home = g_dir_make_tmp ("rill-ui-XXXXXX", NULL);
   g_assert_nonnull (fx.data_home);
   g_setenv ("XDG_DATA_HOME", fx.data_home, TRUE);
+  {
+    /* Where an attachment is written to be opened. */
+    g_autofree char *cache = g_build_filename (fx.data_home, "cache", NULL);
+    g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  }
 
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
