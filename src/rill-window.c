@@ -480,7 +480,23 @@ _rill_window_edit (RillWindow     *self,
 
   if (id == 0)
     return;
+  /* The message's files come with its text, as chips that can be removed;
+   * sent again, their bytes are shared with the first version's. */
+  rill_composer_clear_attachments (self->composer);
   rill_composer_edit (self->composer, id, rill_message_row_get_source (row));
+  if (_rill_window_get_store (self) != NULL)
+    {
+      g_autoptr(GPtrArray) stored = rill_store_list_attachments (_rill_window_get_store (self),
+                                                                 id, NULL);
+
+      for (guint i = 0; stored != NULL && i < stored->len; i++)
+        {
+          RillStoredAttachment *attachment = g_ptr_array_index (stored, i);
+
+          if (attachment->data != NULL)
+            rill_composer_attach_stored (self->composer, attachment->data, attachment->name);
+        }
+    }
   _rill_window_update_actions (self);
 }
 
