@@ -1243,7 +1243,11 @@ thumbnails_cb (GObject      *source,
       else
         child = file_chip (self, attachment);
       gtk_widget_set_valign (child, GTK_ALIGN_START);
-      gtk_box_append (GTK_BOX (self->attachments_box), child);
+      /* At its own size: a line of the flow box would stretch it. */
+      gtk_widget_set_halign (child, GTK_ALIGN_START);
+      gtk_flow_box_append (GTK_FLOW_BOX (self->attachments_box), child);
+      /* The thumbnail or the chip's buttons take the focus, not the cell. */
+      gtk_widget_set_focusable (gtk_widget_get_parent (child), FALSE);
     }
 }
 
@@ -1262,7 +1266,14 @@ read_attachments (RillMessageRow *self)
   if (attachments == NULL || attachments->len == 0)
     return;
 
-  self->attachments_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  /* A flow box: on a narrow window the chips wrap rather than squeeze
+   * their names to nothing. */
+  self->attachments_box = gtk_flow_box_new ();
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (self->attachments_box), GTK_SELECTION_NONE);
+  gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (self->attachments_box), FALSE);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (self->attachments_box), 20);
+  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (self->attachments_box), 6);
+  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (self->attachments_box), 6);
   gtk_widget_set_name (self->attachments_box, "attachments");
   gtk_widget_insert_before (self->attachments_box, GTK_WIDGET (self),
                             GTK_WIDGET (self->blocks_box));

@@ -1212,7 +1212,8 @@ count_thumbnails (gsize *pixels, int *max_side)
       for (GtkWidget *child = attachments ? gtk_widget_get_first_child (attachments) : NULL;
            child; child = gtk_widget_get_next_sibling (child))
         {
-          GtkWidget *picture = gtk_button_get_child (GTK_BUTTON (child));
+          GtkWidget *button = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (child));
+          GtkWidget *picture = gtk_button_get_child (GTK_BUTTON (button));
           GdkPaintable *paintable = gtk_picture_get_paintable (GTK_PICTURE (picture));
           int w = gdk_paintable_get_intrinsic_width (paintable);
           int h = gdk_paintable_get_intrinsic_height (paintable);

@@ -2620,7 +2620,10 @@ test_attachments_sent (void)
   /* The row: a thumbnail and two chips; the thumbnail opens the viewer. */
   wait_until (user_row_shows_attachments, GUINT_TO_POINTER (3), "the row's attachments");
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
-  thumbnail = gtk_widget_get_first_child (find_named (GTK_WIDGET (row), "attachments"));
+  /* Each in a cell of the flow box, which wraps them on a narrow window. */
+  thumbnail = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (
+                                              gtk_widget_get_first_child (
+                                                find_named (GTK_WIDGET (row), "attachments"))));
   g_assert_true (GTK_IS_BUTTON (thumbnail));
   g_assert_cmpstr (gtk_widget_get_tooltip_text (thumbnail), ==, "photo.png");
   g_signal_emit_by_name (thumbnail, "clicked");
@@ -2655,7 +2658,7 @@ test_attachments_sent (void)
   /* The text file's chip opens it from a copy of the stored bytes in the
    * app's cache (a sandbox sees no other), or saves it. */
   {
-    GtkWidget *chip = gtk_widget_get_next_sibling (thumbnail);
+    GtkWidget *chip = gtk_widget_get_next_sibling (gtk_widget_get_parent (thumbnail));
     GtkWidget *open = find_named (chip, "open");
     GtkWidget *save = find_named (chip, "save");
     RillStoredAttachment *notes = stored->pdata[1];
