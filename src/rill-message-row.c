@@ -51,6 +51,8 @@ struct _RillMessageRow
   GtkWidget            *attachments_box;   /* NULL until a message has some */
   GCancellable         *attachments_cancellable;
   gboolean              attachments_read;
+  gboolean              watching_scroll;
+  guint                 layout_tick;
   gsize                 committed;
   GtkTextTag           *item_tag;
   GtkTextTag           *blank_tag;
@@ -1251,6 +1253,77 @@ thumbnails_cb (GObject      *source,
     }
 }
 
+static gboolean laid_out_cb (GtkWidget     *widget,
+                             GdkFrameClock *clock,
+                             gpointer       data);
+
+/* "changed" comes in the middle of the scrolled window's layout, where no
+ * widget may be added: the row looks again at the next frame, before its
+ * layout. */
+static void
+scrolled_cb (GtkAdjustment  *adjustment,
+             RillMessageRow *self)
+{
+  if (self->attachments_read)
+    {
+      g_signal_handlers_disconnect_by_func (adjustment, scrolled_cb, self);
+      return;
+    }
+  if (self->layout_tick == 0)
+    self->layout_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), laid_out_cb, NULL, NULL);
+}
+
+static gboolean
+laid_out_cb (GtkWidget     *widget,
+             GdkFrameClock *clock,
+             gpointer       data)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (widget);
+
+  if (gtk_widget_get_height (widget) == 0)
+    return G_SOURCE_CONTINUE;
+  self->layout_tick = 0;
+  read_attachments (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Whether the row is within a screenful of what its scrolled window
+ * shows: a conversation of a hundred images opens with the few in view
+ * decoded, and the others as they are scrolled near. Until then, it
+ * watches the scrolling (and the first layout, which "changed" tells). */
+static gboolean
+near_view (RillMessageRow *self)
+{
+  GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adjustment;
+  double x, y, page;
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+
+  if (scroller == NULL)
+    return TRUE;
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  page = gtk_adjustment_get_page_size (adjustment);
+  if (height > 0 && page > 0 &&
+      gtk_widget_translate_coordinates (GTK_WIDGET (self), scroller, 0, 0, &x, &y) &&
+      y < 2 * page && y + height > -page)
+    return TRUE;
+  if (height == 0 || page == 0)
+    {
+      /* Not laid out yet: asked again at the next frame. */
+      if (self->layout_tick == 0)
+        self->layout_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), laid_out_cb, NULL,
+                                                          NULL);
+      return FALSE;
+    }
+  if (!self->watching_scroll)
+    {
+      self->watching_scroll = TRUE;
+      g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (scrolled_cb), self, 0);
+      g_signal_connect_object (adjustment, "changed", G_CALLBACK (scrolled_cb), self, 0);
+    }
+  return FALSE;
+}
+
 static void
 read_attachments (RillMessageRow *self)
 {
@@ -1259,7 +1332,8 @@ read_attachments (RillMessageRow *self)
   RillStore *store;
 
   if (self->attachments_read || self->role != RILL_ROLE_USER || self->message_id <= 0
-      || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !(store = row_store (self)))
+      || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !near_view (self)
+      || !(store = row_store (self)))
     return;
   self->attachments_read = TRUE;
   attachments = rill_store_list_attachments (store, self->message_id, NULL);
