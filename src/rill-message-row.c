@@ -52,7 +52,7 @@ struct _RillMessageRow
   GCancellable         *attachments_cancellable;
   gboolean              attachments_read;
   gboolean              watching_scroll;
-  guint                 layout_tick;
+  guint                 view_tick;
   gsize                 committed;
   GtkTextTag           *item_tag;
   GtkTextTag           *blank_tag;
@@ -1007,28 +1007,77 @@ unref_pixbuf (gpointer pixbuf)
     g_object_unref (pixbuf);
 }
 
+/* The thumbnails made, by the SHA-256 of their image: reopening a
+ * conversation, or another that sent the same photo, decodes nothing.
+ * Bounded (a thumbnail is some 30 KiB; the oldest go first), and used on
+ * the main thread only. */
+#define THUMBNAIL_CACHE_SIZE 256
+
+static GHashTable *thumbnail_cache;
+static GQueue thumbnail_order = G_QUEUE_INIT;
+
+static GdkTexture *
+cached_thumbnail (const char *sha256)
+{
+  return thumbnail_cache ? g_hash_table_lookup (thumbnail_cache, sha256) : NULL;
+}
+
+static void
+cache_thumbnail (const char *sha256,
+                 GdkTexture *texture)
+{
+  if (thumbnail_cache == NULL)
+    thumbnail_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  if (g_hash_table_contains (thumbnail_cache, sha256))
+    return;
+  while (thumbnail_order.length >= THUMBNAIL_CACHE_SIZE)
+    {
+      g_autofree char *oldest = g_queue_pop_head (&thumbnail_order);
+
+      g_hash_table_remove (thumbnail_cache, oldest);
+    }
+  g_hash_table_insert (thumbnail_cache, g_strdup (sha256), g_object_ref (texture));
+  g_queue_push_tail (&thumbnail_order, g_strdup (sha256));
+}
+
+typedef struct
+{
+  GPtrArray *attachments;  /* RillStoredAttachment */
+  GPtrArray *textures;     /* the cached thumbnail of each, or NULL */
+} ThumbnailJob;
+
+static void
+thumbnail_job_free (ThumbnailJob *job)
+{
+  g_ptr_array_unref (job->attachments);
+  g_ptr_array_unref (job->textures);
+  g_free (job);
+}
+
 static void
 decode_thumbnails (GTask        *task,
                    gpointer      source,
                    gpointer      data,
                    GCancellable *cancellable)
 {
-  GPtrArray *attachments = data;
-  GPtrArray *pixbufs = g_ptr_array_new_full (attachments->len, unref_pixbuf);
+  ThumbnailJob *job = data;
+  GPtrArray *pixbufs = g_ptr_array_new_full (job->attachments->len, unref_pixbuf);
 
-  for (guint i = 0; i < attachments->len && !g_cancellable_is_cancelled (cancellable); i++)
+  for (guint i = 0; i < job->attachments->len && !g_cancellable_is_cancelled (cancellable); i++)
     {
-      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      RillStoredAttachment *attachment = g_ptr_array_index (job->attachments, i);
       g_autoptr(GInputStream) stream = NULL;
       GdkPixbuf *pixbuf = NULL;
 
-      if (rill_stored_attachment_is_image (attachment))
+      if (rill_stored_attachment_is_image (attachment) &&
+          g_ptr_array_index (job->textures, i) == NULL)
         {
           stream = g_memory_input_stream_new_from_bytes (attachment->data);
           pixbuf = gdk_pixbuf_new_from_stream_at_scale (stream, THUMBNAIL_SIDE, THUMBNAIL_SIDE,
                                                         TRUE, cancellable, NULL);
         }
-      /* NULL holds the place of a file, or of an image that does not decode. */
+      /* NULL holds the place of a file, of a thumbnail cached, or of an
+       * image that does not decode. */
       g_ptr_array_add (pixbufs, pixbuf);
     }
   g_task_return_pointer (task, pixbufs, (GDestroyNotify) g_ptr_array_unref);
@@ -1206,31 +1255,26 @@ file_chip (RillMessageRow             *self,
   return chip;
 }
 
+/* The thumbnails (@textures: one per attachment, NULL for a file) and
+ * the chips, into the row. */
 static void
-thumbnails_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      data)
+add_attachment_widgets (RillMessageRow *self,
+                        GPtrArray      *attachments,
+                        GPtrArray      *textures)
 {
-  RillMessageRow *self = RILL_MESSAGE_ROW (source);
-  GPtrArray *attachments = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GPtrArray) pixbufs = g_task_propagate_pointer (G_TASK (result), NULL);
-
-  if (pixbufs == NULL || g_cancellable_is_cancelled (self->attachments_cancellable))
-    return;
   for (guint i = 0; i < attachments->len; i++)
     {
       RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
-      GdkPixbuf *pixbuf = g_ptr_array_index (pixbufs, i);
+      GdkTexture *texture = g_ptr_array_index (textures, i);
       GtkWidget *child;
 
-      if (pixbuf != NULL)
+      if (texture != NULL)
         {
-          g_autoptr(GdkTexture) texture = gdk_texture_new_for_pixbuf (pixbuf);
           GtkWidget *picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
 
           gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
-          gtk_widget_set_size_request (picture, gdk_pixbuf_get_width (pixbuf),
-                                       gdk_pixbuf_get_height (pixbuf));
+          gtk_widget_set_size_request (picture, gdk_texture_get_width (texture),
+                                       gdk_texture_get_height (texture));
           child = gtk_button_new ();
           gtk_button_set_child (GTK_BUTTON (child), picture);
           gtk_widget_add_css_class (child, "flat");
@@ -1253,9 +1297,43 @@ thumbnails_cb (GObject      *source,
     }
 }
 
-static gboolean laid_out_cb (GtkWidget     *widget,
-                             GdkFrameClock *clock,
-                             gpointer       data);
+static void
+thumbnails_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (source);
+  ThumbnailJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GPtrArray) pixbufs = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (pixbufs == NULL || g_cancellable_is_cancelled (self->attachments_cancellable))
+    return;
+  for (guint i = 0; i < job->attachments->len; i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (job->attachments, i);
+      GdkPixbuf *pixbuf = g_ptr_array_index (pixbufs, i);
+
+      if (pixbuf != NULL && g_ptr_array_index (job->textures, i) == NULL)
+        {
+          GdkTexture *texture = gdk_texture_new_for_pixbuf (pixbuf);
+
+          cache_thumbnail (attachment->sha256, texture);
+          job->textures->pdata[i] = texture;
+        }
+    }
+  add_attachment_widgets (self, job->attachments, job->textures);
+}
+
+static gboolean check_view_cb (GtkWidget     *widget,
+                               GdkFrameClock *clock,
+                               gpointer       data);
+
+static void
+schedule_check (RillMessageRow *self)
+{
+  if (self->view_tick == 0)
+    self->view_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), check_view_cb, NULL, NULL);
+}
 
 /* "changed" comes in the middle of the scrolled window's layout, where no
  * widget may be added: the row looks again at the next frame, before its
@@ -1265,75 +1343,92 @@ scrolled_cb (GtkAdjustment  *adjustment,
              RillMessageRow *self)
 {
   if (self->attachments_read)
-    {
-      g_signal_handlers_disconnect_by_func (adjustment, scrolled_cb, self);
-      return;
-    }
-  if (self->layout_tick == 0)
-    self->layout_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), laid_out_cb, NULL, NULL);
+    g_signal_handlers_disconnect_by_func (adjustment, scrolled_cb, self);
+  else
+    schedule_check (self);
 }
 
-static gboolean
-laid_out_cb (GtkWidget     *widget,
-             GdkFrameClock *clock,
-             gpointer       data)
-{
-  RillMessageRow *self = RILL_MESSAGE_ROW (widget);
-
-  if (gtk_widget_get_height (widget) == 0)
-    return G_SOURCE_CONTINUE;
-  self->layout_tick = 0;
-  read_attachments (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* Whether the row is within a screenful of what its scrolled window
+/* Whether the row is within half a screen of what its scrolled window
  * shows: a conversation of a hundred images opens with the few in view
- * decoded, and the others as they are scrolled near. Until then, it
- * watches the scrolling (and the first layout, which "changed" tells). */
-static gboolean
+ * decoded, and the others as they are scrolled near. -1 when it is not
+ * laid out yet. */
+static int
 near_view (RillMessageRow *self)
 {
   GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
-  GtkAdjustment *adjustment;
   double x, y, page;
   int height = gtk_widget_get_height (GTK_WIDGET (self));
 
   if (scroller == NULL)
     return TRUE;
-  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
-  page = gtk_adjustment_get_page_size (adjustment);
-  if (height > 0 && page > 0 &&
-      gtk_widget_translate_coordinates (GTK_WIDGET (self), scroller, 0, 0, &x, &y) &&
-      y < 2 * page && y + height > -page)
-    return TRUE;
-  if (height == 0 || page == 0)
+  page = gtk_adjustment_get_page_size (
+    gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)));
+  if (height == 0 || page == 0 ||
+      !gtk_widget_translate_coordinates (GTK_WIDGET (self), scroller, 0, 0, &x, &y))
+    return -1;
+  return y < 1.5 * page && y + height > -page / 2;
+}
+
+static void read_now (RillMessageRow *self);
+
+/* Once the row is laid out: read now if it is near the view, or else
+ * watch the scrolling, and the layouts ("changed"). */
+static gboolean
+check_view_cb (GtkWidget     *widget,
+               GdkFrameClock *clock,
+               gpointer       data)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (widget);
+  int near = near_view (self);
+
+  if (self->attachments_read)
+    near = TRUE;
+  else if (near < 0)
+    return G_SOURCE_CONTINUE;
+  self->view_tick = 0;
+  if (near)
     {
-      /* Not laid out yet: asked again at the next frame. */
-      if (self->layout_tick == 0)
-        self->layout_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), laid_out_cb, NULL,
-                                                          NULL);
-      return FALSE;
+      read_now (self);
+      return G_SOURCE_REMOVE;
     }
   if (!self->watching_scroll)
     {
+      GtkWidget *scroller = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+      GtkAdjustment *adjustment =
+        gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+
       self->watching_scroll = TRUE;
       g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (scrolled_cb), self, 0);
       g_signal_connect_object (adjustment, "changed", G_CALLBACK (scrolled_cb), self, 0);
     }
-  return FALSE;
+  return G_SOURCE_REMOVE;
 }
 
+/* On the screen, with its id: the attachments are read when the row is
+ * near the view. */
 static void
 read_attachments (RillMessageRow *self)
 {
+  if (self->attachments_read || self->role != RILL_ROLE_USER || self->message_id <= 0
+      || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  if (gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW) == NULL)
+    read_now (self);
+  else
+    schedule_check (self);
+}
+
+static void
+read_now (RillMessageRow *self)
+{
   g_autoptr(GPtrArray) attachments = NULL;
+  g_autoptr(GPtrArray) textures = NULL;
   g_autoptr(GTask) task = NULL;
+  gboolean all_cached = TRUE;
+  ThumbnailJob *job;
   RillStore *store;
 
-  if (self->attachments_read || self->role != RILL_ROLE_USER || self->message_id <= 0
-      || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !near_view (self)
-      || !(store = row_store (self)))
+  if (self->attachments_read || !(store = row_store (self)))
     return;
   self->attachments_read = TRUE;
   attachments = rill_store_list_attachments (store, self->message_id, NULL);
@@ -1351,9 +1446,29 @@ read_attachments (RillMessageRow *self)
   gtk_widget_set_name (self->attachments_box, "attachments");
   gtk_widget_insert_before (self->attachments_box, GTK_WIDGET (self),
                             GTK_WIDGET (self->blocks_box));
+  textures = g_ptr_array_new_full (attachments->len, unref_pixbuf);
+  for (guint i = 0; i < attachments->len; i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      GdkTexture *texture = rill_stored_attachment_is_image (attachment)
+                            ? cached_thumbnail (attachment->sha256) : NULL;
+
+      g_ptr_array_add (textures, texture ? g_object_ref (texture) : NULL);
+      if (rill_stored_attachment_is_image (attachment) && texture == NULL)
+        all_cached = FALSE;
+    }
+  if (all_cached)
+    {
+      add_attachment_widgets (self, attachments, textures);
+      return;
+    }
+
+  job = g_new0 (ThumbnailJob, 1);
+  job->attachments = g_steal_pointer (&attachments);
+  job->textures = g_steal_pointer (&textures);
   self->attachments_cancellable = g_cancellable_new ();
   task = g_task_new (self, self->attachments_cancellable, thumbnails_cb, NULL);
-  g_task_set_task_data (task, g_steal_pointer (&attachments), (GDestroyNotify) g_ptr_array_unref);
+  g_task_set_task_data (task, job, (GDestroyNotify) thumbnail_job_free);
   g_task_run_in_thread (task, decode_thumbnails);
 }
 
