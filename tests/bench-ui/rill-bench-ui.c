@@ -1740,8 +1740,8 @@ run_all (void)
       g_print ("%-28s %-18s %8.1f %8s %8.1f %7d   %-26s\n", "", "without", without, "",
                get (r, "without_max"), opt_open_runs, "baseline");
       g_print ("%-28s %-18s %8.2f\n", "", "ratio", with / without);
-      g_print ("%-28s %-18s %8.1f %8s %8s %7d   %-26s\n", "", "first, with", get (r, "first_with_ms"),
-               "", "", 1, "(thumbnails decoded)");
+      g_print ("%-28s %-18s %8.1f %8s %8s %7d   %-26s\n", "", "first, with",
+               get (r, "first_with_ms"), "", "", 1, "(thumbnails decoded)");
       g_print ("%-28s %-18s %8.1f %8s %8s %7d   %-26s\n", "", "first, without",
                get (r, "first_without_ms"), "", "", 1, "");
     }
