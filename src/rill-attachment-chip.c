@@ -4,7 +4,16 @@
  * A chip is made with the file's name as soon as a file is attached, and
  * given its RillAttachment when the worker thread has read it. The
  * thumbnail is the small PNG the worker made, so decoding it here costs a
- * fraction of a millisecond, never the full image. */
+ * fraction of a millisecond, never the full image.
+ *
+ * Opening and saving a stored attachment live here too: the message row's
+ * chips and the image viewer use them. A file to open is written under the
+ * user cache directory, which is the app's own inside a Flatpak, so the
+ * portal can hand it to an application outside without the app needing
+ * any access to the person's files; the default application gets it
+ * through GtkFileLauncher where GTK has it (4.10), else gtk_show_uri. */
+
+#include <errno.h>
 
 #include <glib/gi18n.h>
 
@@ -345,4 +354,179 @@ rill_attachment_chip_init (RillAttachmentChip *self)
   /* Translators: under a file's name while it is read. */
   gtk_label_set_label (self->detail_label, _("Reading…"));
   self->spinner_id = g_timeout_add (SPINNER_DELAY_MS, show_spinner_cb, self);
+}
+
+/* ---- Opening and saving stored attachments ---------------------------- */
+
+/* A name that is a single path element: the stored one is the file's
+ * display name, but a row written by another tool might hold anything. */
+static char *
+file_name_for (const char *name)
+{
+  g_autofree char *base = g_path_get_basename (name && *name ? name : "attachment");
+
+  g_strdelimit (base, "/\\", '_');
+  if (g_str_equal (base, ".") || g_str_equal (base, "..") || *base == '\0')
+    {
+      g_free (base);
+      base = g_strdup ("attachment");
+    }
+  return g_steal_pointer (&base);
+}
+
+char *
+_rill_attachment_open_path (const char *name,
+                            const char *sha256)
+{
+  g_autofree char *file_name = file_name_for (name);
+
+  /* One folder per content, so two files of the same name never meet, and
+   * opening the same one again rewrites the same file. */
+  return g_build_filename (g_get_user_cache_dir (), "rill", "attachments",
+                           sha256 && *sha256 ? sha256 : "unknown", file_name, NULL);
+}
+
+static void
+launched_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+#if GTK_CHECK_VERSION (4, 10, 0) && GDK_VERSION_MAX_ALLOWED >= GDK_VERSION_4_10
+  gtk_file_launcher_launch_finish (GTK_FILE_LAUNCHER (source), result, &error);
+#else
+  gtk_show_uri_full_finish (GTK_WINDOW (source), result, &error);
+#endif
+  /* No application for the type, or the person closed the chooser: the
+   * desktop has already said so where it could. */
+  if (error != NULL)
+    g_debug ("Opening an attachment: %s", error->message);
+}
+
+static void
+written_for_open_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  g_autoptr(GtkWidget) parent = data;
+  g_autoptr(GError) error = NULL;
+  GtkWindow *window = GTK_WINDOW (gtk_widget_get_root (parent));
+  GFile *file = G_FILE (source);
+
+  if (!g_file_replace_contents_finish (file, result, NULL, &error))
+    {
+      g_warning ("Could not write an attachment to open it: %s", error->message);
+      return;
+    }
+  if (window == NULL)
+    return;
+#if GTK_CHECK_VERSION (4, 10, 0) && GDK_VERSION_MAX_ALLOWED >= GDK_VERSION_4_10
+  {
+    g_autoptr(GtkFileLauncher) launcher = gtk_file_launcher_new (file);
+
+    gtk_file_launcher_launch (launcher, window, NULL, launched_cb, NULL);
+  }
+#else
+  {
+    g_autofree char *uri = g_file_get_uri (file);
+
+    gtk_show_uri_full (window, uri, GDK_CURRENT_TIME, NULL, launched_cb, NULL);
+  }
+#endif
+}
+
+void
+rill_attachment_open_stored (GtkWidget  *parent,
+                             const char *name,
+                             const char *sha256,
+                             GBytes     *data)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr(GFile) file = NULL;
+
+  g_return_if_fail (GTK_IS_WIDGET (parent));
+  g_return_if_fail (data != NULL);
+
+  path = _rill_attachment_open_path (name, sha256);
+  dir = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      g_warning ("Could not make %s: %s", dir, g_strerror (errno));
+      return;
+    }
+  file = g_file_new_for_path (path);
+  g_file_replace_contents_bytes_async (file, data, NULL, FALSE,
+                                       G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
+                                       NULL, written_for_open_cb, g_object_ref (parent));
+}
+
+typedef struct
+{
+  GtkWidget *parent;
+  GBytes    *data;
+} SaveRequest;
+
+static void
+save_request_free (gpointer  data,
+                   GClosure *closure)
+{
+  SaveRequest *request = data;
+
+  g_object_unref (request->parent);
+  g_bytes_unref (request->data);
+  g_free (request);
+}
+
+static void
+saved_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
+    g_warning ("Could not save an attachment: %s", error->message);
+}
+
+static void
+save_response_cb (GtkNativeDialog *chooser,
+                  int              response,
+                  SaveRequest     *request)
+{
+  g_autoptr(GFile) file = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT &&
+      (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) != NULL)
+    g_file_replace_contents_bytes_async (file, request->data, NULL, FALSE,
+                                         G_FILE_CREATE_REPLACE_DESTINATION, NULL, saved_cb, NULL);
+  /* The chooser was kept alive for its answer. */
+  g_object_unref (chooser);
+}
+
+void
+rill_attachment_save_stored (GtkWidget  *parent,
+                             const char *name,
+                             GBytes     *data)
+{
+  GtkFileChooserNative *chooser;
+  SaveRequest *request;
+  g_autofree char *file_name = NULL;
+
+  g_return_if_fail (GTK_IS_WIDGET (parent));
+  g_return_if_fail (data != NULL);
+
+  file_name = file_name_for (name);
+  chooser = gtk_file_chooser_native_new (_("Save Attachment"),
+                                         GTK_WINDOW (gtk_widget_get_root (parent)),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), file_name);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  request = g_new0 (SaveRequest, 1);
+  request->parent = g_object_ref (parent);
+  request->data = g_bytes_ref (data);
+  g_signal_connect_data (chooser, "response", G_CALLBACK (save_response_cb), request,
+                         save_request_free, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }

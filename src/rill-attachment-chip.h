@@ -29,4 +29,20 @@ GCancellable       *rill_attachment_chip_get_cancellable    (RillAttachmentChip 
 const char         *_rill_attachment_chip_get_detail        (RillAttachmentChip *self);
 GtkButton          *_rill_attachment_chip_get_remove_button (RillAttachmentChip *self);
 
+/* A stored attachment, opened or saved from a message. Opening writes the
+ * bytes to a file of the app's own cache (a sandbox may not see the file
+ * the person attached, and may see nothing else of theirs either) and
+ * hands it to the default application; saving asks where, through the
+ * file chooser portal. @parent: a widget of the window they belong to. */
+void                rill_attachment_open_stored             (GtkWidget          *parent,
+                                                             const char         *name,
+                                                             const char         *sha256,
+                                                             GBytes             *data);
+void                rill_attachment_save_stored             (GtkWidget          *parent,
+                                                             const char         *name,
+                                                             GBytes             *data);
+/* Where rill_attachment_open_stored() writes the file, for the tests. */
+char               *_rill_attachment_open_path              (const char         *name,
+                                                             const char         *sha256);
+
 G_END_DECLS

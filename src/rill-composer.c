@@ -155,6 +155,9 @@ rill_composer_cancel_edit (RillComposer *self,
 {
   g_return_if_fail (RILL_IS_COMPOSER (self));
 
+  /* The chips of the message edited go with its text. */
+  if (clear_text && self->editing_message_id != 0)
+    rill_composer_clear_attachments (self);
   set_editing_message_id (self, 0);
   if (clear_text)
     rill_composer_set_text (self, "");
@@ -376,6 +379,32 @@ _rill_composer_attach_bytes (RillComposer *self,
   RillAttachmentChip *chip = add_chip (self, name);
 
   rill_attachment_load_bytes_async (bytes, name, &self->limits,
+                                    rill_attachment_chip_get_cancellable (chip),
+                                    load_bytes_cb, g_object_ref (chip));
+}
+
+void
+rill_composer_attach_stored (RillComposer *self,
+                             GBytes       *bytes,
+                             const char   *name)
+{
+  RillAttachmentChip *chip;
+  RillAttachmentLimits limits;
+
+  g_return_if_fail (RILL_IS_COMPOSER (self));
+  g_return_if_fail (bytes != NULL);
+  g_return_if_fail (name != NULL);
+
+  /* Bytes that were sent once go again as they are: whatever the limits
+   * say now, an image is not scaled again (so it keeps its hash, and its
+   * stored copy is shared) and a file is not refused. */
+  limits = self->limits;
+  limits.max_image_side = G_MAXUINT;
+  limits.max_image_bytes = G_MAXUINT64;
+  limits.max_text_bytes = MAX (limits.max_text_bytes, g_bytes_get_size (bytes));
+  limits.max_file_bytes = MAX (limits.max_file_bytes, g_bytes_get_size (bytes));
+  chip = add_chip (self, name);
+  rill_attachment_load_bytes_async (bytes, name, &limits,
                                     rill_attachment_chip_get_cancellable (chip),
                                     load_bytes_cb, g_object_ref (chip));
 }

@@ -23,7 +23,8 @@ void        rill_composer_set_text                (RillComposer               *s
 void        rill_composer_edit                    (RillComposer               *self,
                                                    gint64                      message_id,
                                                    const char                 *text);
-/* Leaves edit mode; @clear_text empties the composer too. */
+/* Leaves edit mode; @clear_text empties the composer too, text and
+ * attachments. */
 void        rill_composer_cancel_edit             (RillComposer               *self,
                                                    gboolean                    clear_text);
 gint64      rill_composer_get_editing_message_id  (RillComposer               *self);
@@ -40,6 +41,11 @@ void        rill_composer_attach_file             (RillComposer               *s
 /* @files: a list of GFile, as the file chooser gives it. */
 void        rill_composer_attach_files            (RillComposer               *self,
                                                    GListModel                 *files);
+/* Bytes attached to a message before, called @name: editing a message
+ * carries its files. They are not scaled or refused again. */
+void        rill_composer_attach_stored           (RillComposer               *self,
+                                                   GBytes                     *bytes,
+                                                   const char                 *name);
 /* The attachments read and ready, in the order of their chips: a list of
  * RillAttachment that changes as they come and go. */
 GListModel *rill_composer_get_attachments         (RillComposer               *self);

@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "rill-attachment-chip.h"
 #include "rill-block-column.h"
 #include "rill-block-widget.h"
 #include "rill-markdown.h"
@@ -50,6 +51,8 @@ struct _RillMessageRow
   GtkWidget            *attachments_box;   /* NULL until a message has some */
   GCancellable         *attachments_cancellable;
   gboolean              attachments_read;
+  gboolean              watching_scroll;
+  guint                 view_tick;
   gsize                 committed;
   GtkTextTag           *item_tag;
   GtkTextTag           *blank_tag;
@@ -1004,28 +1007,77 @@ unref_pixbuf (gpointer pixbuf)
     g_object_unref (pixbuf);
 }
 
+/* The thumbnails made, by the SHA-256 of their image: reopening a
+ * conversation, or another that sent the same photo, decodes nothing.
+ * Bounded (a thumbnail is some 30 KiB; the oldest go first), and used on
+ * the main thread only. */
+#define THUMBNAIL_CACHE_SIZE 256
+
+static GHashTable *thumbnail_cache;
+static GQueue thumbnail_order = G_QUEUE_INIT;
+
+static GdkTexture *
+cached_thumbnail (const char *sha256)
+{
+  return thumbnail_cache ? g_hash_table_lookup (thumbnail_cache, sha256) : NULL;
+}
+
+static void
+cache_thumbnail (const char *sha256,
+                 GdkTexture *texture)
+{
+  if (thumbnail_cache == NULL)
+    thumbnail_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  if (g_hash_table_contains (thumbnail_cache, sha256))
+    return;
+  while (thumbnail_order.length >= THUMBNAIL_CACHE_SIZE)
+    {
+      g_autofree char *oldest = g_queue_pop_head (&thumbnail_order);
+
+      g_hash_table_remove (thumbnail_cache, oldest);
+    }
+  g_hash_table_insert (thumbnail_cache, g_strdup (sha256), g_object_ref (texture));
+  g_queue_push_tail (&thumbnail_order, g_strdup (sha256));
+}
+
+typedef struct
+{
+  GPtrArray *attachments;  /* RillStoredAttachment */
+  GPtrArray *textures;     /* the cached thumbnail of each, or NULL */
+} ThumbnailJob;
+
+static void
+thumbnail_job_free (ThumbnailJob *job)
+{
+  g_ptr_array_unref (job->attachments);
+  g_ptr_array_unref (job->textures);
+  g_free (job);
+}
+
 static void
 decode_thumbnails (GTask        *task,
                    gpointer      source,
                    gpointer      data,
                    GCancellable *cancellable)
 {
-  GPtrArray *attachments = data;
-  GPtrArray *pixbufs = g_ptr_array_new_full (attachments->len, unref_pixbuf);
+  ThumbnailJob *job = data;
+  GPtrArray *pixbufs = g_ptr_array_new_full (job->attachments->len, unref_pixbuf);
 
-  for (guint i = 0; i < attachments->len && !g_cancellable_is_cancelled (cancellable); i++)
+  for (guint i = 0; i < job->attachments->len && !g_cancellable_is_cancelled (cancellable); i++)
     {
-      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      RillStoredAttachment *attachment = g_ptr_array_index (job->attachments, i);
       g_autoptr(GInputStream) stream = NULL;
       GdkPixbuf *pixbuf = NULL;
 
-      if (rill_stored_attachment_is_image (attachment))
+      if (rill_stored_attachment_is_image (attachment) &&
+          g_ptr_array_index (job->textures, i) == NULL)
         {
           stream = g_memory_input_stream_new_from_bytes (attachment->data);
           pixbuf = gdk_pixbuf_new_from_stream_at_scale (stream, THUMBNAIL_SIDE, THUMBNAIL_SIDE,
                                                         TRUE, cancellable, NULL);
         }
-      /* NULL holds the place of a file, or of an image that does not decode. */
+      /* NULL holds the place of a file, of a thumbnail cached, or of an
+       * image that does not decode. */
       g_ptr_array_add (pixbufs, pixbuf);
     }
   g_task_return_pointer (task, pixbufs, (GDestroyNotify) g_ptr_array_unref);
@@ -1040,105 +1092,189 @@ close_viewer_cb (GtkWidget *window,
   return TRUE;
 }
 
-/* The image full size, zoomed to fit the window; Escape closes it. */
-static void
-open_viewer (RillMessageRow *self,
+/* The attachment @attachment_id of this row's message, read again from
+ * the store (the row keeps only thumbnails), or NULL. */
+static RillStoredAttachment *
+read_stored (RillMessageRow *self,
              gint64          attachment_id)
 {
   RillStore *store = row_store (self);
   g_autoptr(GPtrArray) attachments = NULL;
-  GtkShortcutController *shortcuts;
-  GtkShortcut *escape;
-  GtkWidget *window;
 
   if (store == NULL
       || !(attachments = rill_store_list_attachments (store, self->message_id, NULL)))
-    return;
+    return NULL;
   for (guint i = 0; i < attachments->len; i++)
-    {
-      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
-      g_autoptr(GdkTexture) texture = NULL;
-      GtkWidget *picture;
+    if (((RillStoredAttachment *) g_ptr_array_index (attachments, i))->id == attachment_id)
+      return g_ptr_array_steal_index (attachments, i);
+  return NULL;
+}
 
-      if (attachment->id != attachment_id
-          || !(texture = gdk_texture_new_from_bytes (attachment->data, NULL)))
-        continue;
-      window = gtk_window_new ();
-      gtk_window_set_title (GTK_WINDOW (window), attachment->name);
-      gtk_window_set_modal (GTK_WINDOW (window), TRUE);
-      gtk_window_set_transient_for (GTK_WINDOW (window),
-                                    GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
-      gtk_window_set_default_size (GTK_WINDOW (window),
-                                   MIN (gdk_texture_get_width (texture), 1200),
-                                   MIN (gdk_texture_get_height (texture), 900));
-      picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
-      gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
-      gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
-      gtk_window_set_child (GTK_WINDOW (window), picture);
-      shortcuts = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
-      escape = gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape, 0),
-                                 gtk_callback_action_new (close_viewer_cb, NULL, NULL));
-      gtk_shortcut_controller_add_shortcut (shortcuts, escape);
-      gtk_widget_add_controller (window, GTK_EVENT_CONTROLLER (shortcuts));
-      gtk_widget_set_name (window, "rill-image-viewer");
-      gtk_window_present (GTK_WINDOW (window));
-      return;
-    }
+static gint64
+attachment_id_of (gpointer object)
+{
+  return GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (object), "rill-attachment-id"));
+}
+
+/* The accessible name (taken) and the tooltip of a button acting on a
+ * file. */
+static void
+name_button (GtkWidget  *button,
+             char       *label,
+             const char *tooltip)
+{
+  gtk_widget_set_tooltip_text (button, tooltip ? tooltip : label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  label, -1);
+  g_free (label);
+}
+
+static void
+viewer_save_cb (GtkButton *button,
+                GtkWindow *viewer)
+{
+  rill_attachment_save_stored (GTK_WIDGET (viewer), gtk_window_get_title (viewer),
+                               g_object_get_data (G_OBJECT (viewer), "rill-attachment-data"));
+}
+
+/* The image full size, zoomed to fit the window; Escape closes it, and
+ * Save asks where to write its bytes. */
+static void
+open_viewer (RillMessageRow *self,
+             gint64          attachment_id)
+{
+  g_autoptr(RillStoredAttachment) attachment = read_stored (self, attachment_id);
+  g_autoptr(GdkTexture) texture = NULL;
+  GtkShortcutController *shortcuts;
+  GtkShortcut *escape;
+  GtkWidget *window;
+  GtkWidget *header;
+  GtkWidget *save;
+  GtkWidget *picture;
+
+  if (attachment == NULL || !(texture = gdk_texture_new_from_bytes (attachment->data, NULL)))
+    return;
+  window = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (window), attachment->name);
+  gtk_window_set_modal (GTK_WINDOW (window), TRUE);
+  gtk_window_set_transient_for (GTK_WINDOW (window),
+                                GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  gtk_window_set_default_size (GTK_WINDOW (window),
+                               MIN (gdk_texture_get_width (texture), 1200),
+                               MIN (gdk_texture_get_height (texture), 900));
+  /* The bytes as stored, for Save, only while the viewer is open. */
+  g_object_set_data_full (G_OBJECT (window), "rill-attachment-data",
+                          g_bytes_ref (attachment->data), (GDestroyNotify) g_bytes_unref);
+  header = gtk_header_bar_new ();
+  save = gtk_button_new_from_icon_name ("document-save-symbolic");
+  gtk_widget_set_name (save, "save");
+  /* Translators: the accessible name of a button; %s is a file's name. */
+  name_button (save, g_strdup_printf (_("Save %s"), attachment->name), _("Save"));
+  g_signal_connect (save, "clicked", G_CALLBACK (viewer_save_cb), window);
+  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), save);
+  gtk_window_set_titlebar (GTK_WINDOW (window), header);
+  picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
+  gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+  gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
+  gtk_window_set_child (GTK_WINDOW (window), picture);
+  shortcuts = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
+  escape = gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape, 0),
+                             gtk_callback_action_new (close_viewer_cb, NULL, NULL));
+  gtk_shortcut_controller_add_shortcut (shortcuts, escape);
+  gtk_widget_add_controller (window, GTK_EVENT_CONTROLLER (shortcuts));
+  gtk_widget_set_name (window, "rill-image-viewer");
+  gtk_window_present (GTK_WINDOW (window));
 }
 
 static void
 thumbnail_clicked_cb (GtkButton      *button,
                       RillMessageRow *self)
 {
-  open_viewer (self, GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (button),
-                                                          "rill-attachment-id")));
+  open_viewer (self, attachment_id_of (button));
 }
 
-static GtkWidget *
-file_chip (const RillStoredAttachment *attachment)
+static void
+file_open_cb (GtkButton      *button,
+              RillMessageRow *self)
 {
-  GtkWidget *chip = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  g_autoptr(RillStoredAttachment) attachment = read_stored (self, attachment_id_of (button));
+
+  if (attachment != NULL)
+    rill_attachment_open_stored (GTK_WIDGET (self), attachment->name, attachment->sha256,
+                                 attachment->data);
+}
+
+static void
+file_save_cb (GtkButton      *button,
+              RillMessageRow *self)
+{
+  g_autoptr(RillStoredAttachment) attachment = read_stored (self, attachment_id_of (button));
+
+  if (attachment != NULL)
+    rill_attachment_save_stored (GTK_WIDGET (self), attachment->name, attachment->data);
+}
+
+/* A file: its icon and name, which open it with the default application,
+ * and a button that saves it. Its bytes are read from the store when
+ * asked for. */
+static GtkWidget *
+file_chip (RillMessageRow             *self,
+           const RillStoredAttachment *attachment)
+{
+  GtkWidget *chip = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  GtkWidget *content = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *open = gtk_button_new ();
+  GtkWidget *save = gtk_button_new_from_icon_name ("document-save-symbolic");
   GtkWidget *label = gtk_label_new (attachment->name);
 
-  gtk_box_append (GTK_BOX (chip),
+  gtk_box_append (GTK_BOX (content),
                   gtk_image_new_from_icon_name (g_str_equal (attachment->mime_type,
                                                              "application/pdf")
                                                 ? "x-office-document-symbolic"
                                                 : "text-x-generic-symbolic"));
   gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
   gtk_label_set_max_width_chars (GTK_LABEL (label), 30);
-  gtk_box_append (GTK_BOX (chip), label);
+  gtk_box_append (GTK_BOX (content), label);
+  gtk_button_set_child (GTK_BUTTON (open), content);
+  gtk_widget_add_css_class (open, "flat");
+  gtk_widget_set_name (open, "open");
+  /* Translators: the accessible name of a button; %s is a file's name. */
+  name_button (open, g_strdup_printf (_("Open %s"), attachment->name), NULL);
+  gtk_widget_add_css_class (save, "flat");
+  gtk_widget_set_name (save, "save");
+  name_button (save, g_strdup_printf (_("Save %s"), attachment->name), NULL);
+  for (GtkWidget *button = open; button != NULL; button = button == open ? save : NULL)
+    g_object_set_data (G_OBJECT (button), "rill-attachment-id",
+                       GSIZE_TO_POINTER ((gsize) attachment->id));
+  g_signal_connect (open, "clicked", G_CALLBACK (file_open_cb), self);
+  g_signal_connect (save, "clicked", G_CALLBACK (file_save_cb), self);
+  gtk_box_append (GTK_BOX (chip), open);
+  gtk_box_append (GTK_BOX (chip), save);
   gtk_widget_add_css_class (chip, "card");
   gtk_widget_add_css_class (chip, "attachment-chip");
-  gtk_widget_set_tooltip_text (chip, attachment->name);
   return chip;
 }
 
+/* The thumbnails (@textures: one per attachment, NULL for a file) and
+ * the chips, into the row. */
 static void
-thumbnails_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      data)
+add_attachment_widgets (RillMessageRow *self,
+                        GPtrArray      *attachments,
+                        GPtrArray      *textures)
 {
-  RillMessageRow *self = RILL_MESSAGE_ROW (source);
-  GPtrArray *attachments = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GPtrArray) pixbufs = g_task_propagate_pointer (G_TASK (result), NULL);
-
-  if (pixbufs == NULL || g_cancellable_is_cancelled (self->attachments_cancellable))
-    return;
   for (guint i = 0; i < attachments->len; i++)
     {
       RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
-      GdkPixbuf *pixbuf = g_ptr_array_index (pixbufs, i);
+      GdkTexture *texture = g_ptr_array_index (textures, i);
       GtkWidget *child;
 
-      if (pixbuf != NULL)
+      if (texture != NULL)
         {
-          g_autoptr(GdkTexture) texture = gdk_texture_new_for_pixbuf (pixbuf);
           GtkWidget *picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
 
           gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
-          gtk_widget_set_size_request (picture, gdk_pixbuf_get_width (pixbuf),
-                                       gdk_pixbuf_get_height (pixbuf));
+          gtk_widget_set_size_request (picture, gdk_texture_get_width (texture),
+                                       gdk_texture_get_height (texture));
           child = gtk_button_new ();
           gtk_button_set_child (GTK_BUTTON (child), picture);
           gtk_widget_add_css_class (child, "flat");
@@ -1151,34 +1287,188 @@ thumbnails_cb (GObject      *source,
           g_signal_connect (child, "clicked", G_CALLBACK (thumbnail_clicked_cb), self);
         }
       else
-        child = file_chip (attachment);
+        child = file_chip (self, attachment);
       gtk_widget_set_valign (child, GTK_ALIGN_START);
-      gtk_box_append (GTK_BOX (self->attachments_box), child);
+      /* At its own size: a line of the flow box would stretch it. */
+      gtk_widget_set_halign (child, GTK_ALIGN_START);
+      gtk_flow_box_append (GTK_FLOW_BOX (self->attachments_box), child);
+      /* The thumbnail or the chip's buttons take the focus, not the cell. */
+      gtk_widget_set_focusable (gtk_widget_get_parent (child), FALSE);
     }
 }
 
 static void
+thumbnails_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (source);
+  ThumbnailJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GPtrArray) pixbufs = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (pixbufs == NULL || g_cancellable_is_cancelled (self->attachments_cancellable))
+    return;
+  for (guint i = 0; i < job->attachments->len; i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (job->attachments, i);
+      GdkPixbuf *pixbuf = g_ptr_array_index (pixbufs, i);
+
+      if (pixbuf != NULL && g_ptr_array_index (job->textures, i) == NULL)
+        {
+          GdkTexture *texture = gdk_texture_new_for_pixbuf (pixbuf);
+
+          cache_thumbnail (attachment->sha256, texture);
+          job->textures->pdata[i] = texture;
+        }
+    }
+  add_attachment_widgets (self, job->attachments, job->textures);
+}
+
+static gboolean check_view_cb (GtkWidget     *widget,
+                               GdkFrameClock *clock,
+                               gpointer       data);
+
+static void
+schedule_check (RillMessageRow *self)
+{
+  if (self->view_tick == 0)
+    self->view_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), check_view_cb, NULL, NULL);
+}
+
+/* "changed" comes in the middle of the scrolled window's layout, where no
+ * widget may be added: the row looks again at the next frame, before its
+ * layout. */
+static void
+scrolled_cb (GtkAdjustment  *adjustment,
+             RillMessageRow *self)
+{
+  if (self->attachments_read)
+    g_signal_handlers_disconnect_by_func (adjustment, scrolled_cb, self);
+  else
+    schedule_check (self);
+}
+
+/* Whether the row is within half a screen of what its scrolled window
+ * shows: a conversation of a hundred images opens with the few in view
+ * decoded, and the others as they are scrolled near. -1 when it is not
+ * laid out yet. */
+static int
+near_view (RillMessageRow *self)
+{
+  GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
+  double x, y, page;
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+
+  if (scroller == NULL)
+    return TRUE;
+  page = gtk_adjustment_get_page_size (
+    gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)));
+  if (height == 0 || page == 0 ||
+      !gtk_widget_translate_coordinates (GTK_WIDGET (self), scroller, 0, 0, &x, &y))
+    return -1;
+  return y < 1.5 * page && y + height > -page / 2;
+}
+
+static void read_now (RillMessageRow *self);
+
+/* Once the row is laid out: read now if it is near the view, or else
+ * watch the scrolling, and the layouts ("changed"). */
+static gboolean
+check_view_cb (GtkWidget     *widget,
+               GdkFrameClock *clock,
+               gpointer       data)
+{
+  RillMessageRow *self = RILL_MESSAGE_ROW (widget);
+  int near = near_view (self);
+
+  if (self->attachments_read)
+    near = TRUE;
+  else if (near < 0)
+    return G_SOURCE_CONTINUE;
+  self->view_tick = 0;
+  if (near)
+    {
+      read_now (self);
+      return G_SOURCE_REMOVE;
+    }
+  if (!self->watching_scroll)
+    {
+      GtkWidget *scroller = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+      GtkAdjustment *adjustment =
+        gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+
+      self->watching_scroll = TRUE;
+      g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (scrolled_cb), self, 0);
+      g_signal_connect_object (adjustment, "changed", G_CALLBACK (scrolled_cb), self, 0);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* On the screen, with its id: the attachments are read when the row is
+ * near the view. */
+static void
 read_attachments (RillMessageRow *self)
 {
+  if (self->attachments_read || self->role != RILL_ROLE_USER || self->message_id <= 0
+      || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  if (gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW) == NULL)
+    read_now (self);
+  else
+    schedule_check (self);
+}
+
+static void
+read_now (RillMessageRow *self)
+{
   g_autoptr(GPtrArray) attachments = NULL;
+  g_autoptr(GPtrArray) textures = NULL;
   g_autoptr(GTask) task = NULL;
+  gboolean all_cached = TRUE;
+  ThumbnailJob *job;
   RillStore *store;
 
-  if (self->attachments_read || self->role != RILL_ROLE_USER || self->message_id <= 0
-      || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !(store = row_store (self)))
+  if (self->attachments_read || !(store = row_store (self)))
     return;
   self->attachments_read = TRUE;
   attachments = rill_store_list_attachments (store, self->message_id, NULL);
   if (attachments == NULL || attachments->len == 0)
     return;
 
-  self->attachments_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  /* A flow box: on a narrow window the chips wrap rather than squeeze
+   * their names to nothing. */
+  self->attachments_box = gtk_flow_box_new ();
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (self->attachments_box), GTK_SELECTION_NONE);
+  gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (self->attachments_box), FALSE);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (self->attachments_box), 20);
+  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (self->attachments_box), 6);
+  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (self->attachments_box), 6);
   gtk_widget_set_name (self->attachments_box, "attachments");
   gtk_widget_insert_before (self->attachments_box, GTK_WIDGET (self),
                             GTK_WIDGET (self->blocks_box));
+  textures = g_ptr_array_new_full (attachments->len, unref_pixbuf);
+  for (guint i = 0; i < attachments->len; i++)
+    {
+      RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+      GdkTexture *texture = rill_stored_attachment_is_image (attachment)
+                            ? cached_thumbnail (attachment->sha256) : NULL;
+
+      g_ptr_array_add (textures, texture ? g_object_ref (texture) : NULL);
+      if (rill_stored_attachment_is_image (attachment) && texture == NULL)
+        all_cached = FALSE;
+    }
+  if (all_cached)
+    {
+      add_attachment_widgets (self, attachments, textures);
+      return;
+    }
+
+  job = g_new0 (ThumbnailJob, 1);
+  job->attachments = g_steal_pointer (&attachments);
+  job->textures = g_steal_pointer (&textures);
   self->attachments_cancellable = g_cancellable_new ();
   task = g_task_new (self, self->attachments_cancellable, thumbnails_cb, NULL);
-  g_task_set_task_data (task, g_steal_pointer (&attachments), (GDestroyNotify) g_ptr_array_unref);
+  g_task_set_task_data (task, job, (GDestroyNotify) thumbnail_job_free);
   g_task_run_in_thread (task, decode_thumbnails);
 }
 

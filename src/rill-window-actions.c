@@ -408,6 +408,59 @@ export_request_free (gpointer  data,
   g_free (request);
 }
 
+typedef struct
+{
+  RillConversation *conversation;
+  GPtrArray        *messages;
+  GHashTable       *attachments;
+  GFile            *file;
+} MarkdownExport;
+
+static void
+markdown_export_free (gpointer data)
+{
+  MarkdownExport *job = data;
+
+  g_object_unref (job->conversation);
+  g_ptr_array_unref (job->messages);
+  g_hash_table_unref (job->attachments);
+  g_object_unref (job->file);
+  g_free (job);
+}
+
+static void
+markdown_export_thread (GTask        *task,
+                        gpointer      source,
+                        gpointer      data,
+                        GCancellable *cancellable)
+{
+  MarkdownExport *job = data;
+  GError *error = NULL;
+
+  if (rill_export_markdown_to_file (job->conversation, job->messages, job->attachments, job->file,
+                                    cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+markdown_written_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  RillWindow *self = RILL_WINDOW (object);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _rill_window_show_banner (self, error->message);
+      return;
+    }
+  _rill_window_toast (self, _("Conversation exported"));
+}
+
 static void
 export_response_cb (GtkNativeDialog *chooser,
                     int              response,
@@ -420,6 +473,7 @@ export_response_cb (GtkNativeDialog *chooser,
   g_autoptr(GPtrArray) messages = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GHashTable) attachments = NULL;
   char *text;
 
   if (response != GTK_RESPONSE_ACCEPT ||
@@ -436,32 +490,42 @@ export_response_cb (GtkNativeDialog *chooser,
       goto out;
     }
 
-  /* Markdown is for reading: the conversation as shown. JSON is for other
-   * tools: every version, with the tree as id and parent_id, and every
-   * attachment's bytes. */
+  /* Markdown is for reading: the conversation as shown, with its images
+   * in a folder beside it. JSON is for other tools: every version, with
+   * the tree as id and parent_id, and every attachment's bytes. */
+  attachments = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                       (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      gint64 id = rill_message_get_id (g_ptr_array_index (messages, i));
+      GPtrArray *found = rill_store_list_attachments (store, id, NULL);
+
+      if (found != NULL && found->len > 0)
+        g_hash_table_insert (attachments, g_memdup2 (&id, sizeof id), found);
+      else if (found != NULL)
+        g_ptr_array_unref (found);
+    }
   if (request->json)
     {
-      g_autoptr(GHashTable) attachments =
-        g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                               (GDestroyNotify) g_ptr_array_unref);
-
-      for (guint i = 0; i < messages->len; i++)
-        {
-          gint64 id = rill_message_get_id (g_ptr_array_index (messages, i));
-          GPtrArray *found = rill_store_list_attachments (store, id, NULL);
-
-          if (found != NULL && found->len > 0)
-            g_hash_table_insert (attachments, g_memdup2 (&id, sizeof id), found);
-          else if (found != NULL)
-            g_ptr_array_unref (found);
-        }
       text = rill_export_json_with_attachments (conversation, messages, attachments);
+      bytes = g_bytes_new_take (text, strlen (text));
+      g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE,
+                                           G_FILE_CREATE_REPLACE_DESTINATION, self->cancellable,
+                                           export_written_cb, g_object_ref (self));
     }
   else
-    text = rill_export_markdown (conversation, messages);
-  bytes = g_bytes_new_take (text, strlen (text));
-  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                                       self->cancellable, export_written_cb, g_object_ref (self));
+    {
+      /* Images can be large: written in a thread. */
+      MarkdownExport *job = g_new0 (MarkdownExport, 1);
+      g_autoptr(GTask) task = g_task_new (self, self->cancellable, markdown_written_cb, NULL);
+
+      job->conversation = g_steal_pointer (&conversation);
+      job->messages = g_steal_pointer (&messages);
+      job->attachments = g_steal_pointer (&attachments);
+      job->file = g_steal_pointer (&file);
+      g_task_set_task_data (task, job, markdown_export_free);
+      g_task_run_in_thread (task, markdown_export_thread);
+    }
 
 out:
   /* The chooser was kept alive for its answer; this is its last word. */

@@ -497,7 +497,23 @@ _rill_window_edit (RillWindow     *self,
 
   if (id == 0)
     return;
+  /* The message's files come with its text, as chips that can be removed;
+   * sent again, their bytes are shared with the first version's. */
+  rill_composer_clear_attachments (self->composer);
   rill_composer_edit (self->composer, id, rill_message_row_get_source (row));
+  if (_rill_window_get_store (self) != NULL)
+    {
+      g_autoptr(GPtrArray) stored = rill_store_list_attachments (_rill_window_get_store (self),
+                                                                 id, NULL);
+
+      for (guint i = 0; stored != NULL && i < stored->len; i++)
+        {
+          RillStoredAttachment *attachment = g_ptr_array_index (stored, i);
+
+          if (attachment->data != NULL)
+            rill_composer_attach_stored (self->composer, attachment->data, attachment->name);
+        }
+    }
   _rill_window_update_actions (self);
 }
 
@@ -625,6 +641,22 @@ store_changed_cb (RillWindow *self)
     }
 }
 
+/* The limits of what may be attached come from the settings; the loader
+ * itself takes them as a plain struct, so the core stays free of
+ * GSettings and the tests can give it any. */
+static void
+attachment_limits_changed_cb (RillWindow *self)
+{
+  GSettings *settings = rill_session_get_settings (self->session);
+  RillAttachmentLimits limits;
+
+  rill_attachment_limits_init (&limits);
+  limits.max_image_side = g_settings_get_uint (settings, "attachment-max-image-side");
+  limits.max_image_bytes = g_settings_get_uint (settings, "attachment-max-image-bytes");
+  limits.max_text_bytes = g_settings_get_uint (settings, "attachment-max-text-bytes");
+  rill_composer_set_attachment_limits (self->composer, &limits);
+}
+
 static void
 rill_window_constructed (GObject *object)
 {
@@ -653,6 +685,14 @@ rill_window_constructed (GObject *object)
                                g_settings_get_int (settings, "window-height"));
   if (g_settings_get_boolean (settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
+
+  g_signal_connect_object (settings, "changed::attachment-max-image-side",
+                           G_CALLBACK (attachment_limits_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (settings, "changed::attachment-max-image-bytes",
+                           G_CALLBACK (attachment_limits_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (settings, "changed::attachment-max-text-bytes",
+                           G_CALLBACK (attachment_limits_changed_cb), self, G_CONNECT_SWAPPED);
+  attachment_limits_changed_cb (self);
 
   g_signal_connect_object (self->session, "notify::provider",
                            G_CALLBACK (_rill_window_update_actions), self, G_CONNECT_SWAPPED);

@@ -25,4 +25,19 @@ char *rill_export_json_with_attachments (RillConversation *conversation,
                                          GPtrArray        *messages,
                                          GHashTable       *attachments);
 
+/* Markdown with the attachments (@attachments as for JSON; may be NULL),
+ * written to @file: the images go into a folder beside it, named by
+ * rill_export_markdown_folder_name(), each once, under a safe name that
+ * is unique there, and are linked relatively; the other files are listed
+ * by name. Exporting again replaces what the last export wrote. Blocking
+ * I/O: call it in a thread. */
+gboolean rill_export_markdown_to_file     (RillConversation *conversation,
+                                           GPtrArray        *messages,
+                                           GHashTable       *attachments,
+                                           GFile            *file,
+                                           GCancellable     *cancellable,
+                                           GError          **error);
+/* "chat.md" → "chat_files". */
+char    *rill_export_markdown_folder_name (const char       *markdown_name);
+
 G_END_DECLS

@@ -893,6 +893,8 @@ rill_session_fill_reply_options (RillSession      *self,
     options->system_prompt = g_strdup (self->system_prompt);
   options->temperature = self->temperature;
   options->history_limit = self->history_limit;
+  /* Read when a reply starts, so a change applies to the next one. */
+  options->history_image_limit = g_settings_get_uint (self->settings, "history-images");
   options->connect_timeout_ms = self->connect_timeout * 1000;
   options->idle_timeout_ms = self->idle_timeout * 1000;
 }

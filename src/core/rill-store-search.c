@@ -12,7 +12,14 @@
  *
  * Messages of a conversation in the trash are never found: each row found
  * is checked by its conversation's primary key, so a walk that stops at the
- * limit still stops early, and no index on deleted_at is needed. */
+ * limit still stops early, and no index on deleted_at is needed.
+ *
+ * A message is also found by what is attached to it: every term in the
+ * name or the text (of a text file or a PDF) of one of its attachments,
+ * through attachments_fts (schema 8), the same trigram index. Attachments
+ * are few beside messages, so short terms are matched with LIKE on the
+ * index's own columns, without the rare-term look-ups. The two lists,
+ * both newest first, are merged. */
 
 #include "rill-store-private.h"
 
@@ -161,17 +168,95 @@ search_rare_term (RillStore  *self,
                                    (RillSqliteRowFunc) _rill_store_message_from_row, error);
 }
 
-GPtrArray *
-rill_store_search (RillStore *self, const char *query, guint limit, GError **error)
+/* The messages with an attachment whose name or text holds every term,
+ * newest first. */
+static GPtrArray *
+search_attachments (RillStore *self,
+                    GPtrArray *long_terms,
+                    GPtrArray *short_terms,
+                    guint      limit,
+                    GError   **error)
 {
-  g_auto(GStrv) words = NULL;
-  g_autoptr(GPtrArray) long_terms = g_ptr_array_new ();
-  g_autoptr(GPtrArray) short_terms = g_ptr_array_new ();
   g_autoptr(GString) sql = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  g_return_val_if_fail (RILL_IS_STORE (self), NULL);
-  g_return_val_if_fail (query != NULL, NULL);
+  sql = g_string_new ("SELECT " RILL_STORE_MESSAGE_COLUMNS " FROM messages m WHERE m.id IN ("
+                      " SELECT a.message_id FROM attachments_fts f"
+                      "  JOIN attachments a ON a.id = f.rowid WHERE 1");
+  if (long_terms->len > 0)
+    g_string_append (sql, " AND attachments_fts MATCH ?1");
+  for (guint i = 0; i < short_terms->len; i++)
+    g_string_append_printf (sql, " AND (f.name LIKE ?%u ESCAPE '\\'"
+                            " OR f.text LIKE ?%u ESCAPE '\\')", i + 2, i + 2);
+  g_string_append (sql, ") AND m.status != 'streaming'" NOT_IN_TRASH);
+  g_string_append_printf (sql, " ORDER BY m.id DESC LIMIT %u", limit ? limit : G_MAXINT);
+
+  if (!(stmt = rill_sqlite_prepare (self->reader, sql->str, "search", error)))
+    return NULL;
+  if (long_terms->len > 0)
+    {
+      g_autofree char *match = fts_phrases (long_terms);
+      rill_sqlite_bind_text (stmt, 1, match, -1);
+    }
+  for (guint i = 0; i < short_terms->len; i++)
+    {
+      g_autofree char *pattern = like_pattern (g_ptr_array_index (short_terms, i));
+      rill_sqlite_bind_text (stmt, i + 2, pattern, -1);
+    }
+  return rill_sqlite_collect_rows (self->reader, stmt,
+                                   (RillSqliteRowFunc) _rill_store_message_from_row, error);
+}
+
+/* Both lists newest first (by id); the result too, each message once, at
+ * most @limit (0: all). Takes both. */
+static GPtrArray *
+merge_newest_first (GPtrArray *a,
+                    GPtrArray *b,
+                    guint      limit)
+{
+  GPtrArray *merged;
+  guint i = 0, j = 0;
+
+  if (b->len == 0)
+    {
+      g_ptr_array_unref (b);
+      return a;
+    }
+  merged = g_ptr_array_new_with_free_func (g_object_unref);
+  while ((i < a->len || j < b->len) && (limit == 0 || merged->len < limit))
+    {
+      RillMessage *x = i < a->len ? g_ptr_array_index (a, i) : NULL;
+      RillMessage *y = j < b->len ? g_ptr_array_index (b, j) : NULL;
+      gint64 xid = x ? rill_message_get_id (x) : G_MININT64;
+      gint64 yid = y ? rill_message_get_id (y) : G_MININT64;
+
+      if (xid >= yid)
+        {
+          g_ptr_array_add (merged, g_object_ref (x));
+          i++;
+          if (xid == yid)
+            j++;
+        }
+      else
+        {
+          g_ptr_array_add (merged, g_object_ref (y));
+          j++;
+        }
+    }
+  g_ptr_array_unref (a);
+  g_ptr_array_unref (b);
+  return merged;
+}
+
+static GPtrArray *
+search_messages (RillStore *self,
+                 GPtrArray *long_terms,
+                 GPtrArray *short_terms,
+                 guint      limit,
+                 GError   **error)
+{
+  g_autoptr(GString) sql = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
 
   /* Every term must occur in the message. Terms of three characters or
    * more go to the trigram index as phrases; shorter ones cannot use it
@@ -180,20 +265,6 @@ rill_store_search (RillStore *self, const char *query, guint limit, GError **err
    * LIKE with ESCAPE to it, and without ESCAPE 3.40 misses one- and
    * two-character CJK terms. Rows come in rowid order, newest first, which
    * FTS5 delivers without sorting, so LIMIT ends the walk early. */
-  {
-    /* The ideographic space separates terms too. */
-    g_auto(GStrv) parts = g_strsplit (query, "\u3000", -1);
-    g_autofree char *spaced = g_strjoinv (" ", parts);
-    words = g_strsplit_set (spaced, " \t\n\r", -1);
-  }
-  for (guint i = 0; words[i]; i++)
-    {
-      if (words[i][0] == '\0')
-        continue;
-      g_ptr_array_add (g_utf8_strlen (words[i], -1) >= 3 ? long_terms : short_terms, words[i]);
-    }
-  if (long_terms->len == 0 && short_terms->len == 0)
-    return g_ptr_array_new_with_free_func (g_object_unref);
   if (long_terms->len == 0)
     {
       GError *local_error = NULL;
@@ -235,4 +306,41 @@ rill_store_search (RillStore *self, const char *query, guint limit, GError **err
     }
   return rill_sqlite_collect_rows (self->reader, stmt,
                                    (RillSqliteRowFunc) _rill_store_message_from_row, error);
+}
+
+GPtrArray *
+rill_store_search (RillStore *self, const char *query, guint limit, GError **error)
+{
+  g_autoptr(GPtrArray) long_terms = g_ptr_array_new ();
+  g_autoptr(GPtrArray) short_terms = g_ptr_array_new ();
+  g_auto(GStrv) words = NULL;
+  GPtrArray *in_messages;
+  GPtrArray *in_attachments;
+
+  g_return_val_if_fail (RILL_IS_STORE (self), NULL);
+  g_return_val_if_fail (query != NULL, NULL);
+
+  {
+    /* The ideographic space separates terms too. */
+    g_auto(GStrv) parts = g_strsplit (query, "\u3000", -1);
+    g_autofree char *spaced = g_strjoinv (" ", parts);
+    words = g_strsplit_set (spaced, " \t\n\r", -1);
+  }
+  for (guint i = 0; words[i]; i++)
+    {
+      if (words[i][0] == '\0')
+        continue;
+      g_ptr_array_add (g_utf8_strlen (words[i], -1) >= 3 ? long_terms : short_terms, words[i]);
+    }
+  if (long_terms->len == 0 && short_terms->len == 0)
+    return g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (!(in_messages = search_messages (self, long_terms, short_terms, limit, error)))
+    return NULL;
+  if (!(in_attachments = search_attachments (self, long_terms, short_terms, limit, error)))
+    {
+      g_ptr_array_unref (in_messages);
+      return NULL;
+    }
+  return merge_newest_first (in_messages, in_attachments, limit);
 }

@@ -23,7 +23,15 @@
  *     400 rows in the model picker, and from typing into its search field
  *     to the filtered list painted;
  *   attach: a 12 MP JPEG attached in the composer, the longest frame while
- *     it is read and scaled (off the main thread) and its chip appears.
+ *     it is read and scaled (off the main thread) and its chip appears;
+ *   open-images: opening a conversation of 20 exchanges whose questions
+ *     carry a 1600 × 1200 JPEG each, until the thumbnails in view are
+ *     painted, against the same conversation without images (medians of
+ *     several opens, alternating, the thumbnails cached; and the first
+ *     open of each, which decodes them);
+ *   memory-images: VmRSS before and after opening a conversation with 100
+ *     such images and scrolling it from top to bottom and back, with the
+ *     pixels the thumbnails hold beside what the full images would.
  *
  * Each row runs in a child process of its own (GLib reads XDG_DATA_HOME
  * once per process). Sizes are options (--help); --quick is a smoke run.
@@ -33,6 +41,10 @@
 
 #include <glib/gstdio.h>
 #include <math.h>
+#include <sqlite3.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +69,9 @@ static int opt_conversations = 10000;
 static int opt_messages = 200000;
 static int opt_streams = 10;
 static int opt_startup_runs = 3;
+static int opt_open_runs = 7;
+static int opt_images = 100;
+static int opt_conversation = 1;
 static gboolean opt_quick = FALSE;
 static char *opt_row = NULL;
 static char *opt_only = NULL;
@@ -1011,6 +1026,363 @@ row_attach (void)
   g_rmdir (dir);
 }
 
+/* Conversations with images: written straight into the file (as another
+ * tool could), each image a distinct 1600 × 1200 JPEG. Conversation 1 has
+ * @n exchanges whose questions carry an image each; with @plain_too,
+ * conversation 2 has the same exchanges without them. */
+
+#define IMAGE_WIDTH 1600
+#define IMAGE_HEIGHT 1200
+
+static GBytes *
+make_jpeg (guint i)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, IMAGE_WIDTH,
+                                                IMAGE_HEIGHT);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+  g_autoptr(GError) error = NULL;
+  gchar *buffer = NULL;
+  gsize size = 0;
+
+  for (int y = 0; y < IMAGE_HEIGHT; y++)
+    for (int x = 0; x < IMAGE_WIDTH * 3; x++)
+      pixels[y * stride + x] = (x * (3 + i % 5) + y * (7 + i % 11) + ((x ^ y) & 0x1f)) & 0xff;
+  if (!gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "jpeg", &error, "quality", "90", NULL))
+    g_error ("%s", error->message);
+  return g_bytes_new_take (buffer, size);
+}
+
+static void
+exec_sql (sqlite3 *db, const char *sql)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
+    g_error ("%s: %s", sql, message);
+}
+
+static void
+insert_exchanges (sqlite3 *db, gint64 conversation_id, guint n, gboolean images,
+                  gint64 *next_id)
+{
+  sqlite3_stmt *message = NULL, *data = NULL, *attachment = NULL;
+  gint64 parent = 0;
+
+  sqlite3_prepare_v2 (db, "INSERT INTO messages (id, conversation_id, role, content, status,"
+                      " model, created_at, finished_at, parent_id)"
+                      " VALUES (?1, ?2, ?3, ?4, 'complete', 'bench-model', ?1, ?1, ?5)", -1,
+                      &message, NULL);
+  sqlite3_prepare_v2 (db, "INSERT OR IGNORE INTO attachment_data (sha256, data) VALUES (?1, ?2)",
+                      -1, &data, NULL);
+  sqlite3_prepare_v2 (db, "INSERT INTO attachments (message_id, name, mime_type, size, sha256,"
+                      " created_at) VALUES (?1, ?2, 'image/jpeg', ?3, ?4, 0)", -1,
+                      &attachment, NULL);
+  for (guint i = 0; i < 2 * n; i++)
+    {
+      gint64 id = (*next_id)++;
+      g_autofree char *content = i % 2 == 0
+        ? g_strdup_printf ("Question %u: what do you see in this picture of the river?", i / 2)
+        : g_strdup_printf ("Answer %u: the river runs past **old mills** and quiet gardens,\n\n"
+                           "- with `code`\n- and 中文字符 in it.", i / 2);
+
+      sqlite3_bind_int64 (message, 1, id);
+      sqlite3_bind_int64 (message, 2, conversation_id);
+      sqlite3_bind_text (message, 3, i % 2 == 0 ? "user" : "assistant", -1, SQLITE_STATIC);
+      sqlite3_bind_text (message, 4, content, -1, SQLITE_TRANSIENT);
+      if (parent != 0)
+        sqlite3_bind_int64 (message, 5, parent);
+      else
+        sqlite3_bind_null (message, 5);
+      if (sqlite3_step (message) != SQLITE_DONE)
+        g_error ("insert: %s", sqlite3_errmsg (db));
+      sqlite3_reset (message);
+      parent = id;
+      if (images && i % 2 == 0)
+        {
+          g_autoptr(GBytes) jpeg = make_jpeg (i / 2);
+          g_autofree char *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, jpeg);
+          g_autofree char *name = g_strdup_printf ("river-%03u.jpg", i / 2);
+
+          sqlite3_bind_text (data, 1, sha, -1, SQLITE_TRANSIENT);
+          sqlite3_bind_blob (data, 2, g_bytes_get_data (jpeg, NULL), g_bytes_get_size (jpeg),
+                             SQLITE_TRANSIENT);
+          if (sqlite3_step (data) != SQLITE_DONE)
+            g_error ("insert: %s", sqlite3_errmsg (db));
+          sqlite3_reset (data);
+          sqlite3_bind_int64 (attachment, 1, id);
+          sqlite3_bind_text (attachment, 2, name, -1, SQLITE_TRANSIENT);
+          sqlite3_bind_int64 (attachment, 3, g_bytes_get_size (jpeg));
+          sqlite3_bind_text (attachment, 4, sha, -1, SQLITE_TRANSIENT);
+          if (sqlite3_step (attachment) != SQLITE_DONE)
+            g_error ("insert: %s", sqlite3_errmsg (db));
+          sqlite3_reset (attachment);
+        }
+    }
+  sqlite3_finalize (message);
+  sqlite3_finalize (data);
+  sqlite3_finalize (attachment);
+}
+
+static void
+make_image_history (const char *data_home, guint n, gboolean plain_too)
+{
+  g_autofree char *dir = g_build_filename (data_home, "rill", NULL);
+  g_autofree char *path = g_build_filename (dir, "history.db", NULL);
+  g_autoptr(GError) error = NULL;
+  RillStore *store;
+  sqlite3 *db = NULL;
+  gint64 next_id = 1;
+
+  g_mkdir_with_parents (dir, 0700);
+  store = rill_store_open (path, &error);
+  if (store == NULL)
+    g_error ("rill_store_open: %s", error->message);
+  g_object_unref (store);
+  if (sqlite3_open (path, &db) != SQLITE_OK)
+    g_error ("sqlite3_open: %s", sqlite3_errmsg (db));
+  exec_sql (db, "BEGIN");
+  exec_sql (db, "INSERT INTO conversations (id, title, created_at, updated_at)"
+            " VALUES (1, 'With images', 1, 1), (2, 'Without', 2, 2)");
+  insert_exchanges (db, 1, n, TRUE, &next_id);
+  if (plain_too)
+    insert_exchanges (db, 2, n, FALSE, &next_id);
+  exec_sql (db, "COMMIT");
+  sqlite3_close (db);
+}
+
+static gboolean
+store_open (gpointer data)
+{
+  return rill_session_get_store (rill_application_get_session (rig.app)) != NULL;
+}
+
+static guint n_paints;
+
+static void
+count_paint_cb (GdkFrameClock *clock, gpointer data)
+{
+  n_paints++;
+}
+
+static gboolean
+painted_since (gpointer data)
+{
+  return n_paints > GPOINTER_TO_UINT (data);
+}
+
+/* The next frame painted. */
+static void
+wait_paint (void)
+{
+  guint now = n_paints;
+
+  if (!wait_until (painted_since, GUINT_TO_POINTER (now), 30))
+    g_error ("no frame painted");
+}
+
+static GtkWidget *
+find_named (GtkWidget *widget, const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_named (child, name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The thumbnails the view shows, and their pixels. */
+static guint
+count_thumbnails (gsize *pixels, int *max_side)
+{
+  GtkWidget *box = GTK_WIDGET (_rill_conversation_view_get_messages_box (
+                                 rig.window->conversation_view));
+  guint n = 0;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (box); row;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      GtkWidget *attachments = find_named (row, "attachments");
+
+      for (GtkWidget *child = attachments ? gtk_widget_get_first_child (attachments) : NULL;
+           child; child = gtk_widget_get_next_sibling (child))
+        {
+          GtkWidget *button = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (child));
+          GtkWidget *picture = gtk_button_get_child (GTK_BUTTON (button));
+          GdkPaintable *paintable = gtk_picture_get_paintable (GTK_PICTURE (picture));
+          int w = gdk_paintable_get_intrinsic_width (paintable);
+          int h = gdk_paintable_get_intrinsic_height (paintable);
+
+          n++;
+          if (pixels != NULL)
+            *pixels += (gsize) w * h * 4;
+          if (max_side != NULL)
+            *max_side = MAX (*max_side, MAX (w, h));
+        }
+    }
+  return n;
+}
+
+static gboolean
+thumbnails_shown (gpointer data)
+{
+  return count_thumbnails (NULL, NULL) >= GPOINTER_TO_UINT (data);
+}
+
+/* Every question in view shows its thumbnail (and there is one at least):
+ * what a person sees of a conversation just opened. Rows further away
+ * decode theirs as they are scrolled near. */
+static gboolean
+view_shows_thumbnails (gpointer data)
+{
+  GtkWidget *scroller = GTK_WIDGET (_rill_conversation_view_get_scroller (
+                                      rig.window->conversation_view));
+  GtkWidget *box = GTK_WIDGET (_rill_conversation_view_get_messages_box (
+                                 rig.window->conversation_view));
+  int page = gtk_widget_get_height (scroller);
+  guint in_view = 0;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (box); row;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      GtkWidget *attachments;
+      double x, y;
+
+      if (!RILL_IS_MESSAGE_ROW (row) ||
+          rill_message_row_get_role (RILL_MESSAGE_ROW (row)) != RILL_ROLE_USER ||
+          gtk_widget_get_height (row) == 0 ||
+          !gtk_widget_translate_coordinates (row, scroller, 0, 0, &x, &y) ||
+          y >= page || y + gtk_widget_get_height (row) <= 0)
+        continue;
+      attachments = find_named (row, "attachments");
+      if (attachments == NULL || gtk_widget_get_first_child (attachments) == NULL)
+        return FALSE;
+      in_view++;
+    }
+  return in_view > 0;
+}
+
+static gboolean
+rows_laid_out (gpointer data)
+{
+  RillMessageRow *row = rill_conversation_view_get_last_row (rig.window->conversation_view,
+                                                             RILL_ROLE_ASSISTANT);
+
+  return row != NULL && gtk_widget_get_height (GTK_WIDGET (row)) > 0;
+}
+
+static void
+start_app_with_history (void)
+{
+  start_app ();
+  if (!wait_until (store_open, NULL, 60))
+    g_error ("the history never opened");
+  g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (rig.window)), "after-paint",
+                    G_CALLBACK (count_paint_cb), NULL);
+}
+
+/* From the call to the first frame with the conversation on screen: rows
+ * made and laid out, and the thumbnails of those in view decoded (off the
+ * main thread) and shown. */
+static double
+time_open (gint64 conversation_id, guint n_thumbnails)
+{
+  gint64 start;
+
+  rill_window_open_conversation (rig.window, 0, 0);
+  wait_paint ();
+  wait_paint ();
+  start = g_get_monotonic_time ();
+  rill_window_open_conversation (rig.window, conversation_id, 0);
+  if (!wait_until (n_thumbnails > 0 ? view_shows_thumbnails : rows_laid_out, NULL, 60))
+    g_error ("the conversation never showed");
+  wait_paint ();
+  return (g_get_monotonic_time () - start) / 1000.0;
+}
+
+static void
+row_open_images (void)
+{
+  g_autoptr(GArray) with = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) without = g_array_new (FALSE, FALSE, sizeof (double));
+
+  start_app_with_history ();
+  /* The first opens read the file and decode every thumbnail in view;
+   * then the thumbnails are cached, as when a person goes back to a
+   * conversation. Both are reported. */
+  result ("first_without_ms", time_open (2, 0));
+  result ("first_with_ms", time_open (1, 20));
+  for (int i = 0; i < opt_open_runs; i++)
+    {
+      double a = time_open (2, 0);
+      double b = time_open (1, 20);
+
+      g_array_append_val (without, a);
+      g_array_append_val (with, b);
+    }
+  result ("without_ms", stats_of (without).median);
+  result ("without_max", stats_of (without).max);
+  result ("with_ms", stats_of (with).median);
+  result ("with_max", stats_of (with).max);
+}
+
+static void
+scroll_through (void)
+{
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (
+    _rill_conversation_view_get_scroller (rig.window->conversation_view));
+  double page = MAX (100, gtk_adjustment_get_page_size (adjustment));
+
+  gtk_adjustment_set_value (adjustment, 0);
+  wait_paint ();
+  for (double y = 0; y <= gtk_adjustment_get_upper (adjustment); y += page / 2)
+    {
+      gtk_adjustment_set_value (adjustment, y);
+      wait_paint ();
+    }
+  for (double y = gtk_adjustment_get_upper (adjustment); y >= 0; y -= page / 2)
+    {
+      gtk_adjustment_set_value (adjustment, y);
+      wait_paint ();
+    }
+}
+
+static void
+row_memory_images (void)
+{
+  gsize pixels = 0;
+  int max_side = 0;
+
+  start_app_with_history ();
+  wait_paint ();
+  result ("rss_before", rss_kib ());
+  rill_window_open_conversation (rig.window, opt_conversation, 0);
+  wait_paint ();
+  /* Top to bottom and back: every thumbnail is decoded on the way. */
+  scroll_through ();
+  if (!wait_until (thumbnails_shown, GUINT_TO_POINTER (opt_conversation == 1 ? opt_images : 0),
+                   120))
+    g_error ("the thumbnails never came");
+  scroll_through ();
+  result ("rss_after", rss_kib ());
+#ifdef __GLIBC__
+  /* What the allocator keeps for later, freed back: what is left is what
+   * the conversation holds. */
+  malloc_trim (0);
+#endif
+  result ("rss_trimmed", rss_kib ());
+  result ("thumbnails", count_thumbnails (&pixels, &max_side));
+  result ("thumbnail_kib", pixels / 1024.0);
+  result ("thumbnail_max_side", max_side);
+  result ("full_kib", (double) opt_images * IMAGE_WIDTH * IMAGE_HEIGHT * 4 / 1024);
+}
+
 static int
 run_row (const char *row)
 {
@@ -1034,6 +1406,10 @@ run_row (const char *row)
     row_picker ();
   else if (g_str_equal (row, "attach"))
     row_attach ();
+  else if (g_str_equal (row, "open-images"))
+    row_open_images ();
+  else if (g_str_equal (row, "memory-images"))
+    row_memory_images ();
   else
     g_error ("no row %s", row);
 
@@ -1112,6 +1488,9 @@ run_child (const char *row, const char *data_home)
   g_ptr_array_add (argv, g_strdup_printf ("--long-bytes=%d", opt_long_bytes));
   g_ptr_array_add (argv, g_strdup_printf ("--code-lines=%d", opt_code_lines));
   g_ptr_array_add (argv, g_strdup_printf ("--streams=%d", opt_streams));
+  g_ptr_array_add (argv, g_strdup_printf ("--open-runs=%d", opt_open_runs));
+  g_ptr_array_add (argv, g_strdup_printf ("--images=%d", opt_images));
+  g_ptr_array_add (argv, g_strdup_printf ("--conversation=%d", opt_conversation));
   g_ptr_array_add (argv, NULL);
 
   if (!g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL,
@@ -1345,6 +1724,64 @@ run_all (void)
                get (r, "read_ms"), "", "", "", "");
     }
 
+  if (wanted ("open-images"))
+    {
+      g_autofree char *data = g_build_filename (scratch, "open-images", NULL);
+      g_autoptr(GHashTable) r = NULL;
+      double with, without;
+
+      make_image_history (data, 20, TRUE);
+      r = run_child ("open-images", data);
+      with = get (r, "with_ms");
+      without = get (r, "without_ms");
+      g_print ("%-28s %-18s %8.1f %8s %8.1f %7d   %-26s %s\n", "open, 20 images (ms)",
+               "with images", with, "", get (r, "with_max"), opt_open_runs,
+               "<= 2x without (median)", verdict (with <= 2 * without));
+      g_print ("%-28s %-18s %8.1f %8s %8.1f %7d   %-26s\n", "", "without", without, "",
+               get (r, "without_max"), opt_open_runs, "baseline");
+      g_print ("%-28s %-18s %8.2f\n", "", "ratio", with / without);
+      g_print ("%-28s %-18s %8.1f %8s %8s %7d   %-26s\n", "", "first, with",
+               get (r, "first_with_ms"), "", "", 1, "(thumbnails decoded)");
+      g_print ("%-28s %-18s %8.1f %8s %8s %7d   %-26s\n", "", "first, without",
+               get (r, "first_without_ms"), "", "", 1, "");
+    }
+
+  if (wanted ("memory-images"))
+    {
+      g_autofree char *data = g_build_filename (scratch, "memory-images", NULL);
+      g_autoptr(GHashTable) r = NULL;
+      g_autoptr(GHashTable) plain = NULL;
+      g_autofree char *name = g_strdup_printf ("VmRSS MiB, %d images", opt_images);
+      double growth, plain_growth, trimmed, plain_trimmed;
+
+      /* The same exchanges without images, in a process of their own, say
+       * what the rows cost; the difference is what the images keep. */
+      make_image_history (data, opt_images, TRUE);
+      opt_conversation = 2;
+      plain = run_child ("memory-images", data);
+      opt_conversation = 1;
+      r = run_child ("memory-images", data);
+      growth = (get (r, "rss_after") - get (r, "rss_before")) / 1024;
+      plain_growth = (get (plain, "rss_after") - get (plain, "rss_before")) / 1024;
+      trimmed = (get (r, "rss_trimmed") - get (r, "rss_before")) / 1024;
+      plain_trimmed = (get (plain, "rss_trimmed") - get (plain, "rss_before")) / 1024;
+      g_print ("%-28s %-18s %8.1f %8s %8s %7.0f   %-26s\n", name, "growth, with", growth, "", "",
+               get (r, "thumbnails"), "");
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s\n", "", "growth, without", plain_growth,
+               "", "", "", "baseline");
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s\n", "", "images' share",
+               growth - plain_growth, "", "", "", "");
+      /* The allocator keeps freed memory (read blobs, decoders' buffers)
+       * for later; handed back, what stays is what is held. */
+      g_print ("%-28s %-18s %8.1f %8s %8s %7s   %-26s %s\n", "", "share, trimmed",
+               trimmed - plain_trimmed, "", "", "", "<= 32 MiB",
+               verdict (trimmed - plain_trimmed <= 32));
+      g_print ("%-28s %-18s %8.1f %8s %8.0f %7s   %-26s %s\n", "", "thumbnails, MiB",
+               get (r, "thumbnail_kib") / 1024, "", get (r, "thumbnail_max_side"), "",
+               "max side <= 96 px", verdict (get (r, "thumbnail_max_side") <= 96));
+      g_print ("%-28s %-18s %8.1f\n", "", "full images, MiB", get (r, "full_kib") / 1024);
+    }
+
   g_print ("%s\n", LINE);
 
   {
@@ -1374,11 +1811,17 @@ main (int argc, char *argv[])
     { "streams", 0, 0, G_OPTION_ARG_INT, &opt_streams, "Successive streams for memory (10)", "N" },
     { "startup-runs", 0, 0, G_OPTION_ARG_INT, &opt_startup_runs,
       "Start-ups of each history (3)", "N" },
+    { "open-runs", 0, 0, G_OPTION_ARG_INT, &opt_open_runs,
+      "Opens of each conversation for open-images (7)", "N" },
+    { "images", 0, 0, G_OPTION_ARG_INT, &opt_images,
+      "Images in the conversation of memory-images (100)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
       "Rows, e.g. burst,startup "
       "(stream-2000,stream-5000,burst,long-line,code-block,startup,memory,attach,"
-      "picker-400)", "ROWS" },
+      "picker-400,open-images,memory-images)", "ROWS" },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "A fast smoke run with small sizes", NULL },
+    { "conversation", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_conversation,
+      "The conversation memory-images opens (the child)", "ID" },
     { "row", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_row,
       "Run one row (the child)", "ROW" },
     { NULL }
@@ -1404,6 +1847,8 @@ main (int argc, char *argv[])
       opt_messages = 5000;
       opt_streams = 3;
       opt_startup_runs = 1;
+      opt_open_runs = 2;
+      opt_images = 20;
     }
   self_path = g_file_read_link ("/proc/self/exe", NULL);
   return run_all ();

@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "rill-attachment.h"
+#include "rill-store-private.h"
 #include "rill-test-support.h"
 
 static char *tmpdir;
@@ -650,6 +651,144 @@ test_cancel (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* Search by attachment: messages stored with files, as a reply stores them
+ * (one transaction with the message), in a real SQLite file. A message is
+ * found by a file's name and by the text of a text file or a PDF, with
+ * terms of three characters and more (the trigram index) and of one or
+ * two (LIKE); never in a conversation in the trash. */
+
+static void
+begin_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  TestResult *r = data;
+  RillReplyContext *context = _rill_store_begin_reply_finish (RILL_STORE (source), result,
+                                                              &r->error);
+
+  g_clear_pointer (&context, rill_reply_context_free);
+  r->done = TRUE;
+}
+
+/* Stores @text with a file called @name holding @file_text (an image's
+ * bytes when @file_text is NULL) in @conversation_id; returns its id. */
+static gint64
+store_message (RillStore  *store,
+               gint64      conversation_id,
+               const char *text,
+               const char *name,
+               const char *file_text)
+{
+  g_autoptr(GPtrArray) attachments =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) rill_stored_attachment_free);
+  g_autoptr(GBytes) data = NULL;
+  RillReplyRows *rows = g_atomic_rc_box_new0 (RillReplyRows);
+  TestResult r = { 0 };
+  gint64 id;
+
+  data = file_text ? g_bytes_new (file_text, strlen (file_text))
+                   : g_bytes_new_static ("\x89PNG\r\n\x1a\n", 8);
+  g_ptr_array_add (attachments,
+                   rill_stored_attachment_new (name, file_text ? "text/plain" : "image/png", data,
+                                               file_text));
+  rows->conversation_id = conversation_id;
+  _rill_store_begin_reply_full_async (store, rows, text, attachments, NULL, 0, 0, begin_cb, &r);
+  test_wait_for (&r.done, 10000, "the message stored");
+  g_assert_no_error (r.error);
+  id = rows->user_message_id;
+  g_atomic_rc_box_release (rows);
+  g_assert_cmpint (id, >, 0);
+  return id;
+}
+
+/* The ids of the messages @query finds, newest first, as "1,5". */
+static char *
+found (RillStore  *store,
+       const char *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) messages = rill_store_search (store, query, 50, &error);
+  GString *ids = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < messages->len; i++)
+    g_string_append_printf (ids, "%s%" G_GINT64_FORMAT, i ? "," : "",
+                            rill_message_get_id (g_ptr_array_index (messages, i)));
+  return g_string_free (ids, FALSE);
+}
+
+static void
+trash_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  test_write_cb (source, result, data);
+}
+
+static void
+test_search (void)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "history.db", NULL);
+  RillStore *store = test_store_open (path);
+  gint64 kept = test_create_conversation (store, "kept");
+  gint64 binned = test_create_conversation (store, "binned");
+  gint64 photo, notes, report, old;
+  TestResult r = { 0 };
+
+  photo = store_message (store, kept, "Look at this", "holiday-beach.png", NULL);
+  notes = store_message (store, kept, "What do you make of it?", "notes.md",
+                         "Buy oat milk.\n猫は可愛い\n");
+  report = store_message (store, kept, "Summarise please", "Q3.pdf",
+                          "Quarterly revenue rose by 4%");
+  old = store_message (store, binned, "Old one", "holiday-archive.txt", "oat milk again");
+  g_assert_true (rill_store_sync (store, 10000));
+
+  {
+    g_autofree char *expected_holiday = g_strdup_printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT,
+                                                         old, photo);
+    g_autofree char *by_name = found (store, "holiday");
+
+    /* Both, before the trash. */
+    g_assert_cmpstr (by_name, ==, expected_holiday);
+  }
+  {
+    g_autofree char *expected = g_strdup_printf ("%" G_GINT64_FORMAT, photo);
+    g_autofree char *by_name = found (store, "BEACH.png");
+    g_autofree char *expected_notes = g_strdup_printf ("%" G_GINT64_FORMAT, notes);
+    g_autofree char *expected_report = g_strdup_printf ("%" G_GINT64_FORMAT, report);
+    g_autofree char *by_text = NULL;
+    g_autofree char *by_short = NULL;
+    g_autofree char *by_cjk = NULL;
+    g_autofree char *by_pdf = NULL;
+    g_autofree char *by_message = NULL;
+    g_autofree char *nothing = NULL;
+
+    g_assert_cmpstr (by_name, ==, expected);
+
+    rill_store_trash_conversation_async (store, binned, NULL, trash_cb, &r);
+    test_wait_for (&r.done, 10000, "moved to the trash");
+    g_assert_no_error (r.error);
+
+    by_text = found (store, "oat milk");
+    g_assert_cmpstr (by_text, ==, expected_notes);
+    by_short = found (store, "Q3");
+    g_assert_cmpstr (by_short, ==, expected_report);
+    by_cjk = found (store, "猫");
+    g_assert_cmpstr (by_cjk, ==, expected_notes);
+    by_pdf = found (store, "revenue 4%");
+    g_assert_cmpstr (by_pdf, ==, expected_report);
+    /* The message's own words still find it, once. */
+    by_message = found (store, "Summarise");
+    g_assert_cmpstr (by_message, ==, expected_report);
+    /* The trashed conversation's file is not found. */
+    nothing = found (store, "archive");
+    g_assert_cmpstr (nothing, ==, "");
+  }
+  test_store_close (store);
+  test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -682,6 +821,7 @@ main (int   argc,
   g_test_add_func ("/attachment/pdf-refused", test_pdf_refused);
   g_test_add_func ("/attachment/bytes", test_bytes);
   g_test_add_func ("/attachment/cancel", test_cancel);
+  g_test_add_func ("/attachment/search", test_search);
 
   status = g_test_run ();
   test_rm_rf (tmpdir);

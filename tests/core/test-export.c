@@ -116,16 +116,19 @@ content_reached (gpointer data)
 /* Sends @user_text and answers it with @script; with @stop_at_gate, the
  * person presses Stop once the text before the gate has arrived. */
 static void
-reply (Fixture        *f,
-       const char     *user_text,
-       RillTestScript *script,
-       gboolean        stop_at_gate)
+reply_with (Fixture        *f,
+            const char     *user_text,
+            GPtrArray      *attachments,
+            RillTestScript *script,
+            gboolean        stop_at_gate)
 {
   g_autoptr(RillReply) reply = NULL;
   gboolean finished = FALSE;
 
   rill_test_server_route (f->server, CHAT, script);
   reply = rill_reply_new (f->store, f->provider, f->conversation_id, user_text, &f->options);
+  if (attachments != NULL)
+    rill_reply_set_attachments (reply, attachments);
   g_signal_connect (reply, "finished", G_CALLBACK (finished_cb), &finished);
   rill_reply_start (reply);
   if (stop_at_gate)
@@ -136,6 +139,15 @@ reply (Fixture        *f,
     }
   test_wait_for (&finished, WAIT_MS, "the reply to finish");
   g_assert_null (rill_reply_get_store_error (reply));
+}
+
+static void
+reply (Fixture        *f,
+       const char     *user_text,
+       RillTestScript *script,
+       gboolean        stop_at_gate)
+{
+  reply_with (f, user_text, NULL, script, stop_at_gate);
 }
 
 /* Three exchanges: an answer with its thinking, one stopped, one failed. */
@@ -309,6 +321,202 @@ test_json (Fixture *f, gconstpointer data)
                             FAILED_ERROR_PART));
 }
 
+/* Markdown with attachments: the images are written beside the file, in
+ * "<name>_files", each once under a unique safe name, and linked; a text
+ * file is listed by name. Read back through the links, each image's bytes
+ * are the database's. Exporting again leaves the same files and nothing
+ * else. */
+
+static GBytes *
+binary_bytes (guint8 seed, gsize len)
+{
+  guint8 *data = g_malloc (len);
+
+  /* Every byte value, NULs and CRs among them. */
+  for (gsize i = 0; i < len; i++)
+    data[i] = (guint8) (i * seed + seed);
+  return g_bytes_new_take (data, len);
+}
+
+static RillTestScript *
+answer_script (void)
+{
+  const char * const tokens[] = { "Seen.", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, NULL, TRUE);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+
+  rill_test_script_send (script, sse, -1, 0);
+  return script;
+}
+
+/* The targets of the image links of @markdown, unescaped, in order. */
+static GPtrArray *
+image_links (const char *markdown)
+{
+  g_autoptr(GRegex) regex = g_regex_new ("!\\[(?:[^\\]\\\\]|\\\\.)*\\]\\(([^)]+)\\)", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  GPtrArray *links = g_ptr_array_new_with_free_func (g_free);
+
+  g_regex_match (regex, markdown, 0, &match);
+  while (g_match_info_matches (match))
+    {
+      g_autofree char *target = g_match_info_fetch (match, 1);
+
+      g_ptr_array_add (links, g_uri_unescape_string (target, NULL));
+      g_match_info_next (match, NULL);
+    }
+  return links;
+}
+
+static guint
+count_files (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static GHashTable *
+attachments_of (Fixture   *f,
+                GPtrArray *messages)
+{
+  GHashTable *attachments = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                   (GDestroyNotify) g_ptr_array_unref);
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      gint64 id = rill_message_get_id (g_ptr_array_index (messages, i));
+      g_autoptr(GError) error = NULL;
+      GPtrArray *found = rill_store_list_attachments (f->store, id, &error);
+
+      g_assert_no_error (error);
+      g_hash_table_insert (attachments, g_memdup2 (&id, sizeof id), found);
+    }
+  return attachments;
+}
+
+static void
+export_and_check (Fixture          *f,
+                  RillConversation *conversation,
+                  GPtrArray        *messages,
+                  GHashTable       *attachments,
+                  const char       *out_dir,
+                  char            **markdown)
+{
+  g_autofree char *md_path = g_build_filename (out_dir, "chat 计划.md", NULL);
+  g_autofree char *folder = g_build_filename (out_dir, "chat 计划_files", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (md_path);
+  g_autoptr(GPtrArray) links = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *first = g_hash_table_lookup (attachments,
+                                          &(gint64) { rill_message_get_id (messages->pdata[0]) });
+  GPtrArray *second = g_hash_table_lookup (attachments,
+                                           &(gint64) { rill_message_get_id (messages->pdata[2]) });
+  RillStoredAttachment *expected[3];
+
+  g_assert_true (rill_export_markdown_to_file (conversation, messages, attachments, file, NULL,
+                                               &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (md_path, markdown, NULL, &error));
+  g_assert_no_error (error);
+
+  /* Two images in the first message, the first again in the third. */
+  expected[0] = first->pdata[0];
+  expected[1] = first->pdata[1];
+  expected[2] = second->pdata[0];
+  links = image_links (*markdown);
+  g_assert_cmpuint (links->len, ==, 3);
+  for (guint i = 0; i < links->len; i++)
+    {
+      const char *link = g_ptr_array_index (links, i);
+      g_autofree char *path = NULL;
+      g_autofree char *data = NULL;
+      gsize len;
+
+      /* Relative, into the folder. */
+      g_assert_false (g_path_is_absolute (link));
+      g_assert_true (g_str_has_prefix (link, "chat 计划_files/"));
+      path = g_build_filename (out_dir, link, NULL);
+      g_assert_true (g_file_get_contents (path, &data, &len, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (data, len, g_bytes_get_data (expected[i]->data, NULL),
+                       g_bytes_get_size (expected[i]->data));
+    }
+  /* The same name twice: two files; the same bytes twice: one. */
+  g_assert_cmpstr (links->pdata[0], ==, "chat 计划_files/photo.png");
+  g_assert_cmpstr (links->pdata[1], ==, "chat 计划_files/photo-2.png");
+  g_assert_cmpstr (links->pdata[2], ==, "chat 计划_files/photo.png");
+  g_assert_cmpuint (count_files (folder), ==, 2);
+  g_assert_nonnull (strstr (*markdown, "![photo.png](chat%20计划_files/photo.png)"));
+  g_assert_nonnull (strstr (*markdown, "Attached files:\n\n- notes.txt\n"));
+}
+
+static void
+test_markdown_images (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) rill_stored_attachment_free);
+  g_autoptr(GPtrArray) again = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) rill_stored_attachment_free);
+  g_autoptr(GBytes) one = binary_bytes (7, 3000);
+  g_autoptr(GBytes) two = binary_bytes (13, 5000);
+  g_autoptr(GBytes) notes = g_bytes_new_static ("buy milk\n", 9);
+  g_autoptr(RillConversation) conversation = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GHashTable) attachments = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out_dir = g_build_filename (f->dir, "out", NULL);
+  g_autofree char *stale = g_build_filename (out_dir, "chat 计划_files", "stale.png", NULL);
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+
+  g_ptr_array_add (files, rill_stored_attachment_new ("photo.png", "image/png", one, NULL));
+  g_ptr_array_add (files, rill_stored_attachment_new ("photo.png", "image/png", two, NULL));
+  g_ptr_array_add (files, rill_stored_attachment_new ("notes.txt", "text/plain", notes,
+                                                      "File: notes.txt\n```text\nbuy milk\n```\n"));
+  reply_with (f, "Look", files, answer_script (), FALSE);
+  g_ptr_array_add (again, rill_stored_attachment_new ("photo.png", "image/png", one, NULL));
+  reply_with (f, "Again", again, answer_script (), FALSE);
+
+  conversation = rill_store_get_conversation (f->store, f->conversation_id, &error);
+  g_assert_no_error (error);
+  messages = rill_store_list_path (f->store, f->conversation_id, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (messages->len, ==, 4);
+  attachments = attachments_of (f, messages);
+
+  g_assert_cmpint (g_mkdir_with_parents (out_dir, 0700), ==, 0);
+  export_and_check (f, conversation, messages, attachments, out_dir, &first);
+  /* Again, over a file left in the folder: the same, and nothing else. */
+  g_file_set_contents (stale, "old", -1, &error);
+  g_assert_no_error (error);
+  export_and_check (f, conversation, messages, attachments, out_dir, &second);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_cmpstr (first, ==, second);
+}
+
+static void
+test_markdown_folder_name (Fixture *f, gconstpointer data)
+{
+  const struct { const char *in, *out; } names[] = {
+    { "chat.md", "chat_files" },
+    { "chat.notes.md", "chat.notes_files" },
+    { "chat", "chat_files" },
+    { ".md", ".md_files" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *folder = rill_export_markdown_folder_name (names[i].in);
+
+      g_assert_cmpstr (folder, ==, names[i].out);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -316,6 +524,8 @@ main (int argc, char *argv[])
 #define ADD(path, func) g_test_add ("/export/" path, Fixture, NULL, setup, func, teardown)
   ADD ("markdown", test_markdown);
   ADD ("json", test_json);
+  ADD ("markdown-images", test_markdown_images);
+  ADD ("markdown-folder-name", test_markdown_folder_name);
 #undef ADD
   return g_test_run ();
 }

@@ -15,6 +15,7 @@
 #include "rill-application.h"
 #include "rill-test-server.h"
 #include "rill-test-support.h"
+#include "rill-attachment-chip.h"
 #include "rill-block-column.h"
 #include "rill-model-picker.h"
 #include "rill-preferences-window.h"
@@ -2507,6 +2508,14 @@ viewer_shown (gpointer data)
   return (viewer_window () != NULL) == GPOINTER_TO_INT (data);
 }
 
+static gboolean
+copy_written (gpointer path)
+{
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (path, &contents, NULL, NULL) && g_str_equal (contents, "buy milk\n");
+}
+
 static void
 test_attachments_sent (void)
 {
@@ -2612,7 +2621,10 @@ test_attachments_sent (void)
   /* The row: a thumbnail and two chips; the thumbnail opens the viewer. */
   wait_until (user_row_shows_attachments, GUINT_TO_POINTER (3), "the row's attachments");
   row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
-  thumbnail = gtk_widget_get_first_child (find_named (GTK_WIDGET (row), "attachments"));
+  /* Each in a cell of the flow box, which wraps them on a narrow window. */
+  thumbnail = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (
+                                              gtk_widget_get_first_child (
+                                                find_named (GTK_WIDGET (row), "attachments"))));
   g_assert_true (GTK_IS_BUTTON (thumbnail));
   g_assert_cmpstr (gtk_widget_get_tooltip_text (thumbnail), ==, "photo.png");
   g_signal_emit_by_name (thumbnail, "clicked");
@@ -2622,6 +2634,10 @@ test_attachments_sent (void)
     GtkWidget *viewer = GTK_WIDGET (viewer_window ());
     g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (viewer);
     gboolean closed = FALSE;
+
+    /* Save, in the header bar. */
+    g_assert_nonnull (find_named (viewer, "save"));
+    g_assert_cmpstr (gtk_widget_get_tooltip_text (find_named (viewer, "save")), ==, "Save");
 
     for (guint i = 0; i < g_list_model_get_n_items (controllers) && !closed; i++)
       {
@@ -2639,6 +2655,32 @@ test_attachments_sent (void)
     g_assert_true (closed);
   }
   wait_until (viewer_shown, GINT_TO_POINTER (FALSE), "the viewer closed");
+
+  /* The text file's chip opens it from a copy of the stored bytes in the
+   * app's cache (a sandbox sees no other), or saves it. */
+  {
+    GtkWidget *chip = gtk_widget_get_next_sibling (gtk_widget_get_parent (thumbnail));
+    GtkWidget *open = find_named (chip, "open");
+    GtkWidget *save = find_named (chip, "save");
+    RillStoredAttachment *notes = stored->pdata[1];
+    g_autofree char *copy = _rill_attachment_open_path (notes->name, notes->sha256);
+    g_autofree char *copied = NULL;
+    gsize copied_len;
+
+    g_assert_nonnull (open);
+    g_assert_nonnull (save);
+    g_assert_cmpstr (notes->name, ==, "notes.txt");
+    g_assert_cmpstr (gtk_widget_get_tooltip_text (open), ==, "Open notes.txt");
+    g_assert_cmpstr (gtk_widget_get_tooltip_text (save), ==, "Save notes.txt");
+    g_assert_true (g_str_has_prefix (copy, g_get_user_cache_dir ()));
+    g_assert_false (g_file_test (copy, G_FILE_TEST_EXISTS));
+    g_signal_emit_by_name (open, "clicked");
+    /* A new file is written in place: waited for whole. */
+    wait_until (copy_written, copy, "the copy to open written");
+    g_assert_true (g_file_get_contents (copy, &copied, &copied_len, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (copied, copied_len, "buy milk\n", strlen ("buy milk\n"));
+  }
   test_rm_rf (dir);
 }
 
@@ -3096,6 +3138,175 @@ test_tool_after_crash (void)
   g_assert_nonnull (strstr (body, "\"name\":\"echo\""));
 }
 
+/* The limits come from the settings: a text file the default accepts is
+ * refused once attachment-max-text-bytes is lower than its size, and the
+ * history's image bound is the one history-images says. */
+static gboolean
+composer_says (gpointer data)
+{
+  const char *shown = gtk_label_get_label (_rill_composer_get_error_label (fx.window->composer));
+
+  return strstr (shown, data) != NULL;
+}
+
+static void
+test_attachment_settings (void)
+{
+  RillSession *session;
+  GSettings *settings;
+  g_autofree char *dir = g_build_filename (fx.data_home, "files", NULL);
+  g_autofree char *path = g_build_filename (dir, "log.txt", NULL);
+  g_autofree char *text = g_strnfill (4000, 'x');
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  RillReplyOptions options;
+
+  setup ();
+  session = rill_application_get_session (fx.app);
+  settings = rill_session_get_settings (session);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+
+  rill_composer_attach_file (fx.window->composer, file);
+  wait_until (attachments_ready, GUINT_TO_POINTER (1), "the file read with the default limit");
+  rill_composer_clear_attachments (fx.window->composer);
+
+  g_settings_set_uint (settings, "attachment-max-text-bytes", 2048);
+  rill_composer_attach_file (fx.window->composer, file);
+  wait_until (composer_says, (gpointer) "log.txt is", "the file refused");
+  g_assert_nonnull (strstr (gtk_label_get_label (
+                              _rill_composer_get_error_label (fx.window->composer)),
+                            "the limit for text files is"));
+  g_assert_cmpuint (g_list_model_get_n_items (rill_composer_get_attachments (fx.window->composer)),
+                    ==, 0);
+  g_assert_null (_rill_composer_get_chip (fx.window->composer, 0));
+
+  g_settings_set_uint (settings, "history-images", 2);
+  rill_session_fill_reply_options (session, NULL, "m", &options);
+  g_assert_cmpuint (options.history_image_limit, ==, 2);
+  rill_reply_options_clear (&options);
+  test_rm_rf (dir);
+}
+
+/* Editing a message that had files: the composer shows them as chips,
+ * one is removed, and the new version goes with the other, its bytes
+ * shared with the first version's; the first version keeps both. */
+static void
+test_edit_with_attachments (void)
+{
+  const char *tokens[] = { "Seen", NULL };
+  g_autofree char *dir = g_build_filename (fx.data_home, "files", NULL);
+  g_autofree char *png_path = g_build_filename (dir, "photo.png", NULL);
+  g_autofree char *txt_path = g_build_filename (dir, "notes.txt", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 24, 24);
+  g_autoptr(GFile) png = g_file_new_for_path (png_path);
+  g_autoptr(GFile) txt = g_file_new_for_path (txt_path);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(RillStore) store = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *png_data = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *copies = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  gsize png_len;
+  JsonArray *sent;
+  JsonArray *parts;
+
+  setup ();
+  route_tokens (tokens, 0);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  gdk_pixbuf_fill (pixbuf, 0x22aa66ff);
+  gdk_pixbuf_save (pixbuf, png_path, "png", &error, NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (png_path, &png_data, &png_len, &error));
+  g_file_set_contents (txt_path, "buy milk\n", -1, &error);
+  g_assert_no_error (error);
+
+  rill_composer_attach_file (fx.window->composer, png);
+  rill_composer_attach_file (fx.window->composer, txt);
+  wait_until (attachments_ready, GUINT_TO_POINTER (2), "two files read");
+  type_and_return ("Frist look");
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  /* The files the original goes with are the original ones. */
+  test_rm_rf (dir);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.edit-last", NULL));
+  text = composer_text ();
+  g_assert_cmpstr (text, ==, "Frist look");
+  wait_until (attachments_ready, GUINT_TO_POINTER (2), "the message's files in the composer");
+  g_assert_cmpstr (rill_attachment_chip_get_name (_rill_composer_get_chip (fx.window->composer,
+                                                                           0)), ==, "photo.png");
+  g_assert_cmpstr (rill_attachment_chip_get_name (_rill_composer_get_chip (fx.window->composer,
+                                                                           1)), ==, "notes.txt");
+  g_signal_emit_by_name (_rill_attachment_chip_get_remove_button (
+                           _rill_composer_get_chip (fx.window->composer, 1)), "clicked");
+  wait_until (attachments_ready, GUINT_TO_POINTER (1), "the text file removed");
+  type_and_return ("First look");
+  wait_until (last_row_done, NULL, "the new reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_null (_rill_composer_get_chip (fx.window->composer, 0));
+
+  /* Sent: the new text and the image, the same bytes; not the file. */
+  g_assert_true (json_parser_load_from_data (parser,
+                                             rill_test_server_get_request_body (fx.server, CHAT),
+                                             -1, &error));
+  g_assert_no_error (error);
+  sent = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                       "messages");
+  g_assert_cmpuint (json_array_get_length (sent), ==, 1);
+  parts = json_object_get_array_member (json_array_get_object_element (sent, 0), "content");
+  g_assert_cmpuint (json_array_get_length (parts), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *part = json_array_get_object_element (parts, i);
+
+      if (g_str_equal (json_object_get_string_member (part, "type"), "text"))
+        g_assert_cmpstr (json_object_get_string_member (part, "text"), ==, "First look");
+      else
+        {
+          const char *url = json_object_get_string_member (
+            json_object_get_object_member (part, "image_url"), "url");
+          g_autofree guchar *decoded = NULL;
+          gsize decoded_len;
+
+          g_assert_true (g_str_has_prefix (url, "data:image/png;base64,"));
+          decoded = g_base64_decode (url + strlen ("data:image/png;base64,"), &decoded_len);
+          g_assert_cmpmem (decoded, decoded_len, png_data, png_len);
+        }
+    }
+
+  /* Stored: the new version with the image, the old one with both, and
+   * the image's bytes once. */
+  store = open_db ();
+  messages = rill_store_list_messages (store, _rill_window_get_conversation_id (fx.window), NULL);
+  g_assert_cmpuint (messages->len, ==, 4);
+  g_assert_cmpstr (rill_message_get_content (g_ptr_array_index (messages, 2)), ==, "First look");
+  first = rill_store_list_attachments (store, rill_message_get_id (messages->pdata[0]), &error);
+  g_assert_no_error (error);
+  second = rill_store_list_attachments (store, rill_message_get_id (messages->pdata[2]), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (first->len, ==, 2);
+  g_assert_cmpuint (second->len, ==, 1);
+  g_assert_cmpstr (((RillStoredAttachment *) second->pdata[0])->name, ==, "photo.png");
+  g_assert_cmpstr (((RillStoredAttachment *) second->pdata[0])->sha256, ==,
+                   ((RillStoredAttachment *) first->pdata[0])->sha256);
+  g_assert_cmpmem (g_bytes_get_data (((RillStoredAttachment *) second->pdata[0])->data, NULL),
+                   g_bytes_get_size (((RillStoredAttachment *) second->pdata[0])->data),
+                   png_data, png_len);
+  sql = g_strdup_printf ("SELECT count(*) FROM attachment_data WHERE sha256 = '%s'",
+                         ((RillStoredAttachment *) first->pdata[0])->sha256);
+  copies = test_sql_try_text (db, sql);
+  g_assert_cmpstr (copies, ==, "1");
+  /* The row of the new version shows its one image. */
+  wait_until (user_row_shows_attachments, GUINT_TO_POINTER (1), "the new version's image");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3123,6 +3334,9 @@ main (int   argc,
 
     /* mcp.json is read from here. */
     g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
+    /* Where an attachment is written to be opened. */
+    g_autofree char *cache = g_build_filename (fx.data_home, "cache", NULL);
+    g_setenv ("XDG_CACHE_HOME", cache, TRUE);
   }
 
   gtk_test_init (&argc, &argv, NULL);
@@ -3165,6 +3379,8 @@ main (int   argc,
   g_test_add_func ("/window/tool-deny-and-stop", test_tool_deny_and_stop);
   g_test_add_func ("/window/tool-step-limit", test_tool_step_limit);
   g_test_add_func ("/window/tool-after-crash", test_tool_after_crash);
+  g_test_add_func ("/window/attachment-settings", test_attachment_settings);
+  g_test_add_func ("/window/edit-with-attachments", test_edit_with_attachments);
 
   return g_test_run ();
 }
