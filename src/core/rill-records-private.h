@@ -43,6 +43,8 @@ struct _RillMessage
   char      *uid;
   guint      version;    /* 1-based among its versions; 0 when not read */
   guint      n_versions;
+  gint64     ttft_ms;        /* -1 when unknown */
+  gint64     generation_ms;  /* -1 when unknown */
 };
 
 G_END_DECLS

@@ -173,6 +173,8 @@ rill_message_init (RillMessage *self)
 {
   self->prompt_tokens = -1;
   self->completion_tokens = -1;
+  self->ttft_ms = -1;
+  self->generation_ms = -1;
 }
 
 gint64 rill_message_get_id (RillMessage *self) { return self->id; }
@@ -205,6 +207,8 @@ gint64 rill_message_get_parent_id (RillMessage *self) { return self->parent_id; 
 const char *rill_message_get_uid (RillMessage *self) { return self->uid; }
 guint rill_message_get_version (RillMessage *self) { return self->version; }
 guint rill_message_get_n_versions (RillMessage *self) { return self->n_versions; }
+gint64 rill_message_get_ttft_ms (RillMessage *self) { return self->ttft_ms; }
+gint64 rill_message_get_generation_ms (RillMessage *self) { return self->generation_ms; }
 
 /* Attachments */
 

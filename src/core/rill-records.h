@@ -53,6 +53,10 @@ const char *rill_message_get_uid                (RillMessage      *self);
  * many there are. */
 guint       rill_message_get_version            (RillMessage      *self);
 guint       rill_message_get_n_versions         (RillMessage      *self);
+/* What the reply cost: milliseconds from sending the request to its first
+ * token, and from the first token to the end; -1 when unknown. */
+gint64      rill_message_get_ttft_ms            (RillMessage      *self);
+gint64      rill_message_get_generation_ms      (RillMessage      *self);
 
 /* A file attached to a stored message, or one about to be stored with its
  * message. A plain record, never changed once made, so it may be read on

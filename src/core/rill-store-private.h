@@ -50,6 +50,8 @@ typedef struct
   GArray    *history_ids;       /* as in RillReplyContext, for request_json */
   gint64     prompt_tokens;
   gint64     completion_tokens;
+  gint64     ttft_ms;           /* sent to first token; -1 when unknown */
+  gint64     generation_ms;     /* first token to the end; -1 when unknown */
 } RillReplyFinal;
 
 void              rill_reply_final_free (RillReplyFinal *final);
@@ -273,7 +275,7 @@ void              _rill_store_queue_change       (RillStore           *self,
   "m.id, m.conversation_id, m.role, " RILL_STORE_PIECES_OF ("content") ", " \
   RILL_STORE_PIECES_OF ("reasoning") ", m.status, m.error, m.model," \
   " m.finish_reason, m.request, m.usage, m.prompt_tokens, m.completion_tokens," \
-  " m.created_at, m.finished_at, m.parent_id, m.uid"
+  " m.created_at, m.finished_at, m.parent_id, m.uid, m.ttft_ms, m.generation_ms"
 
 RillMessage      *_rill_store_message_from_row   (sqlite3_stmt        *stmt);
 

@@ -591,6 +591,8 @@ _rill_store_message_from_row (sqlite3_stmt *stmt)
   message->finished_at = rill_sqlite_column_int_or (stmt, 14, 0);
   message->parent_id = rill_sqlite_column_int_or (stmt, 15, 0);
   message->uid = rill_sqlite_column_dup (stmt, 16);
+  message->ttft_ms = rill_sqlite_column_int_or (stmt, 17, -1);
+  message->generation_ms = rill_sqlite_column_int_or (stmt, 18, -1);
   return message;
 }
 

@@ -2690,6 +2690,47 @@ test_attachments_refused (void)
   test_rm_rf (dir);
 }
 
+/* What a reply cost shows under it, quietly, and the same after a restart,
+ * read from the database: the model and server, the time to the first
+ * token and the tokens the server reported. */
+static void
+test_reply_cost (void)
+{
+  const char *tokens[] = { "Costs ", "little", NULL };
+  g_autofree char *before = NULL;
+  RillMessageRow *row;
+  gint64 id;
+
+  setup ();
+  route_tokens (tokens, 0);
+  type_and_return ("What does it cost?");
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_COMPLETE);
+  before = g_strdup (_rill_message_row_get_cost_text (row));
+  g_assert_nonnull (before);
+  g_assert_true (g_str_has_prefix (before, "test-model — From the environment"));
+  g_assert_nonnull (strstr (before, " s to first token"));
+  g_assert_nonnull (strstr (before, "7 tokens in · 2 tokens out"));
+  /* The user's message costs nothing shown. */
+  g_assert_null (_rill_message_row_get_cost_text (
+                   rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                        RILL_ROLE_USER)));
+  id = _rill_window_get_conversation_id (fx.window);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fx.app), "quit", NULL);
+  g_assert_null (fx.window);
+  g_clear_object (&fx.app);
+  start_app_as ("io.github.rill.Rill.Restarted");
+  wait_until (window_mapped, NULL, "the window is on screen again");
+  rill_window_open_conversation (fx.window, id, 0);
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  g_assert_nonnull (row);
+  wait_until ((TestCondition) gtk_widget_get_mapped, row, "the reply on screen");
+  g_assert_cmpstr (_rill_message_row_get_cost_text (row), ==, before);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2749,6 +2790,7 @@ main (int   argc,
   g_test_add_func ("/window/server-preferences", test_server_preferences);
   g_test_add_func ("/window/attachments-sent", test_attachments_sent);
   g_test_add_func ("/window/attachments-refused", test_attachments_refused);
+  g_test_add_func ("/window/reply-cost", test_reply_cost);
 
   return g_test_run ();
 }
