@@ -19,6 +19,11 @@ struct _RillConversation
   gint64  deleted_at;  /* 0 when not in the trash */
   char   *server;      /* the server's id, NULL until the first reply */
   char   *server_url;  /* its address without user info */
+  /* The copy of the preset it started from (rill-preset.h). */
+  char    *preset;
+  gboolean has_temperature;
+  double   temperature;   /* when has_temperature; < 0: the server's default */
+  gint64   history_limit; /* -1: the preferences' */
 };
 
 struct _RillMessage

@@ -36,6 +36,7 @@ rill_conversation_finalize (GObject *object)
   g_free (self->uid);
   g_free (self->server);
   g_free (self->server_url);
+  g_free (self->preset);
   G_OBJECT_CLASS (rill_conversation_parent_class)->finalize (object);
 }
 
@@ -87,6 +88,7 @@ rill_conversation_class_init (RillConversationClass *klass)
 static void
 rill_conversation_init (RillConversation *self)
 {
+  self->history_limit = -1;
 }
 
 gint64 rill_conversation_get_id (RillConversation *self) { return self->id; }
@@ -105,6 +107,18 @@ const char *rill_conversation_get_uid (RillConversation *self) { return self->ui
 gint64 rill_conversation_get_deleted_at (RillConversation *self) { return self->deleted_at; }
 const char *rill_conversation_get_server (RillConversation *self) { return self->server; }
 const char *rill_conversation_get_server_url (RillConversation *self) { return self->server_url; }
+const char *rill_conversation_get_preset (RillConversation *self) { return self->preset; }
+
+gboolean
+rill_conversation_get_temperature (RillConversation *self,
+                                   double           *temperature)
+{
+  if (self->has_temperature && temperature != NULL)
+    *temperature = self->temperature;
+  return self->has_temperature;
+}
+
+gint64 rill_conversation_get_history_limit (RillConversation *self) { return self->history_limit; }
 
 static void
 rill_message_finalize (GObject *object)

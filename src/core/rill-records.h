@@ -29,6 +29,15 @@ gint64      rill_conversation_get_deleted_at    (RillConversation *self);
 const char *rill_conversation_get_server        (RillConversation *self);
 /* That server's address without user info, to name it once it is gone. */
 const char *rill_conversation_get_server_url    (RillConversation *self);
+/* The preset it started from, by name, or NULL: its values are the
+ * conversation's own copy (rill-preset.h). */
+const char *rill_conversation_get_preset        (RillConversation *self);
+/* TRUE with *@temperature when the conversation has its own (< 0: the
+ * server's default); FALSE when the preferences' applies. */
+gboolean    rill_conversation_get_temperature   (RillConversation *self,
+                                                 double           *temperature);
+/* Its own history limit (0 for all), or -1 when the preferences' applies. */
+gint64      rill_conversation_get_history_limit (RillConversation *self);
 
 gint64      rill_message_get_id                 (RillMessage      *self);
 gint64      rill_message_get_conversation_id    (RillMessage      *self);

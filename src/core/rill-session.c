@@ -861,8 +861,55 @@ rill_session_fill_reply_options (RillSession      *self,
     options->system_prompt = g_strdup (self->system_prompt);
   options->temperature = self->temperature;
   options->history_limit = self->history_limit;
+  /* The copy of the preset it started from wins, whatever the preferences
+   * or the preset say now. */
+  if (conversation != NULL)
+    {
+      double temperature;
+
+      if (rill_conversation_get_temperature (conversation, &temperature))
+        options->temperature = temperature < 0 ? -1 : temperature;
+      if (rill_conversation_get_history_limit (conversation) >= 0)
+        options->history_limit = rill_conversation_get_history_limit (conversation);
+    }
   options->connect_timeout_ms = self->connect_timeout * 1000;
   options->idle_timeout_ms = self->idle_timeout * 1000;
+}
+
+GPtrArray *
+rill_session_dup_presets (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return rill_presets_load (self->settings);
+}
+
+RillPreset *
+rill_session_dup_preset (RillSession *self,
+                         const char  *name)
+{
+  g_autoptr(GPtrArray) presets = NULL;
+
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+
+  if (name == NULL || *name == '\0')
+    return NULL;
+  presets = rill_presets_load (self->settings);
+  for (guint i = 0; i < presets->len; i++)
+    {
+      RillPreset *preset = presets->pdata[i];
+
+      if (g_strcmp0 (preset->name, name) == 0)
+        return rill_preset_copy (preset);
+    }
+  return NULL;
+}
+
+void
+rill_session_set_presets (RillSession *self,
+                          GPtrArray   *presets)
+{
+  g_return_if_fail (RILL_IS_SESSION (self));
+  rill_presets_save (self->settings, presets);
 }
 
 /* GObject */

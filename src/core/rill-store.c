@@ -550,7 +550,8 @@ rill_store_init (RillStore *self)
 /* Reads */
 
 #define CONVERSATION_COLUMNS \
-  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url"
+  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url," \
+  " preset, temperature, history_limit"
 
 static RillConversation *
 conversation_from_row (sqlite3_stmt *stmt)
@@ -566,6 +567,10 @@ conversation_from_row (sqlite3_stmt *stmt)
   conversation->uid = rill_sqlite_column_dup (stmt, 6);
   conversation->server = rill_sqlite_column_dup (stmt, 7);
   conversation->server_url = rill_sqlite_column_dup (stmt, 8);
+  conversation->preset = rill_sqlite_column_dup (stmt, 9);
+  conversation->has_temperature = sqlite3_column_type (stmt, 10) != SQLITE_NULL;
+  conversation->temperature = sqlite3_column_double (stmt, 10);
+  conversation->history_limit = rill_sqlite_column_int_or (stmt, 11, -1);
   return conversation;
 }
 
