@@ -137,6 +137,7 @@ rill_window_open_conversation (RillWindow *self,
 
   rill_composer_cancel_edit (self->composer, FALSE);
   g_clear_pointer (&self->pending_model, g_free);
+  g_clear_pointer (&self->pending_preset, rill_preset_free);
   model = wanted_model (self);
   /* The conversation's own server, even when another lists the model. */
   if (conversation_id != 0)
@@ -438,8 +439,7 @@ _rill_window_send (RillWindow *self)
     {
       self->pending_text = g_steal_pointer (&text);
       set_creating (self, TRUE);
-      rill_store_create_conversation_async (store, NULL, self->cancellable,
-                                            create_conversation_cb, g_object_ref (self));
+      _rill_window_create_conversation (self, create_conversation_cb);
       return;
     }
 
@@ -704,6 +704,7 @@ rill_window_finalize (GObject *object)
   g_clear_object (&self->session);
   g_clear_pointer (&self->pending_model, g_free);
   g_clear_pointer (&self->pending_text, g_free);
+  g_clear_pointer (&self->pending_preset, rill_preset_free);
 
   G_OBJECT_CLASS (rill_window_parent_class)->finalize (object);
 }

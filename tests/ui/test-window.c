@@ -18,6 +18,7 @@
 #include "rill-block-column.h"
 #include "rill-model-picker.h"
 #include "rill-preferences-window.h"
+#include "rill-presets-page.h"
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
 #include "rill-message-row-private.h"
@@ -2731,6 +2732,190 @@ test_reply_cost (void)
   g_assert_cmpstr (_rill_message_row_get_cost_text (row), ==, before);
 }
 
+/* Presets */
+
+static gboolean
+is_presets_page (GtkWidget  *widget,
+                 const char *unused)
+{
+  return RILL_IS_PRESETS_PAGE (widget);
+}
+
+static gboolean
+is_spin (GtkWidget  *widget,
+         const char *unused)
+{
+  return GTK_IS_SPIN_BUTTON (widget);
+}
+
+static gboolean
+has_entry_title (GtkWidget  *widget,
+                 const char *title)
+{
+  return ADW_IS_ENTRY_ROW (widget) &&
+         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0;
+}
+
+/* The Preferences at their Presets page. */
+static GtkWidget *
+open_presets_page (GtkWidget **prefs)
+{
+  GtkWidget *page;
+
+  *prefs = GTK_WIDGET (rill_preferences_window_new (
+                         rill_application_get_session (fx.app)));
+  gtk_window_set_transient_for (GTK_WINDOW (*prefs), GTK_WINDOW (fx.window));
+  gtk_window_present (GTK_WINDOW (*prefs));
+  page = find_widget (*prefs, is_presets_page, NULL);
+  g_assert_nonnull (page);
+  adw_preferences_window_set_visible_page (ADW_PREFERENCES_WINDOW (*prefs),
+                                           ADW_PREFERENCES_PAGE (page));
+  wait_until ((TestCondition) gtk_widget_get_mapped, page, "the presets page on screen");
+  return page;
+}
+
+static void
+fill_preset (GtkWidget  *page,
+             const char *name,
+             const char *prompt,
+             double      temperature,
+             double      history)
+{
+  GtkWidget *editor;
+
+  if (name != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (find_widget (page, has_entry_title, "Name")), name);
+  gtk_editable_set_text (GTK_EDITABLE (find_widget (page, has_entry_title, "System Prompt")),
+                         prompt);
+  editor = find_widget (page, has_title, "Temperature");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_widget (editor, is_spin, NULL)), temperature);
+  editor = find_widget (page, has_title, "History Limit");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_widget (editor, is_spin, NULL)), history);
+  click (find_widget (page, has_label, "_Save Preset"));
+}
+
+/* The last request to Ollama: its system prompt, temperature, model and
+ * number of messages. */
+static void
+assert_sent (RillTestServer *ollama,
+             const char     *prompt,
+             double          temperature,
+             guint           n_messages)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *body;
+  JsonArray *messages;
+
+  g_assert_true (json_parser_load_from_data (parser,
+                                             rill_test_server_get_request_body (ollama,
+                                                                                "/api/chat"),
+                                             -1, NULL));
+  body = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "llama3");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (
+                                    json_object_get_object_member (body, "options"),
+                                    "temperature"), temperature, 1e-9);
+  messages = json_object_get_array_member (body, "messages");
+  g_assert_cmpuint (json_array_get_length (messages), ==, n_messages);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0),
+                                                  "role"), ==, "system");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0),
+                                                  "content"), ==, prompt);
+}
+
+/* A preset made in Preferences starts a conversation that sends its system
+ * prompt, temperature, history limit and model to its server, and goes on
+ * doing so after the preset is edited; Ctrl+Shift+N starts from the edited
+ * preset, the last one used. */
+static void
+test_presets (void)
+{
+  const char * const both[] = {
+    "test-model", "env:OPENAI_BASE_URL", "llama3", "env:OLLAMA_HOST", NULL
+  };
+  g_autoptr(RillTestServer) ollama = rill_test_server_new ();
+  g_autofree char *last = NULL;
+  g_autofree char *server = NULL;
+  g_auto(GStrv) accels = NULL;
+  GtkWidget *prefs, *page;
+  GSettings *settings;
+  gint64 first, second;
+
+  route_ollama (ollama);
+  setup_two_servers (rill_test_server_get_url (ollama));
+  settings = rill_session_get_settings (rill_application_get_session (fx.app));
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed");
+
+  /* Made in Preferences: the model chosen from those Ollama lists. */
+  page = open_presets_page (&prefs);
+  click (find_widget (page, has_tooltip, "Add Preset"));
+  g_assert_true (gtk_widget_activate_action (page, "presets.choose-model", "(ss)", "llama3",
+                                             "env:OLLAMA_HOST"));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_widget (page, has_entry_title,
+                                                                     "Model"))), ==, "llama3");
+  fill_preset (page, "French", "Answer in French.", 0.3, 2);
+  g_assert_nonnull (find_widget (page, has_title, "French"));
+  gtk_window_destroy (GTK_WINDOW (prefs));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-from-preset", "s",
+                                             "French"));
+  server = rill_model_picker_dup_selected_server (fx.window->model_picker);
+  g_assert_cmpstr (server, ==, "env:OLLAMA_HOST");
+  type_and_return ("Bonjour ?");
+  wait_until (last_row_done, NULL, "the first reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  first = _rill_window_get_conversation_id (fx.window);
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+  assert_sent (ollama, "Answer in French.", 0.3, 2);
+  last = g_settings_get_string (settings, "last-preset");
+  g_assert_cmpstr (last, ==, "French");
+
+  /* Edited: the conversation keeps its copy, and its history limit. */
+  page = open_presets_page (&prefs);
+  click (find_widget (find_widget (page, has_title, "French"), has_tooltip, "Edit"));
+  fill_preset (page, NULL, "Answer in German.", 1.2, 0);
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  type_and_return ("Encore ?");
+  wait_until (last_row_done, NULL, "the second reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, first);
+  g_assert_cmpuint (rill_test_server_get_request_count (ollama, "/api/chat"), ==, 2);
+  /* Two messages: the reply before the question, which a history may not
+   * open with, is left out with the rest; the preferences' 50 would send
+   * all four. */
+  assert_sent (ollama, "Answer in French.", 0.3, 2);
+
+  /* Ctrl+Shift+N: the last preset, as it is now. */
+  accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fx.app),
+                                                  "win.new-from-last-preset");
+  g_assert_nonnull (accels[0]);
+  {
+    guint key;
+    GdkModifierType mods;
+
+    g_assert_true (gtk_accelerator_parse (accels[0], &key, &mods));
+    g_assert_cmpuint (key, ==, GDK_KEY_n);
+    g_assert_cmpuint (mods, ==, GDK_CONTROL_MASK | GDK_SHIFT_MASK);
+  }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-from-last-preset",
+                                             NULL));
+  type_and_return ("Hallo?");
+  wait_until (last_row_done, NULL, "the third reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  second = _rill_window_get_conversation_id (fx.window);
+  g_assert_cmpint (second, !=, first);
+  assert_sent (ollama, "Answer in German.", 1.2, 2);
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+
+  /* Without a last preset, Ctrl+Shift+N is Ctrl+N. */
+  g_settings_set_string (settings, "last-preset", "");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-from-last-preset",
+                                             NULL));
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
+  g_assert_null (fx.window->pending_preset);
+  g_settings_reset (settings, "presets");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2791,6 +2976,7 @@ main (int   argc,
   g_test_add_func ("/window/attachments-sent", test_attachments_sent);
   g_test_add_func ("/window/attachments-refused", test_attachments_refused);
   g_test_add_func ("/window/reply-cost", test_reply_cost);
+  g_test_add_func ("/window/presets", test_presets);
 
   return g_test_run ();
 }
