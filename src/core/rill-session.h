@@ -134,6 +134,15 @@ void          rill_session_fill_reply_options  (RillSession      *self,
                                                 const char       *model,
                                                 RillReplyOptions *options);
 
+/* The model a new conversation starts with: the one last chosen in any
+ * window, else (after a restart) that of the conversation used last; NULL
+ * when there is none. Its server, or NULL for any. */
+void          rill_session_set_last_model      (RillSession      *self,
+                                                const char       *model,
+                                                const char       *server_id);
+const char   *rill_session_get_last_model      (RillSession      *self);
+const char   *rill_session_get_last_server     (RillSession      *self);
+
 /* Presets ("presets"): a copy of the list, RillPresets in their order;
  * the one named @name, or NULL; and the whole list written back. */
 GPtrArray    *rill_session_dup_presets         (RillSession      *self);

@@ -2916,6 +2916,74 @@ test_presets (void)
   g_settings_reset (settings, "presets");
 }
 
+/* A new conversation starts with the model last chosen: not the model of
+ * the conversation shown when it is started, and after a restart still the
+ * one chosen last, on its server. */
+static void
+test_last_model (void)
+{
+  const char *tokens[] = { "From ", "OpenAI", NULL };
+  const char * const both[] = {
+    "test-model", "env:OPENAI_BASE_URL", "qwen2.5", "env:OLLAMA_HOST", NULL
+  };
+  g_autoptr(RillTestServer) ollama = rill_test_server_new ();
+  g_autofree char *model = NULL;
+  g_autofree char *server = NULL;
+  gint64 on_openai;
+
+  route_ollama (ollama);
+  setup_two_servers (rill_test_server_get_url (ollama));
+  route_tokens (tokens, 0);
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed");
+
+  choose ("test-model", "env:OPENAI_BASE_URL");
+  type_and_return ("First");
+  wait_until (last_row_done, NULL, "the first reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  on_openai = _rill_window_get_conversation_id (fx.window);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation",
+                                             NULL));
+  choose ("qwen2.5", "env:OLLAMA_HOST");
+  type_and_return ("Second");
+  wait_until (last_row_done, NULL, "the second reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+
+  /* The OpenAI conversation shown, then a new one: the model chosen last. */
+  rill_window_open_conversation (fx.window, on_openai, 0);
+  model = rill_model_picker_dup_selected (fx.window->model_picker);
+  g_assert_cmpstr (model, ==, "test-model");
+  g_clear_pointer (&model, g_free);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation",
+                                             NULL));
+  model = rill_model_picker_dup_selected (fx.window->model_picker);
+  server = rill_model_picker_dup_selected_server (fx.window->model_picker);
+  g_assert_cmpstr (model, ==, "qwen2.5");
+  g_assert_cmpstr (server, ==, "env:OLLAMA_HOST");
+
+  /* After a restart, the window's new conversation too. */
+  g_action_group_activate_action (G_ACTION_GROUP (fx.app), "quit", NULL);
+  g_assert_null (fx.window);
+  g_clear_object (&fx.app);
+  start_app_as ("io.github.rill.Rill.Restarted");
+  wait_until (window_mapped, NULL, "the window is on screen again");
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed again");
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
+  g_clear_pointer (&model, g_free);
+  g_clear_pointer (&server, g_free);
+  model = rill_model_picker_dup_selected (fx.window->model_picker);
+  server = rill_model_picker_dup_selected_server (fx.window->model_picker);
+  g_assert_cmpstr (model, ==, "qwen2.5");
+  g_assert_cmpstr (server, ==, "env:OLLAMA_HOST");
+  type_and_return ("Third");
+  wait_until (last_row_done, NULL, "the third reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_cmpuint (rill_test_server_get_request_count (ollama, "/api/chat"), ==, 2);
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (ollama, "/api/chat"),
+                            "\"model\":\"qwen2.5\""));
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2977,6 +3045,7 @@ main (int   argc,
   g_test_add_func ("/window/attachments-refused", test_attachments_refused);
   g_test_add_func ("/window/reply-cost", test_reply_cost);
   g_test_add_func ("/window/presets", test_presets);
+  g_test_add_func ("/window/last-model", test_last_model);
 
   return g_test_run ();
 }
