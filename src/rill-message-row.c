@@ -1433,6 +1433,16 @@ cost_server_label (RillMessageRow *self)
   return g_strdup (rill_conversation_get_server_url (conversation));
 }
 
+/* One figure is never broken across lines: "0.42 s to first token". */
+static char *
+unbroken (char *text)
+{
+  g_auto(GStrv) words = g_strsplit (text, " ", -1);
+
+  g_free (text);
+  return g_strjoinv ("\u00a0", words);
+}
+
 static void
 update_cost (RillMessageRow *self)
 {
@@ -1463,8 +1473,8 @@ update_cost (RillMessageRow *self)
   if (self->ttft_ms >= 0)
     {
       /* translators: under a reply: the seconds until its first word came */
-      g_ptr_array_add (shown, g_strdup_printf (_("%.2f s to first token"),
-                                               self->ttft_ms / 1000.0));
+      g_ptr_array_add (shown, unbroken (g_strdup_printf (_("%.2f s to first token"),
+                                                         self->ttft_ms / 1000.0)));
       g_ptr_array_add (spoken, g_strdup_printf (_("%.2f seconds to the first token"),
                                                 self->ttft_ms / 1000.0));
     }
@@ -1472,7 +1482,7 @@ update_cost (RillMessageRow *self)
     {
       double rate = self->completion_tokens * 1000.0 / self->generation_ms;
 
-      g_ptr_array_add (shown, g_strdup_printf (_("%.1f tokens/s"), rate));
+      g_ptr_array_add (shown, unbroken (g_strdup_printf (_("%.1f tokens/s"), rate)));
       g_ptr_array_add (spoken, g_strdup_printf (_("%.1f tokens per second"), rate));
     }
   if (self->prompt_tokens >= 0)
@@ -1481,8 +1491,8 @@ update_cost (RillMessageRow *self)
       char *in = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u token in", "%u tokens in", n),
                                   n);
 
-      g_ptr_array_add (shown, in);
       g_ptr_array_add (spoken, g_strdup (in));
+      g_ptr_array_add (shown, unbroken (in));
     }
   if (self->completion_tokens >= 0)
     {
@@ -1491,8 +1501,8 @@ update_cost (RillMessageRow *self)
                                                 n),
                                    n);
 
-      g_ptr_array_add (shown, out);
       g_ptr_array_add (spoken, g_strdup (out));
+      g_ptr_array_add (shown, unbroken (out));
     }
 
   /* The model alone is already the author above. */

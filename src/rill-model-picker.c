@@ -34,6 +34,7 @@ struct _RillModelChoice
   char    *label;
   char    *search_key;  /* NULL: the label */
   gboolean header;
+  gboolean grouped;     /* under its server's header, which names the server */
 };
 
 G_DEFINE_FINAL_TYPE (RillModelChoice, rill_model_choice, G_TYPE_OBJECT)
@@ -325,7 +326,12 @@ rebuild (RillModelPicker *self)
         g_ptr_array_add (rows, choice_new (NULL, id, label, answer->error));
       else
         for (guint j = 0; answer->models[j] != NULL; j++)
-          g_ptr_array_add (rows, choice_new (answer->models[j], id, label, NULL));
+          {
+            RillModelChoice *choice = choice_new (answer->models[j], id, label, NULL);
+
+            choice->grouped = TRUE;
+            g_ptr_array_add (rows, choice);
+          }
       rows->pdata[first - 1] = header_new (id, label, rows, first);
     }
 
@@ -708,7 +714,8 @@ bind_item_cb (GtkSignalListItemFactory *factory,
   else
     {
       gtk_label_set_text (GTK_LABEL (label), choice->model);
-      gtk_label_set_text (GTK_LABEL (server), choice->server_label);
+      /* Under its header, the server is named already. */
+      gtk_label_set_text (GTK_LABEL (server), choice->grouped ? "" : choice->server_label);
       gtk_widget_set_tooltip_text (child, NULL);
       gtk_widget_remove_css_class (label, "error");
     }
