@@ -192,12 +192,29 @@ rill_application_startup (GApplication *app)
 }
 
 static void
+servers_stopped_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  rill_toolbox_stop_all_finish (RILL_TOOLBOX (source), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
 rill_application_shutdown (GApplication *app)
 {
   RillApplication *self = RILL_APPLICATION (app);
+  gboolean servers_stopped = FALSE;
 
   for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  /* No tool server outlives the app. Each has half a second to exit on
+   * its own and as long after SIGTERM before SIGKILL: the client's timers
+   * bound this wait, whatever path the quit took. */
+  rill_toolbox_stop_all_async (rill_session_get_toolbox (self->session), 500,
+                               servers_stopped_cb, &servers_stopped);
+  while (!servers_stopped)
+    g_main_context_iteration (NULL, TRUE);
   if (rill_session_get_store (self->session) != NULL)
     rill_store_sync (rill_session_get_store (self->session), 1000);
 

@@ -20,6 +20,7 @@
 #include <glib/gi18n.h>
 
 #include "rill-attachment-chip.h"
+#include "rill-tools-button.h"
 #include "rill-composer-private.h"
 
 /* What a paste may bring: an image's bytes, or a list of copied files. */
@@ -34,6 +35,7 @@ struct _RillComposer
   GtkTextView         *text_view;
   GtkButton           *send_button;
   GtkButton           *attach_button;
+  RillToolsButton     *tools_button;
   GtkWidget           *chips_scroller;
   GtkFlowBox          *chips;
   GtkRevealer         *error_revealer;
@@ -922,6 +924,7 @@ rill_composer_class_init (RillComposerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RillComposer, text_view);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, send_button);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, attach_button);
+  gtk_widget_class_bind_template_child (widget_class, RillComposer, tools_button);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, chips_scroller);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, chips);
   gtk_widget_class_bind_template_child (widget_class, RillComposer, error_revealer);
@@ -936,6 +939,14 @@ rill_composer_class_init (RillComposerClass *klass)
                                    dismiss_errors_action);
 
   g_type_ensure (RILL_TYPE_ATTACHMENT_CHIP);
+  g_type_ensure (RILL_TYPE_TOOLS_BUTTON);
+}
+
+GtkWidget *
+rill_composer_get_tools_button (RillComposer *self)
+{
+  g_return_val_if_fail (RILL_IS_COMPOSER (self), NULL);
+  return GTK_WIDGET (self->tools_button);
 }
 
 static void

@@ -46,6 +46,9 @@ GListModel *rill_composer_get_attachments         (RillComposer               *s
 gboolean    rill_composer_get_loading_attachments (RillComposer               *self);
 /* Removes every chip (after a send) and the messages about refusals. */
 void        rill_composer_clear_attachments       (RillComposer               *self);
+/* The Tools button (a RillToolsButton): the window gives it the session
+ * and the conversation ("session", "conversation-id"). */
+GtkWidget  *rill_composer_get_tools_button        (RillComposer               *self);
 /* For what is attached from now on. */
 void        rill_composer_set_attachment_limits   (RillComposer               *self,
                                                    const RillAttachmentLimits *limits);

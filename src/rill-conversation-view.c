@@ -10,12 +10,19 @@
  * What it shows is one path through the conversation's tree (see
  * rill-store-tree.c). Picking another version of a message keeps the rows
  * above it, which are the same on every path through it, and replaces the
- * rows from it down; the store remembers the choice. */
+ * rows from it down; the store remembers the choice.
+ *
+ * A tool's result is a card, not a message row: stored ones are read with
+ * the path, and the calls of the run going on (see rill-tool-run.h) get
+ * live cards that stay when the person looks elsewhere and comes back, as
+ * a reply's rows do. The view shows a run and says when it ended; the
+ * window decides what comes next. */
 
 #include <glib/gi18n.h>
 
 #include "rill-conversation-view-private.h"
 #include "rill-message-row-private.h"
+#include "rill-tool-card.h"
 
 struct _RillConversationView
 {
@@ -34,6 +41,8 @@ struct _RillConversationView
   RillReply         *reply;             /* streaming, or NULL */
   RillMessageRow    *reply_row;
   RillMessageRow    *reply_user_row;
+  RillToolRun       *tool_run;          /* deciding or running, or NULL */
+  GPtrArray         *tool_cards;        /* the run's live RillToolCards */
   char              *title;
 
   gint64             conversation_id;
@@ -52,6 +61,7 @@ enum {
   PROP_TITLE,
   PROP_REPLY,
   PROP_STREAMING,
+  PROP_TOOL_RUN,
   N_PROPS
 };
 
@@ -60,6 +70,7 @@ enum {
   REGENERATE,
   CONTINUE,
   REPLY_FINISHED,
+  TOOL_RUN_FINISHED,
   N_SIGNALS
 };
 
@@ -95,13 +106,24 @@ rill_conversation_view_get_reply (RillConversationView *self)
   return self->reply;
 }
 
+RillToolRun *
+rill_conversation_view_get_tool_run (RillConversationView *self)
+{
+  g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), NULL);
+  return self->tool_run;
+}
+
+/* A run waiting for the person counts: Stop ends it, and nothing else can
+ * be sent until it is decided or stopped. */
 gboolean
 rill_conversation_view_get_streaming (RillConversationView *self)
 {
   g_return_val_if_fail (RILL_IS_CONVERSATION_VIEW (self), FALSE);
 
-  return self->reply != NULL &&
-         rill_reply_get_conversation_id (self->reply) == self->conversation_id;
+  return (self->reply != NULL &&
+          rill_reply_get_conversation_id (self->reply) == self->conversation_id) ||
+         (self->tool_run != NULL &&
+          rill_tool_run_get_conversation_id (self->tool_run) == self->conversation_id);
 }
 
 static void
@@ -216,6 +238,29 @@ update_last_flags (RillConversationView *self)
        child = gtk_widget_get_next_sibling (child))
     if (RILL_IS_MESSAGE_ROW (child))
       rill_message_row_set_is_last (RILL_MESSAGE_ROW (child), child == last);
+    else if (RILL_IS_TOOL_CARD (child))
+      rill_tool_card_set_is_last (RILL_TOOL_CARD (child), child == last);
+}
+
+static void update_page (RillConversationView *self);
+
+static void
+card_continue_cb (RillConversationView *self)
+{
+  g_signal_emit (self, signals[CONTINUE], 0, NULL);
+}
+
+/* Stored and live cards alike. */
+static void
+append_card (RillConversationView *self,
+             GtkWidget            *card)
+{
+  g_signal_handlers_disconnect_by_data (card, self);
+  g_signal_connect_object (card, "continue", G_CALLBACK (card_continue_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_box_append (self->messages_box, card);
+  update_last_flags (self);
+  update_page (self);
 }
 
 static void
@@ -406,6 +451,65 @@ scroll_to_message (RillConversationView *self,
 
 /* Opening */
 
+/* The argument text of call @call_id, from the assistant message before
+ * @index on @path that asked for it. */
+static const char *
+find_call_arguments (GPtrArray  *path,
+                     guint       index,
+                     const char *call_id)
+{
+  for (guint i = index; i-- > 0;)
+    {
+      RillMessage *message = g_ptr_array_index (path, i);
+      GPtrArray *calls;
+
+      if (rill_message_get_role (message) != RILL_ROLE_ASSISTANT)
+        continue;
+      calls = rill_message_get_tool_calls (message);
+      for (guint j = 0; calls != NULL && j < calls->len; j++)
+        {
+          RillToolCall *call = g_ptr_array_index (calls, j);
+
+          if (g_strcmp0 (call->id, call_id) == 0)
+            return call->arguments ? call->arguments->str : NULL;
+        }
+      return NULL;
+    }
+  return NULL;
+}
+
+static RillToolCard *
+find_live_card (RillConversationView *self,
+                gint64                message_id)
+{
+  for (guint i = 0; self->tool_cards != NULL && i < self->tool_cards->len; i++)
+    {
+      RillToolCard *card = g_ptr_array_index (self->tool_cards, i);
+
+      if (rill_tool_card_get_message_id (card) == message_id)
+        return card;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+make_tool_card (RillConversationView *self,
+                GPtrArray            *path,
+                guint                 index)
+{
+  RillMessage *message = g_ptr_array_index (path, index);
+  RillToolCard *card = find_live_card (self, rill_message_get_id (message));
+  g_autoptr(GPtrArray) images = NULL;
+
+  if (card != NULL)
+    return GTK_WIDGET (card);
+  images = rill_store_list_attachments (get_store (self), rill_message_get_id (message), NULL);
+  return GTK_WIDGET (rill_tool_card_new_stored (message,
+                                                find_call_arguments (path, index,
+                                                                     rill_message_get_tool_call_id (message)),
+                                                images));
+}
+
 /* Appends a row for each message of @path from @from on. */
 static void
 append_path (RillConversationView *self,
@@ -419,6 +523,11 @@ append_path (RillConversationView *self,
 
       if (rill_message_get_role (message) == RILL_ROLE_SYSTEM)
         continue;
+      if (rill_message_get_role (message) == RILL_ROLE_TOOL)
+        {
+          append_card (self, make_tool_card (self, path, i));
+          continue;
+        }
 
       /* The reply still streaming here keeps its live row. */
       if (self->reply != NULL && self->reply_row != NULL &&
@@ -657,12 +766,110 @@ rill_conversation_view_start_reply (RillConversationView *self,
   rill_reply_start (reply);
 }
 
+/* The run */
+
+static void
+set_tool_run (RillConversationView *self,
+              RillToolRun          *run)
+{
+  gboolean was_streaming = rill_conversation_view_get_streaming (self);
+
+  if (self->tool_run != NULL)
+    g_signal_handlers_disconnect_by_data (self->tool_run, self);
+  g_set_object (&self->tool_run, run);
+  if (run == NULL)
+    g_ptr_array_set_size (self->tool_cards, 0);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOOL_RUN]);
+  if (was_streaming != rill_conversation_view_get_streaming (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STREAMING]);
+}
+
+/* The first call waiting gets the keyboard, unless the person is busy
+ * elsewhere than the composer, which is idle while a loop runs. */
+static void
+focus_first_waiting (RillConversationView *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root ? gtk_root_get_focus (root) : NULL;
+
+  if (focus != NULL && !gtk_widget_is_ancestor (focus, GTK_WIDGET (self)) &&
+      gtk_widget_get_ancestor (focus, GTK_TYPE_TEXT_VIEW) == NULL)
+    return;
+  for (guint i = 0; i < self->tool_cards->len; i++)
+    if (rill_tool_card_get_waiting (g_ptr_array_index (self->tool_cards, i)))
+      {
+        rill_tool_card_focus_allow (g_ptr_array_index (self->tool_cards, i));
+        return;
+      }
+}
+
+static void
+tool_run_started_cb (RillConversationView *self,
+                     RillToolRun          *run)
+{
+  GPtrArray *steps = rill_tool_run_get_steps (run);
+  gboolean shown = rill_tool_run_get_conversation_id (run) == self->conversation_id;
+
+  for (guint i = 0; i < steps->len; i++)
+    {
+      RillToolCard *card = rill_tool_card_new_for_step (g_ptr_array_index (steps, i));
+
+      g_ptr_array_add (self->tool_cards, g_object_ref_sink (card));
+      if (shown)
+        append_card (self, GTK_WIDGET (card));
+    }
+  if (shown)
+    {
+      follow_end (self);
+      focus_first_waiting (self);
+    }
+}
+
+static void
+tool_run_finished_cb (RillConversationView *self,
+                      RillToolRun          *run)
+{
+  g_autoptr(RillToolRun) finished = g_object_ref (run);
+
+  if (run == self->tool_run)
+    set_tool_run (self, NULL);
+  g_signal_handlers_disconnect_by_data (run, self);
+  g_signal_emit (self, signals[TOOL_RUN_FINISHED], 0, finished);
+}
+
+void
+rill_conversation_view_start_tool_run (RillConversationView *self,
+                                       RillToolRun          *run)
+{
+  g_return_if_fail (RILL_IS_CONVERSATION_VIEW (self));
+  g_return_if_fail (RILL_IS_TOOL_RUN (run));
+  g_return_if_fail (self->reply == NULL && self->tool_run == NULL);
+
+  set_tool_run (self, run);
+  g_signal_connect_object (run, "started", G_CALLBACK (tool_run_started_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (run, "finished", G_CALLBACK (tool_run_finished_cb),
+                           self, G_CONNECT_SWAPPED);
+  rill_tool_run_start (run);
+}
+
 void
 rill_conversation_view_stop_reply (RillConversationView *self)
 {
   g_autoptr(RillReply) reply = NULL;
 
   g_return_if_fail (RILL_IS_CONVERSATION_VIEW (self));
+
+  /* Every call not decided or still running ends stopped, each through
+   * its own final write; "finished" then tells the window the loop ended. */
+  if (self->tool_run != NULL)
+    {
+      g_autoptr(RillToolRun) run = g_object_ref (self->tool_run);
+
+      /* Its cards follow their steps to the end; the view is free now. */
+      set_tool_run (self, NULL);
+      rill_tool_run_stop (run);
+    }
 
   if (self->reply == NULL)
     return;
@@ -789,6 +996,9 @@ rill_conversation_view_get_property (GObject    *object,
     case PROP_STREAMING:
       g_value_set_boolean (value, rill_conversation_view_get_streaming (self));
       break;
+    case PROP_TOOL_RUN:
+      g_value_set_object (value, self->tool_run);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -825,6 +1035,13 @@ rill_conversation_view_dispose (GObject *object)
   g_clear_object (&self->reply);
   g_clear_object (&self->reply_row);
   g_clear_object (&self->reply_user_row);
+  if (self->tool_run != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->tool_run, self);
+      rill_tool_run_stop (self->tool_run);
+    }
+  g_clear_object (&self->tool_run);
+  g_clear_pointer (&self->tool_cards, g_ptr_array_unref);
   g_clear_object (&self->store_signals);
   if (self->scroll_tick_id != 0)
     {
@@ -872,6 +1089,8 @@ rill_conversation_view_class_init (RillConversationViewClass *klass)
     g_param_spec_object ("reply", NULL, NULL, RILL_TYPE_REPLY, readable);
   properties[PROP_STREAMING] =
     g_param_spec_boolean ("streaming", NULL, NULL, FALSE, readable);
+  properties[PROP_TOOL_RUN] =
+    g_param_spec_object ("tool-run", NULL, NULL, RILL_TYPE_TOOL_RUN, readable);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[EDIT] = g_signal_new ("edit", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -883,6 +1102,9 @@ rill_conversation_view_class_init (RillConversationViewClass *klass)
   signals[REPLY_FINISHED] = g_signal_new ("reply-finished", G_TYPE_FROM_CLASS (klass),
                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                           G_TYPE_NONE, 1, RILL_TYPE_REPLY);
+  signals[TOOL_RUN_FINISHED] = g_signal_new ("tool-run-finished", G_TYPE_FROM_CLASS (klass),
+                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                             G_TYPE_NONE, 1, RILL_TYPE_TOOL_RUN);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_PREFIX "/rill-conversation-view.ui");
@@ -900,6 +1122,7 @@ rill_conversation_view_init (RillConversationView *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->follow_end = TRUE;
+  self->tool_cards = g_ptr_array_new_with_free_func (g_object_unref);
   self->title = g_strdup (_("New Conversation"));
   self->store_signals = g_signal_group_new (RILL_TYPE_STORE);
   g_signal_group_connect_object (self->store_signals, "conversation-changed",

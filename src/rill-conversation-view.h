@@ -17,7 +17,9 @@ G_DECLARE_FINAL_TYPE (RillConversationView, rill_conversation_view, RILL, CONVER
  * streaming, here or in a conversation looked at before) and "streaming" (it
  * streams in the conversation shown).
  * Signals, from the rows: "edit", "regenerate", "continue" (RillMessageRow
- * *row); from the reply: "reply-finished" (RillReply *). */
+ * *row); from the reply: "reply-finished" (RillReply *); from a run of
+ * tool calls: "tool-run-finished" (RillToolRun *). "tool-run" is the run
+ * deciding or running, here or in a conversation looked at before. */
 
 /* Shows @conversation_id (0: a new, empty one), scrolled to @message_id or,
  * for 0, to the end. Rows of the reply still streaming there are kept. */
@@ -36,7 +38,13 @@ gboolean        rill_conversation_view_get_streaming    (RillConversationView *s
 void            rill_conversation_view_start_reply      (RillConversationView *self,
                                                          RillReply            *reply,
                                                          const char           *user_text);
-/* Stops the reply (kept as "stopped"); its row shows what arrived. */
+/* Shows a card per call of @run (a live one when it is in the conversation
+ * shown) and starts it; "streaming" holds until it finished. */
+void            rill_conversation_view_start_tool_run   (RillConversationView *self,
+                                                         RillToolRun          *run);
+RillToolRun    *rill_conversation_view_get_tool_run     (RillConversationView *self);
+/* Stops the reply (kept as "stopped"); its row shows what arrived. Stops
+ * the run of tool calls too: every call not done ends "stopped". */
 void            rill_conversation_view_stop_reply       (RillConversationView *self);
 
 RillMessageRow *rill_conversation_view_get_last_row     (RillConversationView *self,

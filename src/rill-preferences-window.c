@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 
 #include "rill-accessible.h"
+#include "rill-mcp-page.h"
 #include "rill-preferences-window.h"
 #include "rill-presets-page.h"
 #include "rill-toast.h"
@@ -508,6 +509,9 @@ rill_preferences_window_constructed (GObject *object)
   g_object_bind_property (self->session, "connect-timeout",
                           self->connect_adjustment, "value", both);
   g_object_bind_property (self->session, "idle-timeout", self->idle_adjustment, "value", both);
+
+  adw_preferences_window_add (ADW_PREFERENCES_WINDOW (self),
+                              ADW_PREFERENCES_PAGE (rill_mcp_page_new (self->session)));
 
   load_server (self);
   update_status (self);

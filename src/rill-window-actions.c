@@ -609,10 +609,12 @@ _rill_window_update_actions (RillWindow *self)
   gboolean can_regenerate = last_reply != NULL && !streaming_here &&
                             gtk_widget_get_next_sibling (GTK_WIDGET (last_reply)) == NULL &&
                             rill_message_row_get_message_id (last_reply) != 0;
-  gboolean has_reply = rill_conversation_view_get_reply (self->conversation_view) != NULL;
+  gboolean has_reply = rill_conversation_view_get_reply (self->conversation_view) != NULL ||
+                       rill_conversation_view_get_tool_run (self->conversation_view) != NULL;
 
   gtk_widget_action_set_enabled (widget, "win.stop", has_reply);
-  gtk_widget_action_set_enabled (widget, "win.send", !streaming_here && !self->creating);
+  gtk_widget_action_set_enabled (widget, "win.send",
+                                 !streaming_here && !self->creating && !self->collecting);
   gtk_widget_action_set_enabled (widget, "win.rename-conversation", has_conversation);
   gtk_widget_action_set_enabled (widget, "win.delete-conversation", has_conversation);
   gtk_widget_action_set_enabled (widget, "win.export-markdown", has_conversation);

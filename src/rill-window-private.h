@@ -38,12 +38,39 @@ struct _RillWindow
   AdwToast             *delete_toast;
 
   gint64                pending_delete_id;
+  GPtrArray            *loop_tools;        /* RillOfferedTool of the tool loop, or NULL */
+  guint                 loop_steps;        /* runs since the person sent or continued */
+  gint64                tools_for_id;
+  int                   tools_for;         /* RillWindowToolsFor */
+  guint                 collecting : 1;    /* the tools are being gathered */
+  guint                 tools_ready : 1;   /* gathered for the action redone now */
   guint                 creating : 1;
   guint                 send_when_open : 1;  /* sent before the history was open */
   guint                 waiting_banner : 1;  /* the banner says the history is held */
 };
 
+typedef enum {
+  RILL_WINDOW_TOOLS_FOR_SEND,
+  RILL_WINDOW_TOOLS_FOR_REGENERATE,
+  RILL_WINDOW_TOOLS_FOR_CONTINUE,
+} RillWindowToolsFor;
+
 void            _rill_window_class_actions_init (RillWindowClass *klass);
+void            _rill_window_start_reply        (RillWindow      *self,
+                                                 gint64           conversation_id,
+                                                 const char      *user_text,
+                                                 gint64           version_of);
+/* rill-window-tools.c. FALSE when the tools of the conversation are being
+ * gathered first: @what (with the message @id) is done again once they are. */
+gboolean        _rill_window_tools_ensure       (RillWindow        *self,
+                                                 RillWindowToolsFor what,
+                                                 gint64             id);
+void            _rill_window_tools_fill_options (RillWindow       *self,
+                                                 RillReplyOptions *options);
+void            _rill_window_tools_reply_finished (RillWindow    *self,
+                                                   RillReply     *reply);
+void            _rill_window_tools_run_finished (RillWindow      *self,
+                                                 RillToolRun     *run);
 void            _rill_window_update_actions     (RillWindow      *self);
 void            _rill_window_toast              (RillWindow      *self,
                                                  const char      *text);

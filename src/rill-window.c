@@ -236,6 +236,14 @@ reply_finished_cb (RillWindow *self,
 
   rill_session_name_conversation_async (self->session, reply, NULL, NULL, NULL);
   _rill_window_update_actions (self);
+  _rill_window_tools_reply_finished (self, reply);
+}
+
+static void
+tool_run_finished_cb (RillWindow  *self,
+                      RillToolRun *run)
+{
+  _rill_window_tools_run_finished (self, run);
 }
 
 static void
@@ -272,11 +280,11 @@ take_attachments (RillWindow *self)
 /* Asks for a reply in @conversation_id, which becomes the one shown. With
  * @version_of, the new rows are a new version of that message (editing,
  * regenerating); without, they follow the last message shown. */
-static void
-start_reply (RillWindow *self,
-             gint64      conversation_id,
-             const char *user_text,
-             gint64      version_of)
+void
+_rill_window_start_reply (RillWindow *self,
+                          gint64      conversation_id,
+                          const char *user_text,
+                          gint64      version_of)
 {
   RillProvider *provider;
   RillStore *store = _rill_window_get_store (self);
@@ -334,6 +342,7 @@ start_reply (RillWindow *self,
 
   model = rill_model_picker_dup_selected (self->model_picker);
   rill_session_fill_reply_options (self->session, conversation, model, &options);
+  _rill_window_tools_fill_options (self, &options);
   reply = rill_reply_new (store, provider, conversation_id, user_text, &options);
   rill_reply_options_clear (&options);
   rill_reply_set_version_of (reply, version_of);
@@ -378,7 +387,7 @@ create_conversation_cb (GObject      *object,
   if (self->pending_model != NULL)
     rill_store_update_conversation_async (RILL_STORE (object), id, RILL_CONVERSATION_MODEL,
                                           self->pending_model, NULL, NULL, NULL);
-  start_reply (self, id, text, 0);
+  _rill_window_start_reply (self, id, text, 0);
 }
 
 void
@@ -431,6 +440,9 @@ _rill_window_send (RillWindow *self)
       _rill_window_show_banner (self, rill_session_get_provider_status (self->session));
       return;
     }
+  /* The words stay in the composer while the tools are gathered. */
+  if (!_rill_window_tools_ensure (self, RILL_WINDOW_TOOLS_FOR_SEND, 0))
+    return;
 
   /* A reply still streaming in another conversation ends here, kept. */
   _rill_window_stop (self);
@@ -457,7 +469,7 @@ _rill_window_send (RillWindow *self)
       return;
     }
 
-  start_reply (self, _rill_window_get_conversation_id (self), text, editing);
+  _rill_window_start_reply (self, _rill_window_get_conversation_id (self), text, editing);
 }
 
 void
@@ -468,10 +480,12 @@ _rill_window_regenerate_from (RillWindow     *self,
 
   if (id == 0 || rill_message_row_get_role (row) != RILL_ROLE_ASSISTANT)
     return;
+  if (!_rill_window_tools_ensure (self, RILL_WINDOW_TOOLS_FOR_REGENERATE, id))
+    return;
   _rill_window_stop (self);
   /* The reply replaced stays, as the older version. */
   rill_conversation_view_remove_rows_from (self->conversation_view, row);
-  start_reply (self, _rill_window_get_conversation_id (self), NULL, id);
+  _rill_window_start_reply (self, _rill_window_get_conversation_id (self), NULL, id);
 }
 
 /* Answers the conversation as it stands: the stopped or interrupted reply
@@ -482,8 +496,11 @@ _rill_window_continue (RillWindow *self)
   if (_rill_window_get_conversation_id (self) == 0 ||
       _rill_window_get_store (self) == NULL || self->creating)
     return;
+  /* Stopped first: a run of calls ends as stopped before the gathering. */
   _rill_window_stop (self);
-  start_reply (self, _rill_window_get_conversation_id (self), NULL, 0);
+  if (!_rill_window_tools_ensure (self, RILL_WINDOW_TOOLS_FOR_CONTINUE, 0))
+    return;
+  _rill_window_start_reply (self, _rill_window_get_conversation_id (self), NULL, 0);
 }
 
 void
@@ -632,6 +649,7 @@ rill_window_constructed (GObject *object)
 {
   RillWindow *self = RILL_WINDOW (object);
   GSettings *settings;
+  GtkWidget *tools;
 
   G_OBJECT_CLASS (rill_window_parent_class)->constructed (object);
 
@@ -643,6 +661,11 @@ rill_window_constructed (GObject *object)
   g_object_bind_property (self, "session", self->conversation_view, "session",
                           G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "session", self->model_picker, "session", G_BINDING_SYNC_CREATE);
+  /* The Tools button shows and sets the tools of the conversation shown. */
+  tools = rill_composer_get_tools_button (self->composer);
+  g_object_bind_property (self, "session", tools, "session", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self->conversation_view, "conversation-id", tools, "conversation-id",
+                          G_BINDING_SYNC_CREATE);
 
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (settings, "window-width"),
@@ -724,6 +747,7 @@ rill_window_finalize (GObject *object)
   g_clear_pointer (&self->pending_model, g_free);
   g_clear_pointer (&self->pending_text, g_free);
   g_clear_pointer (&self->pending_preset, rill_preset_free);
+  g_clear_pointer (&self->loop_tools, g_ptr_array_unref);
 
   G_OBJECT_CLASS (rill_window_parent_class)->finalize (object);
 }
@@ -769,6 +793,7 @@ rill_window_class_init (RillWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, regenerate_cb);
   gtk_widget_class_bind_template_callback (widget_class, continue_cb);
   gtk_widget_class_bind_template_callback (widget_class, reply_finished_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tool_run_finished_cb);
   gtk_widget_class_bind_template_callback (widget_class, streaming_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, send_cb);
   gtk_widget_class_bind_template_callback (widget_class, stop_cb);

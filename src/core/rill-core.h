@@ -10,3 +10,5 @@
 #include "rill-reply.h"
 #include "rill-keyring.h"
 #include "rill-session.h"
+#include "rill-toolbox.h"
+#include "rill-tool-run.h"

@@ -12,6 +12,78 @@
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
+/* Tools: each call and each result a collapsed block, so that a long
+ * result does not bury the conversation; the fence is longer than any run
+ * of backticks in what it holds. */
+
+static void
+append_fenced (GString *out, const char *info, const char *text)
+{
+  guint longest = 0, run = 0;
+  g_autofree char *fence = NULL;
+
+  for (const char *p = text; *p; p++)
+    {
+      run = *p == '`' ? run + 1 : 0;
+      longest = MAX (longest, run);
+    }
+  fence = g_strnfill (MAX (3, longest + 1), '`');
+  g_string_append_printf (out, "%s%s\n%s%s%s\n", fence, info, text,
+                          *text && text[strlen (text) - 1] != '\n' ? "\n" : "", fence);
+}
+
+static void
+append_details (GString *out, const char *summary, const char *info, const char *text)
+{
+  g_autofree char *escaped = g_markup_escape_text (summary, -1);
+
+  g_string_append_printf (out, "<details><summary>%s</summary>\n\n", escaped);
+  append_fenced (out, info, text);
+  g_string_append (out, "\n</details>\n\n");
+}
+
+static const char *
+tool_status_word (RillStatus status)
+{
+  switch (status)
+    {
+    /* How a tool's call ended, after its name: "Tool echo (everything): complete". */
+    case RILL_STATUS_COMPLETE: return _("complete");
+    case RILL_STATUS_DENIED: return _("denied");
+    default: return rill_status_describe_inline (status);
+    }
+}
+
+static void
+append_tool_calls (GString *out, RillMessage *message)
+{
+  GPtrArray *calls = rill_message_get_tool_calls (message);
+
+  for (guint i = 0; calls != NULL && i < calls->len; i++)
+    {
+      const RillToolCall *call = g_ptr_array_index (calls, i);
+      /* The arguments as the model wrote them. */
+      g_autofree char *summary = g_strdup_printf (_("Tool call %s"),
+                                                  call->name ? call->name : "?");
+
+      append_details (out, summary, "json", call->arguments->str);
+    }
+}
+
+static void
+append_tool_result (GString *out, RillMessage *message)
+{
+  const char *name = rill_message_get_tool_name (message);
+  const char *server = rill_message_get_tool_server (message);
+  const char *status = tool_status_word (rill_message_get_status (message));
+  g_autofree char *summary = NULL;
+
+  /* TRANSLATORS: a tool's name, its server's name, how the call ended. */
+  summary = g_strdup_printf (_("Tool %s (%s): %s"), name ? name : "?", server ? server : "?",
+                             status ? status : "");
+  append_details (out, summary, "", rill_message_get_content (message));
+}
+
 char *
 rill_export_markdown (RillConversation *conversation,
                       GPtrArray        *messages)
@@ -30,6 +102,11 @@ rill_export_markdown (RillConversation *conversation,
       const char *status = rill_status_describe_inline (rill_message_get_status (message));
       const char *reasoning = rill_message_get_reasoning (message);
 
+      if (role == RILL_ROLE_TOOL)
+        {
+          append_tool_result (out, message);
+          continue;
+        }
       if (role == RILL_ROLE_USER)
         g_string_append_printf (out, "## %s\n\n", _("You"));
       else if (role == RILL_ROLE_SYSTEM)
@@ -48,6 +125,7 @@ rill_export_markdown (RillConversation *conversation,
         }
       g_string_append (out, rill_message_get_content (message));
       g_string_append (out, "\n\n");
+      append_tool_calls (out, message);
       if (status != NULL && role == RILL_ROLE_ASSISTANT)
         {
           const char *error = rill_message_get_error (message);
@@ -121,6 +199,38 @@ add_cost (JsonBuilder *builder,
       }
 }
 
+/* Tool calls as the array stored (each call's arguments the model's text,
+ * a string), and a result's call id, server and tool. */
+static void
+add_tools (JsonBuilder *builder,
+           RillMessage *message)
+{
+  const char *calls = rill_message_get_tool_calls_json (message);
+  const char *strings[][2] = {
+    { "tool_call_id", rill_message_get_tool_call_id (message) },
+    { "tool_server", rill_message_get_tool_server (message) },
+    { "tool_name", rill_message_get_tool_name (message) },
+  };
+
+  if (calls != NULL)
+    {
+      JsonNode *parsed = json_from_string (calls, NULL);
+
+      json_builder_set_member_name (builder, "tool_calls");
+      /* Written by another tool as something else: kept as the text. */
+      if (parsed != NULL)
+        json_builder_add_value (builder, parsed);
+      else
+        json_builder_add_string_value (builder, calls);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (strings[i][1] != NULL)
+      {
+        json_builder_set_member_name (builder, strings[i][0]);
+        json_builder_add_string_value (builder, strings[i][1]);
+      }
+}
+
 char *
 rill_export_json_with_attachments (RillConversation *conversation,
                                    GPtrArray        *messages,
@@ -182,6 +292,7 @@ rill_export_json_with_attachments (RillConversation *conversation,
       add_cost (builder, message);
       json_builder_set_member_name (builder, "created_at");
       json_builder_add_int_value (builder, rill_message_get_created_at (message));
+      add_tools (builder, message);
       if (attachments != NULL)
         {
           gint64 id = rill_message_get_id (message);

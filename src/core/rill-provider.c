@@ -17,6 +17,7 @@
 
 #include "rill-provider-private.h"
 #include "rill-stream-parser.h"
+#include "rill-toolbox.h"
 
 #define MODELS_TIMEOUT_MS 15000
 #define DISCOVERY_TIMEOUT_MS 2000
@@ -326,19 +327,153 @@ rill_provider_describe_http_error (guint       status,
  * Ollama's images array. The request recorded names the attachments by id
  * only, so the stored request does not grow with what they hold. */
 
-static JsonNode *
-api_message (RillProviderKind kind, JsonObject *message, gboolean record)
+/* Tools.
+ *
+ * The history carries an assistant message's calls as the store keeps
+ * them ({"id", "name", "arguments"} with the argument text as the model
+ * sent it) and each result as a "tool" message with the call's id and the
+ * function name the model called; rill-store-reply.c already paired them,
+ * so every result sent follows the message whose call it answers. Here
+ * they take each API's shape: OpenAI's calls have the text as "arguments",
+ * byte for byte; Ollama's have an object, parsed from that text. */
+
+/* @text cut to at most @max bytes (0: whole) without splitting a
+ * character, with a note saying so: for the model, not translated. */
+static char *
+cut_tool_result (const char *text, gsize max)
 {
-  JsonArray *attachments = json_object_get_array_member (message, "attachments");
+  gsize len = strlen (text);
+  gsize keep = max;
+
+  if (max == 0 || len <= max)
+    return g_strdup (text);
+  /* Back to the first byte of a character: a continuation byte is
+   * 10xxxxxx. */
+  while (keep > 0 && ((guchar) text[keep] & 0xc0) == 0x80)
+    keep--;
+  return g_strdup_printf ("%.*s\n\n[The result was cut to %" G_GSIZE_FORMAT " of its %"
+                          G_GSIZE_FORMAT " bytes.]", (int) keep, text, keep, len);
+}
+
+static JsonArray *
+api_tool_calls (RillProviderKind kind, JsonArray *calls)
+{
+  JsonArray *out = json_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (calls); i++)
+    {
+      JsonObject *call = json_array_get_object_element (calls, i);
+      const char *name = json_object_get_string_member_with_default (call, "name", "");
+      const char *arguments = json_object_get_string_member_with_default (call, "arguments", "");
+      JsonObject *function = json_object_new ();
+      JsonObject *item = json_object_new ();
+
+      json_object_set_string_member (function, "name", name);
+      if (kind == RILL_PROVIDER_OLLAMA)
+        {
+          g_autoptr(JsonNode) parsed = json_from_string (arguments, NULL);
+
+          /* Ollama takes an object only. Text that is not one (a call cut
+           * short by Stop) was never run: its result says so, and the call
+           * goes as an empty object rather than a request Ollama refuses. */
+          if (parsed != NULL && JSON_NODE_HOLDS_OBJECT (parsed))
+            json_object_set_member (function, "arguments", g_steal_pointer (&parsed));
+          else
+            json_object_set_object_member (function, "arguments", json_object_new ());
+        }
+      else
+        {
+          json_object_set_string_member (item, "id",
+                                         json_object_get_string_member_with_default (call, "id",
+                                                                                     ""));
+          json_object_set_string_member (item, "type", "function");
+          json_object_set_string_member (function, "arguments", arguments);
+        }
+      json_object_set_object_member (item, "function", function);
+      json_array_add_object_element (out, item);
+    }
+  return out;
+}
+
+/* A "tool" message in the API's shape. */
+static JsonNode *
+api_tool_result (RillProviderKind kind, JsonObject *message, gsize max)
+{
+  const char *content = json_object_get_string_member_with_default (message, "content", "");
+  g_autofree char *sent = cut_tool_result (content, max);
+  JsonObject *out = json_object_new ();
+
+  json_object_set_string_member (out, "role", "tool");
+  if (kind == RILL_PROVIDER_OLLAMA)
+    {
+      json_object_set_string_member (out, "content", sent);
+      json_object_set_string_member (out, "tool_name",
+                                     json_object_get_string_member_with_default (message,
+                                                                                 "tool_name",
+                                                                                 ""));
+    }
+  else
+    {
+      json_object_set_string_member (out, "tool_call_id",
+                                     json_object_get_string_member_with_default (message,
+                                                                                 "tool_call_id",
+                                                                                 ""));
+      json_object_set_string_member (out, "content", sent);
+    }
+  return json_node_init_object (json_node_alloc (), out);
+}
+
+/* The "tools" the model is offered: the same function shape for both APIs. */
+static JsonNode *
+api_tools (GPtrArray *tools)
+{
+  JsonArray *out = json_array_new ();
+
+  for (guint i = 0; i < tools->len; i++)
+    {
+      RillOfferedTool *offered = g_ptr_array_index (tools, i);
+      RillMcpTool *tool = offered->tool;
+      const char *description = tool->description ? tool->description : tool->title;
+      JsonObject *function = json_object_new ();
+      JsonObject *item = json_object_new ();
+
+      json_object_set_string_member (function, "name", offered->function_name);
+      if (description != NULL)
+        json_object_set_string_member (function, "description", description);
+      if (tool->input_schema != NULL)
+        json_object_set_member (function, "parameters", json_node_copy (tool->input_schema));
+      else
+        {
+          JsonObject *schema = json_object_new ();
+
+          json_object_set_string_member (schema, "type", "object");
+          json_object_set_object_member (function, "parameters", schema);
+        }
+      json_object_set_string_member (item, "type", "function");
+      json_object_set_object_member (item, "function", function);
+      json_array_add_object_element (out, item);
+    }
+  return json_node_init_array (json_node_alloc (), out);
+}
+
+static JsonNode *
+api_message (RillProviderKind kind, JsonObject *message, gboolean record, gsize max)
+{
+  JsonArray *attachments = json_object_has_member (message, "attachments")
+                           ? json_object_get_array_member (message, "attachments") : NULL;
   const char *role = json_object_get_string_member_with_default (message, "role", "");
   const char *content = json_object_get_string_member_with_default (message, "content", "");
   g_autoptr(GString) text = g_string_new (content);
   g_autoptr(JsonArray) images = json_array_new ();
   g_autoptr(JsonArray) ids = json_array_new ();
-  JsonObject *out = json_object_new ();
+  JsonObject *out;
 
+  /* A tool's result is recorded as it is sent, cut. */
+  if (g_str_equal (role, "tool"))
+    return api_tool_result (kind, message, max);
+  out = json_object_new ();
   json_object_set_string_member (out, "role", role);
-  for (guint i = 0; i < json_array_get_length (attachments); i++)
+  for (guint i = 0; attachments != NULL && i < json_array_get_length (attachments); i++)
     {
       JsonObject *item = json_array_get_object_element (attachments, i);
       const char *name = json_object_get_string_member_with_default (item, "name", "");
@@ -381,7 +516,8 @@ api_message (RillProviderKind kind, JsonObject *message, gboolean record)
   if (record)
     {
       json_object_set_string_member (out, "content", content);
-      json_object_set_array_member (out, "attachments", g_steal_pointer (&ids));
+      if (attachments != NULL)
+        json_object_set_array_member (out, "attachments", g_steal_pointer (&ids));
     }
   else if (kind == RILL_PROVIDER_OLLAMA)
     {
@@ -403,13 +539,35 @@ api_message (RillProviderKind kind, JsonObject *message, gboolean record)
     }
   else
     json_object_set_string_member (out, "content", text->str);
+  /* With its text, "" when it has none: OpenAI allows null there too, but
+   * some compatible servers take only a string. */
+  if (json_object_has_member (message, "tool_calls"))
+    {
+      JsonArray *calls = json_object_get_array_member (message, "tool_calls");
+
+      json_object_set_array_member (out, "tool_calls", api_tool_calls (kind, calls));
+    }
   return json_node_init_object (json_node_alloc (), out);
 }
 
+static gboolean
+needs_api_shape (JsonNode *message)
+{
+  JsonObject *object;
+
+  if (!JSON_NODE_HOLDS_OBJECT (message))
+    return FALSE;
+  object = json_node_get_object (message);
+  return json_object_has_member (object, "attachments")
+         || json_object_has_member (object, "tool_calls")
+         || g_strcmp0 (json_object_get_string_member_with_default (object, "role", NULL),
+                       "tool") == 0;
+}
+
 /* @messages as the API takes them (or, with @record, as the request is
- * recorded): the same node when none has attachments. */
+ * recorded): the same node when none has attachments or tool parts. */
 static JsonNode *
-api_messages (RillProviderKind kind, JsonNode *messages, gboolean record)
+api_messages (RillProviderKind kind, JsonNode *messages, gboolean record, gsize max)
 {
   JsonArray *in;
   JsonArray *out;
@@ -419,12 +577,7 @@ api_messages (RillProviderKind kind, JsonNode *messages, gboolean record)
     return json_node_ref (messages);
   in = json_node_get_array (messages);
   for (guint i = 0; i < json_array_get_length (in) && !any; i++)
-    {
-      JsonNode *message = json_array_get_element (in, i);
-
-      any = JSON_NODE_HOLDS_OBJECT (message)
-            && json_object_has_member (json_node_get_object (message), "attachments");
-    }
+    any = needs_api_shape (json_array_get_element (in, i));
   if (!any)
     return json_node_ref (messages);
 
@@ -433,9 +586,9 @@ api_messages (RillProviderKind kind, JsonNode *messages, gboolean record)
     {
       JsonNode *message = json_array_get_element (in, i);
 
-      if (JSON_NODE_HOLDS_OBJECT (message)
-          && json_object_has_member (json_node_get_object (message), "attachments"))
-        json_array_add_element (out, api_message (kind, json_node_get_object (message), record));
+      if (needs_api_shape (message))
+        json_array_add_element (out, api_message (kind, json_node_get_object (message), record,
+                                                  max));
       else
         json_array_add_element (out, json_node_copy (message));
     }
@@ -445,7 +598,7 @@ api_messages (RillProviderKind kind, JsonNode *messages, gboolean record)
 static gboolean
 api_messages_differ (JsonNode *messages)
 {
-  g_autoptr(JsonNode) same = api_messages (RILL_PROVIDER_OPENAI, messages, TRUE);
+  g_autoptr(JsonNode) same = api_messages (RILL_PROVIDER_OPENAI, messages, TRUE, 0);
 
   return same != messages;
 }
@@ -455,6 +608,19 @@ rill_provider_new_chat_message (RillProvider *self,
                                 const char   *model,
                                 JsonNode     *messages,
                                 double        temperature,
+                                char        **request_json)
+{
+  return rill_provider_new_chat_request (self, model, messages, temperature, NULL, 0,
+                                         request_json);
+}
+
+SoupMessage *
+rill_provider_new_chat_request (RillProvider *self,
+                                const char   *model,
+                                JsonNode     *messages,
+                                double        temperature,
+                                GPtrArray    *tools,
+                                gsize         tool_result_max_bytes,
                                 char        **request_json)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -471,9 +637,15 @@ rill_provider_new_chat_message (RillProvider *self,
   json_builder_set_member_name (builder, "model");
   json_builder_add_string_value (builder, model ? model : "");
   json_builder_set_member_name (builder, "messages");
-  json_builder_add_value (builder, api_messages (self->kind, messages, FALSE));
+  json_builder_add_value (builder, api_messages (self->kind, messages, FALSE,
+                                                 tool_result_max_bytes));
   json_builder_set_member_name (builder, "stream");
   json_builder_add_boolean_value (builder, TRUE);
+  if (tools != NULL && tools->len > 0)
+    {
+      json_builder_set_member_name (builder, "tools");
+      json_builder_add_value (builder, api_tools (tools));
+    }
   if (self->kind == RILL_PROVIDER_OPENAI)
     {
       json_builder_set_member_name (builder, "stream_options");
@@ -526,7 +698,8 @@ rill_provider_new_chat_message (RillProvider *self,
           g_autoptr(JsonNode) recorded = json_node_copy (body);
 
           json_object_set_member (json_node_get_object (recorded), "messages",
-                                  api_messages (self->kind, messages, TRUE));
+                                  api_messages (self->kind, messages, TRUE,
+                                                tool_result_max_bytes));
           json_builder_add_value (recorder, g_steal_pointer (&recorded));
         }
       else

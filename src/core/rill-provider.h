@@ -73,6 +73,22 @@ SoupMessage      *rill_provider_new_chat_message    (RillProvider        *self,
                                                      double               temperature,
                                                      char               **request_json);
 
+/* The same, offering @tools (RillOfferedTool of rill-toolbox.h; NULL or
+ * empty: none) in the API's "tools" shape. History messages may carry
+ * tool calls and results as rill-store-reply.c reads them: an assistant
+ * message's "tool_calls" ({"id", "name", "arguments"}, the argument text
+ * as the model sent it), and a "tool" message's "tool_call_id" and
+ * "tool_name" (the function name the model called). A result's content is
+ * sent cut to @tool_result_max_bytes (0: whole), at a character's
+ * boundary, with a note that says so. */
+SoupMessage      *rill_provider_new_chat_request    (RillProvider        *self,
+                                                     const char          *model,
+                                                     JsonNode            *messages,
+                                                     double               temperature,
+                                                     GPtrArray           *tools,
+                                                     gsize                tool_result_max_bytes,
+                                                     char               **request_json);
+
 /* A request to @path under the server's address, with its key (which never
  * follows a redirect elsewhere); NULL when the address is not valid. */
 SoupMessage      *rill_provider_new_request         (RillProvider        *self,

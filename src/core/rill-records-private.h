@@ -19,6 +19,7 @@ struct _RillConversation
   gint64  deleted_at;  /* 0 when not in the trash */
   char   *server;      /* the server's id, NULL until the first reply */
   char   *server_url;  /* its address without user info */
+  char   *tools;       /* conversations.tools: a RillToolChoice's JSON, or NULL */
   /* The copy of the preset it started from (rill-preset.h). */
   char    *preset;
   gboolean has_temperature;
@@ -50,6 +51,15 @@ struct _RillMessage
   guint      n_versions;
   gint64     ttft_ms;        /* -1 when unknown */
   gint64     generation_ms;  /* -1 when unknown */
+  char      *tool_calls;   /* JSON, as stored */
+  GPtrArray *tool_call_list; /* the same parsed, RillToolCall */
+  char      *tool_call_id;
+  char      *tool_server;
+  char      *tool_name;
 };
+
+/* Sets tool_calls and the parsed list, from the store's row. */
+void _rill_message_take_tool_calls (RillMessage *self,
+                                    char        *json);
 
 G_END_DECLS

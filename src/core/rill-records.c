@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "rill-records-private.h"
 
+#include <json-glib/json-glib.h>
+
 G_DEFINE_FINAL_TYPE (RillConversation, rill_conversation, G_TYPE_OBJECT)
 G_DEFINE_FINAL_TYPE (RillMessage, rill_message, G_TYPE_OBJECT)
 
@@ -37,6 +39,7 @@ rill_conversation_finalize (GObject *object)
   g_free (self->server);
   g_free (self->server_url);
   g_free (self->preset);
+  g_free (self->tools);
   G_OBJECT_CLASS (rill_conversation_parent_class)->finalize (object);
 }
 
@@ -119,6 +122,7 @@ rill_conversation_get_temperature (RillConversation *self,
 }
 
 gint64 rill_conversation_get_history_limit (RillConversation *self) { return self->history_limit; }
+const char *rill_conversation_get_tools (RillConversation *self) { return self->tools; }
 
 static void
 rill_message_finalize (GObject *object)
@@ -133,6 +137,11 @@ rill_message_finalize (GObject *object)
   g_free (self->request);
   g_free (self->usage);
   g_free (self->uid);
+  g_free (self->tool_calls);
+  g_clear_pointer (&self->tool_call_list, g_ptr_array_unref);
+  g_free (self->tool_call_id);
+  g_free (self->tool_server);
+  g_free (self->tool_name);
   G_OBJECT_CLASS (rill_message_parent_class)->finalize (object);
 }
 
@@ -223,6 +232,116 @@ guint rill_message_get_version (RillMessage *self) { return self->version; }
 guint rill_message_get_n_versions (RillMessage *self) { return self->n_versions; }
 gint64 rill_message_get_ttft_ms (RillMessage *self) { return self->ttft_ms; }
 gint64 rill_message_get_generation_ms (RillMessage *self) { return self->generation_ms; }
+const char *rill_message_get_tool_calls_json (RillMessage *self) { return self->tool_calls; }
+GPtrArray *rill_message_get_tool_calls (RillMessage *self) { return self->tool_call_list; }
+const char *rill_message_get_tool_call_id (RillMessage *self) { return self->tool_call_id; }
+const char *rill_message_get_tool_server (RillMessage *self) { return self->tool_server; }
+const char *rill_message_get_tool_name (RillMessage *self) { return self->tool_name; }
+
+/* Parsed once, when the row is read: a record is never changed after, so
+ * it may be read from any thread. */
+void
+_rill_message_take_tool_calls (RillMessage *self,
+                               char        *json)
+{
+  g_free (self->tool_calls);
+  g_clear_pointer (&self->tool_call_list, g_ptr_array_unref);
+  self->tool_calls = json;
+  self->tool_call_list = rill_tool_calls_from_json (json);
+}
+
+/* Tool calls as stored */
+
+char *
+rill_tool_calls_to_json (GPtrArray *calls)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  if (calls == NULL || calls->len == 0)
+    return NULL;
+  builder = json_builder_new ();
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < calls->len; i++)
+    {
+      const RillToolCall *call = g_ptr_array_index (calls, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      if (call->id != NULL)
+        json_builder_add_string_value (builder, call->id);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "name");
+      if (call->name != NULL)
+        json_builder_add_string_value (builder, call->name);
+      else
+        json_builder_add_null_value (builder);
+      /* A string, even when it holds JSON: the model's text, byte for
+       * byte, whether or not it parses. */
+      json_builder_set_member_name (builder, "arguments");
+      json_builder_add_string_value (builder, call->arguments ? call->arguments->str : "");
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  root = json_builder_get_root (builder);
+  return json_to_string (root, FALSE);
+}
+
+static char *
+dup_string_member (JsonObject *object, const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && json_node_get_value_type (node) == G_TYPE_STRING
+         ? g_strdup (json_node_get_string (node)) : NULL;
+}
+
+GPtrArray *
+rill_tool_calls_from_json (const char *json)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GPtrArray) calls = NULL;
+  JsonArray *array;
+
+  if (json == NULL)
+    return NULL;
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, json, -1, NULL)
+      || !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+    return NULL;
+  array = json_node_get_array (json_parser_get_root (parser));
+  calls = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_tool_call_free);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      JsonObject *object;
+      JsonNode *arguments;
+      RillToolCall *call;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        continue;
+      object = json_node_get_object (element);
+      call = g_new0 (RillToolCall, 1);
+      call->index = calls->len;
+      call->id = dup_string_member (object, "id");
+      call->type = g_strdup ("function");
+      call->name = dup_string_member (object, "name");
+      arguments = json_object_get_member (object, "arguments");
+      if (arguments != NULL && json_node_get_value_type (arguments) == G_TYPE_STRING)
+        call->arguments = g_string_new (json_node_get_string (arguments));
+      else if (arguments != NULL && !JSON_NODE_HOLDS_NULL (arguments))
+        {
+          g_autofree char *text = json_to_string (arguments, FALSE);
+
+          call->arguments = g_string_new (text);
+        }
+      else
+        call->arguments = g_string_new (NULL);
+      g_ptr_array_add (calls, call);
+    }
+  return g_steal_pointer (&calls);
+}
 
 /* Attachments */
 

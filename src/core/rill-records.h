@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 
+#include "rill-stream-parser.h"
 #include "rill-types.h"
 
 G_BEGIN_DECLS
@@ -38,6 +39,8 @@ gboolean    rill_conversation_get_temperature   (RillConversation *self,
                                                  double           *temperature);
 /* Its own history limit (0 for all), or -1 when the preferences' applies. */
 gint64      rill_conversation_get_history_limit (RillConversation *self);
+/* The tools it offers, as a RillToolChoice's JSON; NULL for none. */
+const char *rill_conversation_get_tools         (RillConversation *self);
 
 gint64      rill_message_get_id                 (RillMessage      *self);
 gint64      rill_message_get_conversation_id    (RillMessage      *self);
@@ -66,6 +69,30 @@ guint       rill_message_get_n_versions         (RillMessage      *self);
  * token, and from the first token to the end; -1 when unknown. */
 gint64      rill_message_get_ttft_ms            (RillMessage      *self);
 gint64      rill_message_get_generation_ms      (RillMessage      *self);
+
+/* Tools (schema 8). On an assistant message, the calls it asked for as
+ * stored: a JSON array of {"id", "name", "arguments"}, the argument text
+ * exactly as the model sent it; NULL when it asked for none. The same
+ * parsed, RillToolCall in the order asked (@index is the place in the
+ * array; a call stored without an id or a name has NULL there), (transfer
+ * none); NULL when it asked for none. */
+const char *rill_message_get_tool_calls_json    (RillMessage      *self);
+GPtrArray  *rill_message_get_tool_calls         (RillMessage      *self);
+/* On a tool message: the id of the call it answers, the server's name in
+ * mcp.json and the tool's name on that server; NULL on other messages. */
+const char *rill_message_get_tool_call_id       (RillMessage      *self);
+const char *rill_message_get_tool_server        (RillMessage      *self);
+const char *rill_message_get_tool_name          (RillMessage      *self);
+
+/* The one writer and reader of messages.tool_calls. @calls are
+ * RillToolCall; NULL or empty gives NULL, so the column stays NULL for a
+ * message without calls. Arguments are written as the text they are, never
+ * parsed. */
+char       *rill_tool_calls_to_json             (GPtrArray        *calls);
+/* NULL when @json is NULL or not an array; an element that is not an
+ * object is skipped; arguments that are not text (written by another
+ * tool) are kept as compact JSON. */
+GPtrArray  *rill_tool_calls_from_json           (const char       *json);
 
 /* A file attached to a stored message, or one about to be stored with its
  * message. A plain record, never changed once made, so it may be read on

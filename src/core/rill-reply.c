@@ -79,6 +79,9 @@ struct _RillReply
   gsize    sending_reasoning;
   gboolean sending_request;
   gboolean checkpoint_failed;
+  guint    tool_calls_changes;  /* counts the parser's changes to the calls */
+  guint    committed_tool_calls;
+  guint    sending_tool_calls;
 
   /* What the reply cost, in monotonic µs: the request sent, the first
    * byte of content or reasoning, the end; 0 until then. */
@@ -123,6 +126,7 @@ rill_reply_options_clear (RillReplyOptions *options)
   g_clear_pointer (&options->model, g_free);
   g_clear_pointer (&options->default_model, g_free);
   g_clear_pointer (&options->system_prompt, g_free);
+  g_clear_pointer (&options->tools, g_ptr_array_unref);
 }
 
 static void
@@ -132,6 +136,7 @@ copy_options (RillReplyOptions *to, const RillReplyOptions *from)
   to->model = g_strdup (from->model);
   to->default_model = g_strdup (from->default_model);
   to->system_prompt = g_strdup (from->system_prompt);
+  to->tools = from->tools != NULL ? g_ptr_array_ref (from->tools) : NULL;
   if (to->checkpoint_interval_ms == 0)
     to->checkpoint_interval_ms = 16;
 }
@@ -265,6 +270,8 @@ build_final (RillReply *self)
   final->completion_tokens = rill_stream_parser_get_completion_tokens (self->parser);
   final->ttft_ms = rill_reply_get_ttft_ms (self);
   final->generation_ms = rill_reply_get_generation_ms (self);
+  /* Whatever the ending: a call cut short keeps the text that arrived. */
+  final->tool_calls_json = rill_tool_calls_to_json (rill_reply_get_tool_calls (self));
   return final;
 }
 
@@ -447,6 +454,7 @@ has_new_text (RillReply *self)
 {
   return rill_stream_parser_get_content (self->parser)->len != self->committed_content
          || rill_stream_parser_get_reasoning (self->parser)->len != self->committed_reasoning
+         || self->tool_calls_changes != self->committed_tool_calls
          || (!self->request_committed && self->request_json != NULL);
 }
 
@@ -491,6 +499,7 @@ checkpoint_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       self->committed_content = self->sending_content;
       self->committed_reasoning = self->sending_reasoning;
       self->request_committed |= self->sending_request;
+      self->committed_tool_calls = self->sending_tool_calls;
       self->checkpoint_seq++;
     }
   schedule_checkpoint (self);
@@ -501,6 +510,7 @@ send_checkpoint (RillReply *self)
 {
   const GString *content = rill_stream_parser_get_content (self->parser);
   const GString *reasoning = rill_stream_parser_get_reasoning (self->parser);
+  g_autofree char *tool_calls = NULL;
 
   if (self->ending || self->checkpoint_pending || !has_new_text (self))
     return;
@@ -509,14 +519,20 @@ send_checkpoint (RillReply *self)
   self->sending_content = content->len;
   self->sending_reasoning = reasoning->len;
   self->sending_request = !self->request_committed;
-  _rill_store_checkpoint_async (self->store, self->rows, self->checkpoint_seq,
-                                content->str + self->committed_content,
-                                content->len - self->committed_content,
-                                reasoning->str + self->committed_reasoning,
-                                reasoning->len - self->committed_reasoning,
-                                self->sending_request ? self->request_json : NULL,
-                                self->sending_request ? self->history_ids : NULL,
-                                checkpoint_done_cb, g_object_ref (self));
+  self->sending_tool_calls = self->tool_calls_changes;
+  /* The calls as they stand, which replace the stored ones: what arrived
+   * of an argument still streaming is kept if the app dies. */
+  if (self->tool_calls_changes != self->committed_tool_calls)
+    tool_calls = rill_tool_calls_to_json (rill_reply_get_tool_calls (self));
+  _rill_store_checkpoint_full_async (self->store, self->rows, self->checkpoint_seq,
+                                     content->str + self->committed_content,
+                                     content->len - self->committed_content,
+                                     reasoning->str + self->committed_reasoning,
+                                     reasoning->len - self->committed_reasoning,
+                                     tool_calls,
+                                     self->sending_request ? self->request_json : NULL,
+                                     self->sending_request ? self->history_ids : NULL,
+                                     checkpoint_done_cb, g_object_ref (self));
 }
 
 /* Reading */
@@ -599,6 +615,11 @@ handle_read (RillReply *self, const char *data, gssize len, const GError *error)
       if (self->first_token_us == 0)
         self->first_token_us = g_get_monotonic_time ();
       g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+      schedule_checkpoint (self);
+    }
+  if (rill_stream_parser_tool_calls_changed (self->parser))
+    {
+      self->tool_calls_changes++;
       schedule_checkpoint (self);
     }
   if (self->ending)
@@ -795,8 +816,10 @@ static void
 send_request (RillReply *self)
 {
   g_clear_object (&self->message);
-  self->message = rill_provider_new_chat_message (self->provider, self->model, self->history,
-                                                  self->options.temperature, &self->request_json);
+  self->message = rill_provider_new_chat_request (self->provider, self->model, self->history,
+                                                  self->options.temperature, self->options.tools,
+                                                  self->options.tool_result_max_bytes,
+                                                  &self->request_json);
   if (self->message == NULL)
     {
       fail (self, RILL_ERROR_ADDRESS, "“%s” is not a valid server address",
@@ -956,6 +979,14 @@ const GString *
 rill_reply_get_reasoning (RillReply *self)
 {
   return rill_stream_parser_get_reasoning (self->parser);
+}
+
+GPtrArray *
+rill_reply_get_tool_calls (RillReply *self)
+{
+  g_return_val_if_fail (RILL_IS_REPLY (self), NULL);
+
+  return rill_stream_parser_get_tool_calls (self->parser);
 }
 
 const char *

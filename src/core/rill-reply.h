@@ -30,6 +30,12 @@ typedef struct
   guint  connect_timeout_ms;   /* until the response headers arrive */
   guint  idle_timeout_ms;      /* silence allowed while streaming */
   guint  checkpoint_interval_ms;
+
+  /* Tools: RillOfferedTool offered to the model, NULL or empty for none
+   * (referenced, not copied: not changed after); and the bytes of a tool's
+   * result sent, cut there saying so (0: never cut). */
+  GPtrArray *tools;
+  gsize      tool_result_max_bytes;
 } RillReplyOptions;
 
 void rill_reply_options_init  (RillReplyOptions *options);
@@ -70,6 +76,12 @@ RillStatus     rill_reply_get_status           (RillReply              *self);
 gboolean       rill_reply_is_finished          (RillReply              *self);
 const GString *rill_reply_get_content          (RillReply              *self);
 const GString *rill_reply_get_reasoning        (RillReply              *self);
+/* The calls the model asked for so far, RillToolCall in the order first
+ * seen, argument text exactly as received (transfer none; changed by the
+ * next read). Stored in messages.tool_calls at every checkpoint and at the
+ * end, however it ends; a reply that ends complete with calls has the
+ * finish reason "tool_calls" from OpenAI-compatible servers. */
+GPtrArray     *rill_reply_get_tool_calls       (RillReply              *self);
 /* Why a failed reply failed, in words, as stored; NULL unless it failed. */
 const char    *rill_reply_get_error            (RillReply              *self);
 /* The same as an error to decide on: a RILL_ERROR code (the key, a rate

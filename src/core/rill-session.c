@@ -35,6 +35,7 @@ struct _RillSession
   char         *provider_id;
   char         *provider_status;
   GCancellable *provider_cancellable;
+  RillToolbox  *toolbox;      /* made when first asked for */
 
   /* Mirrors of the GSettings keys of the same name. */
   char         *default_model;
@@ -753,6 +754,19 @@ store_waiting_cb (gpointer user_data)
   set_store_waiting (RILL_SESSION (user_data), TRUE);
 }
 
+/* New conversations offer the tools of "default-tools", set in the same
+ * INSERT so that no reply can start before they are. */
+static void
+default_tools_changed_cb (RillSession *self)
+{
+  g_autofree char *tools = NULL;
+
+  if (self->store == NULL)
+    return;
+  tools = g_settings_get_string (self->settings, "default-tools");
+  rill_store_set_new_conversation_tools (self->store, tools);
+}
+
 static void
 store_opened_cb (GObject      *object,
                  GAsyncResult *result,
@@ -776,6 +790,7 @@ store_opened_cb (GObject      *object,
   else
     {
       self->store = g_steal_pointer (&store);
+      default_tools_changed_cb (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
     }
   g_object_thaw_notify (G_OBJECT (self));
@@ -795,6 +810,23 @@ rill_session_open_store (RillSession *self)
   path = rill_store_default_path ();
   rill_store_open_async (path, self->store_cancellable, store_waiting_cb, store_opened_cb,
                          g_object_ref (self));
+}
+
+RillToolbox *
+rill_session_get_toolbox (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+
+  /* Made when first needed: reading mcp.json and watching it is for runs
+   * that use tools (or show them). */
+  if (self->toolbox == NULL)
+    {
+      g_autoptr(RillMcpConfig) config = rill_mcp_config_new (NULL);
+
+      self->toolbox = rill_toolbox_new (config, self->keyring);
+      rill_toolbox_set_settings (self->toolbox, self->settings);
+    }
+  return self->toolbox;
 }
 
 RillStore *
@@ -1024,6 +1056,8 @@ rill_session_constructed (GObject *object)
 
   g_signal_connect_object (self->settings, "change-event", G_CALLBACK (settings_changed_cb),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::default-tools",
+                           G_CALLBACK (default_tools_changed_cb), self, G_CONNECT_SWAPPED);
 }
 
 static void
@@ -1048,6 +1082,7 @@ rill_session_finalize (GObject *object)
   g_clear_object (&self->servers);
   g_clear_pointer (&self->provider_status, g_free);
   g_clear_object (&self->store_cancellable);
+  g_clear_object (&self->toolbox);
   g_clear_object (&self->store);
   g_clear_error (&self->store_error);
   g_clear_object (&self->keyring);

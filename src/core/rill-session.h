@@ -16,6 +16,7 @@
 #include "rill-records.h"
 #include "rill-reply.h"
 #include "rill-store.h"
+#include "rill-toolbox.h"
 
 G_BEGIN_DECLS
 
@@ -69,6 +70,9 @@ RillSession  *rill_session_new                 (GSettings        *settings,
  * "store-waiting" is TRUE and the open retries until the lock goes. Only
  * the primary instance calls it (its GApplication startup). */
 void          rill_session_open_store          (RillSession      *self);
+/* The MCP servers of $XDG_CONFIG_HOME/rill/mcp.json, made when first asked
+ * for, with the session's keyring and "always-allowed-tools". */
+RillToolbox  *rill_session_get_toolbox         (RillSession      *self);
 /* NULL until opened ("notify::store"), and when it could not be opened. */
 RillStore    *rill_session_get_store           (RillSession      *self);
 /* Why it could not be opened ("notify::store-error"), else NULL. */

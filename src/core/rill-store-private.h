@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rill-store-private.h: the store's internals.
  *
- * The first half is what a reply and the tests use: the reply's
+ * The first half is what a reply, a tool run and the tests use: their
  * transactions and the counters that prove where SQLite runs. The second
  * half is shared by the store's own files only (rill-store.c, -schema.c,
- * -writer.c, -search.c, -reply.c): the struct, the writer's job queue and
- * the change signals a committed write queues. */
+ * -writer.c, -search.c, -reply.c, -tools.c): the struct, the writer's job
+ * queue and the change signals a committed write queues. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -52,6 +52,7 @@ typedef struct
   gint64     completion_tokens;
   gint64     ttft_ms;           /* sent to first token; -1 when unknown */
   gint64     generation_ms;     /* first token to the end; -1 when unknown */
+  char      *tool_calls_json;   /* rill_tool_calls_to_json() of the calls, or NULL */
 } RillReplyFinal;
 
 void              rill_reply_final_free (RillReplyFinal *final);
@@ -101,6 +102,21 @@ void              _rill_store_checkpoint_async   (RillStore           *self,
                                                   const GArray        *history_ids,
                                                   GAsyncReadyCallback  callback,
                                                   gpointer             user_data);
+/* The same, and the calls so far (rill_tool_calls_to_json(), NULL when
+ * they have not changed since the last checkpoint that committed), which
+ * replace the row's: a crash keeps what arrived of them. */
+void              _rill_store_checkpoint_full_async (RillStore          *self,
+                                                     RillReplyRows      *rows,
+                                                     guint               seq,
+                                                     const char         *content_tail,
+                                                     gsize               content_len,
+                                                     const char         *reasoning_tail,
+                                                     gsize               reasoning_len,
+                                                     const char         *tool_calls_json,
+                                                     const char         *request_json,
+                                                     const GArray       *history_ids,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer            user_data);
 gboolean          _rill_store_checkpoint_finish  (RillStore           *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
@@ -114,6 +130,51 @@ void              _rill_store_finalize_async     (RillStore           *self,
                                                   GAsyncReadyCallback  callback,
                                                   gpointer             user_data);
 gboolean          _rill_store_finalize_finish    (RillStore           *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
+/* A tool run's rows (rill-store-tools.c). One row to write per call: the
+ * model's call id (NULL when it gave none), the server (NULL when the call
+ * named no tool offered) and the tool's name (the function name the model
+ * used when no tool was found). */
+typedef struct
+{
+  char *call_id;
+  char *server;
+  char *name;
+} RillToolRowSpec;
+
+RillToolRowSpec  *_rill_tool_row_spec_new        (const char          *call_id,
+                                                  const char          *server,
+                                                  const char          *name);
+void              _rill_tool_row_spec_free       (RillToolRowSpec     *spec);
+
+/* Commits one message per @specs (RillToolRowSpec), role 'tool', status
+ * 'streaming', chained after @assistant_message_id, and shows the last, in
+ * one durable transaction. Finish returns their ids (gint64), in order. */
+void              _rill_store_begin_tools_async  (RillStore           *self,
+                                                  gint64               conversation_id,
+                                                  gint64               assistant_message_id,
+                                                  GPtrArray           *specs,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+GArray           *_rill_store_begin_tools_finish (RillStore           *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+/* The final write of tool message @message_id: @status, @content, @error
+ * (may be NULL) and @attachments (RillStoredAttachment, may be NULL), with
+ * the guarantees of a reply's final write (journal and retries) for the
+ * text. Fails when the images could not be stored, though the text was. */
+void              _rill_store_finish_tool_async  (RillStore           *self,
+                                                  gint64               conversation_id,
+                                                  gint64               message_id,
+                                                  RillStatus           status,
+                                                  const char          *content,
+                                                  const char          *error,
+                                                  GPtrArray           *attachments,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+gboolean          _rill_store_finish_tool_finish (RillStore           *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
 
@@ -167,6 +228,9 @@ struct _RillStore
   guint         n_recovered;
   GMainContext *main_context;  /* the opener's: where signals are emitted */
 
+  /* Main thread: conversations.tools of the conversations created. */
+  char         *new_conversation_tools;
+
   /* Owned by the opening thread. */
   sqlite3        *reader;
   RillSqliteTrace reader_trace;
@@ -212,6 +276,14 @@ gboolean          _rill_store_find_shown_leaf    (sqlite3             *db,
                                                   gint64               conversation_id,
                                                   gint64               through_message_id,
                                                   gint64              *leaf,
+                                                  GError             **error);
+
+/* rill-store-reply.c: the rows of @attachments (RillStoredAttachment, may
+ * be NULL) for message @message_id, their bytes shared by SHA-256; inside
+ * the caller's transaction. */
+gboolean          _rill_store_insert_attachments (sqlite3             *db,
+                                                  gint64               message_id,
+                                                  GPtrArray           *attachments,
                                                   GError             **error);
 
 /* rill-store-search.c: what search needs on the reader connection. */
@@ -275,7 +347,8 @@ void              _rill_store_queue_change       (RillStore           *self,
   "m.id, m.conversation_id, m.role, " RILL_STORE_PIECES_OF ("content") ", " \
   RILL_STORE_PIECES_OF ("reasoning") ", m.status, m.error, m.model," \
   " m.finish_reason, m.request, m.usage, m.prompt_tokens, m.completion_tokens," \
-  " m.created_at, m.finished_at, m.parent_id, m.uid, m.ttft_ms, m.generation_ms"
+  " m.created_at, m.finished_at, m.parent_id, m.uid," \
+  " m.tool_calls, m.tool_call_id, m.tool_server, m.tool_name, m.ttft_ms, m.generation_ms"
 
 RillMessage      *_rill_store_message_from_row   (sqlite3_stmt        *stmt);
 

@@ -48,6 +48,7 @@ rill_reply_final_free (RillReplyFinal *final)
   g_free (final->finish_reason);
   g_free (final->usage_json);
   g_free (final->request_json);
+  g_free (final->tool_calls_json);
   g_clear_pointer (&final->history_ids, g_array_unref);
   g_free (final);
 }
@@ -155,8 +156,9 @@ find_parent (sqlite3 *db, RillReplyRows *rows, gint64 *parent_id, GError **error
 /* The bytes go to attachment_data once per SHA-256 (schema 7); the row
  * names them. The text a model is given of a text file or a PDF is kept
  * with the row, so the history is sent again without reading the file. */
-static gboolean
-insert_attachments (sqlite3 *db, gint64 message_id, GPtrArray *attachments, GError **error)
+gboolean
+_rill_store_insert_attachments (sqlite3 *db, gint64 message_id, GPtrArray *attachments,
+                                GError **error)
 {
   g_autoptr(sqlite3_stmt) data = NULL;
   g_autoptr(sqlite3_stmt) row = NULL;
@@ -252,6 +254,118 @@ add_attachments (sqlite3_stmt *stmt, sqlite3 *db, gint64 id, gboolean with_image
   return TRUE;
 }
 
+/* One row of the history as read, nearest first. */
+typedef struct
+{
+  gint64      id;
+  RillRole    role;
+  RillStatus  status;
+  JsonObject *turn;         /* role, content, attachments */
+  GPtrArray  *calls;        /* an assistant's RillToolCall, or NULL */
+  char       *tool_call_id; /* a tool row's */
+} HistoryRow;
+
+static void
+history_row_clear (HistoryRow *row)
+{
+  g_clear_pointer (&row->turn, json_object_unref);
+  g_clear_pointer (&row->calls, g_ptr_array_unref);
+  g_free (row->tool_call_id);
+}
+
+static void
+add_turn (JsonArray *messages, GArray *ids, JsonObject *turn, gint64 id)
+{
+  json_array_add_object_element (messages, json_object_ref (turn));
+  g_array_append_val (ids, id);
+}
+
+/* A step of a tool loop: the assistant message at @rows[@at] and the tool
+ * rows right after it (oldest first in @rows). APIs refuse a call without
+ * its result and a result without its call, so each result is paired
+ * with a call (by id; by place when either has none) and only what pairs
+ * is sent: a call without a result (one cut short by Stop never ran) is
+ * left out, its message's text still goes, and so is a result whose call
+ * is not there. A call without an id takes its result's, or one made up from
+ * the row and its place, the same on both sides. Returns the index after
+ * the step. */
+static guint
+add_tool_step (GArray *rows, guint at, JsonArray *messages, GArray *ids)
+{
+  HistoryRow *assistant = &g_array_index (rows, HistoryRow, at);
+  guint n_calls = assistant->calls->len;
+  g_autofree HistoryRow **answers = g_new0 (HistoryRow *, n_calls);
+  g_autofree char **call_ids = g_new0 (char *, n_calls);
+  JsonArray *sent_calls = json_array_new ();
+  guint end = at + 1;
+
+  for (guint k = 0; end < rows->len
+       && g_array_index (rows, HistoryRow, end).role == RILL_ROLE_TOOL; end++, k++)
+    {
+      HistoryRow *result = &g_array_index (rows, HistoryRow, end);
+      guint found = n_calls;
+
+      for (guint c = 0; c < n_calls && result->tool_call_id != NULL; c++)
+        {
+          RillToolCall *call = g_ptr_array_index (assistant->calls, c);
+
+          if (answers[c] == NULL && g_strcmp0 (call->id, result->tool_call_id) == 0)
+            found = c;
+        }
+      if (found == n_calls && k < n_calls && answers[k] == NULL
+          && (result->tool_call_id == NULL
+              || ((RillToolCall *) g_ptr_array_index (assistant->calls, k))->id == NULL))
+        found = k;
+      if (found < n_calls)
+        answers[found] = result;
+    }
+
+  for (guint c = 0; c < n_calls; c++)
+    {
+      RillToolCall *call = g_ptr_array_index (assistant->calls, c);
+      JsonObject *sent;
+
+      if (answers[c] == NULL)
+        continue;
+      call_ids[c] = call->id ? g_strdup (call->id)
+                    : answers[c]->tool_call_id ? g_strdup (answers[c]->tool_call_id)
+                    : g_strdup_printf ("call_%" G_GINT64_FORMAT "_%u", assistant->id, c);
+      sent = json_object_new ();
+      json_object_set_string_member (sent, "id", call_ids[c]);
+      json_object_set_string_member (sent, "name", call->name ? call->name : "");
+      json_object_set_string_member (sent, "arguments", call->arguments->str);
+      json_array_add_object_element (sent_calls, sent);
+    }
+
+  if (json_array_get_length (sent_calls) > 0)
+    json_object_set_array_member (assistant->turn, "tool_calls", json_array_ref (sent_calls));
+  if (json_array_get_length (sent_calls) > 0
+      || *json_object_get_string_member (assistant->turn, "content") != '\0')
+    add_turn (messages, ids, assistant->turn, assistant->id);
+
+  /* The results in the order they were written, each with the call's id
+   * and the function name the model called (Ollama's "tool_name"). */
+  for (guint i = at + 1; i < end; i++)
+    {
+      HistoryRow *result = &g_array_index (rows, HistoryRow, i);
+
+      for (guint c = 0; c < n_calls; c++)
+        if (answers[c] == result)
+          {
+            RillToolCall *call = g_ptr_array_index (assistant->calls, c);
+
+            json_object_set_string_member (result->turn, "tool_call_id", call_ids[c]);
+            json_object_set_string_member (result->turn, "tool_name",
+                                           call->name ? call->name : "");
+            add_turn (messages, ids, result->turn, result->id);
+          }
+    }
+  for (guint c = 0; c < n_calls; c++)
+    g_free (call_ids[c]);
+  json_array_unref (sent_calls);
+  return end;
+}
+
 /* Also fills @ids: each message's row, 0 for the system prompt. */
 static JsonNode *
 read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GArray *ids,
@@ -259,13 +373,15 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GArray *i
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(sqlite3_stmt) attachments = NULL;
-  g_autoptr(GPtrArray) turns = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  g_autoptr(GArray) turn_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (HistoryRow));
   g_autoptr(JsonArray) messages = json_array_new ();
   guint with_images = 0;
+  gboolean has_user = FALSE;
   gint64 no_row = 0;
+  guint first;
   int rc;
 
+  g_array_set_clear_func (rows, (GDestroyNotify) history_row_clear);
   /* ?2: whether the image's bytes are wanted. */
   if (!(attachments = rill_sqlite_prepare (db,
                                            "SELECT a.id, a.name, a.mime_type, a.text,"
@@ -278,40 +394,73 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GArray *i
 
   /* The history is the path to the new reply, nearest first, and nothing
    * from other versions. A failed reply is left out; a stopped or
-   * interrupted one counts with the text it has. */
+   * interrupted one counts with the text it has, and an assistant message
+   * with calls counts without text. A tool's result counts once it is
+   * final, whatever its ending: the model is told of a call denied, failed
+   * or stopped, in the words of its content. */
   if (!(stmt = rill_sqlite_prepare (db,
                                     "WITH RECURSIVE up (id, depth) AS ("
                                     "   SELECT parent_id, 1 FROM messages WHERE id = ?2"
                                     "   UNION ALL SELECT m.parent_id, up.depth + 1"
                                     "   FROM messages m JOIN up ON m.id = up.id"
                                     "   WHERE m.parent_id < m.id AND up.depth < 1000000)"
-                                    " SELECT m.role, m.content, m.id"
+                                    " SELECT m.role, m.content, m.id, m.status, m.tool_calls,"
+                                    " m.tool_call_id"
                                     " FROM up JOIN messages m ON m.id = up.id"
                                     " WHERE m.conversation_id = ?1"
-                                    " AND m.status IN ('complete', 'stopped', 'interrupted')"
-                                    " AND m.content != '' ORDER BY up.depth LIMIT ?3",
+                                    " AND CASE WHEN m.role = 'tool' THEN m.status != 'streaming'"
+                                    "  ELSE m.status IN ('complete', 'stopped', 'interrupted')"
+                                    "   AND (m.content != '' OR m.tool_calls IS NOT NULL) END"
+                                    " ORDER BY up.depth",
                                     "read", error)))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, args->rows->conversation_id);
   sqlite3_bind_int64 (stmt, 2, args->rows->assistant_message_id);
-  sqlite3_bind_int64 (stmt, 3, args->history_limit ? (gint64) args->history_limit : -1);
+  /* The history limit counts messages; the rows past it are not read,
+   * except when none of those within it is the person's: a tool loop
+   * longer than the limit is then sent from the question that began it
+   * (starting earlier), as the model cannot answer calls whose reason it
+   * was not given. */
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      JsonObject *turn = json_object_new ();
-      gint64 id = sqlite3_column_int64 (stmt, 2);
+      HistoryRow row = { 0 };
+      const char *content = (const char *) sqlite3_column_text (stmt, 1);
       gboolean has_image;
 
-      json_object_set_string_member (turn, "role", (const char *) sqlite3_column_text (stmt, 0));
-      json_object_set_string_member (turn, "content", (const char *) sqlite3_column_text (stmt, 1));
-      g_ptr_array_add (turns, turn);
-      g_array_append_val (turn_ids, id);
+      row.id = sqlite3_column_int64 (stmt, 2);
+      row.role = rill_role_from_string ((const char *) sqlite3_column_text (stmt, 0));
+      row.status = rill_status_from_string ((const char *) sqlite3_column_text (stmt, 3));
+      row.turn = json_object_new ();
+      json_object_set_string_member (row.turn, "role",
+                                     (const char *) sqlite3_column_text (stmt, 0));
+      /* A result with no words of its own still answers its call. */
+      if (row.role == RILL_ROLE_TOOL && *content == '\0'
+          && (row.status == RILL_STATUS_STOPPED || row.status == RILL_STATUS_INTERRUPTED))
+        content = "[The call was stopped before it returned a result.]";
+      json_object_set_string_member (row.turn, "content", content);
+      if (row.role == RILL_ROLE_ASSISTANT)
+        {
+          row.calls = rill_tool_calls_from_json ((const char *) sqlite3_column_text (stmt, 4));
+          if (row.calls != NULL && row.calls->len == 0)
+            g_clear_pointer (&row.calls, g_ptr_array_unref);
+        }
+      row.tool_call_id = rill_sqlite_column_dup (stmt, 5);
+      g_array_append_val (rows, row);
       /* Nearest first: the latest messages with images carry them. */
-      if (!add_attachments (attachments, db, id,
+      if (!add_attachments (attachments, db, row.id,
                             args->image_limit == 0 || with_images < args->image_limit,
-                            turn, &has_image, error))
+                            row.turn, &has_image, error))
         return NULL;
       if (has_image)
         with_images++;
+      if (row.role == RILL_ROLE_USER)
+        has_user = TRUE;
+      /* The limit reached before the person's message: go on until it. */
+      if (args->history_limit != 0 && rows->len >= args->history_limit && has_user)
+        {
+          rc = SQLITE_DONE;
+          break;
+        }
     }
   if (rc != SQLITE_DONE)
     {
@@ -328,17 +477,39 @@ read_history (sqlite3 *db, BeginArgs *args, const char *system_prompt, GArray *i
       json_array_add_object_element (messages, turn);
       g_array_append_val (ids, no_row);
     }
-  /* Oldest first; a history cut by the limit must not open with a reply. */
-  for (guint i = turns->len; i > 0; i--)
+  /* Oldest first. A history cut by the limit must not open with a reply,
+   * nor with a tool's result, whose call would be missing: it starts at
+   * the next message of the person (later, at a whole step). */
+  for (guint i = 0; i < rows->len / 2; i++)
     {
-      JsonObject *turn = g_ptr_array_index (turns, i - 1);
+      HistoryRow *a = &g_array_index (rows, HistoryRow, i);
+      HistoryRow *b = &g_array_index (rows, HistoryRow, rows->len - 1 - i);
+      HistoryRow swap = *a;
 
-      if (json_array_get_length (messages) == (system_prompt && *system_prompt ? 1 : 0)
-          && g_strcmp0 (json_object_get_string_member (turn, "role"),
-                        rill_role_to_string (RILL_ROLE_ASSISTANT)) == 0)
-        continue;
-      json_array_add_object_element (messages, json_object_ref (turn));
-      g_array_append_val (ids, g_array_index (turn_ids, gint64, i - 1));
+      *a = *b;
+      *b = swap;
+    }
+  for (first = 0; first < rows->len; first++)
+    {
+      RillRole role = g_array_index (rows, HistoryRow, first).role;
+
+      if (role != RILL_ROLE_ASSISTANT && role != RILL_ROLE_TOOL)
+        break;
+    }
+  for (guint i = first; i < rows->len;)
+    {
+      HistoryRow *row = &g_array_index (rows, HistoryRow, i);
+
+      if (row->role == RILL_ROLE_ASSISTANT && row->calls != NULL)
+        i = add_tool_step (rows, i, messages, ids);
+      else
+        {
+          /* A result not right after the call it answers (another tool
+           * wrote it so) cannot be sent. */
+          if (row->role != RILL_ROLE_TOOL)
+            add_turn (messages, ids, row->turn, row->id);
+          i++;
+        }
     }
   return json_node_init_array (json_node_alloc (), messages);
 }
@@ -391,7 +562,8 @@ begin_reply_job (RillStore *self, GTask *task, gpointer data)
       if (!insert_message (db, args->rows->conversation_id, parent_id, RILL_ROLE_USER,
                            args->user_text, RILL_STATUS_COMPLETE,
                            &args->rows->user_message_id, &error)
-          || !insert_attachments (db, args->rows->user_message_id, args->attachments, &error))
+          || !_rill_store_insert_attachments (db, args->rows->user_message_id,
+                                              args->attachments, &error))
         return _rill_store_return_write_error (task, db, error);
       parent_id = args->rows->user_message_id;
     }
@@ -617,6 +789,7 @@ typedef struct
   gsize          reasoning_len;
   char          *request_json;
   GArray        *history_ids;
+  char          *tool_calls;
 } CheckpointArgs;
 
 static void
@@ -627,6 +800,7 @@ checkpoint_args_free (CheckpointArgs *args)
   g_free (args->reasoning);
   g_free (args->request_json);
   g_clear_pointer (&args->history_ids, g_array_unref);
+  g_free (args->tool_calls);
   g_free (args);
 }
 
@@ -643,20 +817,21 @@ checkpoint_failed (GTask *task, sqlite3 *db, GError *error)
     g_error_free (error);
 }
 
-/* The piece (and the request, once), in one transaction. */
+/* The piece (and the request, once, and the tool calls when they
+ * changed), in one transaction. */
 static gboolean
 checkpoint_write (sqlite3 *db, CheckpointArgs *args, GError **error)
 {
   g_autoptr(sqlite3_stmt) piece = NULL;
   g_autoptr(sqlite3_stmt) request = NULL;
+  g_autoptr(sqlite3_stmt) calls = NULL;
   g_autofree char *compact = NULL;
+  gboolean transaction = args->request_json != NULL || args->tool_calls != NULL;
 
   if (args->request_json != NULL)
-    {
-      compact = _rill_store_compact_request (db, args->request_json, args->history_ids);
-      if (!rill_sqlite_exec (db, "BEGIN IMMEDIATE", "save to", error))
-        return FALSE;
-    }
+    compact = _rill_store_compact_request (db, args->request_json, args->history_ids);
+  if (transaction && !rill_sqlite_exec (db, "BEGIN IMMEDIATE", "save to", error))
+    return FALSE;
 
   /* One new row: the cost follows the new text, not the reply's length. A
    * row no longer streaming (finalized, or marked interrupted) takes no
@@ -689,11 +864,25 @@ checkpoint_write (sqlite3 *db, CheckpointArgs *args, GError **error)
         return FALSE;
       sqlite3_bind_int64 (request, 1, args->rows->assistant_message_id);
       rill_sqlite_bind_text (request, 2, compact, -1);
-      if (!rill_sqlite_step_done (db, request, "save to", error)
-          || !rill_sqlite_exec (db, "COMMIT", "save to", error))
+      if (!rill_sqlite_step_done (db, request, "save to", error))
         return FALSE;
     }
-  return TRUE;
+
+  /* The whole array each time: calls are small next to the text, and a
+   * row holding the calls as they stand needs no folding at open. */
+  if (args->tool_calls != NULL)
+    {
+      if (!(calls = rill_sqlite_prepare (db,
+                                         "UPDATE messages SET tool_calls = ?2"
+                                         " WHERE id = ?1 AND status = 'streaming'",
+                                         "save to", error)))
+        return FALSE;
+      sqlite3_bind_int64 (calls, 1, args->rows->assistant_message_id);
+      rill_sqlite_bind_text (calls, 2, args->tool_calls, -1);
+      if (!rill_sqlite_step_done (db, calls, "save to", error))
+        return FALSE;
+    }
+  return !transaction || rill_sqlite_exec (db, "COMMIT", "save to", error);
 }
 
 static void
@@ -739,6 +928,25 @@ _rill_store_checkpoint_async (RillStore           *self,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
+  _rill_store_checkpoint_full_async (self, rows, seq, content_tail, content_len, reasoning_tail,
+                                     reasoning_len, NULL, request_json, history_ids, callback,
+                                     user_data);
+}
+
+void
+_rill_store_checkpoint_full_async (RillStore           *self,
+                                   RillReplyRows       *rows,
+                                   guint                seq,
+                                   const char          *content_tail,
+                                   gsize                content_len,
+                                   const char          *reasoning_tail,
+                                   gsize                reasoning_len,
+                                   const char          *tool_calls_json,
+                                   const char          *request_json,
+                                   const GArray        *history_ids,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
   CheckpointArgs *args = g_new0 (CheckpointArgs, 1);
 
   args->rows = g_atomic_rc_box_acquire (rows);
@@ -750,6 +958,7 @@ _rill_store_checkpoint_async (RillStore           *self,
   args->request_json = g_strdup (request_json);
   if (history_ids != NULL)
     args->history_ids = g_array_ref ((GArray *) history_ids);
+  args->tool_calls = g_strdup (tool_calls_json);
   _rill_store_push_job (self, checkpoint_job,
                         callback ? _rill_store_new_task (self, NULL, callback, user_data,
                                                          _rill_store_checkpoint_async) : NULL,
@@ -881,6 +1090,7 @@ write_journal (sqlite3 *db, const char *path, FinalizeArgs *args, GError **error
   add_string (builder, "finish_reason", final->finish_reason);
   add_string (builder, "usage", final->usage_json);
   add_string (builder, "request", args->request);
+  add_string (builder, "tool_calls", final->tool_calls_json);
   add_count (builder, "prompt_tokens", final->prompt_tokens);
   add_count (builder, "completion_tokens", final->completion_tokens);
   add_count (builder, "ttft_ms", final->ttft_ms);
@@ -996,7 +1206,8 @@ write_final (sqlite3 *db, FinalizeArgs *args, int *rc, GError **error)
                                     " status = ?4, error = ?5, model = ?6,"
                                     " finish_reason = ?7, usage = ?8,"
                                     " request = coalesce(?9, request), prompt_tokens = ?10,"
-                                    " completion_tokens = ?11, finished_at = ?12 WHERE id = ?1",
+                                    " completion_tokens = ?11, finished_at = ?12,"
+                                    " tool_calls = ?13 WHERE id = ?1",
                                     "save to", error)))
     goto fail;
   sqlite3_bind_int64 (stmt, 1, args->rows->assistant_message_id);
@@ -1011,6 +1222,7 @@ write_final (sqlite3 *db, FinalizeArgs *args, int *rc, GError **error)
   rill_sqlite_bind_int_or_null (stmt, 10, final->prompt_tokens);
   rill_sqlite_bind_int_or_null (stmt, 11, final->completion_tokens);
   sqlite3_bind_int64 (stmt, 12, args->finished_at);
+  rill_sqlite_bind_text (stmt, 13, final->tool_calls_json, -1);
   if (!rill_sqlite_step_done (db, stmt, "save to", error))
     goto fail;
   if (!write_timings (db, args->rows->assistant_message_id, final->ttft_ms,
@@ -1251,7 +1463,8 @@ import_journal (sqlite3 *db, const char *file, GError **error)
                                     " status = ?4, error = ?5, model = ?6,"
                                     " finish_reason = ?7, usage = ?8,"
                                     " request = coalesce(?9, request), prompt_tokens = ?10,"
-                                    " completion_tokens = ?11, finished_at = ?12"
+                                    " completion_tokens = ?11, finished_at = ?12,"
+                                    " tool_calls = coalesce(?14, tool_calls)"
                                     " WHERE id = ?1 AND (?13 IS NULL OR uid = ?13)"
                                     " AND status IN ('streaming', 'interrupted')",
                                     "update", error)))
@@ -1269,6 +1482,7 @@ import_journal (sqlite3 *db, const char *file, GError **error)
   rill_sqlite_bind_int_or_null (stmt, 11, member_int (entry, "completion_tokens"));
   sqlite3_bind_int64 (stmt, 12, MAX (member_int (entry, "finished_at"), 0));
   rill_sqlite_bind_text (stmt, 13, member_string (entry, "uid"), -1);
+  rill_sqlite_bind_text (stmt, 14, member_string (entry, "tool_calls"), -1);
   if (!rill_sqlite_step_done (db, stmt, "update", error))
     goto fail;
   if (sqlite3_changes (db) > 0)

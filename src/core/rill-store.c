@@ -493,6 +493,7 @@ rill_store_finalize (GObject *object)
   g_mutex_clear (&self->timings_lock);
   g_free (self->path);
   g_free (self->set_aside_path);
+  g_free (self->new_conversation_tools);
   G_OBJECT_CLASS (rill_store_parent_class)->finalize (object);
 }
 
@@ -550,7 +551,7 @@ rill_store_init (RillStore *self)
 /* Reads */
 
 #define CONVERSATION_COLUMNS \
-  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url," \
+  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url, tools," \
   " preset, temperature, history_limit"
 
 static RillConversation *
@@ -567,10 +568,11 @@ conversation_from_row (sqlite3_stmt *stmt)
   conversation->uid = rill_sqlite_column_dup (stmt, 6);
   conversation->server = rill_sqlite_column_dup (stmt, 7);
   conversation->server_url = rill_sqlite_column_dup (stmt, 8);
-  conversation->preset = rill_sqlite_column_dup (stmt, 9);
-  conversation->has_temperature = sqlite3_column_type (stmt, 10) != SQLITE_NULL;
-  conversation->temperature = sqlite3_column_double (stmt, 10);
-  conversation->history_limit = rill_sqlite_column_int_or (stmt, 11, -1);
+  conversation->tools = rill_sqlite_column_dup (stmt, 9);
+  conversation->preset = rill_sqlite_column_dup (stmt, 10);
+  conversation->has_temperature = sqlite3_column_type (stmt, 11) != SQLITE_NULL;
+  conversation->temperature = sqlite3_column_double (stmt, 11);
+  conversation->history_limit = rill_sqlite_column_int_or (stmt, 12, -1);
   return conversation;
 }
 
@@ -596,8 +598,12 @@ _rill_store_message_from_row (sqlite3_stmt *stmt)
   message->finished_at = rill_sqlite_column_int_or (stmt, 14, 0);
   message->parent_id = rill_sqlite_column_int_or (stmt, 15, 0);
   message->uid = rill_sqlite_column_dup (stmt, 16);
-  message->ttft_ms = rill_sqlite_column_int_or (stmt, 17, -1);
-  message->generation_ms = rill_sqlite_column_int_or (stmt, 18, -1);
+  _rill_message_take_tool_calls (message, rill_sqlite_column_dup (stmt, 17));
+  message->tool_call_id = rill_sqlite_column_dup (stmt, 18);
+  message->tool_server = rill_sqlite_column_dup (stmt, 19);
+  message->tool_name = rill_sqlite_column_dup (stmt, 20);
+  message->ttft_ms = rill_sqlite_column_int_or (stmt, 21, -1);
+  message->generation_ms = rill_sqlite_column_int_or (stmt, 22, -1);
   return message;
 }
 
@@ -740,12 +746,14 @@ typedef struct
   gint64          id;
   char           *value;
   RillStoreChange change;
+  char           *tools;  /* a new conversation's */
 } WriteArgs;
 
 static void
 write_args_free (WriteArgs *args)
 {
   g_free (args->value);
+  g_free (args->tools);
   g_free (args);
 }
 
@@ -777,13 +785,14 @@ create_conversation_job (RillStore *self, GTask *task, gpointer data)
 
   if (!(stmt = rill_sqlite_prepare (self->writer,
                                     "INSERT INTO conversations (title, title_from_user, created_at,"
-                                    " updated_at, uid)"
-                                    " VALUES (?1, ?2, ?3, ?3, lower(hex(randomblob(16))))",
+                                    " updated_at, uid, tools)"
+                                    " VALUES (?1, ?2, ?3, ?3, lower(hex(randomblob(16))), ?4)",
                                     "save to", &error)))
     return _rill_store_return_write_error (task, self->writer, error);
   rill_sqlite_bind_text (stmt, 1, args->value ? args->value : "", -1);
   sqlite3_bind_int (stmt, 2, args->value != NULL);
   sqlite3_bind_int64 (stmt, 3, now);
+  rill_sqlite_bind_text (stmt, 4, args->tools, -1);
   if (!rill_sqlite_step_done (self->writer, stmt, "save to", &error))
     return _rill_store_return_write_error (task, self->writer, error);
   id = sqlite3_last_insert_rowid (self->writer);
@@ -798,13 +807,27 @@ rill_store_create_conversation_async (RillStore           *self,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
+  WriteArgs *args;
+
   g_return_if_fail (RILL_IS_STORE (self));
 
+  args = write_args_new (NULL, NULL, 0, title, RILL_STORE_CONVERSATION_ADDED);
+  args->tools = g_strdup (self->new_conversation_tools);
   _rill_store_push_job (self, create_conversation_job,
                         _rill_store_new_task (self, cancellable, callback, user_data,
                                               rill_store_create_conversation_async),
-                        write_args_new (NULL, NULL, 0, title, RILL_STORE_CONVERSATION_ADDED),
-                        (GDestroyNotify) write_args_free);
+                        args, (GDestroyNotify) write_args_free);
+}
+
+void
+rill_store_set_new_conversation_tools (RillStore  *self,
+                                       const char *tools)
+{
+  g_return_if_fail (RILL_IS_STORE (self));
+
+  g_free (self->new_conversation_tools);
+  /* "" is the setting's "none": the column's none is NULL. */
+  self->new_conversation_tools = tools != NULL && *tools != '\0' ? g_strdup (tools) : NULL;
 }
 
 gint64
@@ -868,10 +891,11 @@ rill_store_update_conversation_async (RillStore             *self,
       "UPDATE conversations SET title = coalesce(?2, title) WHERE id = ?1 AND title_from_user = 0",
     [RILL_CONVERSATION_SERVER] = "UPDATE conversations SET server = ?2 WHERE id = ?1",
     [RILL_CONVERSATION_SERVER_URL] = "UPDATE conversations SET server_url = ?2 WHERE id = ?1",
+    [RILL_CONVERSATION_TOOLS] = "UPDATE conversations SET tools = ?2 WHERE id = ?1",
   };
 
   g_return_if_fail (RILL_IS_STORE (self));
-  g_return_if_fail (field <= RILL_CONVERSATION_TITLE_FROM_MODEL);
+  g_return_if_fail (field <= RILL_CONVERSATION_TOOLS);
 
   push_write (self, write_args_new (statements[field], "save to", conversation_id, value,
                                     RILL_STORE_CONVERSATION_CHANGED),

@@ -140,6 +140,11 @@ gint64       rill_store_create_conversation_finish (RillStore           *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);
 
+/* What conversations.tools of the conversations created from now on holds
+ * (the "default-tools" setting; NULL or "" for none). */
+void         rill_store_set_new_conversation_tools (RillStore          *self,
+                                                    const char         *tools);
+
 typedef enum {
   RILL_CONVERSATION_TITLE,
   RILL_CONVERSATION_MODEL,
@@ -150,6 +155,8 @@ typedef enum {
   RILL_CONVERSATION_SERVER_URL,
   /* A title the model gave: kept only while the person has not renamed it. */
   RILL_CONVERSATION_TITLE_FROM_MODEL,
+  /* The tools it offers: a RillToolChoice's JSON, NULL for none. */
+  RILL_CONVERSATION_TOOLS,
 } RillConversationField;
 
 /* @value NULL clears the field. */

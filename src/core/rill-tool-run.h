@@ -42,11 +42,22 @@ typedef enum {
   RILL_TOOL_STEP_DONE,    /* its row is final: see its status */
 } RillToolStepState;
 
+#define RILL_TYPE_TOOL_STEP_STATE (rill_tool_step_state_get_type ())
+GType rill_tool_step_state_get_type (void) G_GNUC_CONST;
+
+/* The content of a denied row and of a stopped one: what the model is
+ * sent, so fixed English, like the API's own words, not translated. */
+#define RILL_TOOL_DENIED_TEXT  "The person declined this call."
+#define RILL_TOOL_STOPPED_TEXT "The call was stopped."
+
 #define RILL_TYPE_TOOL_STEP (rill_tool_step_get_type ())
 G_DECLARE_FINAL_TYPE (RillToolStep, rill_tool_step, RILL, TOOL_STEP, GObject)
 
 /* Properties (notify on change): "state", "status", "content", "progress"
- * (0..1, or -1 when the server gives no total), "progress-message". */
+ * (0..1, or -1 when the server gives no total), "progress-message".
+ * "status" leaves 'streaming' (and "content" is set) as soon as the step's
+ * ending is known; "state" becomes DONE once its row's final write
+ * returned. */
 gint64             rill_tool_step_get_message_id     (RillToolStep *self);
 const char        *rill_tool_step_get_call_id        (RillToolStep *self);
 const char        *rill_tool_step_get_server         (RillToolStep *self);

@@ -75,6 +75,10 @@ typedef struct
 
 #define RILL_TYPE_OFFERED_TOOL (rill_offered_tool_get_type ())
 GType            rill_offered_tool_get_type (void) G_GNUC_CONST;
+/* For what is given tools without collecting them (tests). */
+RillOfferedTool *rill_offered_tool_new      (const char  *server,
+                                             RillMcpTool *tool,
+                                             const char  *function_name);
 RillOfferedTool *rill_offered_tool_ref      (RillOfferedTool *self);
 void             rill_offered_tool_unref    (RillOfferedTool *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RillOfferedTool, rill_offered_tool_unref)

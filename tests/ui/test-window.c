@@ -24,6 +24,7 @@
 #include "rill-message-row-private.h"
 #include "rill-sidebar-private.h"
 #include "rill-store-private.h"
+#include "rill-tool-card.h"
 #include "rill-window-private.h"
 
 #define CHAT "/v1/chat/completions"
@@ -2691,6 +2692,411 @@ test_attachments_refused (void)
   test_rm_rf (dir);
 }
 
+/* Tools: a scripted model asks for the reference MCP server's tools */
+
+static char *
+everything_script (void)
+{
+  return g_build_filename (MCP_EVERYTHING_DIR, "node_modules", "@modelcontextprotocol",
+                           "server-everything", "dist", "index.js", NULL);
+}
+
+/* mcp.json with the reference server, offered to new conversations; FALSE
+ * (skipped, or failed when RILL_MCP_REQUIRED is set) without it. */
+static gboolean
+setup_tools (void)
+{
+  g_autofree char *script = everything_script ();
+  g_autofree char *node = g_find_program_in_path ("node");
+  g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "rill", NULL);
+  g_autofree char *path = g_build_filename (dir, "mcp.json", NULL);
+  g_autofree char *json = NULL;
+
+  if (node == NULL || !g_file_test (script, G_FILE_TEST_EXISTS))
+    {
+      if (g_getenv ("RILL_MCP_REQUIRED") != NULL)
+        g_error ("the MCP reference server is not installed in %s", MCP_EVERYTHING_DIR);
+      g_test_skip ("the MCP reference server is not installed (ninja mcp-server)");
+      return FALSE;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  json = g_strdup_printf ("{\"mcpServers\": {\"everything\": {\"command\": \"%s\","
+                          " \"args\": [\"%s\"]}}}", node, script);
+  g_assert_true (g_file_set_contents (path, json, -1, NULL));
+  fixture_env ();
+  start_app ();
+  wait_until (window_mapped, NULL, "the window is on screen");
+  g_settings_set_string (rill_session_get_settings (rill_application_get_session (fx.app)),
+                         "default-tools", "{\"servers\": {\"everything\": {}}}");
+  return TRUE;
+}
+
+/* An OpenAI-compatible stream asking for @tool with @arguments, the
+ * argument text in two pieces, after a little text. */
+static void
+route_tool_call (const char *call_id,
+                 const char *tool,
+                 const char *arguments)
+{
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  /* Providers cut the argument text between characters, never inside one. */
+  gsize half = g_utf8_find_prev_char (arguments, arguments + strlen (arguments) / 2 + 1) -
+               arguments;
+  g_autoptr(JsonNode) first = json_node_new (JSON_NODE_VALUE);
+  g_autoptr(JsonNode) second = json_node_new (JSON_NODE_VALUE);
+  g_autofree char *first_text = NULL;
+  g_autofree char *second_text = NULL;
+  g_autofree char *head = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_autofree char *start = NULL;
+
+  {
+    g_autofree char *p1 = g_strndup (arguments, half);
+
+    json_node_set_string (first, p1);
+    json_node_set_string (second, arguments + half);
+  }
+  first_text = json_to_string (first, FALSE);
+  second_text = json_to_string (second, FALSE);
+  head = sse_token ("Let me look. ");
+  start = g_strdup_printf ("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+                           "\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":\"%s\","
+                           "\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n",
+                           call_id, tool);
+  a = g_strdup_printf ("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+                       "\"function\":{\"arguments\":%s}}]},\"finish_reason\":null}]}\n\n",
+                       first_text);
+  b = g_strdup_printf ("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+                       "\"function\":{\"arguments\":%s}}]},\"finish_reason\":null}]}\n\n",
+                       second_text);
+  rill_test_script_send (script, head, -1, 0);
+  rill_test_script_send (script, start, -1, 0);
+  rill_test_script_send (script, a, -1, 0);
+  rill_test_script_send (script, b, -1, 0);
+  rill_test_script_send (script, "data: {\"choices\":[{\"index\":0,\"delta\":{},"
+                         "\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n", -1, 0);
+  rill_test_server_route (fx.server, CHAT, script);
+}
+
+static RillToolCard *
+last_card (void)
+{
+  GtkBox *box = _rill_conversation_view_get_messages_box (fx.window->conversation_view);
+
+  for (GtkWidget *child = gtk_widget_get_last_child (GTK_WIDGET (box)); child != NULL;
+       child = gtk_widget_get_prev_sibling (child))
+    if (RILL_IS_TOOL_CARD (child))
+      return RILL_TOOL_CARD (child);
+  return NULL;
+}
+
+static gboolean
+card_waiting (gpointer data)
+{
+  RillToolCard *card = last_card ();
+
+  return card != NULL && rill_tool_card_get_waiting (card) &&
+         gtk_widget_get_mapped (GTK_WIDGET (card));
+}
+
+static gboolean
+card_written (gpointer data)
+{
+  RillToolCard *card = last_card ();
+  RillToolStep *step = card ? rill_tool_card_get_step (card) : NULL;
+
+  return step != NULL && rill_tool_step_get_state (step) == RILL_TOOL_STEP_DONE;
+}
+
+static gboolean
+loop_idle (gpointer data)
+{
+  return has_no_reply (NULL) &&
+         rill_conversation_view_get_tool_run (fx.window->conversation_view) == NULL &&
+         !fx.window->collecting;
+}
+
+static gboolean
+request_count_is (gpointer data)
+{
+  return rill_test_server_get_request_count (fx.server, CHAT) == GPOINTER_TO_UINT (data);
+}
+
+/* The visible button of @card whose accessible name is @name. */
+static GtkWidget *
+card_button (RillToolCard *card,
+             const char   *name)
+{
+  GtkWidget *found = NULL;
+  GtkWidget *stack[64];
+  guint n = 0;
+
+  stack[n++] = GTK_WIDGET (card);
+  while (n > 0 && found == NULL)
+    {
+      GtkWidget *widget = stack[--n];
+
+      /* The accessible names are the labels without the mnemonic. */
+      if (GTK_IS_BUTTON (widget) && gtk_widget_is_visible (widget) &&
+          gtk_button_get_label (GTK_BUTTON (widget)) != NULL)
+        {
+          g_autoptr(GString) label = g_string_new (gtk_button_get_label (GTK_BUTTON (widget)));
+
+          g_string_replace (label, "_", "", 0);
+          if (g_ascii_strcasecmp (label->str, name) == 0)
+            found = widget;
+        }
+      for (GtkWidget *child = gtk_widget_get_first_child (widget); child && n < 64;
+           child = gtk_widget_get_next_sibling (child))
+        stack[n++] = child;
+    }
+  return found;
+}
+
+/* @expression of the tool rows of conversation @id, in order, joined by
+ * commas. */
+static char *
+tool_rows (gint64      id,
+           const char *expression)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT group_concat(%s, ',') FROM (SELECT * FROM"
+                                          " messages WHERE conversation_id = %" G_GINT64_FORMAT
+                                          " AND role = 'tool' ORDER BY id)", expression, id);
+
+  return db_text (sql);
+}
+
+/* Allowed by the keyboard: the call runs on the real server, its result is
+ * stored, and the next request carries it under the call's id, with the
+ * call's argument text byte for byte; after a restart the card is read
+ * back from the database. */
+static void
+test_tool_allow (void)
+{
+  static const char arguments[] = "{\"message\": \"hi 你好 \\\"quoted\\\"\"}";
+  const char *final[] = { "It said ", "hi.", NULL };
+  g_autofree char *tool_row = NULL;
+  g_autofree char *calls = NULL;
+  g_autofree char *echoed = NULL;
+  RillToolCard *card;
+  GtkWidget *focus;
+  const char *body;
+  gint64 id;
+
+  if (!setup_tools ())
+    return;
+  route_tool_call ("call_echo_1", "echo", arguments);
+  type_and_return ("Echo something");
+  wait_until (card_waiting, NULL, "the call waits for approval");
+  body = rill_test_server_get_request_body (fx.server, CHAT);
+  g_assert_nonnull (strstr (body, "\"tools\""));
+  g_assert_nonnull (strstr (body, "\"name\":\"echo\""));
+
+  /* The keyboard is on Allow; Return activates it. */
+  card = last_card ();
+  focus = gtk_root_get_focus (GTK_ROOT (fx.window));
+  g_assert_true (focus == card_button (card, "Allow"));
+  g_assert_nonnull (card_button (card, "Deny"));
+  g_assert_nonnull (card_button (card, "Always allow this tool"));
+  route_tokens (final, 0);
+  g_assert_true (gtk_widget_activate (focus));
+  wait_until (request_count_is, GUINT_TO_POINTER (2), "the results went to the model");
+  wait_until (loop_idle, NULL, "the loop ended");
+  wait_until (last_row_done, NULL, "the answer is in");
+
+  id = _rill_window_get_conversation_id (fx.window);
+  tool_row = tool_rows (id, "role || '|' || status || '|' || tool_call_id || '|' || tool_server"
+                        " || '|' || tool_name");
+  g_assert_cmpstr (tool_row, ==, "tool|complete|call_echo_1|everything|echo");
+  echoed = tool_rows (id, "content");
+  g_assert_cmpstr (echoed, ==, "Echo: hi 你好 \"quoted\"");
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT json_extract(tool_calls, '$[0].arguments')"
+                                            " FROM messages WHERE conversation_id = %"
+                                            G_GINT64_FORMAT " AND tool_calls IS NOT NULL", id);
+
+    calls = db_text (sql);
+  }
+  g_assert_cmpstr (calls, ==, arguments);
+
+  /* The second request: the call, then its result, under the same id. */
+  body = rill_test_server_get_request_body (fx.server, CHAT);
+  {
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonArray *messages;
+    JsonObject *asked = NULL, *answered = NULL;
+
+    g_assert_true (json_parser_load_from_data (parser, body, -1, NULL));
+    messages = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                             "messages");
+    for (guint i = 0; i < json_array_get_length (messages); i++)
+      {
+        JsonObject *m = json_array_get_object_element (messages, i);
+
+        if (json_object_has_member (m, "tool_calls"))
+          asked = m;
+        if (g_strcmp0 (json_object_get_string_member (m, "role"), "tool") == 0)
+          answered = m;
+      }
+    g_assert_nonnull (asked);
+    g_assert_nonnull (answered);
+    {
+      JsonObject *call = json_array_get_object_element (
+        json_object_get_array_member (asked, "tool_calls"), 0);
+      JsonObject *function = json_object_get_object_member (call, "function");
+
+      g_assert_cmpstr (json_object_get_string_member (call, "id"), ==, "call_echo_1");
+      g_assert_cmpstr (json_object_get_string_member (function, "arguments"), ==, arguments);
+    }
+    g_assert_cmpstr (json_object_get_string_member (answered, "tool_call_id"), ==, "call_echo_1");
+    g_assert_cmpstr (json_object_get_string_member (answered, "content"), ==, echoed);
+  }
+
+  /* After a restart the stored card shows the call and its result. */
+  g_action_group_activate_action (G_ACTION_GROUP (fx.app), "quit", NULL);
+  g_assert_null (fx.window);
+  g_clear_object (&fx.app);
+  start_app_as ("io.github.rill.Rill.Restarted");
+  wait_until (window_mapped, NULL, "the window is on screen again");
+  rill_window_open_conversation (fx.window, id, 0);
+  card = last_card ();
+  g_assert_nonnull (card);
+  g_assert_false (rill_tool_card_get_waiting (card));
+  g_assert_null (card_button (card, "Allow"));
+}
+
+/* Denied by a click: the model is told so and answers; then a call stopped
+ * while it waits ends 'stopped', and Continue carries the loop on. */
+static void
+test_tool_deny_and_stop (void)
+{
+  const char *final[] = { "Understood.", NULL };
+  g_autofree char *statuses = NULL;
+  g_autofree char *denied = NULL;
+  const char *body;
+  gint64 id;
+
+  if (!setup_tools ())
+    return;
+  route_tool_call ("call_deny", "echo", "{\"message\": \"no\"}");
+  type_and_return ("Try it");
+  wait_until (card_waiting, NULL, "the call waits for approval");
+  route_tokens (final, 0);
+  click (card_button (last_card (), "Deny"));
+  wait_until (request_count_is, GUINT_TO_POINTER (2), "the refusal went to the model");
+  wait_until (loop_idle, NULL, "the loop ended");
+  wait_until (last_row_done, NULL, "the answer is in");
+  id = _rill_window_get_conversation_id (fx.window);
+  denied = tool_rows (id, "status || '|' || content");
+  g_assert_true (g_str_has_prefix (denied, "denied|"));
+  body = rill_test_server_get_request_body (fx.server, CHAT);
+  g_assert_nonnull (strstr (body, "\"tool_call_id\":\"call_deny\""));
+
+  /* Stop while the next call waits. */
+  route_tool_call ("call_stop", "echo", "{\"message\": \"later\"}");
+  type_and_return ("Again");
+  wait_until (card_waiting, NULL, "the second call waits");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.stop", NULL));
+  wait_until (loop_idle, NULL, "the loop stopped");
+  wait_until (card_written, NULL, "the stopped call is written");
+  {
+    RillToolCard *card = last_card ();
+
+    g_assert_false (rill_tool_card_get_waiting (card));
+    statuses = tool_rows (id, "status");
+    g_assert_cmpstr (statuses, ==, "denied,stopped");
+    g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 3);
+
+    /* Continue sends what was decided: the stopped call is answered. */
+    route_tokens (final, 0);
+    click (card_button (card, "Continue"));
+  }
+  wait_until (request_count_is, GUINT_TO_POINTER (4), "Continue asked the model");
+  wait_until (loop_idle, NULL, "the loop ended again");
+  body = rill_test_server_get_request_body (fx.server, CHAT);
+  g_assert_nonnull (strstr (body, "\"tool_call_id\":\"call_stop\""));
+}
+
+/* A model that keeps asking stops at the step limit, saying why. */
+static void
+test_tool_step_limit (void)
+{
+  g_autofree char *statuses = NULL;
+  gint64 id;
+
+  if (!setup_tools ())
+    return;
+  g_settings_set_uint (rill_session_get_settings (rill_application_get_session (fx.app)),
+                       "tool-step-limit", 2);
+  g_settings_set_value (rill_session_get_settings (rill_application_get_session (fx.app)),
+                        "always-allowed-tools",
+                        g_variant_new_parsed ("[('everything', 'echo')]"));
+  route_tool_call ("call_again", "echo", "{\"message\": \"more\"}");
+  type_and_return ("Loop forever");
+  wait_until (request_count_is, GUINT_TO_POINTER (3), "three replies were asked for");
+  wait_until (loop_idle, NULL, "the loop stopped at the limit");
+  g_assert_true (gtk_revealer_get_reveal_child (fx.window->banner_revealer));
+  g_assert_nonnull (strstr (gtk_label_get_label (fx.window->banner_label), "2 steps"));
+  id = _rill_window_get_conversation_id (fx.window);
+  statuses = tool_rows (id, "status");
+  g_assert_cmpstr (statuses, ==, "complete,complete,stopped");
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 3);
+}
+
+/* A crash while a call ran: the next start calls its row interrupted, the
+ * card says so and offers Continue, and Continue answers the call with a
+ * note that it was stopped, under its own id, so the model can go on. */
+static void
+test_tool_after_crash (void)
+{
+  const char *final[] = { "Carrying on.", NULL };
+  g_autofree char *db = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autofree char *sql = NULL;
+  g_autofree char *status = NULL;
+  RillStore *store;
+  RillToolCard *card;
+  const char *body;
+  gint64 id;
+
+  store = test_store_open (db);
+  id = test_create_conversation (store, "Crashed mid-call");
+  test_store_close (store);
+  sql = g_strdup_printf (
+    "UPDATE conversations SET tools = '{\"servers\": {\"everything\": {}}}' WHERE id = %1$"
+    G_GINT64_FORMAT ";"
+    "INSERT INTO messages (id, conversation_id, role, content, status, created_at, finished_at)"
+    " VALUES (1001, %1$" G_GINT64_FORMAT ", 'user', 'Echo, then crash', 'complete', 1, 1);"
+    "INSERT INTO messages (id, conversation_id, role, content, status, created_at, finished_at,"
+    " parent_id, finish_reason, tool_calls) VALUES (1002, %1$" G_GINT64_FORMAT ", 'assistant',"
+    " '', 'complete', 2, 2, 1001, 'tool_calls',"
+    " '[{\"id\":\"call_crash\",\"name\":\"echo\",\"arguments\":\"{\\\"message\\\":\\\"x\\\"}\"}]');"
+    "INSERT INTO messages (id, conversation_id, role, content, status, created_at, parent_id,"
+    " tool_call_id, tool_server, tool_name) VALUES (1003, %1$" G_GINT64_FORMAT ", 'tool', '',"
+    " 'streaming', 3, 1002, 'call_crash', 'everything', 'echo');"
+    "UPDATE conversations SET shown_message_id = 1003 WHERE id = %1$" G_GINT64_FORMAT, id);
+  test_sql_exec (db, sql);
+
+  if (!setup_tools ())
+    return;
+  status = db_text ("SELECT status FROM messages WHERE id = 1003");
+  g_assert_cmpstr (status, ==, "interrupted");
+  rill_window_open_conversation (fx.window, id, 0);
+  card = last_card ();
+  g_assert_nonnull (card);
+  g_assert_cmpint (rill_tool_card_get_message_id (card), ==, 1003);
+
+  route_tokens (final, 0);
+  click (card_button (card, "Continue"));
+  wait_until (request_count_is, GUINT_TO_POINTER (1), "Continue asked the model");
+  wait_until (loop_idle, NULL, "the loop ended");
+  wait_until (last_row_done, NULL, "the answer is in");
+  body = rill_test_server_get_request_body (fx.server, CHAT);
+  g_assert_nonnull (strstr (body, "\"tool_call_id\":\"call_crash\""));
+  g_assert_nonnull (strstr (body, "\"id\":\"call_crash\""));
+  g_assert_nonnull (strstr (body, "\"name\":\"echo\""));
+}
+
 /* What a reply cost shows under it, quietly, and the same after a restart,
  * read from the database: the model and server, the time to the first
  * token and the tokens the server reported. */
@@ -3016,6 +3422,12 @@ main (int   argc,
   fx.data_home = g_dir_make_tmp ("rill-ui-XXXXXX", NULL);
   g_assert_nonnull (fx.data_home);
   g_setenv ("XDG_DATA_HOME", fx.data_home, TRUE);
+  {
+    g_autofree char *config_home = g_build_filename (fx.data_home, "config", NULL);
+
+    /* mcp.json is read from here. */
+    g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
+  }
 
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
@@ -3053,6 +3465,10 @@ main (int   argc,
   g_test_add_func ("/window/server-preferences", test_server_preferences);
   g_test_add_func ("/window/attachments-sent", test_attachments_sent);
   g_test_add_func ("/window/attachments-refused", test_attachments_refused);
+  g_test_add_func ("/window/tool-allow", test_tool_allow);
+  g_test_add_func ("/window/tool-deny-and-stop", test_tool_deny_and_stop);
+  g_test_add_func ("/window/tool-step-limit", test_tool_step_limit);
+  g_test_add_func ("/window/tool-after-crash", test_tool_after_crash);
   g_test_add_func ("/window/reply-cost", test_reply_cost);
   g_test_add_func ("/window/presets", test_presets);
   g_test_add_func ("/window/last-model", test_last_model);
