@@ -500,14 +500,13 @@ make_tool_card (RillConversationView *self,
   RillMessage *message = g_ptr_array_index (path, index);
   RillToolCard *card = find_live_card (self, rill_message_get_id (message));
   g_autoptr(GPtrArray) images = NULL;
+  const char *arguments;
 
   if (card != NULL)
     return GTK_WIDGET (card);
   images = rill_store_list_attachments (get_store (self), rill_message_get_id (message), NULL);
-  return GTK_WIDGET (rill_tool_card_new_stored (message,
-                                                find_call_arguments (path, index,
-                                                                     rill_message_get_tool_call_id (message)),
-                                                images));
+  arguments = find_call_arguments (path, index, rill_message_get_tool_call_id (message));
+  return GTK_WIDGET (rill_tool_card_new_stored (message, arguments, images));
 }
 
 /* Appends a row for each message of @path from @from on. */

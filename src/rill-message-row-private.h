@@ -13,6 +13,8 @@ char           *_rill_message_row_dup_shown_text  (RillMessageRow *self);
 /* Whether every block in the scrolled window's view is laid out and drawn,
  * not waiting as a placeholder. */
 gboolean        _rill_message_row_is_drawn         (RillMessageRow *self);
+/* What the reply cost, as shown under it; NULL when nothing is shown. */
+const char     *_rill_message_row_get_cost_text   (RillMessageRow *self);
 GtkTextBuffer  *_rill_message_row_get_tail_buffer (RillMessageRow *self);
 /* Shows @text (a longer prefix of the reply each time) as a streaming
  * reply's tick would; for tests. */

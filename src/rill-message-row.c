@@ -39,6 +39,7 @@ struct _RillMessageRow
   GtkLabel             *problem_label;
   GtkButton            *retry_button;
   GtkLabel             *retry_label;
+  GtkLabel             *cost_label;
 
   /* Owned */
   RillReply            *reply;
@@ -66,11 +67,19 @@ struct _RillMessageRow
   RillStatus            status;
   guint                 dirty : 1;
   guint                 is_last : 1;
+
+  /* What the reply cost (update_cost); -1 when unknown. */
+  gint64                conversation_id;
+  gint64                ttft_ms;
+  gint64                generation_ms;
+  gint64                prompt_tokens;
+  gint64                completion_tokens;
 };
 
 G_DEFINE_FINAL_TYPE (RillMessageRow, rill_message_row, GTK_TYPE_BOX)
 
 static void read_attachments (RillMessageRow *self);
+static void update_cost (RillMessageRow *self);
 
 enum {
   SIGNAL_EDIT,
@@ -635,6 +644,12 @@ reply_finished_cb (RillMessageRow *self,
     set_status (self, RILL_STATUS_FAILED);
   else
     set_status (self, rill_reply_get_status (reply));
+  self->conversation_id = rill_reply_get_conversation_id (reply);
+  self->ttft_ms = rill_reply_get_ttft_ms (reply);
+  self->generation_ms = rill_reply_get_generation_ms (reply);
+  self->prompt_tokens = rill_reply_get_prompt_tokens (reply);
+  self->completion_tokens = rill_reply_get_completion_tokens (reply);
+  update_cost (self);
 
   g_signal_handlers_disconnect_by_data (reply, self);
   g_clear_object (&self->reply);
@@ -939,6 +954,7 @@ rill_message_row_class_init (RillMessageRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, problem_label);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, retry_button);
   gtk_widget_class_bind_template_child (widget_class, RillMessageRow, retry_label);
+  gtk_widget_class_bind_template_child (widget_class, RillMessageRow, cost_label);
   gtk_widget_class_bind_template_callback (widget_class, edit_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, regenerate_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked_cb);
@@ -977,6 +993,10 @@ rill_message_row_init (RillMessageRow *self)
   self->blank_tag = gtk_text_buffer_create_tag (gtk_text_view_get_buffer (self->tail_view), NULL,
                                                 "invisible", TRUE, NULL);
   g_signal_connect (self, "map", G_CALLBACK (read_attachments), NULL);
+  self->ttft_ms = self->generation_ms = -1;
+  self->prompt_tokens = self->completion_tokens = -1;
+  /* The server's name needs the window's session: known once on screen. */
+  g_signal_connect (self, "map", G_CALLBACK (update_cost), NULL);
 }
 
 /* Attachments: a stored user message's files, read from the store once
@@ -1494,6 +1514,12 @@ rill_message_row_new_for_message (RillMessage *message)
   set_string (self, &self->error, rill_message_get_error (message), PROP_ERROR);
   rill_message_row_set_versions (self, rill_message_get_version (message),
                                  rill_message_get_n_versions (message));
+  self->conversation_id = rill_message_get_conversation_id (message);
+  self->ttft_ms = rill_message_get_ttft_ms (message);
+  self->generation_ms = rill_message_get_generation_ms (message);
+  self->prompt_tokens = rill_message_get_prompt_tokens (message);
+  self->completion_tokens = rill_message_get_completion_tokens (message);
+  update_cost (self);
 
   content = rill_message_get_content (message);
   reasoning = rill_message_get_reasoning (message);
@@ -1665,4 +1691,130 @@ _rill_message_row_is_drawn (RillMessageRow *self)
 {
   g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), FALSE);
   return rill_block_column_is_drawn (RILL_BLOCK_COLUMN (self->blocks_box));
+}
+
+/* What a reply cost, under it, quietly: "llama3 — Ollama · 0.42 s to first
+ * token · 38.1 tokens/s · 120 tokens in · 311 out". Only what is known:
+ * tokens per second only when the server reported its tokens, never an
+ * estimate. The server is the conversation's, named as the session lists
+ * it, else by its address. */
+
+static char *
+cost_server_label (RillMessageRow *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_autoptr(RillSession) session = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
+  RillServerItem *item;
+  RillStore *store;
+  const char *server;
+
+  if (self->conversation_id == 0 || root == NULL ||
+      !g_object_class_find_property (G_OBJECT_GET_CLASS (root), "session"))
+    return NULL;
+  g_object_get (root, "session", &session, NULL);
+  if (session == NULL || (store = rill_session_get_store (session)) == NULL)
+    return NULL;
+  conversation = rill_store_get_conversation (store, self->conversation_id, NULL);
+  if (conversation == NULL || (server = rill_conversation_get_server (conversation)) == NULL)
+    return NULL;
+  if ((item = rill_session_find_server (session, server)) != NULL)
+    return g_strdup (rill_server_item_get_label (item));
+  return g_strdup (rill_conversation_get_server_url (conversation));
+}
+
+/* One figure is never broken across lines: "0.42 s to first token". */
+static char *
+unbroken (char *text)
+{
+  g_auto(GStrv) words = g_strsplit (text, " ", -1);
+
+  g_free (text);
+  return g_strjoinv ("\u00a0", words);
+}
+
+static void
+update_cost (RillMessageRow *self)
+{
+  g_autoptr(GPtrArray) shown = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) spoken = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *server = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *words = NULL;
+  g_autofree char *label = NULL;
+
+  if (self->role != RILL_ROLE_ASSISTANT ||
+      (self->status != RILL_STATUS_COMPLETE && self->status != RILL_STATUS_STOPPED))
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->cost_label), FALSE);
+      return;
+    }
+
+  server = cost_server_label (self);
+  if (self->model != NULL && *self->model != '\0')
+    {
+      /* translators: under a reply, the model that wrote it and its server */
+      g_ptr_array_add (shown, server ? g_strdup_printf (_("%s — %s"), self->model, server)
+                                     : g_strdup (self->model));
+      /* translators: for screen readers, the model that wrote a reply and its server */
+      g_ptr_array_add (spoken, server ? g_strdup_printf (_("%s on %s"), self->model, server)
+                                      : g_strdup (self->model));
+    }
+  if (self->ttft_ms >= 0)
+    {
+      /* translators: under a reply: the seconds until its first word came */
+      g_ptr_array_add (shown, unbroken (g_strdup_printf (_("%.2f s to first token"),
+                                                         self->ttft_ms / 1000.0)));
+      g_ptr_array_add (spoken, g_strdup_printf (_("%.2f seconds to the first token"),
+                                                self->ttft_ms / 1000.0));
+    }
+  if (self->completion_tokens > 0 && self->generation_ms > 0)
+    {
+      double rate = self->completion_tokens * 1000.0 / self->generation_ms;
+
+      g_ptr_array_add (shown, unbroken (g_strdup_printf (_("%.1f tokens/s"), rate)));
+      g_ptr_array_add (spoken, g_strdup_printf (_("%.1f tokens per second"), rate));
+    }
+  if (self->prompt_tokens >= 0)
+    {
+      guint n = (guint) MIN (self->prompt_tokens, G_MAXUINT);
+      char *in = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u token in", "%u tokens in", n),
+                                  n);
+
+      g_ptr_array_add (spoken, g_strdup (in));
+      g_ptr_array_add (shown, unbroken (in));
+    }
+  if (self->completion_tokens >= 0)
+    {
+      guint n = (guint) MIN (self->completion_tokens, G_MAXUINT);
+      char *out = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u token out", "%u tokens out",
+                                                n),
+                                   n);
+
+      g_ptr_array_add (spoken, g_strdup (out));
+      g_ptr_array_add (shown, unbroken (out));
+    }
+
+  /* The model alone is already the author above. */
+  gtk_widget_set_visible (GTK_WIDGET (self->cost_label), shown->len > 1 || server != NULL);
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->cost_label)))
+    return;
+  g_ptr_array_add (shown, NULL);
+  text = g_strjoinv (" · ", (char **) shown->pdata);
+  gtk_label_set_text (self->cost_label, text);
+  g_ptr_array_add (spoken, NULL);
+  words = g_strjoinv (", ", (char **) spoken->pdata);
+  /* translators: for screen readers, what a reply cost: the model, the
+   * time to its first token, tokens per second, tokens in and out */
+  label = g_strdup_printf (_("Reply statistics: %s"), words);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->cost_label),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+}
+
+const char *
+_rill_message_row_get_cost_text (RillMessageRow *self)
+{
+  g_return_val_if_fail (RILL_IS_MESSAGE_ROW (self), NULL);
+  return gtk_widget_get_visible (GTK_WIDGET (self->cost_label))
+         ? gtk_label_get_text (self->cost_label) : NULL;
 }

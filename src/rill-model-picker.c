@@ -2,8 +2,11 @@
 /* rill-model-picker.c
  *
  * The models of every server switched on, in the session's order of
- * servers, each row "model — server", so that the drop-down's own search
- * (its expression is the row's "label") filters by either as one types.
+ * servers, grouped under a header row a server (GTK 4.8 lists have no
+ * sections: a header is a row that cannot be chosen). The drop-down's own
+ * search filters on each row's "search-key": "model — server" for a model,
+ * so either part finds it, and for a header its own name and all its
+ * models', so it stays above whatever of its models is left.
  * Each server is asked on its own, and its rows appear when it answers: a
  * server that is slow or down never holds up another. One that cannot list
  * its models is a row of its own saying why; choosing that row asks it
@@ -29,6 +32,9 @@ struct _RillModelChoice
   char    *server_label;
   char    *error;
   char    *label;
+  char    *search_key;  /* NULL: the label */
+  gboolean header;
+  gboolean grouped;     /* under its server's header, which names the server */
 };
 
 G_DEFINE_FINAL_TYPE (RillModelChoice, rill_model_choice, G_TYPE_OBJECT)
@@ -36,6 +42,7 @@ G_DEFINE_FINAL_TYPE (RillModelChoice, rill_model_choice, G_TYPE_OBJECT)
 enum {
   CHOICE_PROP_0,
   CHOICE_PROP_LABEL,
+  CHOICE_PROP_SEARCH_KEY,
   CHOICE_N_PROPS
 };
 
@@ -51,6 +58,7 @@ rill_model_choice_finalize (GObject *object)
   g_free (self->server_label);
   g_free (self->error);
   g_free (self->label);
+  g_free (self->search_key);
   G_OBJECT_CLASS (rill_model_choice_parent_class)->finalize (object);
 }
 
@@ -67,6 +75,9 @@ rill_model_choice_get_property (GObject    *object,
     case CHOICE_PROP_LABEL:
       g_value_set_string (value, self->label);
       break;
+    case CHOICE_PROP_SEARCH_KEY:
+      g_value_set_string (value, self->search_key ? self->search_key : self->label);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -81,6 +92,9 @@ rill_model_choice_class_init (RillModelChoiceClass *klass)
   object_class->get_property = rill_model_choice_get_property;
   choice_properties[CHOICE_PROP_LABEL] =
     g_param_spec_string ("label", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  choice_properties[CHOICE_PROP_SEARCH_KEY] =
+    g_param_spec_string ("search-key", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, CHOICE_N_PROPS, choice_properties);
 }
 
@@ -112,6 +126,31 @@ choice_new (const char *model,
   return self;
 }
 
+/* The header of a server's rows: its name, found by its name and by each of
+ * its models' rows (@rows, from @first on). */
+static RillModelChoice *
+header_new (const char *server_id,
+            const char *server_label,
+            GPtrArray  *rows,
+            guint       first)
+{
+  RillModelChoice *self = choice_new (NULL, server_id, server_label, NULL);
+  GString *key = g_string_new (self->label);
+
+  self->header = TRUE;
+  g_free (self->label);
+  self->label = g_strdup (self->server_label);
+  for (guint i = first; i < rows->len; i++)
+    {
+      RillModelChoice *row = rows->pdata[i];
+
+      g_string_append_c (key, '\n');
+      g_string_append (key, row->label);
+    }
+  self->search_key = g_string_free (key, FALSE);
+  return self;
+}
+
 const char *
 rill_model_choice_get_model (RillModelChoice *self)
 {
@@ -140,6 +179,13 @@ rill_model_choice_get_error (RillModelChoice *self)
   return self->error;
 }
 
+gboolean
+rill_model_choice_is_header (RillModelChoice *self)
+{
+  g_return_val_if_fail (RILL_IS_MODEL_CHOICE (self), FALSE);
+  return self->header;
+}
+
 /* The picker */
 
 /* What one server answered: its models, or why it did not. */
@@ -164,6 +210,10 @@ struct _RillModelPicker
   /* Template widgets */
   GtkDropDown   *dropdown;
 
+  /* Borrowed: the drop-down's own, inside it */
+  GtkWidget     *search_entry;
+  GtkWidget     *popover;
+
   /* Owned */
   RillSession   *session;
   GListStore    *choices;      /* RillModelChoice */
@@ -172,6 +222,7 @@ struct _RillModelPicker
   char          *model;
   char          *server;
 
+  guint          known_selected; /* the selection last made or accepted */
   guint          updating : 1;
 };
 
@@ -214,22 +265,24 @@ select_wanted (RillModelPicker *self)
         {
           g_autoptr(RillModelChoice) choice = choice_at (self, i);
 
-          if (choice->error == NULL && g_strcmp0 (choice->model, self->model) == 0 &&
+          if (choice->error == NULL && !choice->header &&
+              g_strcmp0 (choice->model, self->model) == 0 &&
               (any_server || g_strcmp0 (choice->server_id, self->server) == 0))
             position = i;
         }
       if (position == GTK_INVALID_LIST_POSITION)
         {
           /* Remembered but not listed (yet, or offline): still shown, with
-           * its server's name when that is still known. */
+           * its server's name when that is still known, first, above the
+           * servers' groups it is in none of. */
           RillServerItem *item = any_server ? NULL
                                  : rill_session_find_server (self->session, self->server);
           g_autoptr(RillModelChoice) choice =
             choice_new (self->model, self->server,
                         item ? rill_server_item_get_label (item) : NULL, NULL);
 
-          g_list_store_append (self->choices, choice);
-          position = n;
+          g_list_store_insert (self->choices, 0, choice);
+          position = 0;
         }
     }
   else
@@ -237,10 +290,11 @@ select_wanted (RillModelPicker *self)
       {
         g_autoptr(RillModelChoice) choice = choice_at (self, i);
 
-        if (choice->error == NULL)
+        if (choice->error == NULL && !choice->header)
           position = i;
       }
   gtk_drop_down_set_selected (self->dropdown, position);
+  self->known_selected = position;
   gtk_widget_set_visible (GTK_WIDGET (self),
                           g_list_model_get_n_items (G_LIST_MODEL (self->choices)) > 0);
   self->updating = FALSE;
@@ -261,13 +315,24 @@ rebuild (RillModelPicker *self)
       const char *label = rill_server_item_get_label (item);
       Answer *answer = g_hash_table_lookup (self->answers, id);
 
+      guint first;
+
       if (answer == NULL || rill_server_item_get_provider (item) == NULL)
         continue;
+      /* The header goes in front once its rows are known. */
+      g_ptr_array_add (rows, NULL);
+      first = rows->len;
       if (answer->error != NULL)
         g_ptr_array_add (rows, choice_new (NULL, id, label, answer->error));
       else
         for (guint j = 0; answer->models[j] != NULL; j++)
-          g_ptr_array_add (rows, choice_new (answer->models[j], id, label, NULL));
+          {
+            RillModelChoice *choice = choice_new (answer->models[j], id, label, NULL);
+
+            choice->grouped = TRUE;
+            g_ptr_array_add (rows, choice);
+          }
+      rows->pdata[first - 1] = header_new (id, label, rows, first);
     }
 
   self->updating = TRUE;
@@ -397,7 +462,7 @@ rill_model_picker_dup_selected (RillModelPicker *self)
   g_return_val_if_fail (RILL_IS_MODEL_PICKER (self), NULL);
 
   choice = gtk_drop_down_get_selected_item (self->dropdown);
-  return choice && choice->error == NULL ? g_strdup (choice->model) : NULL;
+  return choice && choice->error == NULL && !choice->header ? g_strdup (choice->model) : NULL;
 }
 
 char *
@@ -408,7 +473,7 @@ rill_model_picker_dup_selected_server (RillModelPicker *self)
   g_return_val_if_fail (RILL_IS_MODEL_PICKER (self), NULL);
 
   choice = gtk_drop_down_get_selected_item (self->dropdown);
-  return choice && choice->error == NULL && *choice->server_id
+  return choice && choice->error == NULL && !choice->header && *choice->server_id
          ? g_strdup (choice->server_id) : NULL;
 }
 
@@ -426,11 +491,19 @@ selected_cb (RillModelPicker *self)
 {
   RillModelChoice *choice;
 
-  if (self->updating)
+  /* GtkDropDown may tell of a selection made from code here after the
+   * code is done (a header or a retry going back to what was wanted). */
+  if (self->updating || gtk_drop_down_get_selected (self->dropdown) == self->known_selected)
     return;
   choice = gtk_drop_down_get_selected_item (self->dropdown);
   if (choice == NULL)
     return;
+  if (choice->header)
+    {
+      /* Not a choice: back to what was wanted. */
+      select_wanted (self);
+      return;
+    }
   if (choice->error != NULL)
     {
       /* Not a model: the way to ask that server again. The selection goes
@@ -441,6 +514,12 @@ selected_cb (RillModelPicker *self)
       return;
     }
 
+  /* Going back to what was wanted (after a header) is no choice. */
+  if (g_strcmp0 (self->model, choice->model) == 0 &&
+      g_strcmp0 (self->server, choice->server_id) == 0)
+    return;
+
+  self->known_selected = gtk_drop_down_get_selected (self->dropdown);
   g_free (self->model);
   self->model = g_strdup (choice->model);
   g_free (self->server);
@@ -448,6 +527,94 @@ selected_cb (RillModelPicker *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER]);
   g_signal_emit (self, signals[MODEL_CHOSEN], 0, self->model);
+}
+
+/* The keyboard alone: Ctrl+M, type, Return. GtkDropDown 4.8 opens its
+ * list with the focus on the list, where typing goes nowhere, and does
+ * nothing on Return in its search field; so what is typed anywhere in the
+ * open list goes to the search field, and Return there chooses the first
+ * model left. */
+
+static GtkWidget *
+find_descendant (GtkWidget *root,
+                 GType      type)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = G_TYPE_CHECK_INSTANCE_TYPE (child, type) ? child
+                         : find_descendant (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+popover_shown_cb (RillModelPicker *self)
+{
+  gtk_widget_grab_focus (self->search_entry);
+}
+
+static void
+search_activate_cb (RillModelPicker *self)
+{
+  GtkWidget *view = find_descendant (self->popover, GTK_TYPE_LIST_VIEW);
+  GListModel *shown = view ? G_LIST_MODEL (gtk_list_view_get_model (GTK_LIST_VIEW (view))) : NULL;
+  guint n = shown ? g_list_model_get_n_items (shown) : 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(RillModelChoice) choice = g_list_model_get_item (shown, i);
+      guint position;
+
+      if (choice->header || choice->error != NULL)
+        continue;
+      if (g_list_store_find (self->choices, choice, &position))
+        gtk_drop_down_set_selected (self->dropdown, position);
+      gtk_popover_popdown (GTK_POPOVER (self->popover));
+      return;
+    }
+}
+
+/* GtkDropDown 4.8 matches what is typed against the start of each row's
+ * key only ("search-match-mode" came with GTK 4.12), so "OLLAMA" would not
+ * find "llama3 — Ollama". Its filter is made once, with the model and the
+ * expression, which the picker sets once: it is told to match anywhere. */
+static void
+match_anywhere (RillModelPicker *self)
+{
+  GtkWidget *view = find_descendant (self->popover, GTK_TYPE_LIST_VIEW);
+  GListModel *model = view ? G_LIST_MODEL (gtk_list_view_get_model (GTK_LIST_VIEW (view))) : NULL;
+  GtkFilter *filter;
+
+  if (GTK_IS_SINGLE_SELECTION (model))
+    model = gtk_single_selection_get_model (GTK_SINGLE_SELECTION (model));
+  else if (GTK_IS_NO_SELECTION (model))
+    model = gtk_no_selection_get_model (GTK_NO_SELECTION (model));
+  if (!GTK_IS_FILTER_LIST_MODEL (model))
+    return;
+  filter = gtk_filter_list_model_get_filter (GTK_FILTER_LIST_MODEL (model));
+  if (GTK_IS_STRING_FILTER (filter))
+    gtk_string_filter_set_match_mode (GTK_STRING_FILTER (filter),
+                                      GTK_STRING_FILTER_MATCH_MODE_SUBSTRING);
+}
+
+static void
+setup_keyboard (RillModelPicker *self)
+{
+  self->search_entry = find_descendant (GTK_WIDGET (self->dropdown), GTK_TYPE_SEARCH_ENTRY);
+  self->popover = self->search_entry
+                  ? gtk_widget_get_ancestor (self->search_entry, GTK_TYPE_POPOVER) : NULL;
+  if (self->popover == NULL)
+    return;
+  match_anywhere (self);
+  gtk_search_entry_set_key_capture_widget (GTK_SEARCH_ENTRY (self->search_entry), self->popover);
+  g_signal_connect_object (self->popover, "show", G_CALLBACK (popover_shown_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->search_entry, "activate", G_CALLBACK (search_activate_cb), self,
+                           G_CONNECT_SWAPPED);
 }
 
 static void
@@ -512,7 +679,29 @@ bind_item_cb (GtkSignalListItemFactory *factory,
     }
   label = gtk_widget_get_first_child (child);
   server = gtk_widget_get_next_sibling (label);
-  if (choice->error != NULL)
+  /* A header is read and seen, never chosen; the factory reuses rows. */
+  gtk_list_item_set_activatable (item, !choice->header);
+  gtk_list_item_set_selectable (item, !choice->header);
+  if (choice->header)
+    {
+      gtk_widget_add_css_class (label, "heading");
+      gtk_widget_add_css_class (label, "dim-label");
+      gtk_widget_set_margin_top (child, 6);
+    }
+  else
+    {
+      gtk_widget_remove_css_class (label, "heading");
+      gtk_widget_remove_css_class (label, "dim-label");
+      gtk_widget_set_margin_top (child, 0);
+    }
+  if (choice->header)
+    {
+      gtk_label_set_text (GTK_LABEL (label), choice->label);
+      gtk_label_set_text (GTK_LABEL (server), "");
+      gtk_widget_set_tooltip_text (child, NULL);
+      gtk_widget_remove_css_class (label, "error");
+    }
+  else if (choice->error != NULL)
     {
       g_autofree char *tip = g_strdup_printf (_("%s Choose to try again."), choice->error);
 
@@ -525,7 +714,8 @@ bind_item_cb (GtkSignalListItemFactory *factory,
   else
     {
       gtk_label_set_text (GTK_LABEL (label), choice->model);
-      gtk_label_set_text (GTK_LABEL (server), choice->server_label);
+      /* Under its header, the server is named already. */
+      gtk_label_set_text (GTK_LABEL (server), choice->grouped ? "" : choice->server_label);
       gtk_widget_set_tooltip_text (child, NULL);
       gtk_widget_remove_css_class (label, "error");
     }
@@ -660,6 +850,7 @@ rill_model_picker_init (RillModelPicker *self)
   GtkExpression *expression;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->known_selected = GTK_INVALID_LIST_POSITION;
   /* The drop-down's button is what a screen reader lands on; GTK 4.8 gives
    * it the drop-down's name only on newer versions. */
   gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_widget_get_first_child (
@@ -672,8 +863,9 @@ rill_model_picker_init (RillModelPicker *self)
   self->updating = TRUE;
   gtk_drop_down_set_model (self->dropdown, G_LIST_MODEL (self->choices));
   self->updating = FALSE;
-  /* The search field matches "model — server": either part finds a row. */
-  expression = gtk_property_expression_new (RILL_TYPE_MODEL_CHOICE, NULL, "label");
+  /* The search field matches "model — server": either part finds a row,
+   * and a server's header stays while any of its rows does. */
+  expression = gtk_property_expression_new (RILL_TYPE_MODEL_CHOICE, NULL, "search-key");
   gtk_drop_down_set_expression (self->dropdown, expression);
   gtk_expression_unref (expression);
 
@@ -682,4 +874,5 @@ rill_model_picker_init (RillModelPicker *self)
    * whole name and its server. */
   gtk_drop_down_set_factory (self->dropdown, compact);
   gtk_drop_down_set_list_factory (self->dropdown, full);
+  setup_keyboard (self);
 }

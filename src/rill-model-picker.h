@@ -8,8 +8,9 @@
 
 G_BEGIN_DECLS
 
-/* One row of the picker: a model of one server, or a server that could not
- * list its models (the reason in "error", no model). */
+/* One row of the picker: a model of one server, a server that could not
+ * list its models (the reason in "error", no model), or the header above a
+ * server's rows. */
 #define RILL_TYPE_MODEL_CHOICE (rill_model_choice_get_type ())
 G_DECLARE_FINAL_TYPE (RillModelChoice, rill_model_choice, RILL, MODEL_CHOICE, GObject)
 
@@ -18,6 +19,9 @@ const char *rill_model_choice_get_server_id    (RillModelChoice *self);
 const char *rill_model_choice_get_server_label (RillModelChoice *self);
 /* Why the server is unreachable, or NULL for a model. */
 const char *rill_model_choice_get_error        (RillModelChoice *self);
+/* TRUE for the header above a server's rows: its name, not a choice (its
+ * model is ""). */
+gboolean    rill_model_choice_is_header        (RillModelChoice *self);
 
 #define RILL_TYPE_MODEL_PICKER (rill_model_picker_get_type ())
 G_DECLARE_FINAL_TYPE (RillModelPicker, rill_model_picker, RILL, MODEL_PICKER, AdwBin)

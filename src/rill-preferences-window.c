@@ -18,6 +18,7 @@
 #include "rill-accessible.h"
 #include "rill-mcp-page.h"
 #include "rill-preferences-window.h"
+#include "rill-presets-page.h"
 #include "rill-toast.h"
 
 struct _RillPreferencesWindow
@@ -519,6 +520,9 @@ rill_preferences_window_constructed (GObject *object)
   servers_changed_cb (self);
   g_signal_connect_object (self->session, "notify::provider-status",
                            G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
+
+  adw_preferences_window_add (ADW_PREFERENCES_WINDOW (self),
+                              ADW_PREFERENCES_PAGE (rill_presets_page_new (self->session)));
 }
 
 static void

@@ -32,6 +32,8 @@ struct _RillSidebar
   GtkStack             *stack;
   GtkListView          *conversation_view;
   GtkListView          *results_view;
+  AdwSplitButton       *new_button;
+  GMenu                *presets_section;
 
   /* Owned */
   RillSession          *session;
@@ -434,6 +436,49 @@ store_changed_cb (RillSidebar *self)
   search_changed_cb (self);
 }
 
+/* The New Conversation button's menu: one item a preset, in their order. */
+static void
+update_presets_menu (RillSidebar *self)
+{
+  g_autoptr(GPtrArray) presets = self->session ? rill_session_dup_presets (self->session) : NULL;
+
+  g_menu_remove_all (self->presets_section);
+  for (guint i = 0; presets != NULL && i < presets->len; i++)
+    {
+      RillPreset *preset = presets->pdata[i];
+      g_autoptr(GMenuItem) item = g_menu_item_new (preset->name, NULL);
+
+      g_menu_item_set_action_and_target_value (item, "win.new-from-preset",
+                                               g_variant_new_string (preset->name));
+      g_menu_append_item (self->presets_section, item);
+    }
+  if (presets == NULL || presets->len == 0)
+    /* No action: shown, but not something to choose. */
+    g_menu_append (self->presets_section, _("No Presets Yet"), "sidebar.none");
+}
+
+/* AdwSplitButton 1.2 passes its own name to neither of its buttons: each
+ * gets the words for what it does. */
+static void
+name_new_buttons (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_BUTTON (child) || GTK_IS_MENU_BUTTON (child))
+        {
+          /* Only the name: GTK 4.8 would add the inner button's to it. */
+          gtk_accessible_reset_relation (GTK_ACCESSIBLE (child),
+                                         GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+          gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                          gtk_widget_get_ancestor (child, GTK_TYPE_MENU_BUTTON)
+                                          ? _("New conversation from a preset")
+                                          : _("New conversation"), -1);
+        }
+      name_new_buttons (child);
+    }
+}
+
 static void
 set_session (RillSidebar *self,
              RillSession *session)
@@ -441,11 +486,19 @@ set_session (RillSidebar *self,
   if (self->session == session)
     return;
   if (self->session != NULL)
-    g_signal_handlers_disconnect_by_data (self->session, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->session, self);
+      g_signal_handlers_disconnect_by_data (rill_session_get_settings (self->session), self);
+    }
   g_set_object (&self->session, session);
   if (session != NULL)
-    g_signal_connect_object (session, "notify::store", G_CALLBACK (store_changed_cb),
-                             self, G_CONNECT_SWAPPED);
+    {
+      g_signal_connect_object (session, "notify::store", G_CALLBACK (store_changed_cb),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (rill_session_get_settings (session), "changed::presets",
+                               G_CALLBACK (update_presets_menu), self, G_CONNECT_SWAPPED);
+    }
+  update_presets_menu (self);
   store_changed_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
 }
@@ -548,6 +601,8 @@ rill_sidebar_class_init (RillSidebarClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RillSidebar, stack);
   gtk_widget_class_bind_template_child (widget_class, RillSidebar, conversation_view);
   gtk_widget_class_bind_template_child (widget_class, RillSidebar, results_view);
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, new_button);
+  gtk_widget_class_bind_template_child (widget_class, RillSidebar, presets_section);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, stop_search_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
@@ -567,6 +622,7 @@ rill_sidebar_init (RillSidebar *self)
 
   g_type_ensure (RILL_TYPE_TRASH_VIEW);
   gtk_widget_init_template (GTK_WIDGET (self));
+  name_new_buttons (GTK_WIDGET (self->new_button));
 
   self->results = g_list_store_new (RILL_TYPE_MESSAGE);
   self->result_titles = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);

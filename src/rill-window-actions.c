@@ -34,6 +34,86 @@ new_conversation_action (GtkWidget  *widget,
   _rill_window_new_conversation (RILL_WINDOW (widget));
 }
 
+/* Presets: a new conversation that will start from a copy of the preset.
+ * Nothing is stored until the first message is sent, as with Ctrl+N; the
+ * picker shows the preset's model and server meanwhile. */
+void
+_rill_window_new_conversation_from_preset (RillWindow *self,
+                                           const char *name)
+{
+  g_autoptr(RillPreset) preset = rill_session_dup_preset (self->session, name);
+
+  _rill_window_new_conversation (self);
+  if (preset == NULL)
+    return;
+  g_settings_set_string (rill_session_get_settings (self->session), "last-preset", preset->name);
+  if (*preset->model != '\0')
+    {
+      rill_model_picker_set_choice (self->model_picker, preset->model,
+                                    *preset->server != '\0' ? preset->server : NULL);
+      g_free (self->pending_model);
+      self->pending_model = g_strdup (preset->model);
+    }
+  self->pending_preset = g_steal_pointer (&preset);
+}
+
+/* Creates the new conversation being shown: from its preset, with the copy,
+ * or plain. */
+void
+_rill_window_create_conversation (RillWindow          *self,
+                                  GAsyncReadyCallback  callback)
+{
+  RillStore *store = _rill_window_get_store (self);
+  g_autoptr(RillPreset) preset = g_steal_pointer (&self->pending_preset);
+  RillServerItem *item;
+
+  if (preset == NULL)
+    {
+      rill_store_create_conversation_async (store, NULL, self->cancellable, callback,
+                                            g_object_ref (self));
+      return;
+    }
+  /* The server is the one chosen with the model, as for any conversation;
+   * the preset's unless the person picked another before sending. */
+  g_free (preset->server);
+  preset->server = rill_model_picker_dup_selected_server (self->model_picker);
+  item = preset->server ? rill_session_find_server (self->session, preset->server) : NULL;
+  if (preset->server == NULL)
+    preset->server = g_strdup ("");
+  g_free (preset->model);
+  preset->model = rill_model_picker_dup_selected (self->model_picker);
+  if (preset->model == NULL)
+    preset->model = g_strdup ("");
+  rill_store_create_conversation_from_preset_async (store, NULL, preset,
+                                                    item ? rill_server_item_get_display_url (item)
+                                                    : NULL,
+                                                    self->cancellable, callback,
+                                                    g_object_ref (self));
+}
+
+static void
+new_from_preset_action (GtkWidget  *widget,
+                        const char *name,
+                        GVariant   *param)
+{
+  _rill_window_new_conversation_from_preset (RILL_WINDOW (widget),
+                                             g_variant_get_string (param, NULL));
+}
+
+/* Ctrl+Shift+N: the preset last started from; without one (none used yet,
+ * or it was removed since), a plain new conversation, as Ctrl+N. */
+static void
+new_from_last_preset_action (GtkWidget  *widget,
+                             const char *name,
+                             GVariant   *param)
+{
+  RillWindow *self = RILL_WINDOW (widget);
+  g_autofree char *last = g_settings_get_string (rill_session_get_settings (self->session),
+                                                 "last-preset");
+
+  _rill_window_new_conversation_from_preset (self, last);
+}
+
 static void
 search_action (GtkWidget  *widget,
                const char *name,
@@ -619,6 +699,7 @@ static const struct {
 } window_accels[] = {
   { "window.close", { "<Control>w", NULL } },
   { "win.new-conversation", { "<Control>n", NULL } },
+  { "win.new-from-last-preset", { "<Control><Shift>n", NULL } },
   { "win.search", { "<Control>f", NULL } },
   { "win.toggle-sidebar", { "F9", NULL } },
   { "win.rename-conversation", { "F2", NULL } },
@@ -657,6 +738,10 @@ _rill_window_class_actions_init (RillWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
   gtk_widget_class_install_action (widget_class, "win.new-conversation", NULL,
                                    new_conversation_action);
+  gtk_widget_class_install_action (widget_class, "win.new-from-preset", "s",
+                                   new_from_preset_action);
+  gtk_widget_class_install_action (widget_class, "win.new-from-last-preset", NULL,
+                                   new_from_last_preset_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.focus-composer", NULL, focus_composer_action);

@@ -32,6 +32,7 @@ struct _RillWindow
   GCancellable         *cancellable;
   char                 *pending_model;     /* chosen before the conversation exists */
   char                 *pending_text;      /* sent while the conversation is created */
+  RillPreset           *pending_preset;    /* the new conversation starts from it */
 
   /* Borrowed: the toast overlay owns it while it is shown */
   AdwToast             *delete_toast;
@@ -80,6 +81,10 @@ gint64          _rill_window_get_conversation_id (RillWindow     *self);
 void            _rill_window_send               (RillWindow      *self);
 void            _rill_window_stop               (RillWindow      *self);
 void            _rill_window_new_conversation   (RillWindow      *self);
+void            _rill_window_new_conversation_from_preset (RillWindow *self,
+                                                           const char *name);
+void            _rill_window_create_conversation (RillWindow         *self,
+                                                  GAsyncReadyCallback callback);
 void            _rill_window_regenerate_from    (RillWindow      *self,
                                                  RillMessageRow  *row);
 void            _rill_window_continue           (RillWindow      *self);

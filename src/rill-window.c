@@ -108,6 +108,9 @@ wanted_model (RillWindow *self)
     model = rill_conversation_get_model (conversation);
   if (model == NULL || *model == '\0')
     model = self->pending_model;
+  /* A new conversation: the model last chosen. */
+  if ((model == NULL || *model == '\0') && id == 0)
+    model = rill_session_get_last_model (self->session);
   if (model != NULL && *model != '\0')
     return g_strdup (model);
   g_object_get (self->session, "default-model", &default_model, NULL);
@@ -137,13 +140,17 @@ rill_window_open_conversation (RillWindow *self,
 
   rill_composer_cancel_edit (self->composer, FALSE);
   g_clear_pointer (&self->pending_model, g_free);
+  g_clear_pointer (&self->pending_preset, rill_preset_free);
   model = wanted_model (self);
   /* The conversation's own server, even when another lists the model. */
   if (conversation_id != 0)
     conversation = rill_store_get_conversation (_rill_window_get_store (self), conversation_id,
                                                 NULL);
   rill_model_picker_set_choice (self->model_picker, model,
-                                conversation ? rill_conversation_get_server (conversation) : NULL);
+                                conversation ? rill_conversation_get_server (conversation)
+                                : conversation_id == 0 &&
+                                g_strcmp0 (model, rill_session_get_last_model (self->session)) == 0
+                                ? rill_session_get_last_server (self->session) : NULL);
   _rill_window_update_actions (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->composer));
 }
@@ -155,8 +162,11 @@ _rill_window_new_conversation (RillWindow *self)
   g_autofree char *server = rill_model_picker_dup_selected_server (self->model_picker);
 
   rill_window_open_conversation (self, 0, 0);
-  /* A new conversation starts with the model in use, not the first listed. */
-  if (model != NULL)
+  /* A new conversation starts with the model last chosen (see
+   * wanted_model); before any, with the model in use, not the first listed. */
+  if (rill_session_get_last_model (self->session) != NULL)
+    self->pending_model = g_strdup (rill_session_get_last_model (self->session));
+  else if (model != NULL)
     {
       rill_model_picker_set_choice (self->model_picker, model, server);
       self->pending_model = g_steal_pointer (&model);
@@ -191,6 +201,11 @@ model_chosen_cb (RillWindow *self,
 
   g_free (self->pending_model);
   self->pending_model = g_strdup (model);
+  {
+    g_autofree char *server = rill_model_picker_dup_selected_server (self->model_picker);
+
+    rill_session_set_last_model (self->session, model, server);
+  }
   if (id != 0 && _rill_window_get_store (self) != NULL)
     rill_store_update_conversation_async (_rill_window_get_store (self), id,
                                           RILL_CONVERSATION_MODEL, model, NULL, NULL, NULL);
@@ -450,8 +465,7 @@ _rill_window_send (RillWindow *self)
     {
       self->pending_text = g_steal_pointer (&text);
       set_creating (self, TRUE);
-      rill_store_create_conversation_async (store, NULL, self->cancellable,
-                                            create_conversation_cb, g_object_ref (self));
+      _rill_window_create_conversation (self, create_conversation_cb);
       return;
     }
 
@@ -634,6 +648,11 @@ store_changed_cb (RillWindow *self)
   if (store == NULL)
     return;
   show_store_notices (self, store);
+  /* The model last chosen is known once the history is open. */
+  if (_rill_window_get_conversation_id (self) == 0 && self->pending_model == NULL &&
+      rill_session_get_last_model (self->session) != NULL)
+    rill_model_picker_set_choice (self->model_picker, rill_session_get_last_model (self->session),
+                                  rill_session_get_last_server (self->session));
   if (self->send_when_open)
     {
       self->send_when_open = FALSE;
@@ -767,6 +786,7 @@ rill_window_finalize (GObject *object)
   g_clear_object (&self->session);
   g_clear_pointer (&self->pending_model, g_free);
   g_clear_pointer (&self->pending_text, g_free);
+  g_clear_pointer (&self->pending_preset, rill_preset_free);
   g_clear_pointer (&self->loop_tools, g_ptr_array_unref);
 
   G_OBJECT_CLASS (rill_window_parent_class)->finalize (object);

@@ -471,6 +471,27 @@ add_attachments (JsonBuilder *builder,
   json_builder_end_array (builder);
 }
 
+/* What a reply cost: the tokens the server reported and the timings
+ * measured, each left out when unknown. */
+static void
+add_cost (JsonBuilder *builder,
+          RillMessage *message)
+{
+  const struct { const char *key; gint64 value; } figures[] = {
+    { "prompt_tokens", rill_message_get_prompt_tokens (message) },
+    { "completion_tokens", rill_message_get_completion_tokens (message) },
+    { "ttft_ms", rill_message_get_ttft_ms (message) },
+    { "generation_ms", rill_message_get_generation_ms (message) },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (figures); i++)
+    if (figures[i].value >= 0)
+      {
+        json_builder_set_member_name (builder, figures[i].key);
+        json_builder_add_int_value (builder, figures[i].value);
+      }
+}
+
 /* Tool calls as the array stored (each call's arguments the model's text,
  * a string), and a result's call id, server and tool. */
 static void
@@ -561,6 +582,7 @@ rill_export_json_with_attachments (RillConversation *conversation,
       ADD_STRING ("status", rill_status_to_string (rill_message_get_status (message)));
       ADD_STRING ("error", rill_message_get_error (message));
       ADD_STRING ("model", rill_message_get_model (message));
+      add_cost (builder, message);
       json_builder_set_member_name (builder, "created_at");
       json_builder_add_int_value (builder, rill_message_get_created_at (message));
       add_tools (builder, message);

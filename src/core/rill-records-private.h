@@ -20,6 +20,11 @@ struct _RillConversation
   char   *server;      /* the server's id, NULL until the first reply */
   char   *server_url;  /* its address without user info */
   char   *tools;       /* conversations.tools: a RillToolChoice's JSON, or NULL */
+  /* The copy of the preset it started from (rill-preset.h). */
+  char    *preset;
+  gboolean has_temperature;
+  double   temperature;   /* when has_temperature; < 0: the server's default */
+  gint64   history_limit; /* -1: the preferences' */
 };
 
 struct _RillMessage
@@ -44,6 +49,8 @@ struct _RillMessage
   char      *uid;
   guint      version;    /* 1-based among its versions; 0 when not read */
   guint      n_versions;
+  gint64     ttft_ms;        /* -1 when unknown */
+  gint64     generation_ms;  /* -1 when unknown */
   char      *tool_calls;   /* JSON, as stored */
   GPtrArray *tool_call_list; /* the same parsed, RillToolCall */
   char      *tool_call_id;

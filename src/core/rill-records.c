@@ -38,6 +38,7 @@ rill_conversation_finalize (GObject *object)
   g_free (self->uid);
   g_free (self->server);
   g_free (self->server_url);
+  g_free (self->preset);
   g_free (self->tools);
   G_OBJECT_CLASS (rill_conversation_parent_class)->finalize (object);
 }
@@ -90,6 +91,7 @@ rill_conversation_class_init (RillConversationClass *klass)
 static void
 rill_conversation_init (RillConversation *self)
 {
+  self->history_limit = -1;
 }
 
 gint64 rill_conversation_get_id (RillConversation *self) { return self->id; }
@@ -108,6 +110,18 @@ const char *rill_conversation_get_uid (RillConversation *self) { return self->ui
 gint64 rill_conversation_get_deleted_at (RillConversation *self) { return self->deleted_at; }
 const char *rill_conversation_get_server (RillConversation *self) { return self->server; }
 const char *rill_conversation_get_server_url (RillConversation *self) { return self->server_url; }
+const char *rill_conversation_get_preset (RillConversation *self) { return self->preset; }
+
+gboolean
+rill_conversation_get_temperature (RillConversation *self,
+                                   double           *temperature)
+{
+  if (self->has_temperature && temperature != NULL)
+    *temperature = self->temperature;
+  return self->has_temperature;
+}
+
+gint64 rill_conversation_get_history_limit (RillConversation *self) { return self->history_limit; }
 const char *rill_conversation_get_tools (RillConversation *self) { return self->tools; }
 
 static void
@@ -182,6 +196,8 @@ rill_message_init (RillMessage *self)
 {
   self->prompt_tokens = -1;
   self->completion_tokens = -1;
+  self->ttft_ms = -1;
+  self->generation_ms = -1;
 }
 
 gint64 rill_message_get_id (RillMessage *self) { return self->id; }
@@ -214,6 +230,8 @@ gint64 rill_message_get_parent_id (RillMessage *self) { return self->parent_id; 
 const char *rill_message_get_uid (RillMessage *self) { return self->uid; }
 guint rill_message_get_version (RillMessage *self) { return self->version; }
 guint rill_message_get_n_versions (RillMessage *self) { return self->n_versions; }
+gint64 rill_message_get_ttft_ms (RillMessage *self) { return self->ttft_ms; }
+gint64 rill_message_get_generation_ms (RillMessage *self) { return self->generation_ms; }
 const char *rill_message_get_tool_calls_json (RillMessage *self) { return self->tool_calls; }
 GPtrArray *rill_message_get_tool_calls (RillMessage *self) { return self->tool_call_list; }
 const char *rill_message_get_tool_call_id (RillMessage *self) { return self->tool_call_id; }

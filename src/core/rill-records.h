@@ -30,6 +30,15 @@ gint64      rill_conversation_get_deleted_at    (RillConversation *self);
 const char *rill_conversation_get_server        (RillConversation *self);
 /* That server's address without user info, to name it once it is gone. */
 const char *rill_conversation_get_server_url    (RillConversation *self);
+/* The preset it started from, by name, or NULL: its values are the
+ * conversation's own copy (rill-preset.h). */
+const char *rill_conversation_get_preset        (RillConversation *self);
+/* TRUE with *@temperature when the conversation has its own (< 0: the
+ * server's default); FALSE when the preferences' applies. */
+gboolean    rill_conversation_get_temperature   (RillConversation *self,
+                                                 double           *temperature);
+/* Its own history limit (0 for all), or -1 when the preferences' applies. */
+gint64      rill_conversation_get_history_limit (RillConversation *self);
 /* The tools it offers, as a RillToolChoice's JSON; NULL for none. */
 const char *rill_conversation_get_tools         (RillConversation *self);
 
@@ -56,6 +65,10 @@ const char *rill_message_get_uid                (RillMessage      *self);
  * many there are. */
 guint       rill_message_get_version            (RillMessage      *self);
 guint       rill_message_get_n_versions         (RillMessage      *self);
+/* What the reply cost: milliseconds from sending the request to its first
+ * token, and from the first token to the end; -1 when unknown. */
+gint64      rill_message_get_ttft_ms            (RillMessage      *self);
+gint64      rill_message_get_generation_ms      (RillMessage      *self);
 
 /* Tools (schema 8). On an assistant message, the calls it asked for as
  * stored: a JSON array of {"id", "name", "arguments"}, the argument text

@@ -83,6 +83,12 @@ struct _RillReply
   guint    committed_tool_calls;
   guint    sending_tool_calls;
 
+  /* What the reply cost, in monotonic µs: the request sent, the first
+   * byte of content or reasoning, the end; 0 until then. */
+  gint64 sent_us;
+  gint64 first_token_us;
+  gint64 ended_us;
+
   RillStatus status;
   GError    *failure;          /* RILL_ERROR, or the store's error at begin */
   GError    *store_error;
@@ -262,6 +268,8 @@ build_final (RillReply *self)
     }
   final->prompt_tokens = rill_stream_parser_get_prompt_tokens (self->parser);
   final->completion_tokens = rill_stream_parser_get_completion_tokens (self->parser);
+  final->ttft_ms = rill_reply_get_ttft_ms (self);
+  final->generation_ms = rill_reply_get_generation_ms (self);
   /* Whatever the ending: a call cut short keeps the text that arrived. */
   final->tool_calls_json = rill_tool_calls_to_json (rill_reply_get_tool_calls (self));
   return final;
@@ -304,6 +312,7 @@ finish (RillReply *self, RillStatus status, GError *failure)
   self->ending = TRUE;
   self->status = status;
   self->failure = failure;
+  self->ended_us = g_get_monotonic_time ();
 
   if (self->deadline != NULL)
     {
@@ -603,6 +612,8 @@ handle_read (RillReply *self, const char *data, gssize len, const GError *error)
 
   if (rill_stream_parser_feed (self->parser, data, len))
     {
+      if (self->first_token_us == 0)
+        self->first_token_us = g_get_monotonic_time ();
       g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
       schedule_checkpoint (self);
     }
@@ -816,6 +827,8 @@ send_request (RillReply *self)
       return;
     }
   push_deadline (self, self->options.connect_timeout_ms);
+  self->sent_us = g_get_monotonic_time ();
+  self->first_token_us = 0;
   soup_session_send_async (rill_provider_get_session (self->provider), self->message,
                            G_PRIORITY_DEFAULT, self->cancellable, send_cb, g_object_ref (self));
 }
@@ -1000,4 +1013,35 @@ const GError *
 rill_reply_get_store_error (RillReply *self)
 {
   return self->store_error;
+}
+
+/* What the reply cost, rounded to the millisecond; unknown (-1) when no
+ * token came, or before the end. */
+gint64
+rill_reply_get_ttft_ms (RillReply *self)
+{
+  g_return_val_if_fail (RILL_IS_REPLY (self), -1);
+  return self->first_token_us != 0 ? (self->first_token_us - self->sent_us + 500) / 1000 : -1;
+}
+
+gint64
+rill_reply_get_generation_ms (RillReply *self)
+{
+  g_return_val_if_fail (RILL_IS_REPLY (self), -1);
+  return self->first_token_us != 0 && self->ended_us != 0
+         ? (self->ended_us - self->first_token_us + 500) / 1000 : -1;
+}
+
+gint64
+rill_reply_get_prompt_tokens (RillReply *self)
+{
+  g_return_val_if_fail (RILL_IS_REPLY (self), -1);
+  return rill_stream_parser_get_prompt_tokens (self->parser);
+}
+
+gint64
+rill_reply_get_completion_tokens (RillReply *self)
+{
+  g_return_val_if_fail (RILL_IS_REPLY (self), -1);
+  return rill_stream_parser_get_completion_tokens (self->parser);
 }

@@ -91,5 +91,13 @@ const GError  *rill_reply_get_failure          (RillReply              *self);
 const char    *rill_reply_get_model            (RillReply              *self);
 /* The final write failed (disk full, read-only…); the text is still here. */
 const GError  *rill_reply_get_store_error      (RillReply              *self);
+/* What the reply cost, as stored with it: the milliseconds from sending
+ * the request to the first byte of content or reasoning, and from there to
+ * the end (-1 until known), and the tokens the server reported (-1 when it
+ * did not). */
+gint64         rill_reply_get_ttft_ms          (RillReply              *self);
+gint64         rill_reply_get_generation_ms    (RillReply              *self);
+gint64         rill_reply_get_prompt_tokens    (RillReply              *self);
+gint64         rill_reply_get_completion_tokens (RillReply             *self);
 
 G_END_DECLS

@@ -46,9 +46,14 @@ struct _RillSession
   guint         idle_timeout;
   gboolean      name_conversations;
 
+  /* The model last chosen, and its server (rill_session_get_last_model) */
+  char         *last_model;
+  char         *last_server;
+
   guint         store_opened : 1;
   guint         store_waiting : 1;
   guint         saving_server : 1;
+  guint         last_model_read : 1;
 };
 
 G_DEFINE_FINAL_TYPE (RillSession, rill_session, G_TYPE_OBJECT)
@@ -895,8 +900,114 @@ rill_session_fill_reply_options (RillSession      *self,
   options->history_limit = self->history_limit;
   /* Read when a reply starts, so a change applies to the next one. */
   options->history_image_limit = g_settings_get_uint (self->settings, "history-images");
+  /* The copy of the preset it started from wins, whatever the preferences
+   * or the preset say now. */
+  if (conversation != NULL)
+    {
+      double temperature;
+
+      if (rill_conversation_get_temperature (conversation, &temperature))
+        options->temperature = temperature < 0 ? -1 : temperature;
+      if (rill_conversation_get_history_limit (conversation) >= 0)
+        options->history_limit = rill_conversation_get_history_limit (conversation);
+    }
   options->connect_timeout_ms = self->connect_timeout * 1000;
   options->idle_timeout_ms = self->idle_timeout * 1000;
+}
+
+/* The model last chosen: remembered as the person chooses it, in every
+ * window; before any choice in this run, the model of the conversation
+ * used last (with a model of its own), read once the history is open, so
+ * that it holds across a restart without a setting of its own. */
+void
+rill_session_set_last_model (RillSession *self,
+                             const char  *model,
+                             const char  *server_id)
+{
+  g_return_if_fail (RILL_IS_SESSION (self));
+
+  if (model == NULL || *model == '\0')
+    return;
+  self->last_model_read = TRUE;
+  g_free (self->last_model);
+  self->last_model = g_strdup (model);
+  g_free (self->last_server);
+  self->last_server = server_id && *server_id ? g_strdup (server_id) : NULL;
+}
+
+static void
+read_last_model (RillSession *self)
+{
+  g_autoptr(GPtrArray) recent = NULL;
+
+  if (self->last_model_read || self->store == NULL)
+    return;
+  self->last_model_read = TRUE;
+  recent = rill_store_list_conversations (self->store, 0, 20, NULL);
+  for (guint i = 0; recent != NULL && i < recent->len; i++)
+    {
+      RillConversation *conversation = recent->pdata[i];
+      const char *model = rill_conversation_get_model (conversation);
+
+      if (model != NULL && *model != '\0')
+        {
+          self->last_model = g_strdup (model);
+          self->last_server = g_strdup (rill_conversation_get_server (conversation));
+          return;
+        }
+    }
+}
+
+const char *
+rill_session_get_last_model (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  read_last_model (self);
+  return self->last_model;
+}
+
+const char *
+rill_session_get_last_server (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  read_last_model (self);
+  return self->last_server;
+}
+
+GPtrArray *
+rill_session_dup_presets (RillSession *self)
+{
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+  return rill_presets_load (self->settings);
+}
+
+RillPreset *
+rill_session_dup_preset (RillSession *self,
+                         const char  *name)
+{
+  g_autoptr(GPtrArray) presets = NULL;
+
+  g_return_val_if_fail (RILL_IS_SESSION (self), NULL);
+
+  if (name == NULL || *name == '\0')
+    return NULL;
+  presets = rill_presets_load (self->settings);
+  for (guint i = 0; i < presets->len; i++)
+    {
+      RillPreset *preset = presets->pdata[i];
+
+      if (g_strcmp0 (preset->name, name) == 0)
+        return rill_preset_copy (preset);
+    }
+  return NULL;
+}
+
+void
+rill_session_set_presets (RillSession *self,
+                          GPtrArray   *presets)
+{
+  g_return_if_fail (RILL_IS_SESSION (self));
+  rill_presets_save (self->settings, presets);
 }
 
 /* GObject */
@@ -980,6 +1091,8 @@ rill_session_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_pointer (&self->default_model, g_free);
   g_clear_pointer (&self->system_prompt, g_free);
+  g_clear_pointer (&self->last_model, g_free);
+  g_clear_pointer (&self->last_server, g_free);
 
   G_OBJECT_CLASS (rill_session_parent_class)->finalize (object);
 }

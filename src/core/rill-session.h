@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "rill-keyring.h"
+#include "rill-preset.h"
 #include "rill-provider.h"
 #include "rill-records.h"
 #include "rill-reply.h"
@@ -129,12 +130,30 @@ void          rill_session_set_server_enabled  (RillSession      *self,
                                                 gboolean          enabled);
 
 /* The options a reply in @conversation (NULL for a new one) is asked with:
- * @model, the preferences, and the conversation's own system prompt, which
- * wins over the one from the preferences. */
+ * @model, the preferences, and the conversation's own system prompt,
+ * temperature and history limit (the copy of its preset), which win over
+ * the preferences'. */
 void          rill_session_fill_reply_options  (RillSession      *self,
                                                 RillConversation *conversation,
                                                 const char       *model,
                                                 RillReplyOptions *options);
+
+/* The model a new conversation starts with: the one last chosen in any
+ * window, else (after a restart) that of the conversation used last; NULL
+ * when there is none. Its server, or NULL for any. */
+void          rill_session_set_last_model      (RillSession      *self,
+                                                const char       *model,
+                                                const char       *server_id);
+const char   *rill_session_get_last_model      (RillSession      *self);
+const char   *rill_session_get_last_server     (RillSession      *self);
+
+/* Presets ("presets"): a copy of the list, RillPresets in their order;
+ * the one named @name, or NULL; and the whole list written back. */
+GPtrArray    *rill_session_dup_presets         (RillSession      *self);
+RillPreset   *rill_session_dup_preset          (RillSession      *self,
+                                                const char       *name);
+void          rill_session_set_presets         (RillSession      *self,
+                                                GPtrArray        *presets);
 
 /* With "name-conversations" on, after a conversation's first complete
  * reply: asks the same server and model for a title of a few words, which

@@ -50,6 +50,8 @@ typedef struct
   GArray    *history_ids;       /* as in RillReplyContext, for request_json */
   gint64     prompt_tokens;
   gint64     completion_tokens;
+  gint64     ttft_ms;           /* sent to first token; -1 when unknown */
+  gint64     generation_ms;     /* first token to the end; -1 when unknown */
   char      *tool_calls_json;   /* rill_tool_calls_to_json() of the calls, or NULL */
 } RillReplyFinal;
 
@@ -346,7 +348,7 @@ void              _rill_store_queue_change       (RillStore           *self,
   RILL_STORE_PIECES_OF ("reasoning") ", m.status, m.error, m.model," \
   " m.finish_reason, m.request, m.usage, m.prompt_tokens, m.completion_tokens," \
   " m.created_at, m.finished_at, m.parent_id, m.uid," \
-  " m.tool_calls, m.tool_call_id, m.tool_server, m.tool_name"
+  " m.tool_calls, m.tool_call_id, m.tool_server, m.tool_name, m.ttft_ms, m.generation_ms"
 
 RillMessage      *_rill_store_message_from_row   (sqlite3_stmt        *stmt);
 

@@ -1093,6 +1093,8 @@ write_journal (sqlite3 *db, const char *path, FinalizeArgs *args, GError **error
   add_string (builder, "tool_calls", final->tool_calls_json);
   add_count (builder, "prompt_tokens", final->prompt_tokens);
   add_count (builder, "completion_tokens", final->completion_tokens);
+  add_count (builder, "ttft_ms", final->ttft_ms);
+  add_count (builder, "generation_ms", final->generation_ms);
   json_builder_set_member_name (builder, "finished_at");
   json_builder_add_int_value (builder, args->finished_at);
   json_builder_end_object (builder);
@@ -1166,6 +1168,27 @@ is_transient (int rc)
     }
 }
 
+/* What the reply cost: its own statement, in the final write's
+ * transaction, so the figures commit with the text or not at all. */
+static gboolean
+write_timings (sqlite3    *db,
+               gint64      message_id,
+               gint64      ttft_ms,
+               gint64      generation_ms,
+               const char *doing,
+               GError    **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (!(stmt = rill_sqlite_prepare (db, "UPDATE messages SET ttft_ms = ?2, generation_ms = ?3"
+                                    " WHERE id = ?1", doing, error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, message_id);
+  rill_sqlite_bind_int_or_null (stmt, 2, ttft_ms);
+  rill_sqlite_bind_int_or_null (stmt, 3, generation_ms);
+  return rill_sqlite_step_done (db, stmt, doing, error);
+}
+
 /* The whole text and the ending, and the pieces folded away, in one
  * durable transaction. On failure, *@rc is SQLite's code. */
 static gboolean
@@ -1201,6 +1224,9 @@ write_final (sqlite3 *db, FinalizeArgs *args, int *rc, GError **error)
   sqlite3_bind_int64 (stmt, 12, args->finished_at);
   rill_sqlite_bind_text (stmt, 13, final->tool_calls_json, -1);
   if (!rill_sqlite_step_done (db, stmt, "save to", error))
+    goto fail;
+  if (!write_timings (db, args->rows->assistant_message_id, final->ttft_ms,
+                      final->generation_ms, "save to", error))
     goto fail;
 
   if (!(pieces = rill_sqlite_prepare (db, "DELETE FROM message_pieces WHERE message_id = ?1",
@@ -1474,6 +1500,9 @@ import_journal (sqlite3 *db, const char *file, GError **error)
       sqlite3_bind_int64 (touch, 2, MAX (member_int (entry, "finished_at"), 0));
       if (!rill_sqlite_step_done (db, pieces, "update", error)
           || !rill_sqlite_step_done (db, touch, "update", error))
+        goto fail;
+      if (!write_timings (db, id, member_int (entry, "ttft_ms"),
+                          member_int (entry, "generation_ms"), "update", error))
         goto fail;
     }
   if (!rill_sqlite_exec (db, "COMMIT", "update", error))

@@ -551,7 +551,8 @@ rill_store_init (RillStore *self)
 /* Reads */
 
 #define CONVERSATION_COLUMNS \
-  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url, tools"
+  "id, title, model, system_prompt, created_at, updated_at, uid, server, server_url, tools," \
+  " preset, temperature, history_limit"
 
 static RillConversation *
 conversation_from_row (sqlite3_stmt *stmt)
@@ -568,6 +569,10 @@ conversation_from_row (sqlite3_stmt *stmt)
   conversation->server = rill_sqlite_column_dup (stmt, 7);
   conversation->server_url = rill_sqlite_column_dup (stmt, 8);
   conversation->tools = rill_sqlite_column_dup (stmt, 9);
+  conversation->preset = rill_sqlite_column_dup (stmt, 10);
+  conversation->has_temperature = sqlite3_column_type (stmt, 11) != SQLITE_NULL;
+  conversation->temperature = sqlite3_column_double (stmt, 11);
+  conversation->history_limit = rill_sqlite_column_int_or (stmt, 12, -1);
   return conversation;
 }
 
@@ -597,6 +602,8 @@ _rill_store_message_from_row (sqlite3_stmt *stmt)
   message->tool_call_id = rill_sqlite_column_dup (stmt, 18);
   message->tool_server = rill_sqlite_column_dup (stmt, 19);
   message->tool_name = rill_sqlite_column_dup (stmt, 20);
+  message->ttft_ms = rill_sqlite_column_int_or (stmt, 21, -1);
+  message->generation_ms = rill_sqlite_column_int_or (stmt, 22, -1);
   return message;
 }
 

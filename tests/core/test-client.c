@@ -232,6 +232,105 @@ test_normal (Fixture *f, gconstpointer data)
   watch_free (w);
 }
 
+/* What a reply cost: the tokens stored are the server's usage figures, as
+ * the reply read them and as the JSON export writes them; the timings are
+ * set, in order, and within what the test itself saw: the first token
+ * comes only after the test opens the gate, and the tokens are paced. */
+static gboolean
+request_arrived (gpointer data)
+{
+  Fixture *f = data;
+
+  return rill_test_server_get_request_count (f->server, CHAT) > 0;
+}
+
+static void
+test_reply_cost (Fixture *f, gconstpointer data)
+{
+  static const char * const tokens[] = { "One", " two", " three", " four", NULL };
+  g_autofree char *sse = rill_test_openai_sse (tokens, "test-model", TRUE);
+  RillTestScript *script = rill_test_script_new (200, "text/event-stream");
+  g_auto(GStrv) events = g_strsplit (sse, "\n\n", -1);
+  g_autoptr(RillMessage) message = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(JsonParser) usage = json_parser_new ();
+  g_autoptr(JsonParser) exported = json_parser_new ();
+  g_autofree char *json = NULL;
+  JsonObject *figures, *last;
+  JsonArray *array;
+  gint64 started_us, arrived_us, opened_us, ended_us;
+  const guint pace_us = 5000;
+  Watch *w;
+
+  /* One chunk an event, so the pacing spaces the tokens. */
+  rill_test_script_gate (script, "first");
+  rill_test_script_pace (script, pace_us);
+  for (guint i = 0; events[i] && *events[i]; i++)
+    {
+      g_autofree char *event = g_strconcat (events[i], "\n\n", NULL);
+
+      rill_test_script_send (script, event, -1, 0);
+    }
+  rill_test_server_route (f->server, CHAT, script);
+  started_us = g_get_monotonic_time ();
+  w = start_reply (f, f->conversation_id, "hello");
+  test_wait_until (request_arrived, f, WAIT_MS, "the request to arrive");
+  arrived_us = g_get_monotonic_time ();
+  g_assert_cmpint (rill_reply_get_ttft_ms (w->reply), ==, -1);
+  opened_us = g_get_monotonic_time ();
+  rill_test_server_open_gate (f->server, "first");
+  test_wait_for (&w->finished, WAIT_MS, "the reply to finish");
+  ended_us = g_get_monotonic_time ();
+  assert_stored (f, w, RILL_STATUS_COMPLETE, "One two three four", NULL);
+
+  /* The server's figures, as it sent them. */
+  message = stored_reply (f, w);
+  g_assert_true (json_parser_load_from_data (usage, rill_message_get_usage (message), -1, NULL));
+  figures = json_object_get_object_member (json_node_get_object (json_parser_get_root (usage)),
+                                           "usage");
+  g_assert_cmpint (rill_message_get_prompt_tokens (message), ==,
+                   json_object_get_int_member (figures, "prompt_tokens"));
+  g_assert_cmpint (rill_message_get_completion_tokens (message), ==,
+                   json_object_get_int_member (figures, "completion_tokens"));
+  g_assert_cmpint (rill_message_get_completion_tokens (message), ==, 4);
+  g_assert_cmpint (rill_reply_get_prompt_tokens (w->reply), ==,
+                   rill_message_get_prompt_tokens (message));
+  g_assert_cmpint (rill_reply_get_completion_tokens (w->reply), ==, 4);
+
+  /* The timings: stored as measured, in order, inside what the test saw. */
+  g_assert_cmpint (rill_message_get_ttft_ms (message), ==, rill_reply_get_ttft_ms (w->reply));
+  g_assert_cmpint (rill_message_get_generation_ms (message), ==,
+                   rill_reply_get_generation_ms (w->reply));
+  g_assert_cmpint (rill_message_get_ttft_ms (message), >=, 0);
+  g_assert_cmpint (rill_message_get_generation_ms (message), >=, 0);
+  /* Sent before the request arrived, first token after the gate opened. */
+  g_assert_cmpint (rill_message_get_ttft_ms (message), >=, (opened_us - arrived_us) / 1000 - 1);
+  g_assert_cmpint (rill_message_get_ttft_ms (message) + rill_message_get_generation_ms (message),
+                   <=, (ended_us - started_us) / 1000 + 1);
+  /* Four tokens and the ending after the first, each at least a pace apart. */
+  g_assert_cmpint (rill_message_get_generation_ms (message), >=, 4 * pace_us / 1000 - 1);
+
+  /* The JSON export carries the same figures. */
+  conversation = rill_store_get_conversation (f->store, f->conversation_id, NULL);
+  messages = rill_store_list_messages (f->store, f->conversation_id, NULL);
+  json = rill_export_json (conversation, messages);
+  g_assert_true (json_parser_load_from_data (exported, json, -1, NULL));
+  array = json_object_get_array_member (json_node_get_object (json_parser_get_root (exported)),
+                                        "messages");
+  last = json_array_get_object_element (array, json_array_get_length (array) - 1);
+  g_assert_cmpint (json_object_get_int_member (last, "prompt_tokens"), ==,
+                   rill_message_get_prompt_tokens (message));
+  g_assert_cmpint (json_object_get_int_member (last, "completion_tokens"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (last, "ttft_ms"), ==,
+                   rill_message_get_ttft_ms (message));
+  g_assert_cmpint (json_object_get_int_member (last, "generation_ms"), ==,
+                   rill_message_get_generation_ms (message));
+  /* The user's message cost nothing it could report. */
+  g_assert_false (json_object_has_member (json_array_get_object_element (array, 0), "ttft_ms"));
+  watch_free (w);
+}
+
 static void
 test_pieces (Fixture *f, gsize piece, gboolean crlf)
 {
@@ -2099,6 +2198,7 @@ main (int argc, char **argv)
 #define ADD(path, func) \
   g_test_add ("/client/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("normal", test_normal);
+  ADD ("reply-cost", test_reply_cost);
   ADD ("byte-at-a-time", test_byte_at_a_time);
   ADD ("utf8-split", test_utf8_split);
   ADD ("crlf-comments", test_crlf_comments);

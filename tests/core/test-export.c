@@ -305,6 +305,22 @@ test_json (Fixture *f, gconstpointer data)
                        rill_message_get_created_at (message));
       n_members += (reasoning && *reasoning) + (rill_message_get_error (message) != NULL) +
                    (rill_message_get_model (message) != NULL);
+      /* What a reply cost, each figure only where known. */
+      {
+        const char *keys[] = { "prompt_tokens", "completion_tokens", "ttft_ms", "generation_ms" };
+        gint64 values[] = {
+          rill_message_get_prompt_tokens (message), rill_message_get_completion_tokens (message),
+          rill_message_get_ttft_ms (message), rill_message_get_generation_ms (message),
+        };
+
+        for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+          {
+            g_assert_true (json_object_has_member (object, keys[k]) == (values[k] >= 0));
+            if (values[k] >= 0)
+              g_assert_cmpint (json_object_get_int_member (object, keys[k]), ==, values[k]);
+            n_members += values[k] >= 0;
+          }
+      }
       g_assert_cmpuint (json_object_get_size (object), ==, n_members);
     }
 

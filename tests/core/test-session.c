@@ -256,6 +256,115 @@ test_reply_options_reach_the_server (Fixture       *f,
   }
 }
 
+/* A conversation started from a preset keeps a copy of its values, in its
+ * own columns, which the reply options use over the preferences; editing or
+ * removing the preset later changes nothing in it. */
+static void
+test_preset_copy (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GPtrArray) presets = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_preset_free);
+  g_autoptr(GPtrArray) read = NULL;
+  g_autoptr(RillPreset) found = NULL;
+  g_autoptr(RillConversation) conversation = NULL;
+  g_autofree char *db = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *stored = NULL;
+  RillPreset *preset = rill_preset_new ("翻译 Translator");
+  TestResult r = { 0 };
+  RillReplyOptions options;
+  double temperature = 0;
+
+  open_store_and_wait (f);
+  g_settings_set_string (f->settings, "system-prompt", "From the preferences");
+  g_settings_set_double (f->settings, "temperature", 1.5);
+  g_settings_set_uint (f->settings, "history-limit", 50);
+
+  g_free (preset->system_prompt);
+  preset->system_prompt = g_strdup ("Translate into French.\n“Exactly.”");
+  g_free (preset->model);
+  preset->model = g_strdup ("llama3:8b");
+  g_free (preset->server);
+  preset->server = g_strdup ("env:OLLAMA_HOST");
+  preset->temperature = 0.2;
+  preset->history_limit = 4;
+  g_ptr_array_add (presets, preset);
+  g_ptr_array_add (presets, rill_preset_new ("Plain"));
+  rill_session_set_presets (f->session, presets);
+
+  /* Read back from the key, in order, every value. */
+  read = rill_session_dup_presets (f->session);
+  g_assert_cmpuint (read->len, ==, 2);
+  g_assert_cmpstr (((RillPreset *) read->pdata[1])->name, ==, "Plain");
+  found = rill_session_dup_preset (f->session, "翻译 Translator");
+  g_assert_nonnull (found);
+  g_assert_cmpstr (found->system_prompt, ==, preset->system_prompt);
+  g_assert_cmpstr (found->model, ==, "llama3:8b");
+  g_assert_cmpstr (found->server, ==, "env:OLLAMA_HOST");
+  g_assert_cmpfloat (found->temperature, ==, 0.2);
+  g_assert_cmpuint (found->history_limit, ==, 4);
+  g_assert_null (rill_session_dup_preset (f->session, "Missing"));
+
+  rill_store_create_conversation_from_preset_async (rill_session_get_store (f->session), NULL,
+                                                    found, "http://127.0.0.1:11434", NULL,
+                                                    test_create_conversation_cb, &r);
+  test_wait_for (&r.done, 10000, "the conversation created");
+  g_assert_no_error (r.error);
+  g_assert_cmpint (r.id, >, 0);
+
+  /* The copy, byte for byte, in the file. */
+  db = rill_store_default_path ();
+  sql = g_strdup_printf ("SELECT preset || '|' || system_prompt || '|' || model || '|' || server"
+                         " || '|' || server_url || '|' || temperature || '|' || history_limit"
+                         " FROM conversations WHERE id = %" G_GINT64_FORMAT, r.id);
+  stored = test_sql_text (db, sql);
+  g_assert_cmpstr (stored, ==, "翻译 Translator|Translate into French.\n“Exactly.”|llama3:8b|"
+                   "env:OLLAMA_HOST|http://127.0.0.1:11434|0.2|4");
+
+  /* The preset changes and goes: the conversation keeps its copy, and the
+   * reply options come from it, not from the preferences. */
+  g_free (found->system_prompt);
+  found->system_prompt = g_strdup ("Changed");
+  found->temperature = 1.9;
+  g_ptr_array_remove_index (read, 0);
+  g_ptr_array_add (read, rill_preset_copy (found));
+  rill_session_set_presets (f->session, read);
+  g_ptr_array_set_size (read, 0);
+  rill_session_set_presets (f->session, read);
+  g_assert_null (rill_session_dup_preset (f->session, "翻译 Translator"));
+
+  conversation = rill_store_get_conversation (rill_session_get_store (f->session), r.id, NULL);
+  g_assert_cmpstr (rill_conversation_get_preset (conversation), ==, "翻译 Translator");
+  g_assert_cmpstr (rill_conversation_get_system_prompt (conversation), ==,
+                   "Translate into French.\n“Exactly.”");
+  g_assert_cmpstr (rill_conversation_get_model (conversation), ==, "llama3:8b");
+  g_assert_cmpstr (rill_conversation_get_server (conversation), ==, "env:OLLAMA_HOST");
+  g_assert_true (rill_conversation_get_temperature (conversation, &temperature));
+  g_assert_cmpfloat (temperature, ==, 0.2);
+  g_assert_cmpint (rill_conversation_get_history_limit (conversation), ==, 4);
+  rill_session_fill_reply_options (f->session, conversation, "llama3:8b", &options);
+  g_assert_null (options.system_prompt);  /* the conversation's own is sent */
+  g_assert_cmpfloat (options.temperature, ==, 0.2);
+  g_assert_cmpuint (options.history_limit, ==, 4);
+  rill_reply_options_clear (&options);
+
+  /* Without a preset, the preferences apply. */
+  g_clear_object (&conversation);
+  conversation = rill_store_get_conversation (rill_session_get_store (f->session),
+                                              test_create_conversation (
+                                                rill_session_get_store (f->session), "t"),
+                                              NULL);
+  g_assert_null (rill_conversation_get_preset (conversation));
+  g_assert_false (rill_conversation_get_temperature (conversation, NULL));
+  g_assert_cmpint (rill_conversation_get_history_limit (conversation), ==, -1);
+  rill_session_fill_reply_options (f->session, conversation, NULL, &options);
+  g_assert_cmpstr (options.system_prompt, ==, "From the preferences");
+  g_assert_cmpfloat (options.temperature, ==, 1.5);
+  g_assert_cmpuint (options.history_limit, ==, 50);
+  rill_reply_options_clear (&options);
+  g_settings_reset (f->settings, "presets");
+}
+
 /* The history */
 
 /* GLib reads XDG_DATA_HOME once per process, so every scenario's session
@@ -742,6 +851,7 @@ main (int   argc,
   g_test_add ("/session/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("settings-are-properties", test_settings_are_properties);
   ADD ("servers", test_servers);
+  ADD ("preset-copy", test_preset_copy);
   ADD ("provider-follows-servers", test_provider_follows_servers);
   ADD ("every-server", test_every_server);
   ADD ("reply-options-reach-the-server", test_reply_options_reach_the_server);

@@ -101,6 +101,64 @@ stored_reply (Fixture    *f,
   return rill_message_row_new_for_message (g_ptr_array_index (messages, 0));
 }
 
+/* The caption with its no-break spaces (one figure is never broken
+ * across lines) as plain ones. */
+static char *
+cost_text (RillMessageRow *row)
+{
+  const char *text = _rill_message_row_get_cost_text (row);
+  g_auto(GStrv) parts = text ? g_strsplit (text, "\u00a0", -1) : NULL;
+
+  return parts ? g_strjoinv (" ", parts) : NULL;
+}
+
+/* What a stored reply cost, under it, quietly: only what is known, tokens
+ * per second only from the tokens the server reported. */
+static void
+test_cost (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "history.db", NULL);
+  RillMessageRow *row = stored_reply (f, RILL_STATUS_COMPLETE, NULL);
+  g_autofree char *text = NULL;
+  GtkWidget *caption;
+
+  gtk_window_set_child (f->window, GTK_WIDGET (row));
+  /* Nothing known but the model, which the author already says. */
+  g_assert_null (_rill_message_row_get_cost_text (row));
+
+  test_sql_exec (path, "UPDATE messages SET ttft_ms = 420, generation_ms = 2000,"
+                 " prompt_tokens = 12, completion_tokens = 80");
+  {
+    /* The fixture's first conversation. */
+    g_autoptr(GPtrArray) messages = rill_store_list_messages (f->store, 1, NULL);
+
+    row = rill_message_row_new_for_message (g_ptr_array_index (messages, 0));
+  }
+  gtk_window_set_child (f->window, GTK_WIDGET (row));
+  text = cost_text (row);
+  g_assert_cmpstr (text, ==,
+                   "llama3 · 0.42 s to first token · 40.0 tokens/s · 12 tokens in · "
+                   "80 tokens out");
+  g_assert_nonnull (strstr (_rill_message_row_get_cost_text (row), "12\u00a0tokens\u00a0in"));
+  caption = gtk_widget_get_last_child (GTK_WIDGET (row));
+  g_assert_true (GTK_IS_LABEL (caption));
+  g_assert_true (gtk_widget_has_css_class (caption, "dim-label"));
+  g_assert_true (gtk_widget_has_css_class (caption, "caption"));
+
+  /* Without the server's tokens, no rate: nothing invented. */
+  test_sql_exec (path, "UPDATE messages SET completion_tokens = NULL, prompt_tokens = NULL");
+  {
+    g_autoptr(GPtrArray) messages = rill_store_list_messages (f->store, 1, NULL);
+
+    row = rill_message_row_new_for_message (g_ptr_array_index (messages, 0));
+  }
+  gtk_window_set_child (f->window, GTK_WIDGET (row));
+  g_clear_pointer (&text, g_free);
+  text = cost_text (row);
+  g_assert_cmpstr (text, ==, "llama3 · 0.42 s to first token");
+}
+
 static void
 test_user (Fixture       *f,
            gconstpointer  data)
@@ -376,6 +434,7 @@ main (int   argc,
   g_test_add ("/message-row/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("user", test_user);
   ADD ("complete", test_complete);
+  ADD ("cost", test_cost);
   ADD ("failed", test_failed);
   ADD ("stopped", test_stopped);
   ADD ("interrupted", test_interrupted);

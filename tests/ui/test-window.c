@@ -19,6 +19,7 @@
 #include "rill-block-column.h"
 #include "rill-model-picker.h"
 #include "rill-preferences-window.h"
+#include "rill-presets-page.h"
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
 #include "rill-message-row-private.h"
@@ -2801,8 +2802,9 @@ route_tool_call (const char *call_id,
   first_text = json_to_string (first, FALSE);
   second_text = json_to_string (second, FALSE);
   head = sse_token ("Let me look. ");
-  start = g_strdup_printf ("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
-                           "\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":\"%s\","
+  start = g_strdup_printf ("data: {\"choices\":[{\"index\":0,\"delta\":"
+                           "{\"tool_calls\":[{\"index\":0,\"id\":\"%s\",\"type\":\"function\","
+                           "\"function\":{\"name\":\"%s\","
                            "\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n",
                            call_id, tool);
   a = g_strdup_printf ("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
@@ -3307,6 +3309,309 @@ test_edit_with_attachments (void)
   wait_until (user_row_shows_attachments, GUINT_TO_POINTER (1), "the new version's image");
 }
 
+/* What a reply cost shows under it, quietly, and the same after a restart,
+ * read from the database: the model and server, the time to the first
+ * token and the tokens the server reported. */
+static void
+test_reply_cost (void)
+{
+  const char *tokens[] = { "Costs ", "little", NULL };
+  g_autofree char *before = NULL;
+  RillMessageRow *row;
+  gint64 id;
+
+  setup ();
+  route_tokens (tokens, 0);
+  type_and_return ("What does it cost?");
+  wait_until (last_row_done, NULL, "the reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  g_assert_cmpint (rill_message_row_get_status (row), ==, RILL_STATUS_COMPLETE);
+  g_assert_nonnull (_rill_message_row_get_cost_text (row));
+  {
+    /* No-break spaces keep each figure on one line; compared as spaces. */
+    g_auto(GStrv) parts = g_strsplit (_rill_message_row_get_cost_text (row), "\u00a0", -1);
+
+    before = g_strjoinv (" ", parts);
+  }
+  g_assert_true (g_str_has_prefix (before, "test-model — From the environment"));
+  g_assert_nonnull (strstr (before, " s to first token"));
+  g_assert_nonnull (strstr (before, "7 tokens in · 2 tokens out"));
+  /* The user's message costs nothing shown. */
+  g_assert_null (_rill_message_row_get_cost_text (
+                   rill_conversation_view_get_last_row (fx.window->conversation_view,
+                                                        RILL_ROLE_USER)));
+  id = _rill_window_get_conversation_id (fx.window);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fx.app), "quit", NULL);
+  g_assert_null (fx.window);
+  g_clear_object (&fx.app);
+  start_app_as ("io.github.rill.Rill.Restarted");
+  wait_until (window_mapped, NULL, "the window is on screen again");
+  rill_window_open_conversation (fx.window, id, 0);
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_ASSISTANT);
+  g_assert_nonnull (row);
+  wait_until ((TestCondition) gtk_widget_get_mapped, row, "the reply on screen");
+  {
+    g_auto(GStrv) parts = g_strsplit (_rill_message_row_get_cost_text (row), "\u00a0", -1);
+    g_autofree char *after = g_strjoinv (" ", parts);
+
+    g_assert_cmpstr (after, ==, before);
+  }
+}
+
+/* Presets */
+
+static gboolean
+is_presets_page (GtkWidget  *widget,
+                 const char *unused)
+{
+  return RILL_IS_PRESETS_PAGE (widget);
+}
+
+static gboolean
+is_spin (GtkWidget  *widget,
+         const char *unused)
+{
+  return GTK_IS_SPIN_BUTTON (widget);
+}
+
+static gboolean
+has_entry_title (GtkWidget  *widget,
+                 const char *title)
+{
+  return ADW_IS_ENTRY_ROW (widget) &&
+         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0;
+}
+
+/* The Preferences at their Presets page. */
+static GtkWidget *
+open_presets_page (GtkWidget **prefs)
+{
+  GtkWidget *page;
+
+  *prefs = GTK_WIDGET (rill_preferences_window_new (
+                         rill_application_get_session (fx.app)));
+  gtk_window_set_transient_for (GTK_WINDOW (*prefs), GTK_WINDOW (fx.window));
+  gtk_window_present (GTK_WINDOW (*prefs));
+  page = find_widget (*prefs, is_presets_page, NULL);
+  g_assert_nonnull (page);
+  adw_preferences_window_set_visible_page (ADW_PREFERENCES_WINDOW (*prefs),
+                                           ADW_PREFERENCES_PAGE (page));
+  wait_until ((TestCondition) gtk_widget_get_mapped, page, "the presets page on screen");
+  return page;
+}
+
+static void
+fill_preset (GtkWidget  *page,
+             const char *name,
+             const char *prompt,
+             double      temperature,
+             double      history)
+{
+  GtkWidget *editor;
+
+  if (name != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (find_widget (page, has_entry_title, "Name")), name);
+  gtk_editable_set_text (GTK_EDITABLE (find_widget (page, has_entry_title, "System Prompt")),
+                         prompt);
+  editor = find_widget (page, has_title, "Temperature");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_widget (editor, is_spin, NULL)), temperature);
+  editor = find_widget (page, has_title, "History Limit");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_widget (editor, is_spin, NULL)), history);
+  click (find_widget (page, has_label, "_Save Preset"));
+}
+
+/* The last request to Ollama: its system prompt, temperature, model and
+ * number of messages. */
+static void
+assert_sent (RillTestServer *ollama,
+             const char     *prompt,
+             double          temperature,
+             guint           n_messages)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *body;
+  JsonArray *messages;
+
+  g_assert_true (json_parser_load_from_data (parser,
+                                             rill_test_server_get_request_body (ollama,
+                                                                                "/api/chat"),
+                                             -1, NULL));
+  body = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "llama3");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (
+                                    json_object_get_object_member (body, "options"),
+                                    "temperature"), temperature, 1e-9);
+  messages = json_object_get_array_member (body, "messages");
+  g_assert_cmpuint (json_array_get_length (messages), ==, n_messages);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0),
+                                                  "role"), ==, "system");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 0),
+                                                  "content"), ==, prompt);
+}
+
+/* A preset made in Preferences starts a conversation that sends its system
+ * prompt, temperature, history limit and model to its server, and goes on
+ * doing so after the preset is edited; Ctrl+Shift+N starts from the edited
+ * preset, the last one used. */
+static void
+test_presets (void)
+{
+  const char * const both[] = {
+    "test-model", "env:OPENAI_BASE_URL", "llama3", "env:OLLAMA_HOST", NULL
+  };
+  g_autoptr(RillTestServer) ollama = rill_test_server_new ();
+  g_autofree char *last = NULL;
+  g_autofree char *server = NULL;
+  g_auto(GStrv) accels = NULL;
+  GtkWidget *prefs, *page;
+  GSettings *settings;
+  gint64 first, second;
+
+  route_ollama (ollama);
+  setup_two_servers (rill_test_server_get_url (ollama));
+  settings = rill_session_get_settings (rill_application_get_session (fx.app));
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed");
+
+  /* Made in Preferences: the model chosen from those Ollama lists. */
+  page = open_presets_page (&prefs);
+  click (find_widget (page, has_tooltip, "Add Preset"));
+  g_assert_true (gtk_widget_activate_action (page, "presets.choose-model", "(ss)", "llama3",
+                                             "env:OLLAMA_HOST"));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_widget (page, has_entry_title,
+                                                                     "Model"))), ==, "llama3");
+  fill_preset (page, "French", "Answer in French.", 0.3, 2);
+  g_assert_nonnull (find_widget (page, has_title, "French"));
+  gtk_window_destroy (GTK_WINDOW (prefs));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-from-preset", "s",
+                                             "French"));
+  server = rill_model_picker_dup_selected_server (fx.window->model_picker);
+  g_assert_cmpstr (server, ==, "env:OLLAMA_HOST");
+  type_and_return ("Bonjour ?");
+  wait_until (last_row_done, NULL, "the first reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  first = _rill_window_get_conversation_id (fx.window);
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+  assert_sent (ollama, "Answer in French.", 0.3, 2);
+  last = g_settings_get_string (settings, "last-preset");
+  g_assert_cmpstr (last, ==, "French");
+
+  /* Edited: the conversation keeps its copy, and its history limit. */
+  page = open_presets_page (&prefs);
+  click (find_widget (find_widget (page, has_title, "French"), has_tooltip, "Edit"));
+  fill_preset (page, NULL, "Answer in German.", 1.2, 0);
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  type_and_return ("Encore ?");
+  wait_until (last_row_done, NULL, "the second reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, first);
+  g_assert_cmpuint (rill_test_server_get_request_count (ollama, "/api/chat"), ==, 2);
+  /* Two messages: the reply before the question, which a history may not
+   * open with, is left out with the rest; the preferences' 50 would send
+   * all four. */
+  assert_sent (ollama, "Answer in French.", 0.3, 2);
+
+  /* Ctrl+Shift+N: the last preset, as it is now. */
+  accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fx.app),
+                                                  "win.new-from-last-preset");
+  g_assert_nonnull (accels[0]);
+  {
+    guint key;
+    GdkModifierType mods;
+
+    g_assert_true (gtk_accelerator_parse (accels[0], &key, &mods));
+    g_assert_cmpuint (key, ==, GDK_KEY_n);
+    g_assert_cmpuint (mods, ==, GDK_CONTROL_MASK | GDK_SHIFT_MASK);
+  }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-from-last-preset",
+                                             NULL));
+  type_and_return ("Hallo?");
+  wait_until (last_row_done, NULL, "the third reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  second = _rill_window_get_conversation_id (fx.window);
+  g_assert_cmpint (second, !=, first);
+  assert_sent (ollama, "Answer in German.", 1.2, 2);
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 0);
+
+  /* Without a last preset, Ctrl+Shift+N is Ctrl+N. */
+  g_settings_set_string (settings, "last-preset", "");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-from-last-preset",
+                                             NULL));
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
+  g_assert_null (fx.window->pending_preset);
+  g_settings_reset (settings, "presets");
+}
+
+/* A new conversation starts with the model last chosen: not the model of
+ * the conversation shown when it is started, and after a restart still the
+ * one chosen last, on its server. */
+static void
+test_last_model (void)
+{
+  const char *tokens[] = { "From ", "OpenAI", NULL };
+  const char * const both[] = {
+    "test-model", "env:OPENAI_BASE_URL", "qwen2.5", "env:OLLAMA_HOST", NULL
+  };
+  g_autoptr(RillTestServer) ollama = rill_test_server_new ();
+  g_autofree char *model = NULL;
+  g_autofree char *server = NULL;
+  gint64 on_openai;
+
+  route_ollama (ollama);
+  setup_two_servers (rill_test_server_get_url (ollama));
+  route_tokens (tokens, 0);
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed");
+
+  choose ("test-model", "env:OPENAI_BASE_URL");
+  type_and_return ("First");
+  wait_until (last_row_done, NULL, "the first reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  on_openai = _rill_window_get_conversation_id (fx.window);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation",
+                                             NULL));
+  choose ("qwen2.5", "env:OLLAMA_HOST");
+  type_and_return ("Second");
+  wait_until (last_row_done, NULL, "the second reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+
+  /* The OpenAI conversation shown, then a new one: the model chosen last. */
+  rill_window_open_conversation (fx.window, on_openai, 0);
+  model = rill_model_picker_dup_selected (fx.window->model_picker);
+  g_assert_cmpstr (model, ==, "test-model");
+  g_clear_pointer (&model, g_free);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.new-conversation",
+                                             NULL));
+  model = rill_model_picker_dup_selected (fx.window->model_picker);
+  server = rill_model_picker_dup_selected_server (fx.window->model_picker);
+  g_assert_cmpstr (model, ==, "qwen2.5");
+  g_assert_cmpstr (server, ==, "env:OLLAMA_HOST");
+
+  /* After a restart, the window's new conversation too. */
+  g_action_group_activate_action (G_ACTION_GROUP (fx.app), "quit", NULL);
+  g_assert_null (fx.window);
+  g_clear_object (&fx.app);
+  start_app_as ("io.github.rill.Rill.Restarted");
+  wait_until (window_mapped, NULL, "the window is on screen again");
+  wait_until (picker_lists, (gpointer) both, "both servers' models listed again");
+  g_assert_cmpint (_rill_window_get_conversation_id (fx.window), ==, 0);
+  g_clear_pointer (&model, g_free);
+  g_clear_pointer (&server, g_free);
+  model = rill_model_picker_dup_selected (fx.window->model_picker);
+  server = rill_model_picker_dup_selected_server (fx.window->model_picker);
+  g_assert_cmpstr (model, ==, "qwen2.5");
+  g_assert_cmpstr (server, ==, "env:OLLAMA_HOST");
+  type_and_return ("Third");
+  wait_until (last_row_done, NULL, "the third reply finished");
+  wait_until (has_no_reply, NULL, "the window is idle");
+  g_assert_cmpuint (rill_test_server_get_request_count (ollama, "/api/chat"), ==, 2);
+  g_assert_nonnull (strstr (rill_test_server_get_request_body (ollama, "/api/chat"),
+                            "\"model\":\"qwen2.5\""));
+  g_assert_cmpuint (rill_test_server_get_request_count (fx.server, CHAT), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3381,6 +3686,9 @@ main (int   argc,
   g_test_add_func ("/window/tool-after-crash", test_tool_after_crash);
   g_test_add_func ("/window/attachment-settings", test_attachment_settings);
   g_test_add_func ("/window/edit-with-attachments", test_edit_with_attachments);
+  g_test_add_func ("/window/reply-cost", test_reply_cost);
+  g_test_add_func ("/window/presets", test_presets);
+  g_test_add_func ("/window/last-model", test_last_model);
 
   return g_test_run ();
 }
