@@ -23,49 +23,6 @@
 
 #define WAIT_MS 30000
 
-/* Skips: the reference server */
-
-static char *
-everything_script (void)
-{
-  return g_build_filename (MCP_EVERYTHING_DIR, "node_modules", "@modelcontextprotocol",
-                           "server-everything", "dist", "index.js", NULL);
-}
-
-/* TRUE when the reference server can run; else skips saying why (fails
- * when RILL_MCP_REQUIRED is set, as in CI). */
-static gboolean
-have_everything (void)
-{
-  g_autofree char *script = everything_script ();
-  g_autofree char *node = g_find_program_in_path ("node");
-  g_autofree char *why = NULL;
-
-  if (node == NULL)
-    why = g_strdup ("Node.js (node) is not installed");
-  else if (!g_file_test (script, G_FILE_TEST_EXISTS))
-    why = g_strdup_printf ("the MCP reference server is not installed in %s "
-                           "(run `ninja mcp-server` in the build folder, or %s %s)",
-                           MCP_EVERYTHING_DIR, MCP_SERVER_SCRIPT, MCP_EVERYTHING_DIR);
-  if (why == NULL)
-    return TRUE;
-  if (g_getenv ("RILL_MCP_REQUIRED") != NULL)
-    g_error ("%s, and RILL_MCP_REQUIRED is set", why);
-  g_test_skip (why);
-  return FALSE;
-}
-
-static gboolean
-have_python (void)
-{
-  g_autofree char *python = g_find_program_in_path ("python3");
-
-  if (python != NULL)
-    return TRUE;
-  g_test_skip ("python3 is not installed (the scripted MCP server needs it)");
-  return FALSE;
-}
-
 /* A keyring in memory */
 
 #define TEST_TYPE_KEYRING (test_keyring_get_type ())
@@ -272,7 +229,7 @@ test_fake_pages_and_ping (void)
   g_autofree char *pong = NULL;
   RillMcpTool *tool;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   client = fake_client ("normal", NULL);
   g_assert_cmpint (rill_mcp_client_get_state (client), ==, RILL_MCP_STATE_STOPPED);
@@ -305,7 +262,7 @@ test_fake_errors (void)
   g_autofree char *text = NULL;
   g_autofree char *structured = NULL;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   client = fake_client ("normal", NULL);
   result = call_tool (client, "fail", "{}", &error);
@@ -352,7 +309,7 @@ test_fake_list_changed (void)
   g_autofree char *text = NULL;
   guint changed = 0;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   client = fake_client ("normal", NULL);
   tools = list_tools (client);
@@ -382,7 +339,7 @@ test_fake_cancel (void)
   Progress seen = { g_ptr_array_new_with_free_func (g_free), 0 };
   JsonObject *cancelled;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   client = fake_client ("normal", NULL);
   g_signal_connect (client, "progress", G_CALLBACK (progress_cb), &seen);
@@ -429,7 +386,7 @@ test_fake_exit_mid_call (void)
                          "fatal: out of cheese\n"
                          "giving up";
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   client = fake_client ("normal", NULL);
   rill_mcp_client_call_tool_async (client, "slow", NULL, NULL, NULL,
@@ -474,7 +431,7 @@ test_fake_garbage (void)
 {
   g_autoptr(RillMcpClient) client = NULL;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   client = fake_client ("garbage-exit", NULL);
   start_expecting_failure (client,
@@ -492,7 +449,7 @@ test_fake_silent (void)
 {
   g_autoptr(RillMcpClient) client = NULL;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   client = fake_client ("silent", NULL);
   /* Long enough for Python to start and say so on stderr even on a loaded
@@ -530,7 +487,7 @@ test_fake_stop_stubborn (void)
   Progress seen = { g_ptr_array_new_with_free_func (g_free), 0 };
   gint64 start, elapsed_ms;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   client = fake_client ("stubborn", NULL);
   tools = list_tools (client);
@@ -623,7 +580,7 @@ test_keyring_references (void)
 static RillMcpClient *
 everything_client (RillKeyring *keyring)
 {
-  g_autofree char *script = everything_script ();
+  g_autofree char *script = test_mcp_everything_path (MCP_EVERYTHING_DIR);
   const char *args[] = { script, "stdio", NULL };
   const char *env[] = { "RILL_MCP_SECRET=${keyring:test-secret}", NULL };
   g_autoptr(RillMcpServer) server = rill_mcp_server_new_stdio ("everything", "node", args, env);
@@ -736,7 +693,7 @@ test_everything_stdio (void)
   g_autofree char *env = NULL;
   gint64 start;
 
-  if (!have_everything ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR))
     return;
   client = everything_client (RILL_KEYRING (keyring));
   check_everything (client);
@@ -811,9 +768,9 @@ test_everything_http (void)
   const char *headers[] = { "X-Rill-Test: ${keyring:web}", NULL };
   ServerLog log = { 0 };
 
-  if (!have_everything ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR))
     return;
-  script = everything_script ();
+  script = test_mcp_everything_path (MCP_EVERYTHING_DIR);
   port = g_strdup_printf ("%u", free_port ());
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
                                         | G_SUBPROCESS_FLAGS_STDERR_PIPE);

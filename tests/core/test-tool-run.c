@@ -23,46 +23,6 @@
 
 /* Skips */
 
-static char *
-everything_script (void)
-{
-  return g_build_filename (MCP_EVERYTHING_DIR, "node_modules", "@modelcontextprotocol",
-                           "server-everything", "dist", "index.js", NULL);
-}
-
-/* TRUE when the reference server can run; else skips saying why (fails
- * when RILL_MCP_REQUIRED is set, as in CI). */
-static gboolean
-have_everything (void)
-{
-  g_autofree char *script = everything_script ();
-  g_autofree char *node = g_find_program_in_path ("node");
-  g_autofree char *why = NULL;
-
-  if (node == NULL)
-    why = g_strdup ("Node.js (node) is not installed");
-  else if (!g_file_test (script, G_FILE_TEST_EXISTS))
-    why = g_strdup_printf ("the MCP reference server is not installed in %s "
-                           "(run `ninja mcp-server` in the build folder)", MCP_EVERYTHING_DIR);
-  if (why == NULL)
-    return TRUE;
-  if (g_getenv ("RILL_MCP_REQUIRED") != NULL)
-    g_error ("%s, and RILL_MCP_REQUIRED is set", why);
-  g_test_skip (why);
-  return FALSE;
-}
-
-static gboolean
-have_python (void)
-{
-  g_autofree char *python = g_find_program_in_path ("python3");
-
-  if (python != NULL)
-    return TRUE;
-  g_test_skip ("python3 is not installed (the scripted MCP server needs it)");
-  return FALSE;
-}
-
 /* The fixture: a history with one assistant message that asked for tools,
  * and a toolbox of both servers. */
 
@@ -163,7 +123,7 @@ use_servers (Fixture *f, gboolean everything, gboolean fake)
   g_auto(GStrv) failures = NULL;
   g_autofree char *text = NULL;
   g_autofree char *file = g_build_filename (f->dir, "mcp.json", NULL);
-  g_autofree char *script = everything_script ();
+  g_autofree char *script = test_mcp_everything_path (MCP_EVERYTHING_DIR);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "mcpServers");
@@ -360,7 +320,7 @@ test_rows (Fixture *f, gconstpointer data)
   g_autofree char *unknown_server = NULL;
   g_autofree char *unknown_tool = NULL;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   g_assert_nonnull (find_offered (f, "fail"));
@@ -455,7 +415,7 @@ test_allow (Fixture *f, gconstpointer data)
   g_autofree char *pretty = NULL;
   RillToolStep *echo, *sum;
 
-  if (!have_everything ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR))
     return;
   use_servers (f, TRUE, FALSE);
   run = start_run (f, &seen,
@@ -496,7 +456,7 @@ test_deny (Fixture *f, gconstpointer data)
   g_autofree char *content = NULL;
   RillToolStep *step;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   run = start_run (f, &seen, call_new ("call_1", "exit", "{}"), NULL);
@@ -526,7 +486,7 @@ test_always_allow (Fixture *f, gconstpointer data)
   g_autoptr(RillToolRun) second = NULL;
   g_autofree char *text = NULL;
 
-  if (!have_everything ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR))
     return;
   use_servers (f, TRUE, FALSE);
   g_assert_false (rill_toolbox_get_always_allowed (f->toolbox, "everything", "echo"));
@@ -566,7 +526,7 @@ test_invalid_arguments (Fixture *f, gconstpointer data)
   g_autofree char *error = NULL;
   RillToolStep *broken, *array;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   run = start_run (f, &seen, call_new ("call_1", "exit", "{\"code\": 3"),
@@ -610,7 +570,7 @@ test_image (Fixture *f, gconstpointer data)
   const guchar *png;
   gsize len;
 
-  if (!have_everything ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR))
     return;
   use_servers (f, TRUE, FALSE);
   run = start_run (f, &seen, call_new ("call_1", "get-tiny-image", ""), NULL);
@@ -671,7 +631,7 @@ test_long_operation_stopped (Fixture *f, gconstpointer data)
   RillToolStep *step;
   g_autofree char *content = NULL;
 
-  if (!have_everything ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR))
     return;
   use_servers (f, TRUE, FALSE);
   run = start_run (f, &seen, call_new ("call_1", "trigger-long-running-operation",
@@ -713,7 +673,7 @@ test_stop_cancels (Fixture *f, gconstpointer data)
   JsonObject *object, *cancelled;
   RillToolStep *slow, *waiting;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   run = start_run (f, &seen, call_new ("call_1", "slow", "{}"),
@@ -759,7 +719,7 @@ test_server_exits (Fixture *f, gconstpointer data)
   g_autoptr(RillToolRun) run = NULL;
   RillToolStep *step;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   run = start_run (f, &seen, call_new ("call_1", "exit", ""), NULL);
@@ -799,7 +759,7 @@ test_server_removed (Fixture *f, gconstpointer data)
   g_autoptr(RillToolRun) run = NULL;
   g_autoptr(RillMcpServer) off = NULL;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   run = start_run (f, &seen, call_new ("call_1", "exit", "{}"), call_new ("call_2", "exit", "{}"),
@@ -830,7 +790,7 @@ test_stop_before_started (Fixture *f, gconstpointer data)
                                                                rill_tool_call_free);
   g_autoptr(RillToolRun) run = NULL;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   rill_toolbox_set_always_allowed (f->toolbox, "fake", "exit", TRUE);
@@ -859,7 +819,7 @@ test_no_calls (Fixture *f, gconstpointer data)
   RunSeen seen = { 0 };
   g_autoptr(RillToolRun) run = NULL;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   run = start_run (f, &seen, NULL);
@@ -878,7 +838,7 @@ test_reopen_interrupted (Fixture *f, gconstpointer data)
   g_autofree char *first_status = NULL;
   g_autofree char *second_status = NULL;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   run = start_run (f, &seen, call_new ("call_1", "fail", "{}"),
@@ -905,7 +865,7 @@ test_rows_not_written (Fixture *f, gconstpointer data)
   g_autoptr(RillToolRun) run = NULL;
   RillToolStep *step;
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   f->assistant_id = 999999;
@@ -954,7 +914,7 @@ test_final_write_waits (Fixture *f, gconstpointer data)
   sqlite3 *db = NULL;
   RowWait wait = { f, 0 };
 
-  if (!have_python ())
+  if (!test_have_python ())
     return;
   use_servers (f, FALSE, TRUE);
   run = start_run (f, &seen, call_new ("call_1", "exit", "{}"), NULL);

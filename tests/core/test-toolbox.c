@@ -18,45 +18,6 @@
 
 #define WAIT_MS 30000
 
-static char *
-everything_script (void)
-{
-  return g_build_filename (MCP_EVERYTHING_DIR, "node_modules", "@modelcontextprotocol",
-                           "server-everything", "dist", "index.js", NULL);
-}
-
-/* As test-mcp: skips saying why, or fails when RILL_MCP_REQUIRED is set. */
-static gboolean
-have_everything (void)
-{
-  g_autofree char *script = everything_script ();
-  g_autofree char *node = g_find_program_in_path ("node");
-  g_autofree char *why = NULL;
-
-  if (node == NULL)
-    why = g_strdup ("Node.js (node) is not installed");
-  else if (!g_file_test (script, G_FILE_TEST_EXISTS))
-    why = g_strdup_printf ("the MCP reference server is not installed in %s "
-                           "(run `ninja mcp-server` in the build folder)", MCP_EVERYTHING_DIR);
-  if (why == NULL)
-    return TRUE;
-  if (g_getenv ("RILL_MCP_REQUIRED") != NULL)
-    g_error ("%s, and RILL_MCP_REQUIRED is set", why);
-  g_test_skip (why);
-  return FALSE;
-}
-
-static gboolean
-have_python (void)
-{
-  g_autofree char *python = g_find_program_in_path ("python3");
-
-  if (python != NULL)
-    return TRUE;
-  g_test_skip ("python3 is not installed (the scripted MCP server needs it)");
-  return FALSE;
-}
-
 /* The choice */
 
 static void
@@ -168,7 +129,7 @@ stdio_server_json (const char *command,
 static char *
 everything_json (void)
 {
-  g_autofree char *script = everything_script ();
+  g_autofree char *script = test_mcp_everything_path (MCP_EVERYTHING_DIR);
 
   return stdio_server_json ("node", script, "stdio");
 }
@@ -328,7 +289,7 @@ test_collect_one (Fixture       *f,
   RillOfferedTool *sum;
   GPtrArray *clients;
 
-  if (!have_everything () || !have_python ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR) || !test_have_python ())
     return;
   everything = everything_json ();
   fake = fake_json ("normal");
@@ -400,7 +361,7 @@ test_collect_failures (Fixture       *f,
   RillMcpClient *hanging;
   Settled settled;
 
-  if (!have_everything () || !have_python ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR) || !test_have_python ())
     return;
   everything = everything_json ();
   silent = fake_json ("silent");
@@ -454,7 +415,7 @@ test_function_names (Fixture       *f,
   g_autofree char *fake = NULL;
   g_autoptr(GPtrArray) tools = NULL;
 
-  if (!have_everything () || !have_python ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR) || !test_have_python ())
     return;
   everything = everything_json ();
   fake = fake_json ("normal");
@@ -506,7 +467,7 @@ test_config_change (Fixture       *f,
   g_auto(GStrv) failures = NULL;
   StateWait wait;
 
-  if (!have_everything () || !have_python ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR) || !test_have_python ())
     return;
   everything = everything_json ();
   fake = fake_json ("normal");
@@ -564,7 +525,7 @@ test_stop_all (Fixture       *f,
   g_autoptr(GPtrArray) tools = NULL;
   GPtrArray *clients;
 
-  if (!have_everything () || !have_python ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR) || !test_have_python ())
     return;
   everything = everything_json ();
   fake = fake_json ("normal");

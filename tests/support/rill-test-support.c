@@ -215,3 +215,44 @@ test_sql_exec (const char *db_path,
     g_error ("%s: %s", sql, message);
   sqlite3_close (db);
 }
+
+/* The MCP reference server */
+
+char *
+test_mcp_everything_path (const char *dir)
+{
+  return g_build_filename (dir, "node_modules", "@modelcontextprotocol",
+                           "server-everything", "dist", "index.js", NULL);
+}
+
+gboolean
+test_have_mcp_everything (const char *dir)
+{
+  g_autofree char *script = test_mcp_everything_path (dir);
+  g_autofree char *node = g_find_program_in_path ("node");
+  g_autofree char *why = NULL;
+
+  if (node == NULL)
+    why = g_strdup ("Node.js (node) is not installed");
+  else if (!g_file_test (script, G_FILE_TEST_EXISTS))
+    why = g_strdup_printf ("the MCP reference server is not installed in %s (run `ninja "
+                           "mcp-server` in the build folder, or tests/core/mcp-server.sh %s)",
+                           dir, dir);
+  if (why == NULL)
+    return TRUE;
+  if (g_getenv ("RILL_MCP_REQUIRED") != NULL)
+    g_error ("%s, and RILL_MCP_REQUIRED is set", why);
+  g_test_skip (why);
+  return FALSE;
+}
+
+gboolean
+test_have_python (void)
+{
+  g_autofree char *python = g_find_program_in_path ("python3");
+
+  if (python != NULL)
+    return TRUE;
+  g_test_skip ("python3 is not installed (the scripted MCP server needs it)");
+  return FALSE;
+}

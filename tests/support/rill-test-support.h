@@ -83,4 +83,14 @@ char         *test_sql_text                (const char     *db_path,
 void          test_sql_exec                (const char     *db_path,
                                             const char     *sql);
 
+/* The MCP reference server (@modelcontextprotocol/server-everything) as
+ * `ninja mcp-server` installs it into @dir (the build's MCP_EVERYTHING_DIR):
+ * the path of its entry script, whether it is there or not. */
+char         *test_mcp_everything_path     (const char     *dir);
+/* TRUE when Node.js and that server are there; else skips the test saying
+ * why, or fails it when RILL_MCP_REQUIRED is set (as in CI). */
+gboolean      test_have_mcp_everything     (const char     *dir);
+/* TRUE when python3 is there (for the scripted MCP server); else skips. */
+gboolean      test_have_python             (void);
+
 G_END_DECLS

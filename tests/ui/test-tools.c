@@ -25,33 +25,6 @@
 
 #define WAIT_MS 30000
 
-static char *
-everything_script (void)
-{
-  return g_build_filename (MCP_EVERYTHING_DIR, "node_modules", "@modelcontextprotocol",
-                           "server-everything", "dist", "index.js", NULL);
-}
-
-static gboolean
-have_everything (void)
-{
-  g_autofree char *script = everything_script ();
-  g_autofree char *node = g_find_program_in_path ("node");
-  g_autofree char *why = NULL;
-
-  if (node == NULL)
-    why = g_strdup ("Node.js (node) is not installed");
-  else if (!g_file_test (script, G_FILE_TEST_EXISTS))
-    why = g_strdup_printf ("the MCP reference server is not installed in %s "
-                           "(run `ninja mcp-server` in the build folder)", MCP_EVERYTHING_DIR);
-  if (why == NULL)
-    return TRUE;
-  if (g_getenv ("RILL_MCP_REQUIRED") != NULL)
-    g_error ("%s, and RILL_MCP_REQUIRED is set", why);
-  g_test_skip (why);
-  return FALSE;
-}
-
 /* Widgets by what a screen reader says */
 
 static gboolean
@@ -206,7 +179,7 @@ write_mcp (Fixture    *f,
 static char *
 everything_config (const char *extra)
 {
-  g_autofree char *script = everything_script ();
+  g_autofree char *script = test_mcp_everything_path (MCP_EVERYTHING_DIR);
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *server = NULL;
@@ -373,7 +346,7 @@ test_popover (Fixture       *f,
   GtkWidget *popover, *everything, *echo, *nowhere;
   gint64 id, later;
 
-  if (!have_everything ())
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR))
     return;
   config = everything_config (", \"nowhere\": {\"command\": \"/nonexistent/mcp-server\"}");
   write_mcp (f, config);

@@ -2736,31 +2736,19 @@ test_attachments_refused (void)
 
 /* Tools: a scripted model asks for the reference MCP server's tools */
 
-static char *
-everything_script (void)
-{
-  return g_build_filename (MCP_EVERYTHING_DIR, "node_modules", "@modelcontextprotocol",
-                           "server-everything", "dist", "index.js", NULL);
-}
-
 /* mcp.json with the reference server, offered to new conversations; FALSE
  * (skipped, or failed when RILL_MCP_REQUIRED is set) without it. */
 static gboolean
 setup_tools (void)
 {
-  g_autofree char *script = everything_script ();
+  g_autofree char *script = test_mcp_everything_path (MCP_EVERYTHING_DIR);
   g_autofree char *node = g_find_program_in_path ("node");
   g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "rill", NULL);
   g_autofree char *path = g_build_filename (dir, "mcp.json", NULL);
   g_autofree char *json = NULL;
 
-  if (node == NULL || !g_file_test (script, G_FILE_TEST_EXISTS))
-    {
-      if (g_getenv ("RILL_MCP_REQUIRED") != NULL)
-        g_error ("the MCP reference server is not installed in %s", MCP_EVERYTHING_DIR);
-      g_test_skip ("the MCP reference server is not installed (ninja mcp-server)");
-      return FALSE;
-    }
+  if (!test_have_mcp_everything (MCP_EVERYTHING_DIR))
+    return FALSE;
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   json = g_strdup_printf ("{\"mcpServers\": {\"everything\": {\"command\": \"%s\","
                           " \"args\": [\"%s\"]}}}", node, script);
