@@ -28,7 +28,9 @@
  *     carry a 1600 × 1200 JPEG each, until the thumbnails in view are
  *     painted, against the same conversation without images (medians of
  *     several opens, alternating, the thumbnails cached; and the first
- *     open of each, which decodes them);
+ *     open of each, which reads the stored thumbnails); then the same
+ *     with images stored before there were thumbnails (schema 8), whose
+ *     first open decodes the full images and writes thumbnails back;
  *   memory-images: VmRSS before and after opening a conversation with 100
  *     such images and scrolling it from top to bottom and back, with the
  *     pixels the thumbnails hold beside what the full images would.
@@ -50,6 +52,7 @@
 #include <string.h>
 
 #include "rill-application.h"
+#include "rill-attachment.h"
 #include "rill-test-server.h"
 #include "rill-composer-private.h"
 #include "rill-conversation-view-private.h"
@@ -1027,9 +1030,10 @@ row_attach (void)
 }
 
 /* Conversations with images: written straight into the file (as another
- * tool could), each image a distinct 1600 × 1200 JPEG. Conversation 1 has
- * @n exchanges whose questions carry an image each; with @plain_too,
- * conversation 2 has the same exchanges without them. */
+ * tool could), each image a distinct 1600 × 1200 JPEG, with the thumbnail
+ * Rill stores with it when @thumbnails (else as stored before schema 9).
+ * Conversation 1 has @n exchanges whose questions carry an image each;
+ * with @plain_too, conversation 2 has the same exchanges without them. */
 
 #define IMAGE_WIDTH 1600
 #define IMAGE_HEIGHT 1200
@@ -1064,9 +1068,9 @@ exec_sql (sqlite3 *db, const char *sql)
 
 static void
 insert_exchanges (sqlite3 *db, gint64 conversation_id, guint n, gboolean images,
-                  gint64 *next_id)
+                  gboolean thumbnails, gint64 *next_id)
 {
-  sqlite3_stmt *message = NULL, *data = NULL, *attachment = NULL;
+  sqlite3_stmt *message = NULL, *data = NULL, *attachment = NULL, *thumbnail = NULL;
   gint64 parent = 0;
 
   sqlite3_prepare_v2 (db, "INSERT INTO messages (id, conversation_id, role, content, status,"
@@ -1078,6 +1082,8 @@ insert_exchanges (sqlite3 *db, gint64 conversation_id, guint n, gboolean images,
   sqlite3_prepare_v2 (db, "INSERT INTO attachments (message_id, name, mime_type, size, sha256,"
                       " created_at) VALUES (?1, ?2, 'image/jpeg', ?3, ?4, 0)", -1,
                       &attachment, NULL);
+  sqlite3_prepare_v2 (db, "INSERT OR IGNORE INTO attachment_thumbnails (sha256, width, height,"
+                      " data) VALUES (?1, ?2, ?3, ?4)", -1, &thumbnail, NULL);
   for (guint i = 0; i < 2 * n; i++)
     {
       gint64 id = (*next_id)++;
@@ -1117,15 +1123,31 @@ insert_exchanges (sqlite3 *db, gint64 conversation_id, guint n, gboolean images,
           if (sqlite3_step (attachment) != SQLITE_DONE)
             g_error ("insert: %s", sqlite3_errmsg (db));
           sqlite3_reset (attachment);
+          if (thumbnails)
+            {
+              guint width, height;
+              g_autoptr(GBytes) small = rill_attachment_make_stored_thumbnail (jpeg, NULL, &width,
+                                                                               &height, NULL);
+
+              sqlite3_bind_text (thumbnail, 1, sha, -1, SQLITE_TRANSIENT);
+              sqlite3_bind_int (thumbnail, 2, width);
+              sqlite3_bind_int (thumbnail, 3, height);
+              sqlite3_bind_blob (thumbnail, 4, g_bytes_get_data (small, NULL),
+                                 g_bytes_get_size (small), SQLITE_TRANSIENT);
+              if (sqlite3_step (thumbnail) != SQLITE_DONE)
+                g_error ("insert: %s", sqlite3_errmsg (db));
+              sqlite3_reset (thumbnail);
+            }
         }
     }
   sqlite3_finalize (message);
   sqlite3_finalize (data);
   sqlite3_finalize (attachment);
+  sqlite3_finalize (thumbnail);
 }
 
 static void
-make_image_history (const char *data_home, guint n, gboolean plain_too)
+make_image_history (const char *data_home, guint n, gboolean plain_too, gboolean thumbnails)
 {
   g_autofree char *dir = g_build_filename (data_home, "rill", NULL);
   g_autofree char *path = g_build_filename (dir, "history.db", NULL);
@@ -1144,9 +1166,9 @@ make_image_history (const char *data_home, guint n, gboolean plain_too)
   exec_sql (db, "BEGIN");
   exec_sql (db, "INSERT INTO conversations (id, title, created_at, updated_at)"
             " VALUES (1, 'With images', 1, 1), (2, 'Without', 2, 2)");
-  insert_exchanges (db, 1, n, TRUE, &next_id);
+  insert_exchanges (db, 1, n, TRUE, thumbnails, &next_id);
   if (plain_too)
-    insert_exchanges (db, 2, n, FALSE, &next_id);
+    insert_exchanges (db, 2, n, FALSE, FALSE, &next_id);
   exec_sql (db, "COMMIT");
   sqlite3_close (db);
 }
@@ -1730,7 +1752,7 @@ run_all (void)
       g_autoptr(GHashTable) r = NULL;
       double with, without;
 
-      make_image_history (data, 20, TRUE);
+      make_image_history (data, 20, TRUE, TRUE);
       r = run_child ("open-images", data);
       with = get (r, "with_ms");
       without = get (r, "without_ms");
@@ -1744,6 +1766,25 @@ run_all (void)
                get (r, "first_with_ms"), "", "", 1, "(thumbnails decoded)");
       g_print ("%-28s %-18s %8.1f %8s %8s %7d   %-26s\n", "", "first, without",
                get (r, "first_without_ms"), "", "", 1, "");
+      g_print ("%-28s %-18s %8.2f\n", "", "first, ratio",
+               get (r, "first_with_ms") / get (r, "first_without_ms"));
+
+      /* Images stored before schema 9: the first open decodes them. */
+      {
+        g_autofree char *old = g_build_filename (scratch, "open-images-old", NULL);
+        g_autoptr(GHashTable) o = NULL;
+
+        make_image_history (old, 20, TRUE, FALSE);
+        o = run_child ("open-images", old);
+        g_print ("%-28s %-18s %8.1f %8s %8s %7d   %-26s\n", "open, 20 images stored",
+                 "first, with", get (o, "first_with_ms"), "", "", 1, "(thumbnails made)");
+        g_print ("%-28s %-18s %8.1f %8s %8s %7d   %-26s\n", "  before thumbnails (ms)",
+                 "first, without", get (o, "first_without_ms"), "", "", 1, "");
+        g_print ("%-28s %-18s %8.1f %8s %8.1f %7d   %-26s\n", "", "with, reopened",
+                 get (o, "with_ms"), "", get (o, "with_max"), opt_open_runs, "");
+        g_print ("%-28s %-18s %8.1f %8s %8.1f %7d   %-26s\n", "", "without, reopened",
+                 get (o, "without_ms"), "", get (o, "without_max"), opt_open_runs, "");
+      }
     }
 
   if (wanted ("memory-images"))
@@ -1756,7 +1797,7 @@ run_all (void)
 
       /* The same exchanges without images, in a process of their own, say
        * what the rows cost; the difference is what the images keep. */
-      make_image_history (data, opt_images, TRUE);
+      make_image_history (data, opt_images, TRUE, TRUE);
       opt_conversation = 2;
       plain = run_child ("memory-images", data);
       opt_conversation = 1;
