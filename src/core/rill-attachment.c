@@ -23,7 +23,6 @@
  * 64 megapixels is refused before its pixels are allocated. */
 
 #include "rill-attachment.h"
-#include "rill-records.h"
 
 #include <math.h>
 #include <string.h>

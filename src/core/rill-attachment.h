@@ -101,6 +101,10 @@ guint               rill_attachment_get_original_height  (RillAttachment        
 gboolean            rill_attachment_get_first_frame_only (RillAttachment              *self);
 /* A PNG of at most 128 pixels a side, for a chip; NULL for files. */
 GBytes             *rill_attachment_get_thumbnail        (RillAttachment              *self);
+/* The longer side of the thumbnail the store keeps, in pixels: sharp at
+ * the 96 a message shows on a screen that doubles them. */
+#define RILL_STORED_THUMBNAIL_SIDE 192
+
 /* The thumbnail the store keeps with an image (see rill-store-schema.c,
  * version 9), made from the pixels already decoded, and its size; NULL
  * for files. */

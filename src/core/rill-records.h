@@ -109,15 +109,12 @@ typedef struct
   gint64  size;
   gint64  created_at;  /* 0 until stored */
   /* An image's thumbnail (schema 9): PNG or JPEG, at most
-   * RILL_STORED_THUMBNAIL_SIDE pixels on its longer side; NULL when none
-   * is made yet (or the image does not decode). */
+   * RILL_STORED_THUMBNAIL_SIDE (rill-attachment.h) pixels on its longer
+   * side; NULL when none is made yet (or the image does not decode). */
   GBytes *thumbnail;
   int     thumbnail_width;
   int     thumbnail_height;
 } RillStoredAttachment;
-
-/* Sharp at the 96 pixels a message shows on a screen that doubles them. */
-#define RILL_STORED_THUMBNAIL_SIDE 192
 
 /* Computes the size and SHA-256 of @data. */
 RillStoredAttachment *rill_stored_attachment_new  (const char           *name,
