@@ -1167,10 +1167,11 @@ make_image_history (const char *data_home, guint n, gboolean plain_too, gboolean
     g_error ("sqlite3_open: %s", sqlite3_errmsg (db));
   exec_sql (db, "BEGIN");
   exec_sql (db, "INSERT INTO conversations (id, title, created_at, updated_at)"
-            " VALUES (1, 'With images', 1, 1), (2, 'Without', 2, 2)");
+            " VALUES (1, 'With images', 1, 1), (2, 'Without', 2, 2), (3, 'Warm-up', 0, 0)");
   insert_exchanges (db, 1, n, TRUE, thumbnails, &next_id);
   if (plain_too)
     insert_exchanges (db, 2, n, FALSE, FALSE, &next_id);
+  insert_exchanges (db, 3, 1, FALSE, FALSE, &next_id);
   exec_sql (db, "COMMIT");
   sqlite3_close (db);
 }
@@ -1337,9 +1338,14 @@ row_open_images (void)
   g_autoptr(GArray) without = g_array_new (FALSE, FALSE, sizeof (double));
 
   start_app_with_history ();
-  /* The first opens read the file and decode every thumbnail in view;
-   * then the thumbnails are cached, as when a person goes back to a
-   * conversation. Both are reported. */
+  /* What any first open of a conversation in a process costs (styles,
+   * fonts, the first rows), paid on another one, so that neither first
+   * open below carries it. */
+  time_open (3, 0);
+  /* The first opens read the file and the thumbnails in view (stored, or
+   * for images stored before there were thumbnails made from the full
+   * images); then the thumbnails are cached, as when a person goes back to
+   * a conversation. Both are reported. */
   result ("first_without_ms", time_open (2, 0));
   result ("first_with_ms", time_open (1, 20));
   for (int i = 0; i < opt_open_runs; i++)
