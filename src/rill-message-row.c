@@ -1000,10 +1000,13 @@ rill_message_row_init (RillMessageRow *self)
 }
 
 /* Attachments: a stored user message's files, read from the store once
- * the row is on screen and has its id. Images show as thumbnails decoded
- * at their small size in a worker thread, and only the thumbnails stay;
- * clicking one opens the image full size from the store again. Other
- * files are chips with their name. */
+ * the row is on screen and has its id. The read takes each image's stored
+ * thumbnail (schema 9), never its full bytes, and a worker thread decodes
+ * it at the size shown; only those pixels stay. An image stored before
+ * there were thumbnails has its full bytes read once, a thumbnail made in
+ * the worker thread and written back through the store's writer, so the
+ * next open finds it. Clicking a thumbnail opens the image full size from
+ * the store again. Other files are chips with their name. */
 
 #define THUMBNAIL_SIDE 96
 
@@ -1027,28 +1030,41 @@ unref_pixbuf (gpointer pixbuf)
     g_object_unref (pixbuf);
 }
 
-/* The thumbnails made, by the SHA-256 of their image: reopening a
- * conversation, or another that sent the same photo, decodes nothing.
- * Bounded (a thumbnail is some 30 KiB; the oldest go first), and used on
- * the main thread only. */
+/* The thumbnails decoded, by the SHA-256 of their image and the scale
+ * they were decoded for: reopening a conversation, or another that sent
+ * the same photo, decodes nothing. Bounded (a thumbnail is some 30 KiB at
+ * the scale of 1; the oldest go first), and used on the main thread only. */
 #define THUMBNAIL_CACHE_SIZE 256
 
 static GHashTable *thumbnail_cache;
 static GQueue thumbnail_order = G_QUEUE_INIT;
 
-static GdkTexture *
-cached_thumbnail (const char *sha256)
+static char *
+cache_key (const char *sha256,
+           int         scale)
 {
-  return thumbnail_cache ? g_hash_table_lookup (thumbnail_cache, sha256) : NULL;
+  return g_strdup_printf ("%s@%d", sha256, scale);
+}
+
+static GdkTexture *
+cached_thumbnail (const char *sha256,
+                  int         scale)
+{
+  g_autofree char *key = cache_key (sha256, scale);
+
+  return thumbnail_cache ? g_hash_table_lookup (thumbnail_cache, key) : NULL;
 }
 
 static void
 cache_thumbnail (const char *sha256,
+                 int         scale,
                  GdkTexture *texture)
 {
+  g_autofree char *key = cache_key (sha256, scale);
+
   if (thumbnail_cache == NULL)
     thumbnail_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  if (g_hash_table_contains (thumbnail_cache, sha256))
+  if (g_hash_table_contains (thumbnail_cache, key))
     return;
   while (thumbnail_order.length >= THUMBNAIL_CACHE_SIZE)
     {
@@ -1056,15 +1072,36 @@ cache_thumbnail (const char *sha256,
 
       g_hash_table_remove (thumbnail_cache, oldest);
     }
-  g_hash_table_insert (thumbnail_cache, g_strdup (sha256), g_object_ref (texture));
-  g_queue_push_tail (&thumbnail_order, g_strdup (sha256));
+  g_hash_table_insert (thumbnail_cache, g_strdup (key), g_object_ref (texture));
+  g_queue_push_tail (&thumbnail_order, g_steal_pointer (&key));
 }
 
 typedef struct
 {
-  GPtrArray *attachments;  /* RillStoredAttachment */
+  GPtrArray *attachments;  /* RillStoredAttachment, without bytes but for those with no
+                            * stored thumbnail */
   GPtrArray *textures;     /* the cached thumbnail of each, or NULL */
+  int        scale;        /* the row's scale factor */
 } ThumbnailJob;
+
+/* What the worker made of one attachment. */
+typedef struct
+{
+  GdkPixbuf *pixbuf;       /* at the size shown, or NULL */
+  GBytes    *made;         /* a thumbnail made from the full bytes, to store */
+  guint      width;
+  guint      height;
+} Decoded;
+
+static void
+decoded_free (gpointer data)
+{
+  Decoded *decoded = data;
+
+  g_clear_object (&decoded->pixbuf);
+  g_clear_pointer (&decoded->made, g_bytes_unref);
+  g_free (decoded);
+}
 
 static void
 thumbnail_job_free (ThumbnailJob *job)
@@ -1081,26 +1118,44 @@ decode_thumbnails (GTask        *task,
                    GCancellable *cancellable)
 {
   ThumbnailJob *job = data;
-  GPtrArray *pixbufs = g_ptr_array_new_full (job->attachments->len, unref_pixbuf);
+  GPtrArray *results = g_ptr_array_new_full (job->attachments->len, decoded_free);
+  /* At most the stored side: sharp on a screen that doubles pixels. */
+  int side = MIN (THUMBNAIL_SIDE * job->scale, RILL_STORED_THUMBNAIL_SIDE);
 
   for (guint i = 0; i < job->attachments->len && !g_cancellable_is_cancelled (cancellable); i++)
     {
       RillStoredAttachment *attachment = g_ptr_array_index (job->attachments, i);
-      g_autoptr(GInputStream) stream = NULL;
-      GdkPixbuf *pixbuf = NULL;
+      Decoded *decoded = g_new0 (Decoded, 1);
+      GBytes *thumbnail = attachment->thumbnail;
 
-      if (rill_stored_attachment_is_image (attachment) &&
-          g_ptr_array_index (job->textures, i) == NULL)
+      g_ptr_array_add (results, decoded);
+      /* Nothing for a file, a thumbnail cached, or an image that does not
+       * decode. */
+      if (!rill_stored_attachment_is_image (attachment) ||
+          g_ptr_array_index (job->textures, i) != NULL)
+        continue;
+      if (thumbnail == NULL && attachment->data != NULL)
+        thumbnail = decoded->made =
+          rill_attachment_make_stored_thumbnail (attachment->data, cancellable,
+                                                 &decoded->width, &decoded->height, NULL);
+      if (thumbnail != NULL)
         {
-          stream = g_memory_input_stream_new_from_bytes (attachment->data);
-          pixbuf = gdk_pixbuf_new_from_stream_at_scale (stream, THUMBNAIL_SIDE, THUMBNAIL_SIDE,
-                                                        TRUE, cancellable, NULL);
+          g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (thumbnail);
+
+          decoded->pixbuf = gdk_pixbuf_new_from_stream_at_scale (stream, side, side, TRUE,
+                                                                 cancellable, NULL);
         }
-      /* NULL holds the place of a file, of a thumbnail cached, or of an
-       * image that does not decode. */
-      g_ptr_array_add (pixbufs, pixbuf);
     }
-  g_task_return_pointer (task, pixbufs, (GDestroyNotify) g_ptr_array_unref);
+  g_task_return_pointer (task, results, (GDestroyNotify) g_ptr_array_unref);
+}
+
+/* A thumbnail written late: if it fails, the next open makes it again. */
+static void
+thumbnail_saved_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  rill_store_write_finish (RILL_STORE (source), result, NULL);
 }
 
 static gboolean
@@ -1276,11 +1331,12 @@ file_chip (RillMessageRow             *self,
 }
 
 /* The thumbnails (@textures: one per attachment, NULL for a file) and
- * the chips, into the row. */
+ * the chips, into the row; the thumbnails were decoded for @scale. */
 static void
 add_attachment_widgets (RillMessageRow *self,
                         GPtrArray      *attachments,
-                        GPtrArray      *textures)
+                        GPtrArray      *textures,
+                        int             scale)
 {
   for (guint i = 0; i < attachments->len; i++)
     {
@@ -1293,8 +1349,9 @@ add_attachment_widgets (RillMessageRow *self,
           GtkWidget *picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
 
           gtk_picture_set_alternative_text (GTK_PICTURE (picture), attachment->name);
-          gtk_widget_set_size_request (picture, gdk_texture_get_width (texture),
-                                       gdk_texture_get_height (texture));
+          /* Decoded for the screen's pixels, shown at its size in points. */
+          gtk_widget_set_size_request (picture, gdk_texture_get_width (texture) / scale,
+                                       gdk_texture_get_height (texture) / scale);
           child = gtk_button_new ();
           gtk_button_set_child (GTK_BUTTON (child), picture);
           gtk_widget_add_css_class (child, "flat");
@@ -1324,24 +1381,30 @@ thumbnails_cb (GObject      *source,
 {
   RillMessageRow *self = RILL_MESSAGE_ROW (source);
   ThumbnailJob *job = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GPtrArray) pixbufs = g_task_propagate_pointer (G_TASK (result), NULL);
+  g_autoptr(GPtrArray) results = g_task_propagate_pointer (G_TASK (result), NULL);
+  RillStore *store;
 
-  if (pixbufs == NULL || g_cancellable_is_cancelled (self->attachments_cancellable))
+  if (results == NULL || g_cancellable_is_cancelled (self->attachments_cancellable))
     return;
+  store = row_store (self);
   for (guint i = 0; i < job->attachments->len; i++)
     {
       RillStoredAttachment *attachment = g_ptr_array_index (job->attachments, i);
-      GdkPixbuf *pixbuf = g_ptr_array_index (pixbufs, i);
+      Decoded *decoded = g_ptr_array_index (results, i);
 
-      if (pixbuf != NULL && g_ptr_array_index (job->textures, i) == NULL)
+      if (decoded->made != NULL && store != NULL)
+        rill_store_save_thumbnail_async (store, attachment->sha256, decoded->width,
+                                         decoded->height, decoded->made, NULL,
+                                         thumbnail_saved_cb, NULL);
+      if (decoded->pixbuf != NULL && g_ptr_array_index (job->textures, i) == NULL)
         {
-          GdkTexture *texture = gdk_texture_new_for_pixbuf (pixbuf);
+          GdkTexture *texture = gdk_texture_new_for_pixbuf (decoded->pixbuf);
 
-          cache_thumbnail (attachment->sha256, texture);
+          cache_thumbnail (attachment->sha256, job->scale, texture);
           job->textures->pdata[i] = texture;
         }
     }
-  add_attachment_widgets (self, job->attachments, job->textures);
+  add_attachment_widgets (self, job->attachments, job->textures, job->scale);
 }
 
 static gboolean check_view_cb (GtkWidget     *widget,
@@ -1443,15 +1506,18 @@ read_now (RillMessageRow *self)
 {
   g_autoptr(GPtrArray) attachments = NULL;
   g_autoptr(GPtrArray) textures = NULL;
+  g_autoptr(GPtrArray) full = NULL;
   g_autoptr(GTask) task = NULL;
   gboolean all_cached = TRUE;
+  gboolean any_missing = FALSE;
+  int scale = MAX (1, gtk_widget_get_scale_factor (GTK_WIDGET (self)));
   ThumbnailJob *job;
   RillStore *store;
 
   if (self->attachments_read || !(store = row_store (self)))
     return;
   self->attachments_read = TRUE;
-  attachments = rill_store_list_attachments (store, self->message_id, NULL);
+  attachments = rill_store_list_attachment_previews (store, self->message_id, NULL);
   if (attachments == NULL || attachments->len == 0)
     return;
 
@@ -1471,21 +1537,39 @@ read_now (RillMessageRow *self)
     {
       RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
       GdkTexture *texture = rill_stored_attachment_is_image (attachment)
-                            ? cached_thumbnail (attachment->sha256) : NULL;
+                            ? cached_thumbnail (attachment->sha256, scale) : NULL;
 
       g_ptr_array_add (textures, texture ? g_object_ref (texture) : NULL);
       if (rill_stored_attachment_is_image (attachment) && texture == NULL)
-        all_cached = FALSE;
+        {
+          all_cached = FALSE;
+          if (attachment->thumbnail == NULL)
+            any_missing = TRUE;
+        }
     }
   if (all_cached)
     {
-      add_attachment_widgets (self, attachments, textures);
+      add_attachment_widgets (self, attachments, textures, scale);
       return;
     }
+
+  /* Images stored before there were thumbnails: their bytes, this once,
+   * for the worker to make one from. */
+  if (any_missing && (full = rill_store_list_attachments (store, self->message_id, NULL)))
+    for (guint i = 0; i < attachments->len && i < full->len; i++)
+      {
+        RillStoredAttachment *attachment = g_ptr_array_index (attachments, i);
+        RillStoredAttachment *with_bytes = g_ptr_array_index (full, i);
+
+        if (attachment->thumbnail == NULL && with_bytes->id == attachment->id &&
+            g_ptr_array_index (textures, i) == NULL)
+          attachment->data = g_bytes_ref (with_bytes->data);
+      }
 
   job = g_new0 (ThumbnailJob, 1);
   job->attachments = g_steal_pointer (&attachments);
   job->textures = g_steal_pointer (&textures);
+  job->scale = scale;
   self->attachments_cancellable = g_cancellable_new ();
   task = g_task_new (self, self->attachments_cancellable, thumbnails_cb, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) thumbnail_job_free);

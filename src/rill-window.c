@@ -265,12 +265,21 @@ take_attachments (RillWindow *self)
     {
       g_autoptr(RillAttachment) attachment = g_list_model_get_item (list, i);
       g_autofree char *context = rill_attachment_format_as_context (attachment);
+      RillStoredAttachment *stored;
+      GBytes *thumbnail;
+      guint width, height;
 
-      g_ptr_array_add (attachments,
-                       rill_stored_attachment_new (rill_attachment_get_name (attachment),
-                                                   rill_attachment_get_mime_type (attachment),
-                                                   rill_attachment_get_bytes (attachment),
-                                                   context));
+      stored = rill_stored_attachment_new (rill_attachment_get_name (attachment),
+                                           rill_attachment_get_mime_type (attachment),
+                                           rill_attachment_get_bytes (attachment), context);
+      /* Made when it was attached: storing it decodes nothing. */
+      if ((thumbnail = rill_attachment_get_stored_thumbnail (attachment, &width, &height)))
+        {
+          stored->thumbnail = g_bytes_ref (thumbnail);
+          stored->thumbnail_width = width;
+          stored->thumbnail_height = height;
+        }
+      g_ptr_array_add (attachments, stored);
     }
   if (n > 0)
     rill_composer_clear_attachments (self->composer);

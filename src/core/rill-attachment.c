@@ -53,6 +53,9 @@ struct _RillAttachment
   guint               original_width;
   guint               original_height;
   GBytes             *thumbnail;
+  GBytes             *stored_thumbnail;
+  guint               stored_thumbnail_width;
+  guint               stored_thumbnail_height;
   guint               scaled : 1;
   guint               first_frame_only : 1;
 
@@ -114,6 +117,7 @@ rill_attachment_finalize (GObject *object)
   g_clear_pointer (&self->bytes, g_bytes_unref);
   g_free (self->sha256);
   g_clear_pointer (&self->thumbnail, g_bytes_unref);
+  g_clear_pointer (&self->stored_thumbnail, g_bytes_unref);
   g_free (self->text);
 
   G_OBJECT_CLASS (rill_attachment_parent_class)->finalize (object);
@@ -513,6 +517,79 @@ make_thumbnail (GdkPixbuf *pixbuf)
   return g_bytes_new_take (g_steal_pointer (&buffer), len);
 }
 
+/* The thumbnail the store keeps (schema 9): at most
+ * RILL_STORED_THUMBNAIL_SIDE pixels, never enlarged; JPEG when the image
+ * has no alpha channel (a photo's PNG would be five times larger), else
+ * PNG. */
+static GBytes *
+make_stored_thumbnail (GdkPixbuf *pixbuf,
+                       guint     *width,
+                       guint     *height)
+{
+  g_autoptr(GdkPixbuf) small = NULL;
+  g_autofree char *buffer = NULL;
+  gsize len = 0;
+  gboolean ok;
+
+  *width = gdk_pixbuf_get_width (pixbuf);
+  *height = gdk_pixbuf_get_height (pixbuf);
+  if (MAX (*width, *height) > RILL_STORED_THUMBNAIL_SIDE)
+    {
+      fit_into (*width, *height, RILL_STORED_THUMBNAIL_SIDE, width, height);
+      small = gdk_pixbuf_scale_simple (pixbuf, *width, *height, GDK_INTERP_BILINEAR);
+    }
+  else
+    small = g_object_ref (pixbuf);
+  if (gdk_pixbuf_get_has_alpha (small))
+    ok = gdk_pixbuf_save_to_buffer (small, &buffer, &len, "png", NULL, NULL);
+  else
+    ok = gdk_pixbuf_save_to_buffer (small, &buffer, &len, "jpeg", NULL, "quality", "85", NULL);
+  if (!ok)
+    return NULL;
+  return g_bytes_new_take (g_steal_pointer (&buffer), len);
+}
+
+GBytes *
+rill_attachment_make_stored_thumbnail (GBytes       *image,
+                                       GCancellable *cancellable,
+                                       guint        *width,
+                                       guint        *height,
+                                       GError      **error)
+{
+  static const char *mime_types[] = {
+    [SNIFF_PNG] = "image/png", [SNIFF_JPEG] = "image/jpeg",
+    [SNIFF_GIF] = "image/gif", [SNIFF_WEBP] = "image/webp",
+  };
+  RillAttachmentLimits limits;
+  g_autoptr(GdkPixbufAnimation) animation = NULL;
+  g_autoptr(GdkPixbuf) upright = NULL;
+  SizeState state = { 0 };
+  gsize len;
+  const guint8 *data;
+  Sniff kind;
+
+  g_return_val_if_fail (image != NULL && width != NULL && height != NULL, NULL);
+
+  data = g_bytes_get_data (image, &len);
+  kind = sniff (data, MIN (len, HEAD_BYTES), len > HEAD_BYTES);
+  if (kind < SNIFF_PNG || kind > SNIFF_WEBP)
+    {
+      g_set_error_literal (error, RILL_ATTACHMENT_ERROR, RILL_ATTACHMENT_ERROR_UNSUPPORTED,
+                           "not an image");
+      return NULL;
+    }
+  /* Decoded straight to the thumbnail's size (a JPEG at an eighth of its
+   * own), which only shrinks. */
+  rill_attachment_limits_init (&limits);
+  limits.max_image_side = RILL_STORED_THUMBNAIL_SIDE;
+  animation = decode (image, mime_types[kind], "image", &limits, &state, cancellable, error);
+  if (animation == NULL)
+    return NULL;
+  upright = gdk_pixbuf_apply_embedded_orientation (
+    gdk_pixbuf_animation_get_static_image (animation));
+  return make_stored_thumbnail (upright, width, height);
+}
+
 static gboolean
 load_image (RillAttachment             *self,
             GBytes                     *bytes,
@@ -568,6 +645,8 @@ load_image (RillAttachment             *self,
       self->width = self->original_width;
       self->height = self->original_height;
       self->thumbnail = make_thumbnail (upright);
+      self->stored_thumbnail = make_stored_thumbnail (upright, &self->stored_thumbnail_width,
+                                                      &self->stored_thumbnail_height);
       return TRUE;
     }
 
@@ -617,6 +696,8 @@ load_image (RillAttachment             *self,
   self->width = gdk_pixbuf_get_width (upright);
   self->height = gdk_pixbuf_get_height (upright);
   self->thumbnail = make_thumbnail (upright);
+  self->stored_thumbnail = make_stored_thumbnail (upright, &self->stored_thumbnail_width,
+                                                  &self->stored_thumbnail_height);
   return TRUE;
 }
 
@@ -1186,6 +1267,19 @@ rill_attachment_get_thumbnail (RillAttachment *self)
 {
   g_return_val_if_fail (RILL_IS_ATTACHMENT (self), NULL);
   return self->thumbnail;
+}
+
+GBytes *
+rill_attachment_get_stored_thumbnail (RillAttachment *self,
+                                      guint          *width,
+                                      guint          *height)
+{
+  g_return_val_if_fail (RILL_IS_ATTACHMENT (self), NULL);
+  if (width != NULL)
+    *width = self->stored_thumbnail_width;
+  if (height != NULL)
+    *height = self->stored_thumbnail_height;
+  return self->stored_thumbnail;
 }
 
 const char *

@@ -101,6 +101,24 @@ guint               rill_attachment_get_original_height  (RillAttachment        
 gboolean            rill_attachment_get_first_frame_only (RillAttachment              *self);
 /* A PNG of at most 128 pixels a side, for a chip; NULL for files. */
 GBytes             *rill_attachment_get_thumbnail        (RillAttachment              *self);
+/* The longer side of the thumbnail the store keeps, in pixels: sharp at
+ * the 96 a message shows on a screen that doubles them. */
+#define RILL_STORED_THUMBNAIL_SIDE 192
+
+/* The thumbnail the store keeps with an image (see rill-store-schema.c,
+ * version 9), made from the pixels already decoded, and its size; NULL
+ * for files. */
+GBytes             *rill_attachment_get_stored_thumbnail (RillAttachment              *self,
+                                                          guint                       *width,
+                                                          guint                       *height);
+/* The same from an image's stored bytes, for one stored before there were
+ * thumbnails; blocks, so call it in a worker thread. NULL when @image is
+ * not an image that decodes. */
+GBytes             *rill_attachment_make_stored_thumbnail (GBytes                     *image,
+                                                           GCancellable               *cancellable,
+                                                           guint                      *width,
+                                                           guint                      *height,
+                                                           GError                    **error);
 
 /* Text and PDF: the text, and the fence language from the file's
  * extension ("c", "python", "markdown"; "" when none is known). */

@@ -375,6 +375,7 @@ rill_stored_attachment_free (RillStoredAttachment *self)
   g_free (self->sha256);
   g_clear_pointer (&self->data, g_bytes_unref);
   g_free (self->text);
+  g_clear_pointer (&self->thumbnail, g_bytes_unref);
   g_free (self);
 }
 

@@ -104,10 +104,16 @@ typedef struct
   char   *name;
   char   *mime_type;
   char   *sha256;      /* of data, lowercase hex */
-  GBytes *data;        /* the bytes sent and stored */
+  GBytes *data;        /* the bytes sent and stored; NULL as read for showing */
   char   *text;        /* what a model is given of a text file or a PDF; NULL for an image */
   gint64  size;
   gint64  created_at;  /* 0 until stored */
+  /* An image's thumbnail (schema 9): PNG or JPEG, at most
+   * RILL_STORED_THUMBNAIL_SIDE (rill-attachment.h) pixels on its longer
+   * side; NULL when none is made yet (or the image does not decode). */
+  GBytes *thumbnail;
+  int     thumbnail_width;
+  int     thumbnail_height;
 } RillStoredAttachment;
 
 /* Computes the size and SHA-256 of @data. */

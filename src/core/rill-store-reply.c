@@ -162,6 +162,7 @@ _rill_store_insert_attachments (sqlite3 *db, gint64 message_id, GPtrArray *attac
 {
   g_autoptr(sqlite3_stmt) data = NULL;
   g_autoptr(sqlite3_stmt) row = NULL;
+  g_autoptr(sqlite3_stmt) thumbnail = NULL;
   gint64 now = _rill_store_now_ms ();
 
   if (attachments == NULL || attachments->len == 0)
@@ -173,7 +174,11 @@ _rill_store_insert_attachments (sqlite3 *db, gint64 message_id, GPtrArray *attac
                                       "INSERT INTO attachments (message_id, name, mime_type, size,"
                                       " sha256, data, text, created_at)"
                                       " VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7)",
-                                      "save to", error)))
+                                      "save to", error))
+      || !(thumbnail = rill_sqlite_prepare (db,
+                                            "INSERT OR IGNORE INTO attachment_thumbnails"
+                                            " (sha256, width, height, data)"
+                                            " VALUES (?1, ?2, ?3, ?4)", "save to", error)))
     return FALSE;
   for (guint i = 0; i < attachments->len; i++)
     {
@@ -187,6 +192,21 @@ _rill_store_insert_attachments (sqlite3 *db, gint64 message_id, GPtrArray *attac
       sqlite3_bind_blob64 (data, 2, bytes_data ? bytes_data : "", len, SQLITE_STATIC);
       if (!rill_sqlite_step_done (db, data, "save to", error))
         return FALSE;
+      /* Made by the loader, from the pixels it had decoded anyway. */
+      if (attachment->thumbnail != NULL)
+        {
+          gsize thumbnail_len;
+          gconstpointer thumbnail_data = g_bytes_get_data (attachment->thumbnail, &thumbnail_len);
+
+          sqlite3_reset (thumbnail);
+          rill_sqlite_bind_text (thumbnail, 1, attachment->sha256, -1);
+          sqlite3_bind_int (thumbnail, 2, attachment->thumbnail_width);
+          sqlite3_bind_int (thumbnail, 3, attachment->thumbnail_height);
+          sqlite3_bind_blob64 (thumbnail, 4, thumbnail_data ? thumbnail_data : "",
+                               thumbnail_len, SQLITE_STATIC);
+          if (!rill_sqlite_step_done (db, thumbnail, "save to", error))
+            return FALSE;
+        }
       sqlite3_reset (row);
       sqlite3_bind_int64 (row, 1, message_id);
       rill_sqlite_bind_text (row, 2, attachment->name, -1);

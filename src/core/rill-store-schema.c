@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 static const char *schema_v1[] = {
   "CREATE TABLE conversations ("
@@ -325,9 +325,38 @@ static const char *schema_v8[] = {
   NULL
 };
 
+/* Version 9: thumbnails of the images, so that showing a message never
+ * reads or decodes the full image.
+ *
+ * attachment_thumbnails has one row per image in attachment_data, keyed by
+ * the same SHA-256: a PNG (or a JPEG for an image with no transparency) of
+ * at most 192 pixels on its longer side, sharp at the 96 pixels a message
+ * shows on a screen that doubles them, and its width and height. Rill
+ * writes it with the message, or later, the first time a message stored
+ * before it needs one; a row another tool inserts without one gets one the
+ * same way. An image that does not decode has none.
+ *
+ * The trigger deletes a thumbnail with the bytes it was made from, so
+ * erasing a conversation from the Trash erases its thumbnails too. There
+ * is no REFERENCES clause (a trigger needs no foreign keys turned on);
+ * instead Rill writes a thumbnail only while its bytes are there, in the
+ * same statement, so one made late for bytes erased meanwhile is dropped. */
+static const char *schema_v9[] = {
+  "CREATE TABLE attachment_thumbnails ("
+  "  sha256 TEXT PRIMARY KEY,"
+  "  width INTEGER NOT NULL,"
+  "  height INTEGER NOT NULL,"
+  "  data BLOB NOT NULL)",
+  "CREATE TRIGGER attachment_thumbnails_delete AFTER DELETE ON attachment_data BEGIN"
+  "  DELETE FROM attachment_thumbnails WHERE sha256 = old.sha256;"
+  "END",
+  NULL
+};
+
 /* Forward migrations: entry N brings a database from version N to N + 1. */
 static const char **migrations[SCHEMA_VERSION] = {
-  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8
+  schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8,
+  schema_v9
 };
 
 /* Copies kept: the one just made and the one before it. */

@@ -720,6 +720,56 @@ rill_store_list_attachments (RillStore *self, gint64 message_id, GError **error)
   return g_steal_pointer (&attachments);
 }
 
+GPtrArray *
+rill_store_list_attachment_previews (RillStore *self, gint64 message_id, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) attachments = NULL;
+  int rc;
+
+  g_return_val_if_fail (RILL_IS_STORE (self), NULL);
+
+  /* Schema 9: a row's thumbnail is its bytes' (by hash); the bytes
+   * themselves are not read, so their pages are not either. */
+  if (!(stmt = rill_sqlite_prepare (self->reader,
+                                    "SELECT a.id, a.message_id, a.name, a.mime_type, a.sha256,"
+                                    " a.text, a.size, a.created_at, t.data, t.width, t.height"
+                                    " FROM attachments a"
+                                    " LEFT JOIN attachment_thumbnails t ON t.sha256 = a.sha256"
+                                    " WHERE a.message_id = ?1 ORDER BY a.id",
+                                    "read", error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, message_id);
+  attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_stored_attachment_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      RillStoredAttachment *attachment = g_new0 (RillStoredAttachment, 1);
+
+      attachment->id = sqlite3_column_int64 (stmt, 0);
+      attachment->message_id = sqlite3_column_int64 (stmt, 1);
+      attachment->name = rill_sqlite_column_dup (stmt, 2);
+      attachment->mime_type = rill_sqlite_column_dup (stmt, 3);
+      attachment->sha256 = rill_sqlite_column_dup (stmt, 4);
+      attachment->text = rill_sqlite_column_dup (stmt, 5);
+      attachment->size = sqlite3_column_int64 (stmt, 6);
+      attachment->created_at = sqlite3_column_int64 (stmt, 7);
+      if (sqlite3_column_type (stmt, 8) != SQLITE_NULL)
+        {
+          attachment->thumbnail = g_bytes_new (sqlite3_column_blob (stmt, 8),
+                                               sqlite3_column_bytes (stmt, 8));
+          attachment->thumbnail_width = sqlite3_column_int (stmt, 9);
+          attachment->thumbnail_height = sqlite3_column_int (stmt, 10);
+        }
+      g_ptr_array_add (attachments, attachment);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rill_sqlite_set_error (error, self->reader, rc, "read");
+      return NULL;
+    }
+  return g_steal_pointer (&attachments);
+}
+
 RillMessage *
 rill_store_get_message (RillStore *self, gint64 message_id, GError **error)
 {
@@ -917,4 +967,77 @@ rill_store_write_finish (RillStore *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* A thumbnail made late, for an image stored before there were any. */
+
+typedef struct
+{
+  char   *sha256;
+  int     width;
+  int     height;
+  GBytes *data;
+} ThumbnailArgs;
+
+static void
+thumbnail_args_free (ThumbnailArgs *args)
+{
+  g_free (args->sha256);
+  g_bytes_unref (args->data);
+  g_free (args);
+}
+
+/* One statement, autocommit: written only while the bytes it was made
+ * from are there (erased meanwhile, their trigger would not see it), and
+ * never over one another row wrote first. Nothing anyone shows changes,
+ * so no signal. */
+static void
+save_thumbnail_job (RillStore *self, GTask *task, gpointer data)
+{
+  ThumbnailArgs *args = data;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  GError *error = NULL;
+  gsize len;
+  gconstpointer bytes = g_bytes_get_data (args->data, &len);
+
+  if (!(stmt = rill_sqlite_prepare (self->writer,
+                                    "INSERT OR IGNORE INTO attachment_thumbnails"
+                                    " (sha256, width, height, data) SELECT ?1, ?2, ?3, ?4"
+                                    " WHERE EXISTS (SELECT 1 FROM attachment_data"
+                                    " WHERE sha256 = ?1)",
+                                    "save to", &error)))
+    return _rill_store_return_write_error (task, self->writer, error);
+  rill_sqlite_bind_text (stmt, 1, args->sha256, -1);
+  sqlite3_bind_int (stmt, 2, args->width);
+  sqlite3_bind_int (stmt, 3, args->height);
+  sqlite3_bind_blob64 (stmt, 4, bytes ? bytes : "", len, SQLITE_STATIC);
+  if (!rill_sqlite_step_done (self->writer, stmt, "save to", &error))
+    return _rill_store_return_write_error (task, self->writer, error);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+rill_store_save_thumbnail_async (RillStore           *self,
+                                 const char          *sha256,
+                                 int                  width,
+                                 int                  height,
+                                 GBytes              *data,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  ThumbnailArgs *args;
+
+  g_return_if_fail (RILL_IS_STORE (self));
+  g_return_if_fail (sha256 != NULL && data != NULL);
+
+  args = g_new0 (ThumbnailArgs, 1);
+  args->sha256 = g_strdup (sha256);
+  args->width = width;
+  args->height = height;
+  args->data = g_bytes_ref (data);
+  _rill_store_push_job (self, save_thumbnail_job,
+                        _rill_store_new_task (self, cancellable, callback, user_data,
+                                              rill_store_save_thumbnail_async),
+                        args, (GDestroyNotify) thumbnail_args_free);
 }

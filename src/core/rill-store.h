@@ -107,6 +107,23 @@ GPtrArray   *rill_store_list_messages        (RillStore           *self,
 GPtrArray   *rill_store_list_attachments     (RillStore           *self,
                                               gint64               message_id,
                                               GError             **error);
+/* The same for showing the message: every column but the bytes, and each
+ * image's thumbnail when one is stored (schema 9; thumbnail is NULL until
+ * then). The bytes are read only to open, save or export a file. */
+GPtrArray   *rill_store_list_attachment_previews (RillStore         *self,
+                                                  gint64             message_id,
+                                                  GError           **error);
+/* Stores the thumbnail of the image whose bytes have SHA-256 @sha256, made
+ * late (rill_attachment_make_stored_thumbnail()); nothing when the bytes
+ * are gone or one is there already. Finish with rill_store_write_finish(). */
+void         rill_store_save_thumbnail_async (RillStore           *self,
+                                              const char          *sha256,
+                                              int                  width,
+                                              int                  height,
+                                              GBytes              *data,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
 /* The path shown of a conversation's tree, first message first (see
  * rill-store-tree.c): through @through_message_id when not 0, else through
  * the message last shown. Each message knows its version and how many

@@ -789,6 +789,227 @@ test_search (void)
   test_rm_rf (dir);
 }
 
+/* Stores a message with @attachment (loaded from a file) in
+ * @conversation_id, as the window does, with the thumbnail the loader made
+ * when @with_thumbnail, or without, as an older Rill did. */
+static gint64
+store_image (RillStore      *store,
+             gint64          conversation_id,
+             RillAttachment *attachment,
+             gboolean        with_thumbnail)
+{
+  g_autoptr(GPtrArray) attachments =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) rill_stored_attachment_free);
+  RillReplyRows *rows = g_atomic_rc_box_new0 (RillReplyRows);
+  RillStoredAttachment *stored;
+  TestResult r = { 0 };
+  guint width = 0, height = 0;
+  GBytes *thumbnail = rill_attachment_get_stored_thumbnail (attachment, &width, &height);
+  gint64 id;
+
+  stored = rill_stored_attachment_new (rill_attachment_get_name (attachment),
+                                       rill_attachment_get_mime_type (attachment),
+                                       rill_attachment_get_bytes (attachment), NULL);
+  if (with_thumbnail)
+    {
+      stored->thumbnail = g_bytes_ref (thumbnail);
+      stored->thumbnail_width = width;
+      stored->thumbnail_height = height;
+    }
+  g_ptr_array_add (attachments, stored);
+  rows->conversation_id = conversation_id;
+  _rill_store_begin_reply_full_async (store, rows, "Look", attachments, NULL, 0, 0, begin_cb,
+                                      &r);
+  test_wait_for (&r.done, 10000, "the message stored");
+  g_assert_no_error (r.error);
+  id = rows->user_message_id;
+  g_atomic_rc_box_release (rows);
+  return id;
+}
+
+/* The one attachment of @message_id as read for showing it. */
+static RillStoredAttachment *
+preview_of (RillStore *store,
+            gint64     message_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) previews = rill_store_list_attachment_previews (store, message_id,
+                                                                       &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (previews->len, ==, 1);
+  return g_ptr_array_steal_index (previews, 0);
+}
+
+/* The thumbnail the store keeps: made by the loader, at most 192 px with
+ * the ratio kept (never enlarged), a JPEG for a photo and a PNG with
+ * transparency; written with the message, once per image however many
+ * messages send it; read for showing without the image's bytes. */
+static void
+test_stored_thumbnail (void)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "history.db", NULL);
+  g_autoptr(GdkPixbuf) photo = make_pixbuf (1600, 1000, FALSE);
+  g_autoptr(GdkPixbuf) icon = make_pixbuf (64, 48, TRUE);
+  g_autoptr(RillAttachment) wide = NULL;
+  g_autoptr(RillAttachment) small = NULL;
+  g_autoptr(GdkPixbuf) decoded = NULL;
+  g_autoptr(RillStoredAttachment) first = NULL;
+  g_autoptr(RillStoredAttachment) second = NULL;
+  g_autofree char *row = NULL;
+  g_autofree char *expected_row = NULL;
+  g_autofree char *count = NULL;
+  guint width = 0, height = 0;
+  GBytes *thumbnail;
+  RillStore *store;
+  gint64 conversation, one, two;
+
+  save_pixbuf (photo, "wide.jpeg", "jpeg");
+  wide = load ("wide.jpeg");
+  thumbnail = rill_attachment_get_stored_thumbnail (wide, &width, &height);
+  g_assert_nonnull (thumbnail);
+  g_assert_cmpuint (width, ==, 192);
+  g_assert_cmpuint (height, ==, 120);
+  g_assert_cmpmem (g_bytes_get_data (thumbnail, NULL), 3, "\xff\xd8\xff", 3);
+  decoded = decode_bytes (thumbnail);
+  g_assert_cmpint (gdk_pixbuf_get_width (decoded), ==, 192);
+  g_assert_cmpint (gdk_pixbuf_get_height (decoded), ==, 120);
+  g_clear_object (&decoded);
+
+  save_pixbuf (icon, "icon.png", "png");
+  small = load ("icon.png");
+  thumbnail = rill_attachment_get_stored_thumbnail (small, &width, &height);
+  g_assert_cmpuint (width, ==, 64);
+  g_assert_cmpuint (height, ==, 48);
+  g_assert_cmpmem (g_bytes_get_data (thumbnail, NULL), 4, "\x89PNG", 4);
+  decoded = decode_bytes (thumbnail);
+  g_assert_true (gdk_pixbuf_get_has_alpha (decoded));
+  g_assert_cmpint (gdk_pixbuf_get_width (decoded), ==, 64);
+
+  store = test_store_open (path);
+  conversation = test_create_conversation (store, "photos");
+  one = store_image (store, conversation, wide, TRUE);
+  two = store_image (store, conversation, wide, TRUE);
+  g_assert_true (rill_store_sync (store, 10000));
+
+  /* Byte for byte what the loader made, once. */
+  thumbnail = rill_attachment_get_stored_thumbnail (wide, &width, &height);
+  {
+    gsize len;
+    const guint8 *bytes = g_bytes_get_data (thumbnail, &len);
+    GString *hex = g_string_new (NULL);
+
+    for (gsize i = 0; i < len; i++)
+      g_string_append_printf (hex, "%02X", bytes[i]);
+    expected_row = g_strdup_printf ("%s,192,120,%s", rill_attachment_get_sha256 (wide),
+                                    hex->str);
+    g_string_free (hex, TRUE);
+  }
+  row = test_sql_text (path, "SELECT group_concat(sha256 || ',' || width || ',' || height"
+                       " || ',' || hex(data)) FROM attachment_thumbnails");
+  g_assert_cmpstr (row, ==, expected_row);
+  count = test_sql_text (path, "SELECT count(*) FROM attachment_thumbnails");
+  g_assert_cmpstr (count, ==, "1");
+
+  first = preview_of (store, one);
+  second = preview_of (store, two);
+  g_assert_null (first->data);
+  g_assert_cmpstr (first->sha256, ==, rill_attachment_get_sha256 (wide));
+  g_assert_cmpstr (first->name, ==, "wide.jpeg");
+  g_assert_cmpint (first->size, ==, rill_attachment_get_size (wide));
+  g_assert_cmpint (first->thumbnail_width, ==, 192);
+  g_assert_cmpint (first->thumbnail_height, ==, 120);
+  g_assert_true (g_bytes_equal (first->thumbnail, thumbnail));
+  g_assert_true (g_bytes_equal (second->thumbnail, thumbnail));
+
+  test_store_close (store);
+  test_rm_rf (dir);
+}
+
+static void
+saved_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  test_write_cb (source, result, data);
+}
+
+/* An image stored before schema 9 has no thumbnail; one is made from its
+ * bytes (in a worker thread, by the message row) and written back, and
+ * the next read has it. One made for bytes erased meanwhile is dropped. */
+static void
+test_late_thumbnail (void)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "history.db", NULL);
+  g_autoptr(GdkPixbuf) tall = make_pixbuf (300, 900, FALSE);
+  g_autoptr(RillAttachment) attachment = NULL;
+  g_autoptr(RillStoredAttachment) before = NULL;
+  g_autoptr(RillStoredAttachment) after = NULL;
+  g_autoptr(GPtrArray) full = NULL;
+  g_autoptr(GBytes) made = NULL;
+  g_autoptr(GBytes) orphan = NULL;
+  g_autoptr(GBytes) text = NULL;
+  g_autoptr(GdkPixbuf) decoded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *count = NULL;
+  guint width = 0, height = 0;
+  TestResult r = { 0 };
+  RillStore *store;
+  gint64 message;
+
+  save_pixbuf (tall, "tall.png", "png");
+  attachment = load ("tall.png");
+  store = test_store_open (path);
+  message = store_image (store, test_create_conversation (store, "old"), attachment, FALSE);
+  g_assert_true (rill_store_sync (store, 10000));
+
+  before = preview_of (store, message);
+  g_assert_null (before->thumbnail);
+  g_assert_null (before->data);
+
+  /* What the row does: the full bytes, this once. */
+  full = rill_store_list_attachments (store, message, &error);
+  g_assert_no_error (error);
+  made = rill_attachment_make_stored_thumbnail (((RillStoredAttachment *) full->pdata[0])->data,
+                                                NULL, &width, &height, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (width, ==, 64);
+  g_assert_cmpuint (height, ==, 192);
+  decoded = decode_bytes (made);
+  g_assert_cmpint (gdk_pixbuf_get_width (decoded), ==, 64);
+  g_assert_cmpint (gdk_pixbuf_get_height (decoded), ==, 192);
+  rill_store_save_thumbnail_async (store, before->sha256, width, height, made, NULL, saved_cb,
+                                   &r);
+  test_wait_for (&r.done, 10000, "the thumbnail stored");
+  g_assert_no_error (r.error);
+
+  after = preview_of (store, message);
+  g_assert_nonnull (after->thumbnail);
+  g_assert_true (g_bytes_equal (after->thumbnail, made));
+  g_assert_cmpint (after->thumbnail_width, ==, 64);
+  g_assert_cmpint (after->thumbnail_height, ==, 192);
+
+  /* Not an image: nothing made. */
+  text = g_bytes_new_static ("just text", 9);
+  orphan = rill_attachment_make_stored_thumbnail (text, NULL, &width, &height, &error);
+  g_assert_null (orphan);
+  g_assert_error (error, RILL_ATTACHMENT_ERROR, RILL_ATTACHMENT_ERROR_UNSUPPORTED);
+  g_clear_error (&error);
+
+  /* For bytes no longer there: dropped. */
+  r.done = FALSE;
+  rill_store_save_thumbnail_async (store, "0000", 1, 1, made, NULL, saved_cb, &r);
+  test_wait_for (&r.done, 10000, "the thumbnail refused");
+  g_assert_no_error (r.error);
+  count = test_sql_text (path, "SELECT count(*) FROM attachment_thumbnails");
+  g_assert_cmpstr (count, ==, "1");
+
+  test_store_close (store);
+  test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -822,6 +1043,8 @@ main (int   argc,
   g_test_add_func ("/attachment/bytes", test_bytes);
   g_test_add_func ("/attachment/cancel", test_cancel);
   g_test_add_func ("/attachment/search", test_search);
+  g_test_add_func ("/attachment/stored-thumbnail", test_stored_thumbnail);
+  g_test_add_func ("/attachment/late-thumbnail", test_late_thumbnail);
 
   status = g_test_run ();
   test_rm_rf (tmpdir);

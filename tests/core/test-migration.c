@@ -24,7 +24,7 @@
 
 #define CHAT "/v1/chat/completions"
 /* The schema version this code upgrades to. */
-#define CURRENT_VERSION "8"
+#define CURRENT_VERSION "9"
 #define WAIT_MS 20000
 
 typedef struct
@@ -633,7 +633,7 @@ test_from_v7 (Fixture *f, gconstpointer data)
   sqlite3_close (db);
 
   text = test_sql_text (f->path, "PRAGMA user_version");
-  g_assert_cmpstr (text, ==, CURRENT_VERSION);
+  g_assert_cmpstr (text, ==, "8");
   g_clear_pointer (&text, g_free);
   rows_after = test_sql_text (f->path, rows_sql);
   g_assert_cmpstr (rows_after, ==, rows_before);
@@ -669,6 +669,86 @@ test_from_v7 (Fixture *f, gconstpointer data)
   test_sql_exec (f->path, "DELETE FROM messages WHERE id = 100000");
 
   g_assert_true (_rill_store_create_at_version (fresh_path, 8, &error));
+  g_assert_no_error (error);
+  schema_fresh = test_sql_text (fresh_path, schema_sql);
+  schema_after = test_sql_text (f->path, schema_sql);
+  g_assert_cmpstr (schema_after, ==, schema_fresh);
+  g_unlink (fresh_path);
+}
+
+/* From schema 8: the thumbnails table appears empty, every attachment
+ * keeps every byte, and a thumbnail goes with the bytes it was made from,
+ * not before. */
+static void
+test_from_v8 (Fixture *f, gconstpointer data)
+{
+  static const char rows_sql[] =
+    "SELECT group_concat(row, char(10)) FROM (SELECT quote(a.id) || quote(a.message_id)"
+    " || quote(a.name) || quote(a.mime_type) || quote(a.size) || quote(a.sha256)"
+    " || quote(a.data) || quote(a.text) || quote(a.created_at) || quote(d.data) AS row"
+    " FROM attachments a LEFT JOIN attachment_data d ON d.sha256 = a.sha256 ORDER BY a.id)";
+  static const char schema_sql[] =
+    "SELECT group_concat(type || ' ' || name || ': ' || coalesce(sql, ''), char(10))"
+    " FROM (SELECT * FROM sqlite_master ORDER BY type, name)";
+  g_autofree char *copy = g_strconcat (f->path, ".before-v8", NULL);
+  g_autofree char *fresh_path = g_strconcat (f->path, ".fresh", NULL);
+  g_autofree char *rows_before = NULL;
+  g_autofree char *rows_after = NULL;
+  g_autofree char *schema_fresh = NULL;
+  g_autofree char *schema_after = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  RillStore *store;
+
+  make_v2_file (f);
+  g_assert_true (_rill_store_create_at_version (f->path, 8, &error));
+  g_assert_no_error (error);
+  test_sql_exec (f->path,
+                 "INSERT INTO attachment_data (sha256, data) VALUES ('ab', x'00ff00'),"
+                 " ('cd', x'89504e47');"
+                 "INSERT INTO attachments (id, message_id, name, mime_type, size, sha256, data,"
+                 " text, created_at) VALUES (1, 1, 'a.png', 'image/png', 3, 'ab', NULL, NULL, 1),"
+                 " (2, 2, 'b.png', 'image/png', 3, 'ab', NULL, NULL, 2),"
+                 " (3, 2, 'c.txt', 'text/plain', 4, 'cd', NULL, 'café ☕', 3),"
+                 " (4, 1, 'own.bin', 'application/octet-stream', 2, 'ef', x'0102', NULL, 4)");
+  rows_before = test_sql_text (f->path, rows_sql);
+
+  store = rill_store_open (f->path, &error);
+  g_assert_no_error (error);
+  text = test_sql_text (copy, "PRAGMA user_version");
+  g_assert_cmpstr (text, ==, "8");
+  g_clear_pointer (&text, g_free);
+  close_store (store);
+
+  text = test_sql_text (f->path, "PRAGMA user_version");
+  g_assert_cmpstr (text, ==, CURRENT_VERSION);
+  g_clear_pointer (&text, g_free);
+  rows_after = test_sql_text (f->path, rows_sql);
+  g_assert_cmpstr (rows_after, ==, rows_before);
+  text = test_sql_text (f->path, "SELECT count(*) FROM attachment_thumbnails");
+  g_assert_cmpstr (text, ==, "0");
+  g_clear_pointer (&text, g_free);
+  text = test_sql_text (f->path, "PRAGMA integrity_check");
+  g_assert_cmpstr (text, ==, "ok");
+  g_clear_pointer (&text, g_free);
+
+  /* The trigger: a thumbnail stays while a row still shares its bytes,
+   * and goes with them; another's stays. */
+  test_sql_exec (f->path,
+                 "INSERT INTO attachment_thumbnails (sha256, width, height, data)"
+                 " VALUES ('ab', 2, 1, x'0a0b'), ('cd', 1, 1, x'0c');"
+                 "DELETE FROM attachments WHERE id = 1");
+  text = test_sql_text (f->path, "SELECT group_concat(sha256 || hex(data)) FROM"
+                        " (SELECT * FROM attachment_thumbnails ORDER BY sha256)");
+  g_assert_cmpstr (text, ==, "ab0A0B,cd0C");
+  g_clear_pointer (&text, g_free);
+  test_sql_exec (f->path, "DELETE FROM attachments WHERE id IN (2, 3)");
+  text = test_sql_text (f->path, "SELECT (SELECT count(*) FROM attachment_thumbnails)"
+                        " || ',' || (SELECT count(*) FROM attachment_data)");
+  g_assert_cmpstr (text, ==, "0,0");
+  g_clear_pointer (&text, g_free);
+
+  g_assert_true (_rill_store_create_at_version (fresh_path, 9, &error));
   g_assert_no_error (error);
   schema_fresh = test_sql_text (fresh_path, schema_sql);
   schema_after = test_sql_text (f->path, schema_sql);
@@ -912,6 +992,7 @@ main (int argc, char **argv)
   ADD ("from-v5", test_from_v5);
   ADD ("from-v6", test_from_v6);
   ADD ("from-v7", test_from_v7);
+  ADD ("from-v8", test_from_v8);
   ADD ("failed", test_failed);
   ADD ("keeps-two", test_keeps_two);
   ADD ("prune-order", test_prune_order);

@@ -200,7 +200,7 @@ test_schema_names (Fixture *f, gconstpointer data)
   g_autofree char *auto_vacuum = test_sql_text (f->path, "PRAGMA auto_vacuum");
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpstr (version, ==, "8");
+  g_assert_cmpstr (version, ==, "9");
   /* Incremental: what the trash erases can be given back to the disk. */
   g_assert_cmpstr (auto_vacuum, ==, "2");
   g_assert_cmpstr (conversations, ==, "conversations");
@@ -269,7 +269,7 @@ test_migration_from_v1 (Fixture *f, gconstpointer data)
   version = test_sql_text (f->path, "PRAGMA user_version");
   indexes = test_sql_text (f->path,
                            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_last_%'");
-  g_assert_cmpstr (version, ==, "8");
+  g_assert_cmpstr (version, ==, "9");
   g_assert_cmpstr (indexes, ==, "2");
   {
     g_autoptr(GPtrArray) hits = rill_store_search (store, "猫", 50, NULL);

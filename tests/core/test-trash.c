@@ -24,6 +24,9 @@
 /* Words found nowhere else: the marker, and the sentence a long text is
  * made of. */
 #define MARKER "Quillwort7Zephyrine"
+/* In the image and in its thumbnail (schema 9) attached to the question. */
+#define IMAGE_MARKER "Heronimage4Bytes"
+#define THUMBNAIL_MARKER "Heronthumb9Pixels"
 #define SENTENCE "A heron counted seventeen violet lanterns drifting over Lake Ozymandias. "
 
 typedef struct
@@ -477,7 +480,15 @@ add_long_conversation (Fixture *f, RillStore *store, gsize size)
   g_autofree char *text = long_text (size);
   g_autofree char *request = g_strconcat ("{\"messages\":[{\"content\":\"", text, "\"}]}", NULL);
 
-  add_message (f, id, "user", text, NULL);
+  gint64 question = add_message (f, id, "user", text, NULL);
+  g_autofree char *attach = g_strdup_printf (
+    "INSERT INTO attachment_data (sha256, data) VALUES ('e1', CAST('" IMAGE_MARKER "' AS BLOB));"
+    "INSERT INTO attachment_thumbnails (sha256, width, height, data)"
+    " VALUES ('e1', 2, 1, CAST('" THUMBNAIL_MARKER "' AS BLOB));"
+    "INSERT INTO attachments (message_id, name, mime_type, size, sha256, created_at)"
+    " VALUES (%" G_GINT64_FORMAT ", 'heron.png', 'image/png', 16, 'e1', 1)", question);
+
+  test_sql_exec (f->path, attach);
   add_message (f, id, "assistant", "Seventeen, and one more " MARKER ".", request);
   add_message (f, id, "user", "Count them again.", request);
   return id;
@@ -492,6 +503,11 @@ assert_erased (Fixture *f)
   g_assert_false (file_contains (f->wal_path, MARKER));
   g_assert_false (file_contains (f->wal_path, SENTENCE));
   g_assert_false (file_contains (f->wal_path, "violet lanterns"));
+  /* The image's bytes and its thumbnail went with the last row using them. */
+  g_assert_false (file_contains (f->path, IMAGE_MARKER));
+  g_assert_false (file_contains (f->path, THUMBNAIL_MARKER));
+  g_assert_false (file_contains (f->wal_path, IMAGE_MARKER));
+  g_assert_false (file_contains (f->wal_path, THUMBNAIL_MARKER));
 }
 
 static void
@@ -526,12 +542,14 @@ test_erase_leaves_no_bytes (Fixture *f, gconstpointer data)
       test_sql_exec (f->path, "PRAGMA wal_checkpoint(TRUNCATE)");
       g_assert_true (file_contains (f->path, MARKER));
       g_assert_true (file_contains (f->path, SENTENCE));
+      g_assert_true (file_contains (f->path, THUMBNAIL_MARKER));
       g_assert_false (file_contains (f->wal_path, MARKER));
     }
   else
     {
       g_assert_true (file_contains (f->wal_path, MARKER));
       g_assert_true (file_contains (f->wal_path, SENTENCE));
+      g_assert_true (file_contains (f->wal_path, THUMBNAIL_MARKER));
       g_assert_false (file_contains (f->path, MARKER));
     }
 
@@ -545,7 +563,13 @@ test_erase_leaves_no_bytes (Fixture *f, gconstpointer data)
   {
     g_autofree char *small = test_sql_text (f->path,
                                             "SELECT group_concat(content, '|') FROM messages");
+    g_autofree char *files = test_sql_text (f->path,
+                                            "SELECT (SELECT count(*) FROM attachments) || ','"
+                                            " || (SELECT count(*) FROM attachment_data) || ','"
+                                            " || (SELECT count(*) FROM attachment_thumbnails)");
+
     g_assert_cmpstr (small, ==, "Hello there|General Kenobi");
+    g_assert_cmpstr (files, ==, "0,0,0");
     g_assert_cmpuint (search_count (store, "Kenobi", 1), ==, 1);
     g_assert_cmpuint (search_count (store, "lanterns", id), ==, 0);
   }

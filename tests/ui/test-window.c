@@ -2618,6 +2618,23 @@ test_attachments_sent (void)
   g_assert_cmpmem (g_bytes_get_data (((RillStoredAttachment *) stored->pdata[0])->data, NULL),
                    g_bytes_get_size (((RillStoredAttachment *) stored->pdata[0])->data),
                    png_data, png_len);
+  /* With the image, its thumbnail (a JPEG: no transparency), at its own
+   * size, not enlarged; what the row reads has no bytes. */
+  {
+    g_autoptr(GPtrArray) previews =
+      rill_store_list_attachment_previews (store, rill_message_get_id (user), &error);
+    RillStoredAttachment *photo;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (previews->len, ==, 3);
+    photo = previews->pdata[0];
+    g_assert_null (photo->data);
+    g_assert_nonnull (photo->thumbnail);
+    g_assert_cmpint (photo->thumbnail_width, ==, 40);
+    g_assert_cmpint (photo->thumbnail_height, ==, 30);
+    g_assert_cmpmem (g_bytes_get_data (photo->thumbnail, NULL), 3, "\xff\xd8\xff", 3);
+    g_assert_null (((RillStoredAttachment *) previews->pdata[1])->thumbnail);
+  }
 
   /* The row: a thumbnail and two chips; the thumbnail opens the viewer. */
   wait_until (user_row_shows_attachments, GUINT_TO_POINTER (3), "the row's attachments");
@@ -3297,6 +3314,73 @@ test_edit_with_attachments (void)
   wait_until (user_row_shows_attachments, GUINT_TO_POINTER (1), "the new version's image");
 }
 
+/* An image stored before there were thumbnails (written straight into the
+ * file, as by an older Rill): the row shows it at 96 px all the same, and
+ * a thumbnail made from its bytes is written back, at most 192 px with
+ * the ratio kept, so the next open reads only that. */
+
+static gboolean
+thumbnail_stored (gpointer sql)
+{
+  g_autofree char *path = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  g_autofree char *found = test_sql_try_text (path, sql);
+
+  return g_strcmp0 (found, "192x48") == 0;
+}
+
+static void
+test_attachment_thumbnail_late (void)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 800, 200);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *png = NULL;
+  g_autofree char *sha = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *wait_sql = NULL;
+  GString *hex = g_string_new (NULL);
+  gsize png_len = 0;
+  GtkWidget *thumbnail;
+  GtkWidget *picture;
+  RillMessageRow *row;
+  int width, height;
+
+  setup ();
+  path = g_build_filename (fx.data_home, "rill", "history.db", NULL);
+  gdk_pixbuf_fill (pixbuf, 0x993311ff);
+  g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &png, &png_len, "png", &error, NULL));
+  g_assert_no_error (error);
+  sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) png, png_len);
+  for (gsize i = 0; i < png_len; i++)
+    g_string_append_printf (hex, "%02x", (guchar) png[i]);
+  sql = g_strdup_printf ("INSERT INTO conversations (id, title, created_at, updated_at)"
+                         " VALUES (4242, 'Old photo', 1, 1);"
+                         "INSERT INTO messages (id, conversation_id, role, content, status,"
+                         " created_at) VALUES (4242, 4242, 'user', 'An old one', 'complete', 1);"
+                         "INSERT INTO attachment_data (sha256, data) VALUES ('%s', x'%s');"
+                         "INSERT INTO attachments (message_id, name, mime_type, size, sha256,"
+                         " created_at) VALUES (4242, 'old.png', 'image/png', %" G_GSIZE_FORMAT
+                         ", '%s', 1)", sha, hex->str, png_len, sha);
+  g_string_free (hex, TRUE);
+  test_sql_exec (path, sql);
+
+  rill_window_open_conversation (fx.window, 4242, 0);
+  wait_until (user_row_shows_attachments, GUINT_TO_POINTER (1), "the old image's thumbnail");
+  row = rill_conversation_view_get_last_row (fx.window->conversation_view, RILL_ROLE_USER);
+  thumbnail = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (
+                                              gtk_widget_get_first_child (
+                                                find_named (GTK_WIDGET (row), "attachments"))));
+  g_assert_true (GTK_IS_BUTTON (thumbnail));
+  picture = gtk_button_get_child (GTK_BUTTON (thumbnail));
+  gtk_widget_get_size_request (picture, &width, &height);
+  g_assert_cmpint (width, ==, 96);
+  g_assert_cmpint (height, ==, 24);
+
+  wait_sql = g_strdup_printf ("SELECT width || 'x' || height FROM attachment_thumbnails"
+                              " WHERE sha256 = '%s'", sha);
+  wait_until (thumbnail_stored, wait_sql, "the thumbnail written back");
+}
+
 /* What a reply cost shows under it, quietly, and the same after a restart,
  * read from the database: the model and server, the time to the first
  * token and the tokens the server reported. */
@@ -3667,6 +3751,7 @@ main (int   argc,
   g_test_add_func ("/window/server-silent", test_server_silent);
   g_test_add_func ("/window/server-preferences", test_server_preferences);
   g_test_add_func ("/window/attachments-sent", test_attachments_sent);
+  g_test_add_func ("/window/attachment-thumbnail-late", test_attachment_thumbnail_late);
   g_test_add_func ("/window/attachments-refused", test_attachments_refused);
   g_test_add_func ("/window/tool-allow", test_tool_allow);
   g_test_add_func ("/window/tool-deny-and-stop", test_tool_deny_and_stop);
