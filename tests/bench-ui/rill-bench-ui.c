@@ -1487,7 +1487,9 @@ make_history (const char *data_home, guint conversations, guint messages)
     "COMMIT;",
     conversations, messages, conversations, conversations);
   {
-    const char *argv[] = { "sqlite3", path, sql, NULL };
+    /* The store's writer may still hold the file a moment after it closed:
+     * the shell waits for it, as the store itself does. */
+    const char *argv[] = { "sqlite3", "-cmd", ".timeout 10000", path, sql, NULL };
     g_autofree char *out = NULL;
 
     if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
