@@ -676,69 +676,38 @@ rill_store_list_messages (RillStore *self, gint64 conversation_id, GError **erro
                                    (RillSqliteRowFunc) _rill_store_message_from_row, error);
 }
 
-GPtrArray *
-rill_store_list_attachments (RillStore *self, gint64 message_id, GError **error)
+/* What showing, opening and exporting share: the metadata of each file of
+ * message @message_id, then either its bytes (schema 7: shared by hash
+ * unless the row has its own) or, with @previews, its thumbnail (schema 9:
+ * by hash too), in which case the bytes and their pages are never read. */
+static GPtrArray *
+list_attachments (RillStore  *self,
+                  gint64      message_id,
+                  gboolean    previews,
+                  GError    **error)
 {
+  static const char columns[] =
+    "SELECT a.id, a.message_id, a.name, a.mime_type, a.sha256, a.text, a.size, a.created_at,";
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GPtrArray) attachments = NULL;
   int rc;
 
   g_return_val_if_fail (RILL_IS_STORE (self), NULL);
 
-  /* Schema 7: the bytes are shared by hash unless the row has its own. */
-  if (!(stmt = rill_sqlite_prepare (self->reader,
-                                    "SELECT a.id, a.message_id, a.name, a.mime_type, a.sha256,"
-                                    " coalesce(a.data, d.data), a.text, a.size, a.created_at"
-                                    " FROM attachments a"
-                                    " LEFT JOIN attachment_data d ON d.sha256 = a.sha256"
-                                    " WHERE a.message_id = ?1 ORDER BY a.id",
-                                    "read", error)))
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, message_id);
-  attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_stored_attachment_free);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      RillStoredAttachment *attachment = g_new0 (RillStoredAttachment, 1);
+  {
+    g_autofree char *sql = g_strdup_printf (previews
+                                            ? "%s t.data, t.width, t.height FROM attachments a"
+                                            " LEFT JOIN attachment_thumbnails t"
+                                            " ON t.sha256 = a.sha256"
+                                            " WHERE a.message_id = ?1 ORDER BY a.id"
+                                            : "%s coalesce(a.data, d.data) FROM attachments a"
+                                            " LEFT JOIN attachment_data d ON d.sha256 = a.sha256"
+                                            " WHERE a.message_id = ?1 ORDER BY a.id",
+                                            columns);
 
-      attachment->id = sqlite3_column_int64 (stmt, 0);
-      attachment->message_id = sqlite3_column_int64 (stmt, 1);
-      attachment->name = rill_sqlite_column_dup (stmt, 2);
-      attachment->mime_type = rill_sqlite_column_dup (stmt, 3);
-      attachment->sha256 = rill_sqlite_column_dup (stmt, 4);
-      attachment->data = g_bytes_new (sqlite3_column_blob (stmt, 5),
-                                      sqlite3_column_bytes (stmt, 5));
-      attachment->text = rill_sqlite_column_dup (stmt, 6);
-      attachment->size = sqlite3_column_int64 (stmt, 7);
-      attachment->created_at = sqlite3_column_int64 (stmt, 8);
-      g_ptr_array_add (attachments, attachment);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      rill_sqlite_set_error (error, self->reader, rc, "read");
+    if (!(stmt = rill_sqlite_prepare (self->reader, sql, "read", error)))
       return NULL;
-    }
-  return g_steal_pointer (&attachments);
-}
-
-GPtrArray *
-rill_store_list_attachment_previews (RillStore *self, gint64 message_id, GError **error)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(GPtrArray) attachments = NULL;
-  int rc;
-
-  g_return_val_if_fail (RILL_IS_STORE (self), NULL);
-
-  /* Schema 9: a row's thumbnail is its bytes' (by hash); the bytes
-   * themselves are not read, so their pages are not either. */
-  if (!(stmt = rill_sqlite_prepare (self->reader,
-                                    "SELECT a.id, a.message_id, a.name, a.mime_type, a.sha256,"
-                                    " a.text, a.size, a.created_at, t.data, t.width, t.height"
-                                    " FROM attachments a"
-                                    " LEFT JOIN attachment_thumbnails t ON t.sha256 = a.sha256"
-                                    " WHERE a.message_id = ?1 ORDER BY a.id",
-                                    "read", error)))
-    return NULL;
+  }
   sqlite3_bind_int64 (stmt, 1, message_id);
   attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) rill_stored_attachment_free);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -753,7 +722,10 @@ rill_store_list_attachment_previews (RillStore *self, gint64 message_id, GError 
       attachment->text = rill_sqlite_column_dup (stmt, 5);
       attachment->size = sqlite3_column_int64 (stmt, 6);
       attachment->created_at = sqlite3_column_int64 (stmt, 7);
-      if (sqlite3_column_type (stmt, 8) != SQLITE_NULL)
+      if (!previews)
+        attachment->data = g_bytes_new (sqlite3_column_blob (stmt, 8),
+                                        sqlite3_column_bytes (stmt, 8));
+      else if (sqlite3_column_type (stmt, 8) != SQLITE_NULL)
         {
           attachment->thumbnail = g_bytes_new (sqlite3_column_blob (stmt, 8),
                                                sqlite3_column_bytes (stmt, 8));
@@ -768,6 +740,18 @@ rill_store_list_attachment_previews (RillStore *self, gint64 message_id, GError 
       return NULL;
     }
   return g_steal_pointer (&attachments);
+}
+
+GPtrArray *
+rill_store_list_attachments (RillStore *self, gint64 message_id, GError **error)
+{
+  return list_attachments (self, message_id, FALSE, error);
+}
+
+GPtrArray *
+rill_store_list_attachment_previews (RillStore *self, gint64 message_id, GError **error)
+{
+  return list_attachments (self, message_id, TRUE, error);
 }
 
 RillMessage *
